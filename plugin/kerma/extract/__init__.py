@@ -1,0 +1,93 @@
+"""Extraction: DICOM bytes in, one dose record (a plain dict) out.  Pure code, no Orthanc.
+
+The record's shape is the same for every source; the README documents it.
+"""
+
+from __future__ import annotations
+
+from . import identity
+from .dicomfile import DicomFormatError, DicomObject, read
+from .rdsr import NotADoseReport, RdsrReader
+from .srtree import build
+
+SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+MEDIA_SOP_CLASS = 0x00020002
+MEDIA_SOP_INSTANCE = 0x00020003
+
+
+def extract(data: bytes) -> dict:
+    """Dose record for one DICOM object; never raises.
+
+    ``status`` is ``ok`` (a dose record), ``ignored`` (a valid object that
+    carries no dose this extractor reads; ``reason`` says why) or ``error``
+    (unreadable or malformed; ``reason`` says what is wrong).
+    """
+    try:
+        obj = read(data)
+    except DicomFormatError as exc:
+        return _result("error", f"not a readable DICOM object: {exc}")
+    base = _identifiers(obj)
+    sop_class = base["sop_class_uid"]
+    if not sop_class:
+        return _result("error", "no SOP Class UID", **base)
+    if not sop_class.startswith(SR_CLASS_PREFIX):
+        return _result("ignored", f"not a structured report (SOP class {sop_class}); no RDSR to read", **base)
+    try:
+        report = RdsrReader(build(obj, obj.elements)).read()
+    except NotADoseReport as exc:
+        return _result("ignored", str(exc), **base)
+    except Exception as exc:  # a broken content tree is the object's fault, reported rather than raised
+        return _result("error", f"malformed SR content: {type(exc).__name__}: {exc}", **base)
+    return _record(obj, base, report)
+
+
+def _identifiers(obj: DicomObject) -> dict:
+    ds, meta = obj.elements, obj.file_meta
+    return {
+        "sop_instance_uid": obj.text(ds, identity.SOP_INSTANCE_UID) or obj.text(meta, MEDIA_SOP_INSTANCE),
+        "sop_class_uid": obj.text(ds, identity.SOP_CLASS_UID) or obj.text(meta, MEDIA_SOP_CLASS),
+        "series_instance_uid": obj.text(ds, identity.SERIES_INSTANCE_UID),
+        "study_instance_uid": obj.text(ds, 0x0020000D),
+    }
+
+
+def _result(status: str, reason: str | None, **fields) -> dict:
+    out = {"status": status, "reason": reason, "source": None}
+    out.update(fields)
+    return out
+
+
+def _record(obj: DicomObject, base: dict, report: dict) -> dict:
+    document = report["document"]
+    patient = identity.patient(obj)
+    for name in ("sex", "age_years", "height_m", "weight_kg"):
+        if patient.get(name) is None:
+            patient[name] = document.get(name)
+    study = identity.study(obj)
+    study["study_instance_uid"] = study["study_instance_uid"] or document.get("scope_study_instance_uid")
+    study["procedure_reported"] = document.get("procedure_reported")
+    study["irradiation_start"] = document.get("irradiation_start")
+    study["irradiation_end"] = document.get("irradiation_end")
+    identity.complete_age(patient, study["study_date"])
+    device = identity.device(obj)
+    for name in ("manufacturer", "model", "serial_number"):
+        if device.get(name) is None:
+            device[name] = document.get(f"device_observer_{name}")
+    device["device_observer_uid"] = document.get("device_observer_uid")
+    device["device_observer_name"] = document.get("device_observer_name")
+    device["location"] = document.get("device_observer_location")
+    base["study_instance_uid"] = study["study_instance_uid"]
+    return {
+        "status": "ok",
+        "reason": None,
+        "source": "rdsr",
+        **base,
+        "modality": report["modality"],
+        "report_kind": report["kind"],
+        "patient": patient,
+        "study": study,
+        "device": device,
+        "totals": report["totals"],
+        "events": report["events"],
+        "warnings": report["warnings"],
+    }

@@ -1,0 +1,273 @@
+"""A minimal, fast reader of DICOM Part 10 files for dose extraction.
+
+Why not pydicom's ``dcmread``: a large RDSR (thousands of content items in
+nested, often undefined-length sequences) costs pydicom about one second to
+walk, five times what DCMTK needs.  Dose extraction reads a handful of
+attributes per content item, so this reader does one linear pass over the
+bytes, builds plain dicts of ``tag -> Element`` and leaves value decoding to
+the caller (through :mod:`pydicom` for character sets).  Pixel data is never
+read.
+
+Supported transfer syntaxes: implicit VR little endian, explicit VR little
+endian (and every encapsulated syntax, whose dataset is explicit little
+endian), deflated explicit VR little endian and explicit VR big endian.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Union
+
+from pydicom.charset import convert_encodings, decode_bytes
+from pydicom.datadict import dictionary_VR
+
+PIXEL_DATA = 0x7FE00010
+ITEM = 0xFFFEE000
+ITEM_DELIMITER = 0xFFFEE00D
+SEQUENCE_DELIMITER = 0xFFFEE0DD
+UNDEFINED = 0xFFFFFFFF
+TRANSFER_SYNTAX_UID = 0x00020010
+SPECIFIC_CHARACTER_SET = 0x00080005
+
+IMPLICIT_LITTLE = "1.2.840.10008.1.2"
+EXPLICIT_BIG = "1.2.840.10008.1.2.2"
+DEFLATED_LITTLE = "1.2.840.10008.1.2.1.99"
+
+LONG_LENGTH_VRS = frozenset(
+    (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
+)
+TEXT_VRS = frozenset(("AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"))
+
+Value = Union[bytes, list]
+
+
+class DicomFormatError(ValueError):
+    """The bytes are not a DICOM object this reader can follow."""
+
+
+@dataclass(slots=True)
+class Element:
+    vr: str
+    value: Value  # raw bytes, or a list of item dicts for a sequence
+
+
+_implicit_vr_cache: dict[int, str] = {}
+
+
+def _implicit_vr(tag: int) -> str:
+    vr = _implicit_vr_cache.get(tag)
+    if vr is None:
+        if tag & 0xFFFF == 0 or (tag >> 16) & 1:  # group length or private
+            vr = "UN"
+        else:
+            try:
+                vr = dictionary_VR(tag).split(" ")[0]
+            except KeyError:
+                vr = "UN"
+        _implicit_vr_cache[tag] = vr
+    return vr
+
+
+class _Parser:
+    def __init__(self, buf: bytes, explicit: bool, little: bool):
+        self.buf = buf
+        self.explicit = explicit
+        e = "<" if little else ">"
+        self.tag_len = struct.Struct(e + "HHL")  # implicit: group, element, 4-byte length
+        self.tag_vr_len2 = struct.Struct(e + "HH2sH")  # explicit short form
+        self.len4 = struct.Struct(e + "L")
+
+    def dataset(self, pos: int, end: int, stop_at: int = PIXEL_DATA) -> tuple[dict[int, Element], int]:
+        """Parse elements from ``pos`` until ``end`` (or an item delimiter when end is None)."""
+        buf = self.buf
+        out: dict[int, Element] = {}
+        explicit = self.explicit
+        unpack_implicit = self.tag_len.unpack_from
+        unpack_explicit = self.tag_vr_len2.unpack_from
+        unpack_len4 = self.len4.unpack_from
+        size = len(buf)
+        while pos < end:
+            if pos + 8 > size:
+                raise DicomFormatError(f"truncated element header at byte {pos}")
+            if explicit:
+                group, elem, vr_b, length = unpack_explicit(buf, pos)
+                tag = (group << 16) | elem
+                if group == 0xFFFE:  # delimiters carry no VR
+                    group, elem, length = unpack_implicit(buf, pos)
+                    vr_b = b"NA"
+                    pos += 8
+                elif vr_b in LONG_LENGTH_VRS:
+                    (length,) = unpack_len4(buf, pos + 8)
+                    pos += 12
+                else:
+                    pos += 8
+                vr = vr_b.decode("ascii", "replace")
+            else:
+                group, elem, length = unpack_implicit(buf, pos)
+                tag = (group << 16) | elem
+                pos += 8
+                vr = "NA" if group == 0xFFFE else _implicit_vr(tag)
+            if tag == ITEM_DELIMITER:
+                return out, pos
+            if tag >= stop_at:
+                return out, size
+            if length == UNDEFINED:
+                if vr == "UN" and explicit:
+                    # PS3.5 6.2.2: an undefined-length UN is an implicit VR little endian sequence
+                    items, pos = _Parser(buf, False, True).sequence(pos, None)
+                else:
+                    items, pos = self.sequence(pos, None)
+                out[tag] = Element("SQ", items)
+                continue
+            value_end = pos + length
+            if value_end > size:
+                raise DicomFormatError(f"value of ({group:04X},{elem:04X}) runs past the end of the data")
+            if vr == "SQ" or (not explicit and vr == "UN" and False):
+                items, _ = self.sequence(pos, value_end)
+                out[tag] = Element("SQ", items)
+            else:
+                out[tag] = Element(vr, buf[pos:value_end])
+            pos = value_end
+        return out, pos
+
+    def sequence(self, pos: int, end: int | None) -> tuple[list[dict[int, Element]], int]:
+        buf = self.buf
+        unpack = self.tag_len.unpack_from
+        items: list[dict[int, Element]] = []
+        size = len(buf)
+        limit = size if end is None else end
+        while pos < limit:
+            if pos + 8 > size:
+                raise DicomFormatError(f"truncated sequence at byte {pos}")
+            group, elem, length = unpack(buf, pos)
+            tag = (group << 16) | elem
+            pos += 8
+            if tag == SEQUENCE_DELIMITER:
+                return items, pos
+            if tag != ITEM:
+                raise DicomFormatError(f"expected a sequence item at byte {pos - 8}, found ({group:04X},{elem:04X})")
+            if length == UNDEFINED:
+                item, pos = self.dataset(pos, size, stop_at=0xFFFFFFFF)
+            else:
+                item, pos = self.dataset(pos, pos + length, stop_at=0xFFFFFFFF)
+            items.append(item)
+        if end is None:
+            raise DicomFormatError("sequence without its delimiter: the data is truncated")
+        return items, pos
+
+
+class DicomObject:
+    """Parsed top-level dataset with decoding helpers."""
+
+    __slots__ = ("elements", "file_meta", "encodings")
+
+    def __init__(self, elements: dict[int, Element], file_meta: dict[int, Element]):
+        self.elements = elements
+        self.file_meta = file_meta
+        charset = elements.get(SPECIFIC_CHARACTER_SET)
+        terms = [t.strip() for t in charset.value.decode("ascii", "replace").split("\\")] if charset else [""]
+        try:
+            self.encodings = convert_encodings(terms)
+        except Exception:  # an unknown character set still lets us read ASCII content
+            self.encodings = ["iso8859"]
+
+    @property
+    def transfer_syntax_uid(self) -> str | None:
+        el = self.file_meta.get(TRANSFER_SYNTAX_UID)
+        return _strip(el.value.decode("ascii", "replace")) if el else None
+
+    def text(self, item: dict[int, Element], tag: int) -> str | None:
+        """Decoded, stripped string value of ``tag`` in ``item``; ``None`` when absent or empty."""
+        el = item.get(tag)
+        if el is None or el.vr == "SQ":
+            return None
+        raw = el.value
+        if not raw:
+            return None
+        if el.vr in ("PN", "LO", "SH", "ST", "LT", "UT", "UC"):
+            value = decode_bytes(raw, self.encodings, {0x5C, 0x3D, 0x5E} if el.vr == "PN" else {0x5C})
+        else:
+            value = raw.decode("latin-1")
+        value = _strip(value)
+        return value or None
+
+    def number(self, item: dict[int, Element], tag: int) -> float | None:
+        """First numeric value of a DS/IS/FD/FL/US/UL/SS/SL element, ``None`` when absent or unreadable."""
+        el = item.get(tag)
+        if el is None or not el.value or el.vr == "SQ":
+            return None
+        raw = el.value
+        fmt = _BINARY_NUMBERS.get(el.vr)
+        try:
+            if fmt is not None:
+                return float(struct.unpack_from("<" + fmt, raw)[0])
+            return float(raw.decode("latin-1").split("\\")[0].strip())
+        except (ValueError, struct.error):
+            return None
+
+    @staticmethod
+    def items(item: dict[int, Element], tag: int) -> list[dict[int, Element]]:
+        el = item.get(tag)
+        if el is None or el.vr != "SQ":
+            return []
+        return el.value
+
+
+_BINARY_NUMBERS = {"FD": "d", "FL": "f", "US": "H", "UL": "L", "SS": "h", "SL": "l", "SV": "q", "UV": "Q"}
+
+
+def _strip(value: str) -> str:
+    return value.strip(" \x00")
+
+
+def read(data: bytes) -> DicomObject:
+    """Parse a DICOM Part 10 file (or a bare implicit-VR dataset) up to its pixel data."""
+    try:
+        return _read(data)
+    except struct.error as exc:
+        raise DicomFormatError(f"truncated or corrupt DICOM data ({exc})") from None
+    except RecursionError:
+        raise DicomFormatError("sequences nested too deeply") from None
+
+
+def _read(data: bytes) -> DicomObject:
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        pos = 132
+    elif data[:4] == b"DICM":
+        pos = 4
+    else:
+        pos = None
+    file_meta: dict[int, Element] = {}
+    if pos is not None:
+        meta_parser = _Parser(data, True, True)
+        # the meta group is explicit little endian; read element by element while the group is 0002
+        while pos + 8 <= len(data) and data[pos : pos + 2] == b"\x02\x00":
+            one, pos = meta_parser.dataset(pos, _next_element_end(data, pos))
+            file_meta.update(one)
+        if not file_meta:
+            raise DicomFormatError("DICM prefix without a file meta information group")
+    else:
+        pos = 0
+    ts_el = file_meta.get(TRANSFER_SYNTAX_UID)
+    ts = _strip(ts_el.value.decode("ascii", "replace")) if ts_el else IMPLICIT_LITTLE
+    body = data
+    if ts == DEFLATED_LITTLE:
+        try:
+            body = zlib.decompress(data[pos:], -15)
+        except zlib.error as exc:
+            raise DicomFormatError(f"deflated dataset cannot be inflated ({exc})") from None
+        pos = 0
+    parser = _Parser(body, ts != IMPLICIT_LITTLE, ts != EXPLICIT_BIG)
+    elements, _ = parser.dataset(pos, len(body))
+    if not elements:
+        raise DicomFormatError("no data elements after the file meta information")
+    return DicomObject(elements, file_meta)
+
+
+def _next_element_end(data: bytes, pos: int) -> int:
+    vr = data[pos + 4 : pos + 6]
+    if vr in LONG_LENGTH_VRS:
+        return pos + 12 + struct.unpack_from("<L", data, pos + 8)[0]
+    return pos + 8 + struct.unpack_from("<H", data, pos + 6)[0]

@@ -1,0 +1,97 @@
+"""The SR content tree as light typed nodes (PS3.3 C.17.3), built from :mod:`dicomfile`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, NamedTuple
+
+from .dicomfile import DicomObject, Element
+
+CONTENT_SEQUENCE = 0x0040A730
+CONCEPT_NAME = 0x0040A043
+CONCEPT_CODE = 0x0040A168
+VALUE_TYPE = 0x0040A040
+RELATIONSHIP = 0x0040A010
+MEASURED_VALUE = 0x0040A300
+NUMERIC_VALUE = 0x0040A30A
+FLOATING_VALUE = 0x0040A161
+UNITS = 0x004008EA
+TEXT_VALUE = 0x0040A160
+UID_VALUE = 0x0040A124
+DATETIME_VALUE = 0x0040A120
+DATE_VALUE = 0x0040A121
+TIME_VALUE = 0x0040A122
+PERSON_NAME = 0x0040A123
+CODE_VALUE = 0x00080100
+LONG_CODE_VALUE = 0x00080119
+URN_CODE_VALUE = 0x00080120
+SCHEME = 0x00080102
+MEANING = 0x00080104
+
+
+class Code(NamedTuple):
+    scheme: str
+    value: str
+    meaning: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.scheme, self.value)
+
+
+@dataclass(slots=True)
+class ContentItem:
+    value_type: str
+    relationship: str | None
+    concept: Code | None
+    value: object = None  # float (NUM), Code (CODE), str (TEXT, UIDREF, DATETIME, PNAME ...)
+    unit: str | None = None  # UCUM code of a NUM
+    children: list["ContentItem"] = field(default_factory=list)
+
+    def walk(self) -> Iterator["ContentItem"]:
+        for child in self.children:
+            yield child
+            yield from child.walk()
+
+
+def _code(obj: DicomObject, item: dict[int, Element]) -> Code | None:
+    value = obj.text(item, CODE_VALUE) or obj.text(item, LONG_CODE_VALUE) or obj.text(item, URN_CODE_VALUE)
+    if value is None:
+        return None
+    return Code(obj.text(item, SCHEME) or "", value, obj.text(item, MEANING) or "")
+
+
+def _first_code(obj: DicomObject, item: dict[int, Element], tag: int) -> Code | None:
+    seq = obj.items(item, tag)
+    return _code(obj, seq[0]) if seq else None
+
+
+def build(obj: DicomObject, item: dict[int, Element]) -> ContentItem:
+    """The content item ``item`` (the document root included) with all its descendants."""
+    text = obj.text
+    value_type = text(item, VALUE_TYPE) or "CONTAINER"
+    node = ContentItem(value_type, text(item, RELATIONSHIP), _first_code(obj, item, CONCEPT_NAME))
+    if value_type == "NUM":
+        measured = obj.items(item, MEASURED_VALUE)
+        if measured:
+            mv = measured[0]
+            number = obj.number(mv, FLOATING_VALUE)
+            node.value = number if number is not None else obj.number(mv, NUMERIC_VALUE)
+            unit = _first_code(obj, mv, UNITS)
+            node.unit = unit.value if unit else None
+    elif value_type == "CODE":
+        node.value = _first_code(obj, item, CONCEPT_CODE)
+    elif value_type == "TEXT":
+        node.value = text(item, TEXT_VALUE)
+    elif value_type == "UIDREF":
+        node.value = text(item, UID_VALUE)
+    elif value_type == "DATETIME":
+        node.value = text(item, DATETIME_VALUE)
+    elif value_type == "DATE":
+        node.value = text(item, DATE_VALUE)
+    elif value_type == "TIME":
+        node.value = text(item, TIME_VALUE)
+    elif value_type == "PNAME":
+        node.value = text(item, PERSON_NAME)
+    node.children = [build(obj, child) for child in obj.items(item, CONTENT_SEQUENCE)]
+    return node
