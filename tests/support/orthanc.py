@@ -1,0 +1,187 @@
+"""Run a throwaway Orthanc (Debian's /usr/sbin/Orthanc + Python plugin) for tests. No pytest here.
+
+    orthanc = OrthancProcess(tmp_path, free_port(), free_port(), "sqlite:///" + str(tmp_path / "k.sqlite"))
+    orthanc.start()
+    statuses = orthanc.store([".../CT-RDSR-GEPixelMed.dcm"])   # [0x0000]
+    orthanc.session().get(orthanc.url + "/kerma/api/health")
+    orthanc.stop()
+
+The configuration is written by scripts/make_config.py, the same generator as scripts/start.sh.
+"""
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ORTHANC = "/usr/sbin/Orthanc"
+MAKE_CONFIG = os.path.join(REPO, "scripts", "make_config.py")
+
+# Dose SR classes that storescu and some defaults leave out; always proposed.
+DOSE_SR_SOP_CLASSES = [
+    "1.2.840.10008.5.1.4.1.1.88.67",  # X-Ray Radiation Dose SR
+    "1.2.840.10008.5.1.4.1.1.88.68",  # Radiopharmaceutical Radiation Dose SR
+    "1.2.840.10008.5.1.4.1.1.88.76",  # Enhanced X-Ray Radiation Dose SR
+]
+IMPLICIT_VR_LE = "1.2.840.10008.1.2"
+EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
+
+
+def free_port():
+    """A TCP port that was free a moment ago (bind to port 0, read it, close)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def venv_site_packages():
+    found = glob.glob(os.path.join(REPO, ".venv", "lib", "python3*", "site-packages"))
+    if not found:
+        raise RuntimeError("no .venv in %s: run scripts/setup.sh" % REPO)
+    return found[0]
+
+
+class OrthancProcess:
+    def __init__(self, workdir, http_port, dicom_port, database_url, auth=("kerma", "kerma"),
+                 python_script=None, aet="ORTHANC", extra_config=None):
+        """extra_config: {"StableAge": 1, "Kerma.Something": 2} -> make_config.py --set KEY=JSON."""
+        self.workdir = os.path.abspath(str(workdir))
+        self.http_port = int(http_port)
+        self.dicom_port = int(dicom_port)
+        self.database_url = database_url
+        self.auth = tuple(auth)
+        self.python_script = os.path.abspath(python_script or os.path.join(REPO, "plugin", "entry.py"))
+        self.aet = aet
+        self.extra_config = dict(extra_config or {})
+        self.config_dir = os.path.join(self.workdir, "orthanc-config")
+        self.log_path = os.path.join(self.workdir, "orthanc.log")
+        self.process = None
+        self._log = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.http_port
+
+    def session(self):
+        s = requests.Session()
+        s.auth = self.auth
+        return s
+
+    def write_config(self):
+        import json
+        cmd = [sys.executable, MAKE_CONFIG, self.config_dir,
+               "--http-port", str(self.http_port), "--dicom-port", str(self.dicom_port),
+               "--storage-dir", os.path.join(self.workdir, "orthanc-data"),
+               "--database-url", self.database_url, "--python-script", self.python_script,
+               "--user", "%s:%s" % self.auth, "--aet", self.aet]
+        for key, value in self.extra_config.items():
+            cmd += ["--set", "%s=%s" % (key, json.dumps(value))]
+        subprocess.run(cmd, check=True)
+
+    def start(self, timeout=30):
+        """Write the configuration, start Orthanc, wait until GET /system answers 200."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("Orthanc already running (pid %d)" % self.process.pid)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.write_config()
+        env = dict(os.environ)
+        env["TCP_NODELAY"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join([venv_site_packages(), os.path.join(REPO, "plugin")])
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([ORTHANC, self.config_dir], cwd=self.workdir, env=env,
+                                        stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("Orthanc exited with %s during start-up; log:\n%s"
+                                   % (self.process.returncode, self.log_tail()))
+            try:
+                if requests.get(self.url + "/system", auth=self.auth, timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.kill9()
+                raise RuntimeError("Orthanc did not answer /system within %ss; log:\n%s" % (timeout, self.log_tail()))
+            time.sleep(0.1)
+
+    def stop(self, timeout=20):
+        """SIGTERM, wait; SIGKILL after `timeout` seconds. Returns the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self._finish()
+
+    def kill9(self):
+        """SIGKILL (a crash): no shutdown code runs."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        return self._finish()
+
+    def _finish(self):
+        code = self.process.returncode
+        if self._log:
+            self._log.close()
+            self._log = None
+        return code
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-lines:]).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def store(self, paths, calling_aet="KERMA-TEST", timeout=60):
+        """C-STORE files over one association; returns one status per file (int, None if no answer)."""
+        from pydicom import dcmread
+        from pynetdicom import AE, build_context
+
+        paths = [str(p) for p in paths]
+        syntaxes = {}  # SOP class -> transfer syntaxes to propose
+        for uid in DOSE_SR_SOP_CLASSES:
+            syntaxes[uid] = [EXPLICIT_VR_LE, IMPLICIT_VR_LE]
+        for path in paths:
+            meta = dcmread(path, stop_before_pixels=True, specific_tags=[]).file_meta
+            ts = syntaxes.setdefault(str(meta.MediaStorageSOPClassUID), [EXPLICIT_VR_LE, IMPLICIT_VR_LE])
+            if str(meta.TransferSyntaxUID) not in ts:
+                ts.insert(0, str(meta.TransferSyntaxUID))
+        # One context per (class, syntax): the SCP accepts or refuses each one, so a file is never
+        # left with only a context whose syntax the SCP picked differently from the file's.
+        contexts = [build_context(uid, ts) for uid, tss in syntaxes.items() for ts in tss]
+        if len(contexts) > 128:
+            raise ValueError("more than 128 presentation contexts for one association")
+
+        ae = AE(ae_title=calling_aet)
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
+        assoc = ae.associate("127.0.0.1", self.dicom_port, contexts=contexts, ae_title=self.aet)
+        if not assoc.is_established:
+            raise RuntimeError("association to %s:%d rejected or aborted" % (self.aet, self.dicom_port))
+        statuses = []
+        try:
+            for path in paths:
+                status = assoc.send_c_store(path)  # a path: sent as stored, in its own transfer syntax
+                statuses.append(int(status.Status) if "Status" in status else None)
+        finally:
+            assoc.release()
+        return statuses
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
