@@ -1,11 +1,13 @@
 """Smoke tests of the test harness itself (tests/support): Orthanc and PostgreSQL start, stop, answer."""
+from pathlib import Path
+
 import psycopg
 import requests
 
 from support.orthanc import OrthancProcess, free_port
 from support.postgres import PostgresServer
 
-CORPUS = "/work/shared/corpus/openrem/"
+OPENREM = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "openrem"
 
 TRIVIAL_PLUGIN = '''
 import orthanc
@@ -25,7 +27,7 @@ def test_orthanc_process_starts_stores_and_dies(tmp_path):
         assert orthanc.session().get(orthanc.url + "/system").status_code == 200
         assert requests.get(orthanc.url + "/system").status_code == 401
         assert orthanc.session().get(orthanc.url + "/kerma/api/health").json() == {"status": "ok"}
-        statuses = orthanc.store([CORPUS + "NM-RRDSR-Siemens.dcm", CORPUS + "CT-RDSR-GEPixelMed.dcm"])
+        statuses = orthanc.store([OPENREM / "NM-RRDSR-Siemens.dcm", OPENREM / "CT-RDSR-GEPixelMed.dcm"])
         assert statuses == [0x0000, 0x0000]
         assert len(orthanc.session().get(orthanc.url + "/instances").json()) == 2
         assert orthanc.kill9() == -9

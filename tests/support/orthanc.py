@@ -9,6 +9,7 @@
 The configuration is written by scripts/make_config.py, the same generator as scripts/start.sh.
 """
 import glob
+import json
 import os
 import signal
 import socket
@@ -73,7 +74,6 @@ class OrthancProcess:
         return s
 
     def write_config(self):
-        import json
         cmd = [sys.executable, MAKE_CONFIG, self.config_dir,
                "--http-port", str(self.http_port), "--dicom-port", str(self.dicom_port),
                "--storage-dir", os.path.join(self.workdir, "orthanc-data"),

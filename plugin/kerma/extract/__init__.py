@@ -15,6 +15,13 @@ MEDIA_SOP_CLASS = 0x00020002
 MEDIA_SOP_INSTANCE = 0x00020003
 
 
+def reason_to_skip(sop_class_uid: str) -> str | None:
+    """Why an object of this SOP class holds nothing to extract, decided before reading it; None to read it."""
+    if not sop_class_uid.startswith(SR_CLASS_PREFIX):
+        return f"not a structured report (SOP class {sop_class_uid}); no RDSR to read"
+    return None
+
+
 def extract(data: bytes) -> dict:
     """Dose record for one DICOM object; never raises.
 
@@ -30,8 +37,9 @@ def extract(data: bytes) -> dict:
     sop_class = base["sop_class_uid"]
     if not sop_class:
         return _result("error", "no SOP Class UID", **base)
-    if not sop_class.startswith(SR_CLASS_PREFIX):
-        return _result("ignored", f"not a structured report (SOP class {sop_class}); no RDSR to read", **base)
+    skip = reason_to_skip(sop_class)
+    if skip:
+        return _result("ignored", skip, **base)
     try:
         report = RdsrReader(build(obj, obj.elements)).read()
     except NotADoseReport as exc:

@@ -53,3 +53,13 @@ def concept_table() -> ConceptTable:
 @lru_cache(maxsize=1)
 def value_labels() -> dict[tuple[str, str], str]:
     return {(r["scheme"], r["code"]): r["label"] for r in _rows("value_labels.csv")}
+
+
+@lru_cache(maxsize=1)
+def event_fields() -> dict[str, bool]:
+    """Scalar event fields in table order, each mapped to whether it is a measurement (has a unit)."""
+    fields: dict[str, bool] = {}
+    for (scope, _, _), row in concept_table().values.items():
+        if scope == "event" and row.field not in fields:
+            fields[row.field] = row.unit is not None
+    return fields

@@ -11,7 +11,7 @@ that table and by :mod:`units`, never by the file's manufacturer.
 
 from __future__ import annotations
 
-from .concepts import ConceptTable, concept_table, value_labels
+from .concepts import ConceptTable, concept_table, event_fields, value_labels
 from .dicomtime import iso_datetime
 from .srtree import Code, ContentItem
 from .units import UnitError, convert
@@ -107,7 +107,7 @@ class RdsrReader:
                 self._collect(child, scope, out, container)
 
     def _event(self, node: ContentItem, kind: str) -> dict:
-        event: dict = {}
+        event: dict = dict.fromkeys(event_fields())
         self._collect(node, "event", event, node.concept.key)
         if kind == "ct":
             sources = event.get("xray_sources") or []

@@ -1,0 +1,1 @@
+"""The REST API under /kerma/api/: pure handlers over (method, path, query) → (status, JSON)."""

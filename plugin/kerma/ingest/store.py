@@ -1,0 +1,101 @@
+"""Writing extraction results and the cursor in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import EVENT_FIELDS, DoseObject, IngestCursor, IrradiationEvent, Study
+
+CURSOR = "orthanc-changes"
+
+
+@dataclass(slots=True)
+class Processed:
+    """One change turned into a record (or into the reason it gave none)."""
+
+    change_seq: int
+    orthanc_id: str
+    record: dict
+
+
+def read_cursor(session: Session) -> int:
+    row = session.get(IngestCursor, CURSOR)
+    return row.last_seq if row else 0
+
+
+def store_batch(session: Session, processed: list[Processed], last_seq: int) -> int:
+    """Insert new dose objects (idempotent by SOP Instance UID) and move the cursor; the caller commits.
+
+    Returns how many objects were new.
+    """
+    uids = [p.record.get("sop_instance_uid") for p in processed if p.record.get("sop_instance_uid")]
+    known = set(session.scalars(select(DoseObject.sop_instance_uid).where(DoseObject.sop_instance_uid.in_(uids)))) if uids else set()
+    new = 0
+    for item in processed:
+        record = item.record
+        uid = record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}"  # unreadable objects keep their Orthanc id
+        if uid in known:
+            continue
+        known.add(uid)
+        session.add(_dose_object(session, item, uid))
+        new += 1
+    cursor = session.get(IngestCursor, CURSOR)
+    if cursor is None:
+        session.add(IngestCursor(name=CURSOR, last_seq=last_seq))
+    elif last_seq > cursor.last_seq:
+        cursor.last_seq = last_seq
+    return new
+
+
+def _dose_object(session: Session, item: Processed, uid: str) -> DoseObject:
+    record = item.record
+    device = record.get("device") or {}
+    obj = DoseObject(
+        sop_instance_uid=uid,
+        sop_class_uid=record.get("sop_class_uid"),
+        orthanc_id=item.orthanc_id,
+        change_seq=item.change_seq,
+        status=record["status"],
+        reason=record.get("reason"),
+        source=record.get("source"),
+        modality=record.get("modality"),
+        report_kind=record.get("report_kind"),
+        totals=record.get("totals"),
+        warnings=record.get("warnings") or None,
+        **{k: device.get(k) for k in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")},
+    )
+    if record["status"] == "ok" and record.get("study_instance_uid"):
+        obj.study = _study(session, record)
+        for index, event in enumerate(record.get("events") or []):
+            obj.events.append(_event(obj.study, index, event))
+    return obj
+
+
+def _study(session: Session, record: dict) -> Study:
+    uid = record["study_instance_uid"]
+    study = session.scalars(select(Study).where(Study.study_instance_uid == uid)).first()
+    if study is None:
+        study = Study(study_instance_uid=uid)
+        session.add(study)
+    fields = dict(record.get("study") or {})
+    fields.pop("study_instance_uid", None)
+    patient = record.get("patient") or {}
+    fields.update({f"patient_{k}" if k != "patient_id" else k: v for k, v in patient.items()})
+    for name, value in fields.items():
+        if value is None or not hasattr(Study, name):
+            continue
+        if name in ("study_date", "patient_birth_date"):
+            value = dt.date.fromisoformat(value)
+        if getattr(study, name) is None:  # the first object to name a value wins; later ones fill gaps
+            setattr(study, name, value)
+    return study
+
+
+def _event(study: Study, index: int, event: dict) -> IrradiationEvent:
+    columns = {k: v for k, v in event.items() if k in EVENT_FIELDS and not isinstance(v, (list, dict))}
+    details = {k: v for k, v in event.items() if k not in columns}
+    return IrradiationEvent(study=study, event_index=index, details=details or None, **columns)
