@@ -40,7 +40,6 @@ done
 
 SITE_PACKAGES="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 
-[ -f plugin/entry.py ] || echo "WARNING: plugin/entry.py is missing: Orthanc will refuse to start" >&2
 cat <<EOF
 
   Orthanc web    http://localhost:$HTTP_PORT/

@@ -1,0 +1,133 @@
+"""The only module that imports ``orthanc``: wires Kerma's pure core into Orthanc.
+
+* a change callback that only wakes the ingest worker (no Python on the C-STORE path);
+* a daemon worker thread that follows /changes (see :mod:`kerma.ingest.worker`);
+* REST routes under /kerma/api/, behind Orthanc's own authentication.
+
+Every callback catches everything: an exception escaping into Orthanc can
+leak memory or stop it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+
+import orthanc
+
+from . import __version__
+from .api.routes import Context, handle
+from .config import Settings
+from .db.engine import make_engine, make_sessionmaker
+from .db.schema import upgrade
+from .ingest.worker import IngestWorker
+
+
+class _OrthancLogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = "Kerma: " + self.format(record)
+            if record.levelno >= logging.ERROR:
+                orthanc.LogError(message)
+            elif record.levelno >= logging.WARNING:
+                orthanc.LogWarning(message)
+            else:
+                orthanc.LogInfo(message)
+        except Exception:
+            pass
+
+
+log = logging.getLogger("kerma")
+
+
+class OrthancInstances:
+    """:class:`kerma.ingest.worker.InstanceSource` over Orthanc's in-process REST API."""
+
+    @staticmethod
+    def changes(since: int, limit: int) -> dict:
+        return json.loads(orthanc.RestApiGet(f"/changes?since={since}&limit={limit}"))
+
+    @staticmethod
+    def last_seq() -> int:
+        return json.loads(orthanc.RestApiGet("/changes?last"))["Last"]
+
+    @staticmethod
+    def instance_summary(orthanc_id: str) -> dict | None:
+        try:
+            tags = json.loads(orthanc.RestApiGet(f"/instances/{orthanc_id}"))["MainDicomTags"]
+            sop_class = orthanc.RestApiGet(f"/instances/{orthanc_id}/metadata/SopClassUid").decode()
+        except ValueError:  # Orthanc answers 404 with an exception: the instance was deleted
+            return None
+        return {"sop_instance_uid": tags.get("SOPInstanceUID"), "sop_class_uid": sop_class or None}
+
+    @staticmethod
+    def instance_file(orthanc_id: str) -> bytes | None:
+        try:
+            return orthanc.RestApiGet(f"/instances/{orthanc_id}/file")
+        except ValueError:
+            return None
+
+
+_worker: IngestWorker | None = None
+_context: Context | None = None
+
+
+def start() -> None:
+    global _worker, _context
+    handler = _OrthancLogHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+    settings = Settings.from_orthanc(json.loads(orthanc.GetConfiguration()))
+    if not settings.enabled:
+        log.warning("disabled by configuration (Kerma.Enabled = false)")
+        return
+    upgrade(settings.database_url)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    source = OrthancInstances()
+    _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds)
+    _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error)
+    orthanc.RegisterOnChangeCallback(_on_change)
+    orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
+    log.info("version %s, dose database %s", __version__, settings.database_url.split("@")[-1])
+
+
+def _on_change(change_type, level, resource_id) -> None:
+    try:
+        if change_type == orthanc.ChangeType.NEW_INSTANCE:
+            _worker.wake()
+        elif change_type == orthanc.ChangeType.ORTHANC_STARTED:
+            _worker.start()  # after Orthanc is serving: the worker uses its REST API
+        elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
+            _worker.stop()
+    except Exception as exc:
+        log.error("change callback failed: %s", exc)
+
+
+def _on_rest(output, uri, **request) -> None:
+    try:
+        method = request.get("method", "GET")
+        query = {k: v for k, v in (request.get("get") or {}).items()}
+        path = urllib.parse.unquote(request.get("groups", [""])[0])
+        status, body = handle(_context, method, path, query)
+        payload = json.dumps(body, default=str)
+        if status == 200:
+            output.AnswerBuffer(payload, "application/json")
+        elif status == 405:
+            output.SendMethodNotAllowed(",".join(body.get("allowed", ["GET"])))
+        else:
+            _send_status(output, status, payload)
+    except Exception as exc:
+        log.error("REST %s failed: %s: %s", uri, type(exc).__name__, exc)
+        try:
+            _send_status(output, 500, json.dumps({"error": "internal error, see Orthanc's log"}))
+        except Exception:
+            pass
+
+
+def _send_status(output, status: int, payload: str) -> None:
+    body = payload.encode()
+    output.SendHttpStatus(status, payload, len(body))  # plugin 4.0: (status, str, size in bytes)
