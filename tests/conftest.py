@@ -16,3 +16,28 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.fail(f"the shared corpus is missing: {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """One real PostgreSQL 15 server for the session; each test gets its own database."""
+    from support.orthanc import free_port
+    from support.postgres import PostgresServer
+
+    server = PostgresServer(tmp_path_factory.mktemp("pg"), free_port()).start()
+    yield server
+    server.close()
+
+
+_database_counter = iter(range(1, 10**6))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty dose database URL on each engine Kerma supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kerma.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    name = f"kerma_test_{next(_database_counter)}"
+    server._psql(f"CREATE DATABASE {name} OWNER {server.user}")
+    return server.url.rsplit("/", 1)[0] + "/" + name

@@ -103,7 +103,7 @@ def _event_namespace() -> dict:
         "study": relationship("Study"),
     }
     for name, is_measurement in EVENT_FIELDS.items():
-        namespace[name] = mapped_column(Float if is_measurement else String(64 if name.endswith("_uid") else 256))
+        namespace[name] = mapped_column(Float if is_measurement else String(64) if name.endswith("_uid") else Text)
     return namespace
 
 
