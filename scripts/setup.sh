@@ -60,4 +60,6 @@ install_requirements() {  # $1 = requirements file; hash kept in .venv so unchan
     echo "$hash" > "$stamp"
 }
 install_requirements requirements.txt
+# the `kerma` command (kerma extract, kerma db upgrade); editable, so the plugin and the CLI run the same code
+[ -x "$VENV/bin/kerma" ] || { log "pip install -e plugin"; "$VENV/bin/python" -m pip install --quiet --no-deps -e "$REPO/plugin"; }
 [ "$dev" -eq 0 ] || install_requirements requirements-dev.txt

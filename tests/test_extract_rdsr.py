@@ -134,3 +134,21 @@ def test_radiopharmaceutical_report():
     assert event["radionuclide_half_life_s"] == pytest.approx(6586.2)
     assert len(event["organ_doses"]) >= 10
     assert record["patient"]["weight_kg"] == 110.0
+
+
+def test_bad_input_gives_an_error_with_a_reason():
+    from dicom_factory import broken_dose_sr
+
+    report = (CORPUS / "openrem/RF-RDSR-Philips_Azurion.dcm").read_bytes()
+    cases = {
+        "truncated": report[: len(report) // 2],
+        "not DICOM": (CORPUS / "public/hl7/FHIR-Converter__ADT-A01-01.hl7").read_bytes(),
+        "empty": b"",
+        "broken tree": broken_dose_sr(),
+    }
+    for name, data in cases.items():
+        record = extract(data)
+        assert record["status"] == "error", name
+        assert record["reason"], name
+    assert "without irradiation events" in extract(cases["broken tree"])["reason"]
+    assert "not a DICOM file" in extract(cases["not DICOM"])["reason"]

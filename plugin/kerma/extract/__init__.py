@@ -11,6 +11,12 @@ from .rdsr import NotADoseReport, RdsrReader
 from .srtree import build
 
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+# SOP classes that exist only to carry dose reports: a non-dose title there is a malformed object
+DOSE_SR_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.68": "Radiopharmaceutical Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.76": "Enhanced X-Ray Radiation Dose SR",
+}
 MEDIA_SOP_CLASS = 0x00020002
 MEDIA_SOP_INSTANCE = 0x00020003
 
@@ -43,9 +49,13 @@ def extract(data: bytes) -> dict:
     try:
         report = RdsrReader(build(obj, obj.elements)).read()
     except NotADoseReport as exc:
+        if sop_class in DOSE_SR_CLASSES:
+            return _result("error", f"{DOSE_SR_CLASSES[sop_class]} object with broken content: {exc}", **base)
         return _result("ignored", str(exc), **base)
     except Exception as exc:  # a broken content tree is the object's fault, reported rather than raised
         return _result("error", f"malformed SR content: {type(exc).__name__}: {exc}", **base)
+    if not report["events"] and not any(isinstance(v, float) for v in report["totals"].values()):
+        return _result("error", "dose report without irradiation events or accumulated dose values", **base)
     return _record(obj, base, report)
 
 

@@ -249,6 +249,9 @@ def _read(data: bytes) -> DicomObject:
         if not file_meta:
             raise DicomFormatError("DICM prefix without a file meta information group")
     else:
+        # a bare dataset (no preamble) starts with a low group: 0002 meta or 0008 identification
+        if len(data) < 8 or struct.unpack_from("<H", data, 0)[0] not in (0x0002, 0x0008):
+            raise DicomFormatError("not a DICOM file (no DICM preamble, no leading DICOM element)")
         pos = 0
     ts_el = file_meta.get(TRANSFER_SYNTAX_UID)
     ts = _strip(ts_el.value.decode("ascii", "replace")) if ts_el else IMPLICIT_LITTLE
