@@ -1,0 +1,201 @@
+"""(a) C-STORE rate, Orthanc alone vs Orthanc + Kerma, and (b) store-to-record latency."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import AUTH, median, percentile, start_orthanc, wait_for
+
+# storescu logs through log4cplus; this layout stamps each line with epoch seconds.milliseconds.
+LOG_CONFIG = """\
+log4cplus.rootLogger = INFO, console
+log4cplus.appender.console = log4cplus::ConsoleAppender
+log4cplus.appender.console.layout = log4cplus::PatternLayout
+log4cplus.appender.console.layout.ConversionPattern = %D{%s.%q} %m%n
+"""
+_STAMP = re.compile(r"^(\d+\.\d+) (.*)$")
+
+
+def storescu(paths: list[Path], port: int, log_config: Path, aet: str = "ORTHANC") -> dict:
+    """Send ``paths`` over one association with DCMTK storescu; time it.
+
+    ``-R`` proposes only the classes of the files (so the ...88.68/.76 dose SRs are proposed),
+    ``-xs`` adds JPEG lossless to the proposed syntaxes (the corpus CT image is JPEG lossless),
+    ``TCP_NODELAY=1`` avoids Nagle's 40 ms stalls (ORTHANC-NOTES.md).
+
+    Returns
+    -------
+    dict
+        ``wall_s`` (whole process), ``assoc_s`` (association request -> release, from storescu's
+        own log time stamps, so without its start-up and file scan), ``failed`` (stores that failed),
+        ``returncode``, ``started`` (time.perf_counter() at launch).
+    """
+    cmd = ["storescu", "-R", "-xs", "-nh", "-lc", str(log_config), "-aec", aet, "127.0.0.1", str(port)]
+    cmd += [str(p) for p in paths]
+    env = dict(os.environ, TCP_NODELAY="1")
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    stamps = {}
+    failed = 0
+    for line in proc.stdout.splitlines() + proc.stderr.splitlines():
+        m = _STAMP.match(line)
+        if not m:
+            continue
+        text = m.group(2)
+        if text.startswith("Requesting Association"):
+            stamps["request"] = float(m.group(1))
+        elif text.startswith("Releasing Association"):
+            stamps["release"] = float(m.group(1))
+        elif text.startswith("Store Failed"):
+            failed += 1
+    assoc = stamps["release"] - stamps["request"] if len(stamps) == 2 else None
+    return {"wall_s": wall, "assoc_s": assoc, "failed": failed, "returncode": proc.returncode,
+            "started": started, "stderr_tail": proc.stderr[-500:] if proc.returncode else ""}
+
+
+def _health(session, url):
+    return session.get(url + "/kerma/api/health", timeout=10).json()
+
+
+def one_run(kind: str, paths: list[Path], n_rdsr: int, workroot: Path, log_config: Path,
+            e2e_timeout: float = 300.0) -> dict:
+    """One fresh Orthanc (``kind`` = "alone" or "kerma"), one storescu of the batch, figures of that run."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=workroot))
+    orthanc = start_orthanc(workdir, with_kerma=(kind == "kerma"))
+    try:
+        session = orthanc.session()
+        result = storescu(paths, orthanc.dicom_port, log_config)
+        n = len(paths)
+        result["kind"] = kind
+        if kind == "kerma":
+            def all_recorded():
+                h = _health(session, orthanc.url)
+                done = h["lag"] == 0 and sum(h["counts"]["dose_objects"].values()) >= n
+                return h if done else None
+            # polled only after storescu returned, so the polling does not slow the C-STORE itself
+            health, done_at = wait_for(all_recorded, e2e_timeout, 0.02)
+            result["e2e_s"] = done_at - result["started"]
+            result["dose_objects"] = health["counts"]["dose_objects"]
+            result["ingest_error"] = health["ingest_error"]
+        stored = session.get(orthanc.url + "/statistics", timeout=10).json()["CountInstances"]
+        result["stored"] = stored
+        result["ok"] = (stored == n and result["failed"] == 0 and result["assoc_s"] is not None
+                        and (kind == "alone" or result["dose_objects"].get("ok") == n_rdsr))
+        result["rate"] = n / result["assoc_s"] if result["assoc_s"] else None
+        result["rate_wall"] = n / result["wall_s"]
+        del result["started"]
+        return result
+    finally:
+        orthanc.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ingestion(paths: list[Path], n_rdsr: int, runs: int, workroot: Path, say=print) -> dict:
+    """(a): ``runs`` interleaved pairs (alone, kerma, alone, kerma, ...), medians and ratios."""
+    log_config = workroot / "storescu-log.cfg"
+    log_config.write_text(LOG_CONFIG)
+    results = []
+    for i in range(runs):
+        for kind in ("alone", "kerma"):
+            r = one_run(kind, paths, n_rdsr, workroot, log_config)
+            extra = f", end-to-end {r['e2e_s']:.2f} s, {r['dose_objects']}" if kind == "kerma" else ""
+            say(f"  run {i + 1}/{runs} {kind:5s}: {r['rate']:.0f} inst/s in association "
+                f"({r['assoc_s']:.2f} s, process {r['wall_s']:.2f} s){extra}{'' if r['ok'] else '  [INCOMPLETE]'}")
+            results.append(r)
+    alone = [r for r in results if r["kind"] == "alone"]
+    kerma = [r for r in results if r["kind"] == "kerma"]
+    summary = {
+        "batch": {"instances": len(paths), "rdsr": n_rdsr, "ct": len(paths) - n_rdsr},
+        "runs_per_setup": runs,
+        "all_runs_complete": all(r["ok"] for r in results),
+        "alone_rate": median([r["rate"] for r in alone]),
+        "kerma_rate": median([r["rate"] for r in kerma]),
+        "alone_wall_s": median([r["wall_s"] for r in alone]),
+        "kerma_wall_s": median([r["wall_s"] for r in kerma]),
+        "kerma_e2e_s": median([r["e2e_s"] for r in kerma]),
+        "runs": results,
+    }
+    summary["ratio_cstore"] = summary["kerma_rate"] / summary["alone_rate"]
+    # end to end: Orthanc alone is done when storescu is; Kerma when the last record is written
+    summary["ratio_e2e"] = summary["alone_wall_s"] / summary["kerma_e2e_s"]
+    summary["kerma_e2e_rate"] = len(paths) / summary["kerma_e2e_s"]
+    # the same ratio per interleaved pair, to show the spread
+    summary["pair_ratios_cstore"] = [k["rate"] / a["rate"] for a, k in zip(alone, kerma)]
+    return summary
+
+
+def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: float = 60.0, say=print) -> dict:
+    """(b): C-STORE RDSRs one at a time over one association; after each C-STORE response, poll
+    GET /kerma/api/studies/<StudyInstanceUID> every ``poll`` s until it answers 200.
+
+    ``files[0]`` is a warm-up (first SQLAlchemy queries, first REST call) reported apart, not counted.
+    """
+    from pydicom import dcmread
+    from pynetdicom import AE, build_context
+
+    workdir = Path(tempfile.mkdtemp(prefix="latency-", dir=workroot))
+    orthanc = start_orthanc(workdir, with_kerma=True)
+    try:
+        session = orthanc.session()
+        syntaxes = {}
+        for f in files:
+            meta = dcmread(f["path"], stop_before_pixels=True, specific_tags=[]).file_meta
+            syntaxes.setdefault(str(meta.MediaStorageSOPClassUID), set()).add(str(meta.TransferSyntaxUID))
+        contexts = [build_context(cls, ts) for cls, tss in syntaxes.items() for ts in sorted(tss)]
+        ae = AE(ae_title="KERMA-BENCH")
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 600
+        assoc = ae.associate("127.0.0.1", orthanc.dicom_port, contexts=contexts, ae_title=orthanc.aet)
+        if not assoc.is_established:
+            raise RuntimeError("association rejected")
+        samples = []
+        try:
+            for f in files:
+                sent = time.perf_counter()
+                status = assoc.send_c_store(str(f["path"]))
+                answered = time.perf_counter()
+                url = f"{orthanc.url}/kerma/api/studies/{f['study_instance_uid']}"
+                polls = 0
+
+                def visible():
+                    nonlocal polls
+                    polls += 1
+                    return session.get(url, timeout=10).status_code == 200
+                try:
+                    _, seen = wait_for(visible, timeout, poll)
+                    value = seen - answered
+                except TimeoutError:
+                    value = None
+                samples.append({"source": f["source"], "status": int(status.Status) if "Status" in status else None,
+                                "cstore_s": answered - sent, "latency_s": value, "polls": polls})
+        finally:
+            assoc.release()
+    finally:
+        orthanc.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    warm, counted = samples[0], samples[1:]
+    values = [s["latency_s"] for s in counted if s["latency_s"] is not None]
+    slowest = sorted((s for s in counted if s["latency_s"] is not None), key=lambda s: -s["latency_s"])[:5]
+    summary = {
+        "files": len(counted),
+        "timeouts": sum(1 for s in counted if s["latency_s"] is None),
+        "bad_status": sum(1 for s in counted if s["status"] != 0),
+        "poll_s": poll,
+        "p50_s": percentile(values, 50),
+        "p90_s": percentile(values, 90),
+        "p99_s": percentile(values, 99),
+        "max_s": max(values) if values else None,
+        "cstore_p50_s": median([s["cstore_s"] for s in counted]),
+        "warmup": warm,
+        "slowest": slowest,
+        "samples": counted,
+    }
+    say(f"  {len(counted)} files: p50 {summary['p50_s'] * 1000:.0f} ms, p99 {summary['p99_s'] * 1000:.0f} ms, "
+        f"max {summary['max_s'] * 1000:.0f} ms ({slowest[0]['source']})")
+    return summary

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
+
+    .venv/bin/python bench/run.py [--quick] [--only a|b|c] [--json out.json]
+
+(a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
+(b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
+(c) extraction time per corpus RDSR, warm, in-process, next to DCMTK dcm2json; OpenREM's figures for comparison
+
+See bench/README.md for how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BATCH_RDSRS, CT_IMAGE, HIGHLIGHT, dose_reports, machine  # noqa: E402
+
+TARGETS = {
+    "ingestion_ratio_min": 0.8,      # Orthanc + Kerma C-STORE rate / Orthanc alone
+    "latency_p99_max_s": 1.0,
+    "extraction_speedup_min": 20.0,  # OpenREM's 50 s / Kerma's total over the corpus
+    "dcm2json_ratio_max": 3.0,       # per file
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def run_a(args, workroot: Path) -> dict:
+    from batch import mixed_batch
+    from ingest import ingestion
+
+    n_ct, n_rdsr, runs = (80, 20, 1) if args.quick else (400, 100, 3)
+    log(f"(a) building {n_ct} CT + {n_rdsr} RDSR copies ...")
+    paths = mixed_batch(workroot / "batch", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
+    log(f"(a) {runs} interleaved run(s) per setup, fresh Orthanc storage each run")
+    result = ingestion(paths, n_rdsr, runs, workroot, say=log)
+    result["ct_image"] = CT_IMAGE.name
+    result["rdsr_sources"] = [p.name for p in BATCH_RDSRS]
+    return result
+
+
+def run_b(args, workroot: Path) -> dict:
+    from batch import rdsr_copies
+    from ingest import latency
+
+    count = 20 if args.quick else 100
+    log(f"(b) {count} RDSRs (+1 warm-up) one at a time, polling every 10 ms")
+    files = rdsr_copies(workroot / "latency", dose_reports(), count + 1)
+    return latency(files, workroot, say=log)
+
+
+def run_c(args, workroot: Path) -> dict:
+    from extraction import extraction
+
+    repeats, d_repeats = (3, 1) if args.quick else (7, 3)
+    reports = dose_reports()
+    log(f"(c) {len(reports)} corpus RDSRs, kerma x{repeats} (warm), dcm2json x{d_repeats}")
+    return extraction(reports, repeats, d_repeats, say=log)
+
+
+def print_a(a: dict) -> None:
+    b = a["batch"]
+    print(f"\n(a) C-STORE, one association, {b['instances']} instances ({b['ct']} CT + {b['rdsr']} RDSR), "
+          f"median of {a['runs_per_setup']} interleaved run(s)")
+    print(f"    {'setup':28s} {'inst/s':>8s} {'seconds':>8s}")
+    print(f"    {'Orthanc alone, C-STORE':28s} {a['alone_rate']:8.0f} {b['instances'] / a['alone_rate']:8.2f}")
+    print(f"    {'Orthanc + Kerma, C-STORE':28s} {a['kerma_rate']:8.0f} {b['instances'] / a['kerma_rate']:8.2f}")
+    print(f"    {'Orthanc + Kerma, end-to-end':28s} {a['kerma_e2e_rate']:8.0f} {a['kerma_e2e_s']:8.2f}"
+          "   (storescu start -> all records written)")
+    print(f"    ratio C-STORE    Kerma/alone = {a['ratio_cstore']:.2f}   "
+          f"(per pair: {', '.join(f'{r:.2f}' for r in a['pair_ratios_cstore'])})")
+    print(f"    ratio end-to-end alone/Kerma = {a['ratio_e2e']:.2f}   "
+          f"(alone: storescu process {a['alone_wall_s']:.2f} s)")
+    if not a["all_runs_complete"]:
+        print("    WARNING: some runs were incomplete (see 'runs' in the JSON)")
+
+
+def print_b(b: dict) -> None:
+    print(f"\n(b) store-to-record latency, {b['files']} RDSRs one at a time (C-STORE response -> "
+          f"GET /kerma/api/studies/<uid> answers 200, polled every {b['poll_s'] * 1000:.0f} ms)")
+    print(f"    p50 {ms(b['p50_s'])}   p90 {ms(b['p90_s'])}   p99 {ms(b['p99_s'])}   max {ms(b['max_s'])}   "
+          f"(C-STORE itself p50 {ms(b['cstore_p50_s'])}; warm-up file {ms(b['warmup']['latency_s'])})")
+    print("    slowest: " + ", ".join(f"{s['source']} {ms(s['latency_s'])}" for s in b["slowest"]))
+    if b["timeouts"] or b["bad_status"]:
+        print(f"    WARNING: {b['timeouts']} never visible, {b['bad_status']} C-STORE status not 0")
+
+
+def print_c(c: dict) -> None:
+    ref = c["openrem_reference"]
+    print(f"\n(c) extraction, warm, in-process (median of {c['repeats']}) vs dcm2json process "
+          f"(median of {c['dcm2json_repeats']}); * = highlighted")
+    print(f"    {'file':56s} {'KB':>6s} {'kerma ms':>9s} {'dcm2json ms':>11s} {'ratio':>6s}")
+    for r in c["rows"]:
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        d = "failed" if r["dcm2json_s"] is None else f"{r['dcm2json_s'] * 1000:.1f}"
+        print(f"  {'*' if r['highlight'] else ' '} {r['file']:56s} {r['bytes'] / 1024:6.0f} "
+              f"{r['kerma_s'] * 1000:9.1f} {d:>11s} {ratio:>6s}")
+    print(f"    {'TOTAL (' + str(c['files']) + ' files)':56s} {'':6s} {c['kerma_total_s'] * 1000:9.1f} "
+          f"{c['dcm2json_total_s'] * 1000:11.1f}")
+    print(f"    median per file: kerma {ms(c['kerma_median_per_file_s'])}; ratio to dcm2json median "
+          f"{c['median_ratio']:.2f}, max {c['max_ratio']:.2f}")
+    rows = {Path(r["file"]).name: r for r in c["rows"]}
+    az, big = rows.get(HIGHLIGHT[0]), rows.get(HIGHLIGHT[1])
+    print("    OpenREM 1.0.0b3 (the issue, another machine) vs Kerma here:")
+    print(f"      {ref['files']} RDSRs of its test suite: {ref['total_s']:.0f} s total, median {ref['median_per_file_s']} s/file"
+          f"   | Kerma: {c['files']} corpus RDSRs {c['kerma_total_s']:.3f} s total "
+          f"({c['speedup_vs_openrem_total']:.0f}x faster), median {ms(c['kerma_median_per_file_s'])}")
+    if az:
+        print(f"      Azurion report: {ref['azurion_s']} s, dcm2json {ref['dcm2json_azurion_s']} s, naive pydicom walk "
+              f"{ref['naive_pydicom_walk_s']} s   | here: Kerma {ms(az['kerma_s'])}, dcm2json {ms(az['dcm2json_s'])}, "
+              f"pydicom read+walk {ms(c['pydicom_walk_azurion_s'])}")
+    if big:
+        print(f"      3.3 MB report, 316 events: {ref['big_316_events_s']} s   | here: Kerma {ms(big['kerma_s'])}, "
+              f"dcm2json {ms(big['dcm2json_s'])}")
+
+
+def targets(summary: dict) -> list[tuple[str, str, str, str]]:
+    """(target, measured, verdict, note) rows for the parts that ran."""
+    rows = []
+    a, b, c = summary.get("a"), summary.get("b"), summary.get("c")
+    if a:
+        t = TARGETS["ingestion_ratio_min"]
+        rows.append((f"ingestion ratio C-STORE >= {t}", f"{a['ratio_cstore']:.2f}", verdict(a["ratio_cstore"] >= t), ""))
+        rows.append((f"ingestion ratio end-to-end >= {t}", f"{a['ratio_e2e']:.2f}", verdict(a["ratio_e2e"] >= t),
+                     "alone's C-STORE time / Kerma's time to last record"))
+    if b:
+        t = TARGETS["latency_p99_max_s"]
+        rows.append((f"latency p99 <= {t:g} s", ms(b["p99_s"]), verdict(b["p99_s"] is not None and b["p99_s"] <= t and not b["timeouts"]), ""))
+    if c:
+        t = TARGETS["extraction_speedup_min"]
+        rows.append((f"corpus extraction >= {t:g}x faster than OpenREM's 50 s", f"{c['speedup_vs_openrem_total']:.0f}x",
+                     verdict(c["speedup_vs_openrem_total"] >= t), f"{c['files']} files here vs OpenREM's 41"))
+        t = TARGETS["dcm2json_ratio_max"]
+        rows.append((f"per file <= {t:g}x dcm2json", f"max {c['max_ratio']:.2f}x", verdict(c["max_ratio"] <= t),
+                     ", ".join(c["files_over_3x"]) or "every file"))
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small batch (80 CT + 20 RDSR), 1 run each, 20 latency files")
+    p.add_argument("--only", choices=["a", "b", "c"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
+    args = p.parse_args(argv)
+    parts = args.only or ["a", "b", "c"]
+
+    summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "machine": machine(),
+               "targets": TARGETS}
+    workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
+    try:
+        for part, fn in (("c", run_c), ("b", run_b), ("a", run_a)):  # cheapest first: fail early
+            if part in parts:
+                started = time.perf_counter()
+                summary[part] = fn(args, workroot)
+                summary[part]["bench_seconds"] = time.perf_counter() - started
+    finally:
+        if not args.keep:
+            shutil.rmtree(workroot, ignore_errors=True)
+
+    print(f"Kerma benchmark{' (--quick)' if args.quick else ''}, {summary['started']}, "
+          f"{summary['machine']['cpus']} CPUs, load avg at start {summary['machine']['load_avg'][0]:.2f}")
+    for part, show in (("a", print_a), ("b", print_b), ("c", print_c)):
+        if part in summary:
+            show(summary[part])
+    rows = targets(summary)
+    summary["verdicts"] = [dict(zip(("target", "measured", "verdict", "note"), r)) for r in rows]
+    print("\nTargets")
+    for target, measured, v, note in rows:
+        print(f"    {v:4s}  {target:50s} {measured:>10s}   {note}")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        print(f"\nJSON summary: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""A real Orthanc with the Kerma plugin: C-STORE in, records out over Orthanc-authenticated REST."""
+
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pydicom
+import pytest
+import requests
+
+from corpus import CORPUS, dose_reports
+from dicom_factory import broken_dose_sr, renamed_copy
+from support.orthanc import OrthancProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+KERMA_CLI = [str(ROOT / ".venv" / "bin" / "kerma")]
+
+
+def wait_until_ingested(orthanc: OrthancProcess, timeout: float = 60.0) -> dict:
+    """Health once Kerma's cursor has caught up with Orthanc's change log."""
+    session = orthanc.session()
+    deadline = time.monotonic() + timeout
+    while True:
+        health = session.get(orthanc.url + "/kerma/api/health").json()
+        if health["lag"] == 0:
+            return health
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Kerma did not catch up: {health}\n{orthanc.log_tail()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    work = tmp_path_factory.mktemp("orthanc")
+    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def ingested(orthanc):
+    paths = dose_reports()
+    statuses = orthanc.store(paths)
+    assert all(s == 0 for s in statuses), statuses
+    health = wait_until_ingested(orthanc)
+    return paths, health
+
+
+def test_every_route_requires_authentication(orthanc):
+    for route in ("health", "studies", "ingest-errors", "studies/1.2.3"):
+        assert requests.get(f"{orthanc.url}/kerma/api/{route}").status_code == 401
+        assert requests.get(f"{orthanc.url}/kerma/api/{route}", auth=("kerma", "wrong")).status_code == 401
+
+
+def test_rest_totals_equal_the_cli(orthanc, ingested):
+    paths, health = ingested
+    cli = json.loads(subprocess.run(KERMA_CLI + ["extract", "--json", *map(str, paths)],
+                                    check=True, capture_output=True).stdout)
+    session = orthanc.session()
+    unique = {}
+    for record in cli:  # the two Siemens Zee files share a SOP Instance UID: Orthanc keeps the first
+        unique.setdefault(record["sop_instance_uid"], record)
+    assert health["counts"]["dose_objects"].get("ok") == len(unique)
+    for record in unique.values():
+        answer = session.get(f"{orthanc.url}/kerma/api/studies/{record['study_instance_uid']}")
+        assert answer.status_code == 200, (record["file"], answer.text)
+        study = answer.json()
+        (obj,) = [o for o in study["dose_objects"] if o["sop_instance_uid"] == record["sop_instance_uid"]]
+        assert obj["totals"] == record["totals"], record["file"]
+        assert obj["events"] == record["events"], record["file"]
+
+
+def test_a_second_send_changes_nothing(orthanc, ingested):
+    paths, first = ingested
+    session = orthanc.session()
+    before = session.get(orthanc.url + "/kerma/api/studies?limit=500").json()
+    assert all(s == 0 for s in orthanc.store(paths))
+    after_health = wait_until_ingested(orthanc)
+    after = session.get(orthanc.url + "/kerma/api/studies?limit=500").json()
+    assert after_health["counts"] == first["counts"]
+    assert after == before
+
+
+def test_bad_input_is_recorded_and_ingestion_goes_on(orthanc, ingested):
+    session = orthanc.session()
+    report = (CORPUS / "openrem/CT-RDSR-Siemens-Multi-2.dcm").read_bytes()
+    non_dose_sr = CORPUS / "public/sr_non_dose/fo-dicom__test_SR.dcm"
+    image = CORPUS / "public/ct_image/orthanc-tests__TEST_1_study_1234.dcm"
+    broken = broken_dose_sr()
+    # a truncated object: Orthanc's own parser decides whether it is stored at all
+    truncated = session.post(orthanc.url + "/instances", data=report[: len(report) * 2 // 3])
+    assert all(s == 0 for s in orthanc.store([non_dose_sr, image]))
+    assert session.post(orthanc.url + "/instances", data=broken).status_code == 200
+    good = renamed_copy(CORPUS / "openrem/CT-RDSR-GEPixelMed.dcm")
+    assert session.post(orthanc.url + "/instances", data=good).status_code == 200
+    wait_until_ingested(orthanc)
+
+    problems = session.get(orthanc.url + "/kerma/api/ingest-errors?status=error,ignored&limit=500").json()["errors"]
+    by_class = {}
+    for p in problems:
+        by_class.setdefault(p["sop_class_uid"], []).append(p)
+    assert any(p["status"] == "ignored" and "not a dose report" in p["reason"]
+               for p in by_class["1.2.840.10008.5.1.4.1.1.88.33"])
+    assert any(p["status"] == "ignored" and "not a structured report" in p["reason"]
+               for p in by_class["1.2.840.10008.5.1.4.1.1.2"])
+    assert any(p["status"] == "error" and "without irradiation events" in p["reason"]
+               for p in by_class["1.2.840.10008.5.1.4.1.1.88.67"])
+    if truncated.status_code == 200:  # stored by Orthanc: Kerma must say what is wrong with it
+        orthanc_id = truncated.json()["ID"]
+        assert any(p["orthanc_id"] == orthanc_id and p["status"] == "error" for p in problems)
+    else:
+        assert truncated.status_code == 400
+    assert session.get(orthanc.url + "/system").status_code == 200
+    # the valid report sent after the bad ones has its record
+
+    study_uid = pydicom.dcmread(io.BytesIO(good)).StudyInstanceUID
+    study = session.get(f"{orthanc.url}/kerma/api/studies/{study_uid}").json()
+    assert study["totals"]["ct_dlp_total_mGycm"] == pytest.approx(586.34)
