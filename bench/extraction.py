@@ -32,16 +32,16 @@ def _kerma_seconds(data: bytes, repeats: int) -> float:
     return median(times)
 
 
-def _dcm2json_seconds(path: Path, repeats: int) -> float | None:
-    """Median wall clock of the whole ``dcm2json FILE`` process (output discarded); None if it fails."""
+def _dcm2json_seconds(path: Path, repeats: int) -> tuple[float | None, str | None]:
+    """Median wall clock of the whole ``dcm2json FILE`` process (output discarded), or (None, its error)."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        proc = subprocess.run(["dcm2json", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.run(["dcm2json", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         times.append(time.perf_counter() - started)
         if proc.returncode != 0:
-            return None
-    return median(times)
+            return None, " / ".join(proc.stderr.strip().splitlines()) or f"exit code {proc.returncode}"
+    return median(times), None
 
 
 def _pydicom_walk_seconds(path: Path) -> float:
@@ -60,13 +60,14 @@ def extraction(reports: list[Path], repeats: int, dcm2json_repeats: int, say=pri
     rows = []
     for path in reports:
         kerma = _kerma_seconds(path.read_bytes(), repeats)
-        dcm2json = _dcm2json_seconds(path, dcm2json_repeats)
+        dcm2json, error = _dcm2json_seconds(path, dcm2json_repeats)
         rows.append({
             "file": str(path.relative_to(CORPUS)),
             "bytes": path.stat().st_size,
             "kerma_s": kerma,
             "dcm2json_s": dcm2json,
             "ratio": kerma / dcm2json if dcm2json else None,
+            "dcm2json_error": error,
             "highlight": path.name in HIGHLIGHT,
         })
     total = sum(r["kerma_s"] for r in rows)
@@ -78,8 +79,8 @@ def extraction(reports: list[Path], repeats: int, dcm2json_repeats: int, say=pri
         "dcm2json_repeats": dcm2json_repeats,
         "kerma_total_s": total,
         "kerma_median_per_file_s": median([r["kerma_s"] for r in rows]),
-        "dcm2json_total_s": sum(r["dcm2json_s"] or 0 for r in rows),
-        "dcm2json_failed": [r["file"] for r in rows if r["dcm2json_s"] is None],
+        "dcm2json_total_s": sum(r["dcm2json_s"] or 0 for r in rows),  # files it refuses count 0
+        "dcm2json_failed": {r["file"]: r["dcm2json_error"] for r in rows if r["dcm2json_s"] is None},
         "speedup_vs_openrem_total": OPENREM["total_s"] / total,
         "max_ratio": max(ratios) if ratios else None,
         "median_ratio": median(ratios),

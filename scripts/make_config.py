@@ -84,6 +84,7 @@ def build(args):
         "IndexDirectory": os.path.join(storage, "index"),
         "RegisteredUsers": users,
         "PythonScript": os.path.abspath(args.python_script),
+        "ServeFolders": {"/kerma/ui": os.path.join(REPO, "webui")},
         "Kerma.DatabaseUrl": args.database_url,
     }
     if args.aet:

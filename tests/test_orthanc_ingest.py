@@ -120,3 +120,31 @@ def test_bad_input_is_recorded_and_ingestion_goes_on(orthanc, ingested):
     study_uid = pydicom.dcmread(io.BytesIO(good)).StudyInstanceUID
     study = session.get(f"{orthanc.url}/kerma/api/studies/{study_uid}").json()
     assert study["totals"]["ct_dlp_total_mGycm"] == pytest.approx(586.34)
+
+
+def test_placeholder_ui_is_served_behind_authentication(orthanc):
+    assert requests.get(orthanc.url + "/kerma/ui/index.html").status_code == 401
+    page = orthanc.session().get(orthanc.url + "/kerma/ui/index.html")
+    assert page.status_code == 200 and "Kerma" in page.text
+
+
+def test_objects_stored_before_kerma_was_enabled_are_back_filled(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'kerma.sqlite'}"
+    reports = [CORPUS / "openrem/CT-RDSR-ToshibaPixelMed.dcm", CORPUS / "openrem/MG-RDSR-Hologic_2D.dcm"]
+    ports = free_port(), free_port()
+    disabled = OrthancProcess(tmp_path / "o", *ports, database_url, extra_config={"Kerma.Enabled": False})
+    disabled.start()
+    assert all(s == 0 for s in disabled.store(reports))
+    assert disabled.session().get(disabled.url + "/kerma/api/health").status_code == 404  # Kerma is off
+    disabled.stop()
+
+    enabled = OrthancProcess(tmp_path / "o", *ports, database_url)
+    enabled.start()
+    try:
+        health = wait_until_ingested(enabled)
+        assert health["counts"]["dose_objects"] == {"ok": 2}
+        toshiba = enabled.session().get(
+            enabled.url + "/kerma/api/studies?accession=" + pydicom.dcmread(reports[0]).AccessionNumber).json()
+        assert toshiba["studies"][0]["totals"]["ct_dlp_total_mGycm"] == pytest.approx(349.7)
+    finally:
+        enabled.stop()
