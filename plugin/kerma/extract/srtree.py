@@ -27,6 +27,15 @@ LONG_CODE_VALUE = 0x00080119
 URN_CODE_VALUE = 0x00080120
 SCHEME = 0x00080102
 MEANING = 0x00080104
+# value types whose value is one string attribute of the content item
+TEXT_VALUE_TAGS = {
+    "TEXT": TEXT_VALUE,
+    "UIDREF": UID_VALUE,
+    "DATETIME": DATETIME_VALUE,
+    "DATE": DATE_VALUE,
+    "TIME": TIME_VALUE,
+    "PNAME": PERSON_NAME,
+}
 
 
 class Code(NamedTuple):
@@ -81,17 +90,7 @@ def build(obj: DicomObject, item: dict[int, Element]) -> ContentItem:
             node.unit = unit.value if unit else None
     elif value_type == "CODE":
         node.value = _first_code(obj, item, CONCEPT_CODE)
-    elif value_type == "TEXT":
-        node.value = text(item, TEXT_VALUE)
-    elif value_type == "UIDREF":
-        node.value = text(item, UID_VALUE)
-    elif value_type == "DATETIME":
-        node.value = text(item, DATETIME_VALUE)
-    elif value_type == "DATE":
-        node.value = text(item, DATE_VALUE)
-    elif value_type == "TIME":
-        node.value = text(item, TIME_VALUE)
-    elif value_type == "PNAME":
-        node.value = text(item, PERSON_NAME)
+    elif value_type in TEXT_VALUE_TAGS:
+        node.value = text(item, TEXT_VALUE_TAGS[value_type])
     node.children = [build(obj, child) for child in obj.items(item, CONTENT_SEQUENCE)]
     return node
