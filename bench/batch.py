@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import warnings
 from pathlib import Path
 
 import pydicom
@@ -16,7 +17,9 @@ def _save_copy(ds, path: Path, study_uid: str, series_uid: str) -> str:
     ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = series_uid
-    ds.save_as(path)
+    with warnings.catch_warnings():  # pydicom's warnings on odd values of the corpus file itself: not ours
+        warnings.simplefilter("ignore", UserWarning)
+        ds.save_as(path)
     return sop_uid
 
 

@@ -86,6 +86,8 @@ def print_a(a: dict) -> None:
     print(f"    {'Orthanc alone, C-STORE':28s} {a['alone_rate']:8.0f} {b['instances'] / a['alone_rate']:8.2f}")
     print(f"    {'Orthanc + Kerma, C-STORE':28s} {a['kerma_rate']:8.0f} {b['instances'] / a['kerma_rate']:8.2f}")
     print(f"    {'Orthanc + Kerma, end-to-end':28s} {a['kerma_e2e_rate']:8.0f} {a['kerma_e2e_s']:8.2f}"
+          "   (storescu start -> all records written and health lag 0)")
+    print(f"    {'  of which: all records':28s} {b['instances'] / a['kerma_records_s']:8.0f} {a['kerma_records_s']:8.2f}"
           "   (storescu start -> all records written)")
     print(f"    ratio C-STORE    Kerma/alone = {a['ratio_cstore']:.2f}   "
           f"(per pair: {', '.join(f'{r:.2f}' for r in a['pair_ratios_cstore'])})")

@@ -117,3 +117,24 @@ def test_study_list_filters_and_pages(sessions):
     assert handle(ctx, "GET", "studies", {"date_from": "27/04/2018"})[0] == 400
     assert handle(ctx, "GET", "studies/1.2.3", {})[0] == 404
     assert handle(ctx, "POST", "studies", {})[0] == 405
+
+
+def test_study_totals_across_multi_file_reports(sessions):
+    """Siemens writes a study's dose in several RDSRs.
+
+    "Continued" reports split the events (study DLP = 60.17 + 56.44 mGy.cm);
+    "Multi" reports repeat earlier events in a later cumulative report, whose
+    DLP total (77.27) already covers the first report's single event (7.46).
+    """
+    names = ["CT-RDSR-Siemens-Continued-1.dcm", "CT-RDSR-Siemens-Continued-2.dcm",
+             "CT-RDSR-Siemens-Multi-1.dcm", "CT-RDSR-Siemens-Multi-2.dcm"]
+    batch = _processed([CORPUS / "openrem" / n for n in names])
+    with sessions() as s, s.begin():
+        store_batch(s, batch, last_seq=4)
+    ctx = Context(sessions)
+    continued = handle(ctx, "GET", f"studies/{batch[0].record['study_instance_uid']}", {})[1]
+    multi = handle(ctx, "GET", f"studies/{batch[2].record['study_instance_uid']}", {})[1]
+    assert continued["totals"]["ct_dlp_total_mGycm"] == pytest.approx(60.17 + 56.44)
+    assert continued["totals"]["event_count"] == 4
+    assert multi["totals"]["ct_dlp_total_mGycm"] == pytest.approx(77.27)
+    assert multi["totals"]["event_count"] == 2
