@@ -13,12 +13,12 @@ from pydicom.uid import generate_uid
 def _save_copy(ds, path: Path, study_uid: str, series_uid: str) -> str:
     """Give ``ds`` a new SOP Instance UID and the given study/series, write it to ``path``; return the SOP UID."""
     sop_uid = generate_uid()
-    ds.SOPInstanceUID = sop_uid
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
-    ds.StudyInstanceUID = study_uid
-    ds.SeriesInstanceUID = series_uid
     with warnings.catch_warnings():  # pydicom's warnings on odd values of the corpus file itself: not ours
         warnings.simplefilter("ignore", UserWarning)
+        ds.SOPInstanceUID = sop_uid
+        ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
+        ds.StudyInstanceUID = study_uid
+        ds.SeriesInstanceUID = series_uid
         ds.save_as(path)
     return sop_uid
 

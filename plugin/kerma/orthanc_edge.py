@@ -97,12 +97,12 @@ def start() -> None:
 
 def _on_change(change_type, level, resource_id) -> None:
     try:
-        if change_type == orthanc.ChangeType.NEW_INSTANCE:
-            _worker.wake()
-        elif change_type == orthanc.ChangeType.ORTHANC_STARTED:
+        if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             _worker.stop()
+        else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current
+            _worker.wake()
     except Exception as exc:
         log.error("change callback failed: %s", exc)
 

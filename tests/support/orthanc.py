@@ -171,6 +171,8 @@ class OrthancProcess:
         assoc = ae.associate("127.0.0.1", self.dicom_port, contexts=contexts, ae_title=self.aet)
         if not assoc.is_established:
             raise RuntimeError("association to %s:%d rejected or aborted" % (self.aet, self.dicom_port))
+        # pynetdicom leaves Nagle on: ~55 ms per C-STORE instead of ~11 ms
+        assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         statuses = []
         try:
             for path in paths:
