@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import func, select
@@ -31,7 +31,6 @@ class Context:
     sessions: sessionmaker
     orthanc_last_seq: Callable[[], int | None] = lambda: None
     worker_error: Callable[[], str | None] = lambda: None
-    extra: dict = field(default_factory=dict)
 
 
 def health(ctx: Context, session: Session, query: dict, match: re.Match) -> dict:
@@ -114,7 +113,7 @@ def list_ingest_errors(ctx: Context, session: Session, query: dict, match: re.Ma
         "offset": offset,
         "errors": [
             {"orthanc_id": r.orthanc_id, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
-             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views._iso(r.processed_at)}
+             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at)}
             for r in rows
         ],
     }

@@ -11,16 +11,16 @@ PATIENT_FIELDS = {"patient_id": "patient_id", "name": "patient_name", "sex": "pa
 DEVICE_FIELDS = ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")
 
 
-def _iso(value):
+def iso(value):
     return value.isoformat() if value is not None else None
 
 
 def study_summary(study: Study) -> dict:
     objects = [o for o in study.objects if o.status == "ok"]
     out = {name: getattr(study, name) for name in STUDY_FIELDS}
-    out["study_date"] = _iso(study.study_date)
+    out["study_date"] = iso(study.study_date)
     out["patient"] = {k: getattr(study, col) for k, col in PATIENT_FIELDS.items()}
-    out["patient"]["birth_date"] = _iso(study.patient_birth_date)
+    out["patient"]["birth_date"] = iso(study.patient_birth_date)
     out["modalities"] = sorted({o.modality for o in objects if o.modality})
     out["devices"] = _unique(device(o) for o in objects)
     out["sources"] = sorted({o.source for o in objects if o.source})
@@ -48,7 +48,7 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
         "device": device(obj),
         "totals": obj.totals,
         "warnings": obj.warnings or [],
-        "processed_at": _iso(obj.processed_at),
+        "processed_at": iso(obj.processed_at),
     }
     if with_events:
         out["events"] = [event(e) for e in obj.events]

@@ -38,7 +38,6 @@ DEFLATED_LITTLE = "1.2.840.10008.1.2.1.99"
 LONG_LENGTH_VRS = frozenset(
     (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
 )
-TEXT_VRS = frozenset(("AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"))
 
 Value = Union[bytes, list]
 
@@ -124,7 +123,7 @@ class _Parser:
             value_end = pos + length
             if value_end > size:
                 raise DicomFormatError(f"value of ({group:04X},{elem:04X}) runs past the end of the data")
-            if vr == "SQ" or (not explicit and vr == "UN" and False):
+            if vr == "SQ":
                 items, _ = self.sequence(pos, value_end)
                 out[tag] = Element("SQ", items)
             else:
