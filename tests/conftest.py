@@ -37,7 +37,10 @@ def database_url(request, tmp_path):
     """A fresh, empty dose database URL on each engine Kerma supports."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'kerma.sqlite'}"
-    server = request.getfixturevalue("postgres")
+    return new_postgres_database(request.getfixturevalue("postgres"))
+
+
+def new_postgres_database(server) -> str:
     name = f"kerma_test_{next(_database_counter)}"
     server._psql(f"CREATE DATABASE {name} OWNER {server.user}")
     return server.url.rsplit("/", 1)[0] + "/" + name

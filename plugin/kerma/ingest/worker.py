@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Protocol
+from typing import Protocol
 
 from sqlalchemy.orm import sessionmaker
 
@@ -35,12 +35,11 @@ class InstanceSource(Protocol):
 
 class IngestWorker:
     def __init__(self, source: InstanceSource, sessions: sessionmaker, *, batch_size: int = 100,
-                 poll_seconds: float = 2.0, on_batch: Callable[[int, int], None] | None = None):
+                 poll_seconds: float = 2.0):
         self.source = source
         self.sessions = sessions
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        self.on_batch = on_batch
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,8 +92,8 @@ class IngestWorker:
         with self.sessions() as session, session.begin():
             new = store_batch(session, processed, last_seq)
         self.cursor = last_seq
-        if self.on_batch and changes:
-            self.on_batch(new, last_seq)
+        if new:
+            log.info("ingested %d new object(s) up to change %d", new, last_seq)
         return bool(page.get("Done", True)) or not changes
 
     def _process(self, change: dict) -> Processed | None:
