@@ -113,10 +113,14 @@ class _Parser:
             if tag >= stop_at:
                 return out, size
             if length == UNDEFINED:
-                if vr == "UN" and explicit:
+                if vr in ("OB", "OW") or tag == PIXEL_DATA:  # encapsulated pixel data (e.g. an icon image)
+                    pos = self.skip_fragments(pos)
+                    out[tag] = Element(vr, b"")
+                    continue
+                if vr == "UN" and explicit and not self._explicit_item_follows(pos):
                     # PS3.5 6.2.2: an undefined-length UN is an implicit VR little endian sequence
                     items, pos = _Parser(buf, False, True).sequence(pos, None)
-                else:
+                else:  # some writers keep explicit VR inside such a UN: read it as it is
                     items, pos = self.sequence(pos, None)
                 out[tag] = Element("SQ", items)
                 continue
@@ -130,6 +134,22 @@ class _Parser:
                 out[tag] = Element(vr, buf[pos:value_end])
             pos = value_end
         return out, pos
+
+    def _explicit_item_follows(self, pos: int) -> bool:
+        """Does the first item at ``pos`` start with an explicit-VR element?"""
+        vr = self.buf[pos + 12 : pos + 14]
+        return len(vr) == 2 and vr.isalpha() and vr.isupper()
+
+    def skip_fragments(self, pos: int) -> int:
+        unpack = self.tag_len.unpack_from
+        while True:
+            if pos + 8 > len(self.buf):
+                raise DicomFormatError("encapsulated pixel data without its delimiter: the data is truncated")
+            group, elem, length = unpack(self.buf, pos)
+            pos += 8
+            if (group << 16) | elem == SEQUENCE_DELIMITER:
+                return pos
+            pos += length
 
     def sequence(self, pos: int, end: int | None) -> tuple[list[dict[int, Element]], int]:
         buf = self.buf
