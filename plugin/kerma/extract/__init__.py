@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import identity
 from .dicomfile import DicomFormatError, DicomObject, read
+from .header import HeaderReader, NoHeaderDose
 from .rdsr import NotADoseReport, RdsrReader
 from .srtree import build
 
@@ -21,10 +22,21 @@ MEDIA_SOP_CLASS = 0x00020002
 MEDIA_SOP_INSTANCE = 0x00020003
 
 
+# SOP classes that never carry dose: presentation states, key objects, encapsulated documents, raw data,
+# registrations, segmentations, waveforms (PS3.4 B.5)
+NO_DOSE_CLASS_PREFIXES = (
+    "1.2.840.10008.5.1.4.1.1.11.",
+    "1.2.840.10008.5.1.4.1.1.88.59",
+    "1.2.840.10008.5.1.4.1.1.104.",
+    "1.2.840.10008.5.1.4.1.1.66",
+    "1.2.840.10008.5.1.4.1.1.9.",
+)
+
+
 def reason_to_skip(sop_class_uid: str) -> str | None:
     """Why an object of this SOP class holds nothing to extract, decided before reading it; None to read it."""
-    if not sop_class_uid.startswith(SR_CLASS_PREFIX):
-        return f"not a structured report (SOP class {sop_class_uid}); no RDSR to read"
+    if sop_class_uid.startswith(NO_DOSE_CLASS_PREFIXES):
+        return f"SOP class {sop_class_uid} never carries dose"
     return None
 
 
@@ -46,6 +58,18 @@ def extract(data: bytes) -> dict:
     skip = reason_to_skip(sop_class)
     if skip:
         return _result("ignored", skip, **base)
+    if sop_class.startswith(SR_CLASS_PREFIX):
+        return _from_report(obj, base, sop_class)
+    try:
+        report = HeaderReader(obj).read()
+    except NoHeaderDose as exc:
+        return _result("ignored", str(exc), **base)
+    except Exception as exc:  # a malformed header is the object's fault, reported rather than raised
+        return _result("error", f"malformed image header: {type(exc).__name__}: {exc}", **base)
+    return _record(obj, base, report, "header")
+
+
+def _from_report(obj: DicomObject, base: dict, sop_class: str) -> dict:
     try:
         report = RdsrReader(build(obj, obj.elements)).read()
     except NotADoseReport as exc:
@@ -56,7 +80,7 @@ def extract(data: bytes) -> dict:
         return _result("error", f"malformed SR content: {type(exc).__name__}: {exc}", **base)
     if not report["events"] and not any(isinstance(v, float) for v in report["totals"].values()):
         return _result("error", "dose report without irradiation events or accumulated dose values", **base)
-    return _record(obj, base, report)
+    return _record(obj, base, report, "rdsr")
 
 
 def _identifiers(obj: DicomObject) -> dict:
@@ -75,7 +99,7 @@ def _result(status: str, reason: str | None, **fields) -> dict:
     return out
 
 
-def _record(obj: DicomObject, base: dict, report: dict) -> dict:
+def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
     document = report["document"]
     patient = identity.patient(obj)
     for name in ("sex", "age_years", "height_m", "weight_kg"):
@@ -98,7 +122,7 @@ def _record(obj: DicomObject, base: dict, report: dict) -> dict:
     return {
         "status": "ok",
         "reason": None,
-        "source": "rdsr",
+        "source": source,
         **base,
         "modality": report["modality"],
         "report_kind": report["kind"],

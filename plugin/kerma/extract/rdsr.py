@@ -14,25 +14,13 @@ from __future__ import annotations
 from .concepts import ConceptTable, concept_table, event_fields, value_labels
 from .dicomtime import iso_datetime
 from .srtree import Code, ContentItem
+from .totals import complete_totals
 from .units import UnitError, convert
 
 LATERALITY = {("SRT", "G-C171"), ("SCT", "272741003")}
 MAMMOGRAPHY = {("SRT", "P5-40010"), ("SCT", "71651007")}
 PROCEDURE_REPORTED = ("DCM", "121058")
 CT_SOURCE_FIELDS = ("kvp", "tube_current_mA", "max_tube_current_mA", "exposure_time_per_rotation_s")
-
-# totals that the report may omit and that are then the sum of the events' values
-DERIVABLE_TOTALS = {
-    "ct": [("ct_dlp_total_mGycm", "dlp_mGycm", None)],
-    "projection": [
-        ("dap_total_Gycm2", "dap_Gycm2", None),
-        ("ka_r_total_mGy", "ka_r_mGy", None),
-        ("agd_total_left_mGy", "agd_mGy", "Left"),
-        ("agd_total_right_mGy", "agd_mGy", "Right"),
-    ],
-    "radiopharmaceutical": [("administered_activity_MBq", "administered_activity_MBq", None)],
-}
-
 
 class NotADoseReport(Exception):
     """The SR is valid but does not report radiation dose."""
@@ -69,11 +57,7 @@ class RdsrReader:
         kind = "ct" if "ct" in kinds else "radiopharmaceutical" if "radiopharmaceutical" in kinds else "projection"
         if self.table.reports[title.key] == "radiopharmaceutical":
             kind = "radiopharmaceutical"
-        totals = self._merge_totals(accumulated)
-        self._derive_totals(kind, totals, events)
-        totals["event_count"] = len(events)
-        if kind == "ct":
-            totals["ct_event_count"] = len(events)
+        totals = complete_totals(kind, self._merge_totals(accumulated), events)
         return {
             "kind": kind,
             "modality": self._modality(kind, self._procedure_code(), totals, events),
@@ -201,19 +185,6 @@ class RdsrReader:
             merged["plane"] = "biplane"
             merged["planes"] = planes
         return merged
-
-    @staticmethod
-    def _derive_totals(kind: str, totals: dict, events: list[dict]) -> None:
-        derived = []
-        for total, field, side in DERIVABLE_TOTALS.get(kind, []):
-            if totals.get(total) is not None:
-                continue
-            values = [e[field] for e in events if e.get(field) is not None and (side is None or e.get("laterality") == side)]
-            if values:
-                totals[total] = round(sum(values), 12)
-                derived.append(total)
-        if derived:
-            totals["derived_from_events"] = derived
 
     def _procedure_code(self) -> tuple[str, str] | None:
         for child in self.root.children:
