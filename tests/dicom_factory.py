@@ -52,3 +52,49 @@ def broken_dose_sr() -> bytes:
     garbage.TextValue = "no value type, no concept name"
     ds.ContentSequence = [garbage, Dataset()]
     return to_bytes(ds)
+
+
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def ct_slice(study_uid: str, series_uid: str, frame_of_reference: str, *, z: float, ctdivol: float | None,
+             image_type: str, acquisition_number: int | None, thickness: float, instance: int,
+             series_description: str) -> bytes:
+    """A small CT image (4x4 pixels) whose header carries what a scanner writes about dose."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = CT_IMAGE
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_of_reference
+    ds.PatientID, ds.PatientName, ds.AccessionNumber = "SYNTH-CT", "Synthetic^Series", "SYNTH1"
+    ds.StudyDate, ds.StudyTime, ds.AcquisitionDate = "20260101", "080000", "20260101"
+    ds.AcquisitionTime = f"0801{instance % 60:02d}"
+    ds.Modality, ds.Manufacturer, ds.ManufacturerModelName, ds.StationName = "CT", "Kerma Test", "Synthetic CT", "SYNTH01"
+    ds.ImageType = image_type.split("\\")
+    if acquisition_number is not None:
+        ds.AcquisitionNumber = acquisition_number
+    ds.InstanceNumber = instance
+    ds.SeriesDescription = ds.ProtocolName = series_description
+    ds.ImagePositionPatient = [0.0, 0.0, z]
+    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    ds.SliceThickness = thickness
+    ds.KVP, ds.XRayTubeCurrent, ds.ExposureTime = 120, 200, 500
+    if ctdivol is not None:
+        ds.CTDIvol = ctdivol
+    ds.Rows = ds.Columns = 4
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = bytes(32)
+    return to_bytes(ds)
+
+
+def copy_with(path: Path, **changes) -> bytes:
+    """The object at ``path`` under a new SOP Instance UID, with attributes changed by keyword."""
+    ds = pydicom.dcmread(path)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    for keyword, value in changes.items():
+        setattr(ds, keyword, value)
+    if "SOPClassUID" in changes:
+        ds.file_meta.MediaStorageSOPClassUID = changes["SOPClassUID"]
+    return to_bytes(ds)

@@ -89,7 +89,7 @@ def test_bad_input_is_recorded_and_ingestion_goes_on(orthanc, ingested):
     session = orthanc.session()
     report = (CORPUS / "openrem/CT-RDSR-Siemens-Multi-2.dcm").read_bytes()
     non_dose_sr = CORPUS / "public/sr_non_dose/fo-dicom__test_SR.dcm"
-    image = CORPUS / "public/ct_image/orthanc-tests__TEST_1_study_1234.dcm"
+    image = CORPUS / "public/ct_image/fo-dicom__GH1308.dcm"  # a CT image without CTDIvol
     broken = broken_dose_sr()
     # a truncated object: Orthanc's own parser decides whether it is stored at all
     truncated = session.post(orthanc.url + "/instances", data=report[: len(report) * 2 // 3])
@@ -105,7 +105,7 @@ def test_bad_input_is_recorded_and_ingestion_goes_on(orthanc, ingested):
         by_class.setdefault(p["sop_class_uid"], []).append(p)
     assert any(p["status"] == "ignored" and "not a dose report" in p["reason"]
                for p in by_class["1.2.840.10008.5.1.4.1.1.88.33"])
-    assert any(p["status"] == "ignored" and "not a structured report" in p["reason"]
+    assert any(p["status"] == "ignored" and "without CTDIvol" in p["reason"]
                for p in by_class["1.2.840.10008.5.1.4.1.1.2"])
     assert any(p["status"] == "error" and "without irradiation events" in p["reason"]
                for p in by_class["1.2.840.10008.5.1.4.1.1.88.67"])

@@ -14,7 +14,7 @@ from kerma.ingest.store import read_cursor
 from kerma.ingest.worker import IngestWorker
 
 REPORTS = ["openrem/CT-RDSR-GEPixelMed.dcm", "openrem/NM-RRDSR-Siemens.dcm", "openrem/RF-RDSR-GE.dcm"]
-IMAGE = "public/ct_image/orthanc-tests__TEST_1_study_1234.dcm"
+IMAGE = "public/ct_image/fo-dicom__GH1308.dcm"  # a CT image without CTDIvol: ignored
 
 
 class ScriptedOrthanc:

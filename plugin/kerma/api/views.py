@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
+from ..study_dose import resolve_study
 
 STUDY_FIELDS = ("study_instance_uid", "accession_number", "study_id", "study_time", "study_description",
                 "requested_procedure", "performed_procedure", "procedure_reported", "institution_name", "department")
@@ -17,22 +18,40 @@ def iso(value):
 
 def study_summary(study: Study) -> dict:
     objects = [o for o in study.objects if o.status == "ok"]
+    resolved = resolve_study([record(o) for o in objects])
     out = {name: getattr(study, name) for name in STUDY_FIELDS}
     out["study_date"] = iso(study.study_date)
     out["patient"] = {k: getattr(study, col) for k, col in PATIENT_FIELDS.items()}
     out["patient"]["birth_date"] = iso(study.patient_birth_date)
     out["modalities"] = sorted({o.modality for o in objects if o.modality})
     out["devices"] = _unique(device(o) for o in objects)
-    out["sources"] = sorted({o.source for o in objects if o.source})
-    out["totals"] = study_totals(objects)
+    out["source"] = resolved["source"]
+    out["sources"] = resolved["sources"]
+    out["totals"] = resolved["totals"]
     out["dose_object_count"] = len(objects)
     return out
 
 
 def study_detail(study: Study) -> dict:
+    """The study with the records each source gives and the ones its statistics use."""
+    objects = [o for o in study.objects if o.status == "ok"]
+    records = [record(o) for o in objects]
+    resolved = resolve_study(records)
     out = study_summary(study)
-    out["dose_objects"] = [dose_object(o, with_events=True) for o in study.objects]
+    out["events"] = resolved["events"]
+    out["records_by_source"] = {
+        source: {k: v for k, v in resolve_study([r for r in records if r["source"] == source]).items() if k in ("totals", "events")}
+        for source in sorted({r["source"] for r in records})
+    }
+    # per-image header observations are folded into records_by_source; reports keep their own events
+    out["dose_objects"] = [dose_object(o, with_events=o.source != "header") for o in study.objects]
     return out
+
+
+def record(obj: DoseObject) -> dict:
+    """A stored dose object in the shape :func:`kerma.extract.extract` gives."""
+    return {"source": obj.source, "modality": obj.modality, "sop_instance_uid": obj.sop_instance_uid,
+            "totals": obj.totals or {}, "events": [event(e) for e in obj.events]}
 
 
 def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
@@ -50,6 +69,7 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
         "warnings": obj.warnings or [],
         "processed_at": iso(obj.processed_at),
     }
+    out["event_count"] = len(obj.events)
     if with_events:
         out["events"] = [event(e) for e in obj.events]
     return out
@@ -63,33 +83,6 @@ def event(row: IrradiationEvent) -> dict:
     out = {name: getattr(row, name) for name in EVENT_FIELDS}
     out.update(row.details or {})
     return out
-
-
-def study_totals(objects: list[DoseObject]) -> dict:
-    """Totals of a study from its dose reports.
-
-    A report whose irradiation events are all contained in another report of
-    the same study (a re-issued or cumulative report) does not count twice.
-    """
-    event_sets = [{e.irradiation_event_uid for e in o.events if e.irradiation_event_uid} for o in objects]
-    counted = []
-    for i, obj in enumerate(objects):
-        mine = event_sets[i]
-        superseded = bool(mine) and any(
-            j != i and mine <= other and (mine != other or j < i) for j, other in enumerate(event_sets)
-        )
-        if not superseded:
-            counted.append(obj)
-    totals: dict = {}
-    for obj in counted:
-        for name, value in (obj.totals or {}).items():
-            if name in ("planes", "derived_from_events"):
-                continue
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                totals[name] = round((totals.get(name) or 0) + value, 12)
-            elif name not in totals:
-                totals[name] = value
-    return totals
 
 
 def _unique(items) -> list:
