@@ -65,9 +65,14 @@ def _health(session, url):
     return session.get(url + "/kerma/api/health", timeout=10).json()
 
 
-def one_run(kind: str, paths: list[Path], n_rdsr: int, workroot: Path, log_config: Path,
-            e2e_timeout: float = 300.0) -> dict:
-    """One fresh Orthanc (``kind`` = "alone" or "kerma"), one storescu of the batch, figures of that run."""
+def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_config: Path,
+            e2e_timeout: float = 300.0, check=None) -> dict:
+    """One fresh Orthanc (``kind`` = "alone" or "kerma"), one storescu of the batch, figures of that run.
+
+    ``expected_ok``: how many ``ok`` dose records Kerma must end up with.  ``check(session, url)``
+    (Kerma runs only, after the end-to-end time is taken): a dict merged into the result; its
+    ``check_ok`` (if any) must be true for the run to count as complete.
+    """
     workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=workroot))
     orthanc = start_orthanc(workdir, with_kerma=(kind == "kerma"))
     try:
@@ -89,10 +94,13 @@ def one_run(kind: str, paths: list[Path], n_rdsr: int, workroot: Path, log_confi
             result["records_s"] = recorded_at[0] - result["started"]  # every record written
             result["dose_objects"] = health["counts"]["dose_objects"]
             result["ingest_error"] = health["ingest_error"]
+            if check is not None:
+                result.update(check(session, orthanc.url))
         stored = session.get(orthanc.url + "/statistics", timeout=10).json()["CountInstances"]
         result["stored"] = stored
         result["ok"] = (stored == n and result["failed"] == 0 and result["assoc_s"] is not None
-                        and (kind == "alone" or result["dose_objects"].get("ok", 0) == n_rdsr))
+                        and (kind == "alone" or (result["dose_objects"].get("ok", 0) == expected_ok
+                                                 and result.get("check_ok", True))))
         result["rate"] = n / result["assoc_s"] if result["assoc_s"] else None
         result["rate_wall"] = n / result["wall_s"]
         del result["started"]
@@ -102,15 +110,19 @@ def one_run(kind: str, paths: list[Path], n_rdsr: int, workroot: Path, log_confi
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def ingestion(paths: list[Path], n_rdsr: int, runs: int, workroot: Path, say=print) -> dict:
-    """(a): ``runs`` interleaved pairs (alone, kerma, alone, kerma, ...), medians and ratios."""
+def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, say=print, check=None) -> dict:
+    """(a) and (d): ``runs`` interleaved pairs (alone, kerma, alone, kerma, ...), medians and ratios.
+
+    ``expected_ok`` and ``check``: see :func:`one_run`.
+    """
     log_config = workroot / "storescu-log.cfg"
     log_config.write_text(LOG_CONFIG)
     results = []
     for i in range(runs):
         for kind in ("alone", "kerma"):
-            r = one_run(kind, paths, n_rdsr, workroot, log_config)
+            r = one_run(kind, paths, expected_ok, workroot, log_config, check=check)
             extra = (f", all records {r['records_s']:.2f} s, lag 0 {r['e2e_s']:.2f} s, {r['dose_objects']}"
+                     f"{', ' + r['check_text'] if r.get('check_text') else ''}"
                      if kind == "kerma" else "")
             say(f"  run {i + 1}/{runs} {kind:5s}: {r['rate']:.0f} inst/s in association "
                 f"({r['assoc_s']:.2f} s, process {r['wall_s']:.2f} s){extra}{'' if r['ok'] else '  [INCOMPLETE]'}")
@@ -118,7 +130,8 @@ def ingestion(paths: list[Path], n_rdsr: int, runs: int, workroot: Path, say=pri
     alone = [r for r in results if r["kind"] == "alone"]
     kerma = [r for r in results if r["kind"] == "kerma"]
     summary = {
-        "batch": {"instances": len(paths), "rdsr": n_rdsr, "ct": len(paths) - n_rdsr},
+        "instances": len(paths),
+        "expected_ok": expected_ok,
         "runs_per_setup": runs,
         "all_runs_complete": all(r["ok"] for r in results),
         "alone_rate": median([r["rate"] for r in alone]),

@@ -10,6 +10,7 @@ leak memory or stop it.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import urllib.parse
@@ -17,7 +18,7 @@ import urllib.parse
 import orthanc
 
 from . import __version__
-from .api.routes import Context, handle
+from .api import Answer, Context, Request, handle
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
@@ -109,23 +110,46 @@ def _on_change(change_type, level, resource_id) -> None:
 
 def _on_rest(output, uri, **request) -> None:
     try:
-        method = request.get("method", "GET")
-        query = {k: v for k, v in (request.get("get") or {}).items()}
-        path = urllib.parse.unquote(request.get("groups", [""])[0])
-        status, body = handle(_context, method, path, query)
-        payload = json.dumps(body, default=str)
-        if status == 200:
-            output.AnswerBuffer(payload, "application/json")
+        body = request.get("body") or b""
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            _send_status(output, 400, json.dumps({"error": "the request body is not JSON"}))
+            return
+        status, answer = handle(_context, Request(
+            method=request.get("method", "GET"),
+            path=urllib.parse.unquote(request.get("groups", [""])[0]),
+            query=dict(request.get("get") or {}),
+            body=parsed,
+            user=_user(request.get("headers") or {}),
+        ))
+        if isinstance(answer, Answer):
+            if answer.filename:
+                output.SetHttpHeader("Content-Disposition", f'attachment; filename="{answer.filename}"')
+            output.AnswerBuffer(answer.text, answer.content_type)
+        elif status == 200:
+            output.AnswerBuffer(json.dumps(answer, default=str), "application/json")
         elif status == 405:
-            output.SendMethodNotAllowed(",".join(body.get("allowed", ["GET"])))
+            output.SendMethodNotAllowed(",".join(answer.get("allowed", ["GET"])))
         else:
-            _send_status(output, status, payload)
+            _send_status(output, status, json.dumps(answer, default=str))
     except Exception as exc:
         log.error("REST %s failed: %s: %s", uri, type(exc).__name__, exc)
         try:
             _send_status(output, 500, json.dumps({"error": "internal error, see Orthanc's log"}))
         except Exception:
             pass
+
+
+def _user(headers: dict) -> str | None:
+    """The HTTP Basic user name Orthanc authenticated (it checked the password)."""
+    value = headers.get("authorization") or headers.get("Authorization") or ""
+    if not value.lower().startswith("basic "):
+        return None
+    try:
+        return base64.b64decode(value[6:]).decode("utf-8").split(":", 1)[0]
+    except ValueError:
+        return None
 
 
 def _send_status(output, status: int, payload: str) -> None:

@@ -1,39 +1,24 @@
-"""Routing and handlers of /kerma/api/.  No Orthanc here: the edge passes requests in and answers out."""
+"""Core handlers of /kerma/api/: ingest health, studies, ingest errors."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
 from .. import __version__
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..ingest.store import read_cursor
 from . import views
+from .router import ApiError, Context, Request, int_param, route
 
 MAX_PAGE = 500
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass
-class Context:
-    """What handlers may use besides the request: the database and the ingest state."""
-
-    sessions: sessionmaker
-    orthanc_last_seq: Callable[[], int | None] = lambda: None
-    worker_error: Callable[[], str | None] = lambda: None
-
-
-def health(ctx: Context, session: Session, query: dict, match: re.Match) -> dict:
+@route("GET", r"health")
+def health(ctx: Context, session: Session, request: Request) -> dict:
+    query = request.query
     cursor = read_cursor(session)
     last = ctx.orthanc_last_seq()
     by_status = dict(session.execute(select(DoseObject.status, func.count()).group_by(DoseObject.status)).all())
@@ -53,9 +38,11 @@ def health(ctx: Context, session: Session, query: dict, match: re.Match) -> dict
     }
 
 
-def list_studies(ctx: Context, session: Session, query: dict, match: re.Match) -> dict:
-    limit = _int(query, "limit", 50, 1, MAX_PAGE)
-    offset = _int(query, "offset", 0, 0, None)
+@route("GET", r"studies")
+def list_studies(ctx: Context, session: Session, request: Request) -> dict:
+    query = request.query
+    limit = int_param(query, "limit", 50, 1, MAX_PAGE)
+    offset = int_param(query, "offset", 0, 0, None)
     stmt = select(Study)
     if "date_from" in query:
         stmt = stmt.where(Study.study_date >= _date(query, "date_from"))
@@ -87,10 +74,12 @@ def list_studies(ctx: Context, session: Session, query: dict, match: re.Match) -
     return {"total": total, "limit": limit, "offset": offset, "studies": [views.study_summary(s) for s in page]}
 
 
-def get_study(ctx: Context, session: Session, query: dict, match: re.Match) -> dict:
+@route("GET", r"studies/(?P<uid>[0-9.]+)")
+def get_study(ctx: Context, session: Session, request: Request) -> dict:
+    query = request.query
     study = session.scalars(
         select(Study)
-        .where(Study.study_instance_uid == match.group("uid"))
+        .where(Study.study_instance_uid == request.param("uid"))
         .options(selectinload(Study.objects).selectinload(DoseObject.events))
     ).first()
     if study is None:
@@ -98,12 +87,14 @@ def get_study(ctx: Context, session: Session, query: dict, match: re.Match) -> d
     return views.study_detail(study)
 
 
-def list_ingest_errors(ctx: Context, session: Session, query: dict, match: re.Match) -> dict:
+@route("GET", r"ingest-errors")
+def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict:
+    query = request.query
     statuses = query.get("status", "error").split(",")
     if not set(statuses) <= {"error", "ignored"}:
         raise ApiError(400, "status must be error, ignored or both")
-    limit = _int(query, "limit", 100, 1, MAX_PAGE)
-    offset = _int(query, "offset", 0, 0, None)
+    limit = int_param(query, "limit", 100, 1, MAX_PAGE)
+    offset = int_param(query, "offset", 0, 0, None)
     stmt = select(DoseObject).where(DoseObject.status.in_(statuses))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(DoseObject.id.desc()).limit(limit).offset(offset)).all()
@@ -117,48 +108,6 @@ def list_ingest_errors(ctx: Context, session: Session, query: dict, match: re.Ma
             for r in rows
         ],
     }
-
-
-ROUTES: list[tuple[str, re.Pattern, Callable]] = [
-    ("GET", re.compile(r"health"), health),
-    ("GET", re.compile(r"studies"), list_studies),
-    ("GET", re.compile(r"studies/(?P<uid>[0-9.]+)"), get_study),
-    ("GET", re.compile(r"ingest-errors"), list_ingest_errors),
-]
-
-
-def handle(ctx: Context, method: str, path: str, query: dict) -> tuple[int, dict]:
-    """Answer a request for ``/kerma/api/<path>``: (HTTP status, JSON body)."""
-    path = path.strip("/")
-    allowed = []
-    for route_method, pattern, handler in ROUTES:
-        match = pattern.fullmatch(path)
-        if match is None:
-            continue
-        if route_method != method:
-            allowed.append(route_method)
-            continue
-        try:
-            with ctx.sessions() as session:
-                return 200, handler(ctx, session, query, match)
-        except ApiError as exc:
-            return exc.status, {"error": str(exc)}
-    if allowed:
-        return 405, {"error": f"method {method} not allowed", "allowed": allowed}
-    return 404, {"error": f"no such API route: /kerma/api/{path}"}
-
-
-def _int(query: dict, name: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer") from None
-    if value < low or (high is not None and value > high):
-        raise ApiError(400, f"{name} must be between {low} and {high if high is not None else 'any'}")
-    return value
 
 
 def _date(query: dict, name: str) -> dt.date:
