@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
+from ..db.models import DoseObject, Study
+from ..db.records import event, record
 from ..study_dose import resolve_study
 
 STUDY_FIELDS = ("study_instance_uid", "accession_number", "study_id", "study_time", "study_description",
@@ -48,12 +49,6 @@ def study_detail(study: Study) -> dict:
     return out
 
 
-def record(obj: DoseObject) -> dict:
-    """A stored dose object in the shape :func:`kerma.extract.extract` gives."""
-    return {"source": obj.source, "modality": obj.modality, "sop_instance_uid": obj.sop_instance_uid,
-            "totals": obj.totals or {}, "events": [event(e) for e in obj.events]}
-
-
 def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
     out = {
         "sop_instance_uid": obj.sop_instance_uid,
@@ -77,12 +72,6 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
 
 def device(obj: DoseObject) -> dict:
     return {name: getattr(obj, name) for name in DEVICE_FIELDS}
-
-
-def event(row: IrradiationEvent) -> dict:
-    out = {name: getattr(row, name) for name in EVENT_FIELDS}
-    out.update(row.details or {})
-    return out
 
 
 def _unique(items) -> list:

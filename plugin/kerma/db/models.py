@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..extract.concepts import event_fields
@@ -52,7 +52,117 @@ class Study(Base):
     patient_height_m: Mapped[float | None] = mapped_column(Float)
     patient_weight_kg: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the study's standard exam (exam-level mapping) and which rule chose it
+    standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id"), index=True)
+    mapping_rule_id: Mapped[int | None] = mapped_column(ForeignKey("mapping_rule.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), index=True)  # of the counted records
+    # dose totals from the source that study_dose.resolve_study chose, kept for statistics at scale
+    dose_source: Mapped[str | None] = mapped_column(String(16))
+    total_dlp_mGycm: Mapped[float | None] = mapped_column(Float)
+    total_dap_Gycm2: Mapped[float | None] = mapped_column(Float)
+    total_ka_r_mGy: Mapped[float | None] = mapped_column(Float)
+    total_fluoro_time_s: Mapped[float | None] = mapped_column(Float)
+    total_agd_left_mGy: Mapped[float | None] = mapped_column(Float)
+    total_agd_right_mGy: Mapped[float | None] = mapped_column(Float)
+    total_activity_MBq: Mapped[float | None] = mapped_column(Float)
+    event_count: Mapped[int | None] = mapped_column(Integer)
     objects: Mapped[list["DoseObject"]] = relationship(back_populates="study", order_by="DoseObject.id")
+
+
+class Device(Base):
+    """An X-ray or NM device as its objects identify it (the ESR's device inventory)."""
+
+    __tablename__ = "device"
+    __table_args__ = (Index("ix_device_identity", "manufacturer", "model", "station_name", "serial_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(128))
+    model: Mapped[str | None] = mapped_column(String(128))
+    station_name: Mapped[str | None] = mapped_column(String(128))
+    serial_number: Mapped[str | None] = mapped_column(String(128))
+    device_observer_uid: Mapped[str | None] = mapped_column(String(64))
+    software_versions: Mapped[str | None] = mapped_column(String(256))
+    modality: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[dt.date | None] = mapped_column(Date)
+    last_seen: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class StandardExam(Base):
+    """A standard examination name: RadLex Playbook, a national DRL list, or the site's own."""
+
+    __tablename__ = "standard_exam"
+    __table_args__ = (Index("ux_standard_exam_code", "scheme", "code", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(64), nullable=False)  # "RadLex Playbook", "site", a DRL list name
+    code: Mapped[str] = mapped_column(String(64), nullable=False)  # RPID, or the scheme's own identifier
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    modality: Mapped[str | None] = mapped_column(String(16), index=True)
+    body_region: Mapped[str | None] = mapped_column(String(128))
+    patient_group: Mapped[str | None] = mapped_column(String(32))
+    loinc: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class MappingRule(Base):
+    """An ordered rule that names the standard exam of a study (level exam) or an event (level exposure)."""
+
+    __tablename__ = "mapping_rule"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    level: Mapped[str] = mapped_column(String(16), nullable=False)  # "exam" or "exposure"
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    modality: Mapped[str | None] = mapped_column(String(16))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))  # None: every device
+    conditions: Mapped[list] = mapped_column(JSON, nullable=False)
+    standard_exam_id: Mapped[int] = mapped_column(ForeignKey("standard_exam.id"), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+
+class DrlSet(Base):
+    """A set of diagnostic reference levels (national, local) or achievable doses, with its source."""
+
+    __tablename__ = "drl_set"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # "national", "local", "achievable"
+    country_body: Mapped[str | None] = mapped_column(String(128))
+    year: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(Text)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    values: Mapped[list["DrlValue"]] = relationship(back_populates="drl_set", cascade="all, delete-orphan")
+
+
+class Setting(Base):
+    """Kerma's own settings that live with the data (e.g. the pseudonymisation key)."""
+
+    __tablename__ = "kerma_setting"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class DrlValue(Base):
+    __tablename__ = "drl_value"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drl_set_id: Mapped[int] = mapped_column(ForeignKey("drl_set.id", ondelete="CASCADE"), nullable=False, index=True)
+    standard_exam_id: Mapped[int] = mapped_column(ForeignKey("standard_exam.id"), nullable=False, index=True)
+    patient_group: Mapped[str] = mapped_column(String(32), nullable=False)  # "adult", "paediatric", "any"
+    age_min_years: Mapped[float | None] = mapped_column(Float)
+    age_max_years: Mapped[float | None] = mapped_column(Float)
+    weight_min_kg: Mapped[float | None] = mapped_column(Float)
+    weight_max_kg: Mapped[float | None] = mapped_column(Float)
+    quantity: Mapped[str] = mapped_column(String(64), nullable=False)  # a record field: ctdivol_mGy, total_dlp_mGycm...
+    level: Mapped[str] = mapped_column(String(16), nullable=False)  # "exposure" or "exam"
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[str | None] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    drl_set: Mapped[DrlSet] = relationship(back_populates="values")
 
 
 class DoseObject(Base):
@@ -70,6 +180,7 @@ class DoseObject(Base):
     modality: Mapped[str | None] = mapped_column(String(16), index=True)
     report_kind: Mapped[str | None] = mapped_column(String(32))
     study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), index=True)
     manufacturer: Mapped[str | None] = mapped_column(String(128))
     model: Mapped[str | None] = mapped_column(String(128))
     station_name: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -80,6 +191,7 @@ class DoseObject(Base):
     warnings: Mapped[list | None] = mapped_column(JSON)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     study: Mapped[Study | None] = relationship(back_populates="objects")
+    device: Mapped[Device | None] = relationship()
     events: Mapped[list["IrradiationEvent"]] = relationship(
         back_populates="dose_object", cascade="all, delete-orphan", order_by="IrradiationEvent.event_index"
     )
@@ -92,13 +204,23 @@ def _event_namespace() -> dict:
     namespace = {
         "__tablename__": "irradiation_event",
         "__doc__": "One irradiation event; scalar fields as columns named with their units.",
-        "__table_args__": (Index("ix_event_study_uid", "study_id", "irradiation_event_uid"),),
+        "__table_args__": (
+            Index("ix_event_study_uid", "study_id", "irradiation_event_uid"),
+            Index("ix_event_statistics", "counted", "standard_exam_id", "device_id", "event_date"),
+        ),
         "__annotations__": {},
         "id": mapped_column(Integer, primary_key=True),
         "dose_object_id": mapped_column(ForeignKey("dose_object.id", ondelete="CASCADE"), nullable=False, index=True),
         "study_id": mapped_column(ForeignKey("study.id")),
         "event_index": mapped_column(Integer, nullable=False),
         "details": mapped_column(JSON),
+        # statistics columns: the event belongs to the source its study's totals use (copies and
+        # per-slice observations do not), its standard exam (exposure-level mapping), device and date
+        "counted": mapped_column(Boolean, nullable=False, default=False, server_default=false()),
+        "standard_exam_id": mapped_column(ForeignKey("standard_exam.id")),
+        "mapping_rule_id": mapped_column(ForeignKey("mapping_rule.id")),
+        "device_id": mapped_column(ForeignKey("device.id")),
+        "event_date": mapped_column(Date),
         "dose_object": relationship("DoseObject", back_populates="events"),
         "study": relationship("Study"),
     }

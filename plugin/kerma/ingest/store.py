@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import EVENT_FIELDS, DoseObject, IngestCursor, IrradiationEvent, Study
+from ..db.models import EVENT_FIELDS, Device, DoseObject, IngestCursor, IrradiationEvent, Study
+from .refresh import refresh_studies
 
 CURSOR = "orthanc-changes"
+DEVICE_IDENTITY = ("manufacturer", "model", "station_name", "serial_number")
 
 
 @dataclass(slots=True)
@@ -35,14 +37,19 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int) -> 
     uids = [p.record.get("sop_instance_uid") for p in processed if p.record.get("sop_instance_uid")]
     known = set(session.scalars(select(DoseObject.sop_instance_uid).where(DoseObject.sop_instance_uid.in_(uids)))) if uids else set()
     new = 0
+    touched: list[DoseObject] = []
     for item in processed:
         record = item.record
         uid = record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}"  # unreadable objects keep their Orthanc id
         if uid in known:
             continue
         known.add(uid)
-        session.add(_dose_object(session, item, uid))
+        obj = _dose_object(session, item, uid)
+        session.add(obj)
+        touched.append(obj)
         new += 1
+    session.flush()
+    refresh_studies(session, {o.study_id for o in touched if o.study_id is not None})
     cursor = session.get(IngestCursor, CURSOR)
     if cursor is None:
         session.add(IngestCursor(name=CURSOR, last_seq=last_seq))
@@ -68,11 +75,40 @@ def _dose_object(session: Session, item: Processed, uid: str) -> DoseObject:
         warnings=record.get("warnings") or None,
         **{k: device.get(k) for k in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")},
     )
+    if record["status"] == "ok":
+        obj.device = _device(session, record)
     if record["status"] == "ok" and record.get("study_instance_uid"):
         obj.study = _study(session, record)
         for index, event in enumerate(record.get("events") or []):
             obj.events.append(_event(obj.study, index, event))
     return obj
+
+
+def _device(session: Session, record: dict) -> Device:
+    """The device that made the object, found by its identity or added to the inventory."""
+    fields = {k: (record.get("device") or {}).get(k) for k in DEVICE_IDENTITY}
+    with session.no_autoflush:
+        device = session.scalars(select(Device).where(*[
+            getattr(Device, k).is_(None) if v is None else getattr(Device, k) == v for k, v in fields.items()
+        ])).first()
+        if device is None:
+            device = next((d for d in session.new if isinstance(d, Device)
+                           and all(getattr(d, k) == v for k, v in fields.items())), None)
+    if device is None:
+        device = Device(**fields, modality=record.get("modality"))
+        session.add(device)
+    info = record.get("device") or {}
+    device.device_observer_uid = device.device_observer_uid or info.get("device_observer_uid")
+    device.software_versions = info.get("software_versions") or device.software_versions
+    day = _date((record.get("study") or {}).get("study_date"))
+    if day:
+        device.first_seen = min(device.first_seen or day, day)
+        device.last_seen = max(device.last_seen or day, day)
+    return device
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
 
 
 def _study(session: Session, record: dict) -> Study:

@@ -1,0 +1,1 @@
+"""Local protocol and procedure names → standard exam names, by ordered rules that are data."""

@@ -1,0 +1,91 @@
+"""Applying the mapping rules to stored studies and events, on ingest and over history."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, MappingRule, Study
+from ..db.records import event as event_record
+from .rules import Rule, choose
+
+STUDY_CONTEXT_FIELDS = ("study_description", "requested_procedure", "performed_procedure", "procedure_reported",
+                        "accession_number", "institution_name", "department", "patient_age_years", "patient_weight_kg")
+
+
+def load_rules(session: Session) -> list[Rule]:
+    rows = session.scalars(select(MappingRule).where(MappingRule.enabled.is_(True))).all()
+    return [to_rule(r) for r in rows]
+
+
+def to_rule(row: MappingRule) -> Rule:
+    return Rule(row.id, row.level, row.priority, row.standard_exam_id, tuple(row.conditions), row.modality, row.device_id)
+
+
+def study_context(study: Study) -> dict:
+    """The fields exam-level rules can test: the study's own, and lists over its counted events."""
+    objects = [o for o in study.objects if o.status == "ok"]
+    counted = [e for o in objects for e in o.events if e.counted]
+    context = {name: getattr(study, name) for name in STUDY_CONTEXT_FIELDS}
+    context["modality"] = sorted({o.modality for o in objects if o.modality})
+    context["device_id"] = sorted({o.device_id for o in objects if o.device_id is not None})
+    context["event_count"] = study.event_count
+    context["series_count"] = len({(e.details or {}).get("image", {}).get("series_instance_uid") or o.id
+                                   for o in objects for e in o.events if e.counted})
+    for name in ("protocol", "target_region", "body_part", "acquisition_type", "phantom", "view", "scan_length_mm"):
+        context[name] = sorted({getattr(e, name) for e in counted if getattr(e, name) is not None}, key=str)
+    return context
+
+
+def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent) -> dict:
+    context = dict(study_fields)
+    context.update({k: v for k, v in event_record(row).items() if k in EVENT_FIELDS})
+    context["modality"] = obj.modality
+    context["device_id"] = obj.device_id
+    return context
+
+
+def classify_study(study: Study, rules: list[Rule]) -> None:
+    """Set the study's standard exam and those of its counted events from ``rules``."""
+    context = study_context(study)
+    chosen = choose(rules, context, "exam")
+    study.standard_exam_id, study.mapping_rule_id = (chosen.standard_exam_id, chosen.id) if chosen else (None, None)
+    study_fields = {name: context[name] for name in STUDY_CONTEXT_FIELDS}
+    for obj in study.objects:
+        for row in obj.events:
+            if not row.counted:
+                row.standard_exam_id = row.mapping_rule_id = None
+                continue
+            rule = choose(rules, event_context(study_fields, obj, row), "exposure")
+            row.standard_exam_id, row.mapping_rule_id = (rule.standard_exam_id, rule.id) if rule else (None, None)
+
+
+def remap_history(session: Session, batch: int = 200, refresh=None) -> int:
+    """Apply the current rules to every stored study (after a rule changed); returns how many studies.
+
+    ``refresh``, when given, is first applied to each study (to rebuild its resolved dose after an upgrade).
+    """
+    rules = load_rules(session)
+    done = 0
+    last_id = 0
+    while True:
+        studies = session.scalars(
+            select(Study).where(Study.id > last_id).order_by(Study.id).limit(batch)
+            .options(selectinload(Study.objects).selectinload(DoseObject.events))
+        ).all()
+        if not studies:
+            return done
+        for study in studies:
+            if refresh is not None:
+                refresh(study)
+            classify_study(study, rules)
+        session.flush()
+        done += len(studies)
+        last_id = studies[-1].id
+
+
+def clear_rule(session: Session, rule_id: int) -> None:
+    """Forget what a deleted rule mapped (before the rule row goes)."""
+    session.execute(update(Study).where(Study.mapping_rule_id == rule_id).values(standard_exam_id=None, mapping_rule_id=None))
+    session.execute(update(IrradiationEvent).where(IrradiationEvent.mapping_rule_id == rule_id)
+                    .values(standard_exam_id=None, mapping_rule_id=None))
