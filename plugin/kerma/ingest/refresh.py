@@ -44,7 +44,7 @@ def refresh_study(study: Study) -> None:
     for total, column in TOTAL_COLUMNS.items():
         value = totals.get(total)
         setattr(study, column, value if isinstance(value, (int, float)) else None)
-    counted = {e["event_id"] for e in resolved["events"] if e.get("event_id") and "slice_count" not in e}
+    counted = {e["event_id"] for e in resolved["events"] if e.get("event_id") and e.get("slice_count") is None}
     devices = [o.device_id for o in objects if o.source in resolved["sources"].values() and o.device_id]
     study.device_id = devices[0] if devices else None
     for obj in objects:

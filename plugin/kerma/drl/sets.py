@@ -1,0 +1,141 @@
+"""Loading DRL tables and finding the level that applies to a study or an event.
+
+``data/national_drls.csv`` holds the verified rows of the project's reference
+table (built by ``scripts/build_drl_table.py``), each with its citation.  A
+site can load other tables with :func:`load_table`; rows whose number was not
+read in a primary or peer-reviewed text are loaded disabled, visible and
+marked, until a physicist checks and enables them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import DrlSet, DrlValue, StandardExam
+
+SHIPPED = Path(__file__).with_name("data") / "national_drls.csv"
+VERIFIED = {"primary_text_seen", "primary_abstract_seen", "peer_reviewed_table_seen", "peer_reviewed_reproduction_seen"}
+ADULT_FROM_YEARS = 16.0  # age from which a patient without another band counts as adult
+
+
+def _rows(path: Path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        yield from csv.DictReader(line for line in fh if not line.startswith("#"))
+
+
+def _number(text: str | None) -> float | None:
+    return float(text) if text not in (None, "") else None
+
+
+def exam_for(session: Session, scheme: str, modality: str, examination: str, indication: str | None) -> StandardExam:
+    """The standard exam a DRL list names (created on first use, scheme = the list)."""
+    name = f"{examination} — {indication}" if indication else examination
+    code = re.sub(r"[^a-z0-9]+", "-", f"{modality} {name}".lower()).strip("-")[:64]
+    exam = session.scalars(select(StandardExam).where(StandardExam.scheme == scheme, StandardExam.code == code)).first()
+    if exam is None:
+        exam = StandardExam(scheme=scheme, code=code, name=name, modality=modality)
+        session.add(exam)
+        session.flush()
+    return exam
+
+
+def load_table(session: Session, path: Path = SHIPPED, kind: str = "national") -> int:
+    """Load a DRL table (the shipped one by default); sets already present are left as they are.
+
+    Returns the number of values added.  A set is enabled when its status is ``current``; a value
+    when its number was verified in the primary text.
+    """
+    existing = set(session.scalars(select(DrlSet.name)))
+    sets: dict[str, DrlSet] = {}
+    added = 0
+    for row in _rows(path):
+        name = row.get("set_name") or f"{row['country_body']} {row['year']} ({row['status']})"
+        if name in existing:
+            continue
+        drl_set = sets.get(name)
+        if drl_set is None:
+            drl_set = sets[name] = DrlSet(
+                name=name, kind=kind, country_body=row["country_body"], year=int(row["year"]) if row["year"] else None,
+                status=row["status"], source=row["source"], enabled=row["status"] == "current",
+            )
+            session.add(drl_set)
+        exam = exam_for(session, name, row["modality"], row["examination"], row.get("clinical_indication"))
+        drl_set.values.append(DrlValue(
+            standard_exam_id=exam.id, patient_group=row["patient_group"],
+            age_min_years=_number(row.get("age_min_years")), age_max_years=_number(row.get("age_max_years")),
+            weight_min_kg=_number(row.get("weight_min_kg")), weight_max_kg=_number(row.get("weight_max_kg")),
+            quantity=row["quantity"], level=row["level"], value=float(row["value"]), notes=row.get("notes"),
+            source=row["source"], verification=row["verification"], enabled=row["verification"] in VERIFIED,
+        ))
+        added += 1
+    session.flush()
+    return added
+
+
+@dataclass(frozen=True)
+class Level:
+    """An applicable DRL value, flattened for fast matching."""
+
+    id: int
+    set_name: str
+    kind: str
+    standard_exam_id: int
+    quantity: str
+    level: str
+    value: float
+    patient_group: str
+    age_min: float | None
+    age_max: float | None
+    weight_min: float | None
+    weight_max: float | None
+
+    def fits(self, age: float | None, weight: float | None) -> bool:
+        if self.patient_group == "paediatric":
+            if self.weight_min is not None or self.weight_max is not None:
+                return weight is not None and _within(weight, self.weight_min, self.weight_max)
+            return age is not None and age < ADULT_FROM_YEARS and _within(age, self.age_min, self.age_max)
+        if self.patient_group == "adult":
+            return age is None or age >= (self.age_min if self.age_min is not None else ADULT_FROM_YEARS)
+        return True
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value < high)
+
+
+KIND_ORDER = {"local": 0, "national": 1, "achievable": 2}
+
+
+def active_levels(session: Session, on: dt.date | None = None, kinds=("local", "national")) -> list[Level]:
+    """Enabled values of enabled sets valid on ``on``, local sets before national ones."""
+    stmt = select(DrlValue, DrlSet).join(DrlSet).where(DrlValue.enabled.is_(True), DrlSet.enabled.is_(True), DrlSet.kind.in_(kinds))
+    levels = []
+    for value, drl_set in session.execute(stmt):
+        if on is not None and ((drl_set.valid_from and on < drl_set.valid_from) or (drl_set.valid_to and on > drl_set.valid_to)):
+            continue
+        levels.append(Level(value.id, drl_set.name, drl_set.kind, value.standard_exam_id, value.quantity, value.level,
+                            value.value, value.patient_group, value.age_min_years, value.age_max_years,
+                            value.weight_min_kg, value.weight_max_kg))
+    return sorted(levels, key=lambda lv: (KIND_ORDER.get(lv.kind, 9), lv.id))
+
+
+class LevelIndex:
+    """Find the DRL for (standard exam, quantity, patient) among :func:`active_levels`."""
+
+    def __init__(self, levels: list[Level]):
+        self.by_key: dict[tuple[int, str], list[Level]] = {}
+        for level in levels:
+            self.by_key.setdefault((level.standard_exam_id, level.quantity), []).append(level)
+
+    def find(self, exam_id: int | None, quantity: str, age: float | None, weight: float | None) -> Level | None:
+        for level in self.by_key.get((exam_id, quantity), ()):
+            if level.fits(age, weight):
+                return level
+        return None

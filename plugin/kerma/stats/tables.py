@@ -1,0 +1,212 @@
+"""Statistics tables over the dose database.
+
+Rows are fetched once per request (one query, only the needed columns) and
+grouped in Python, so SQLite and PostgreSQL give the same numbers.  Each row
+is matched to the DRL that applies to it (standard exam, quantity, patient
+band), so a group never mixes adults with a paediatric band.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
+from ..drl.sets import LevelIndex, active_levels
+from .summary import summarize
+
+EXAM_QUANTITIES = ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
+                   "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")
+EXPOSURE_QUANTITIES = tuple(f for f, measured in EVENT_FIELDS.items() if measured)
+PERIODS = ("month", "quarter", "year", "all")
+
+
+class StatisticsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    modality: str | None = None
+    device_id: int | None = None
+    standard_exam_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    exam_id: int | None
+    device_id: int | None
+    day: dt.date | None
+    value: float
+    age: float | None
+    weight: float | None
+    study_id: int
+    event_id: int | None
+
+
+def level_of(quantity: str) -> str:
+    if quantity in EXAM_QUANTITIES:
+        return "exam"
+    if quantity in EXPOSURE_QUANTITIES:
+        return "exposure"
+    raise StatisticsError(f"unknown dose quantity {quantity!r}; exam level: {', '.join(EXAM_QUANTITIES)}; "
+                          f"exposure level: any measured event field, e.g. ctdivol_mGy, dap_Gycm2")
+
+
+def fetch(session: Session, quantity: str, filters: Filters) -> list[Row]:
+    """The values of ``quantity`` with what groups them, for counted events or for studies."""
+    if level_of(quantity) == "exam":
+        value = getattr(Study, quantity)
+        stmt = select(Study.standard_exam_id, Study.device_id, Study.study_date, value, Study.patient_age_years,
+                      Study.patient_weight_kg, Study.id).where(value.is_not(None))
+        date_column, exam_column, device_column = Study.study_date, Study.standard_exam_id, Study.device_id
+        if filters.modality:
+            stmt = stmt.where(Study.id.in_(select(DoseObject.study_id).where(DoseObject.modality == filters.modality)))
+    else:
+        value = getattr(IrradiationEvent, quantity)
+        stmt = (select(IrradiationEvent.standard_exam_id, IrradiationEvent.device_id, IrradiationEvent.event_date, value,
+                       Study.patient_age_years, Study.patient_weight_kg, Study.id, IrradiationEvent.id)
+                .join(Study, Study.id == IrradiationEvent.study_id)
+                .where(IrradiationEvent.counted.is_(True), value.is_not(None)))
+        date_column, exam_column = IrradiationEvent.event_date, IrradiationEvent.standard_exam_id
+        device_column = IrradiationEvent.device_id
+        if filters.modality:
+            stmt = stmt.join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id).where(DoseObject.modality == filters.modality)
+    if filters.date_from:
+        stmt = stmt.where(date_column >= filters.date_from)
+    if filters.date_to:
+        stmt = stmt.where(date_column <= filters.date_to)
+    if filters.device_id is not None:
+        stmt = stmt.where(device_column == filters.device_id)
+    if filters.standard_exam_id is not None:
+        stmt = stmt.where(exam_column == filters.standard_exam_id)
+    return [Row(*r) if len(r) == 8 else Row(*r, None) for r in session.execute(stmt)]
+
+
+def period_of(day: dt.date | None, period: str) -> str | None:
+    if period not in PERIODS:
+        raise StatisticsError(f"period must be one of {', '.join(PERIODS)}")
+    if day is None:
+        return None
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if period == "year":
+        return str(day.year)
+    return "all"
+
+
+def median_table(session: Session, quantity: str, filters: Filters, period: str = "month",
+                 by_device: bool = True) -> list[dict]:
+    """Statistics per standard exam × device × period (× applicable DRL), with the DRL comparison."""
+    index = LevelIndex(active_levels(session))
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    drls = {}
+    for row in fetch(session, quantity, filters):
+        level = index.find(row.exam_id, quantity, row.age, row.weight)
+        key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period), level.id if level else None)
+        groups[key].append(row.value)
+        drls[key] = level
+    names = _exam_names(session, {k[0] for k in groups})
+    out = []
+    for key in sorted(groups, key=lambda k: (names.get(k[0]) or "", k[1] or 0, k[2] or "", k[3] or 0)):
+        exam_id, device_id, period_key, _ = key
+        stats = summarize(groups[key])
+        level = drls[key]
+        out.append({
+            "standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "device_id": device_id,
+            "period": period_key, "quantity": quantity, **stats,
+            "drl": None if level is None else {"value": level.value, "set": level.set_name, "kind": level.kind,
+                                               "level": level.level, "patient_group": level.patient_group},
+            "median_over_drl": None if level is None else stats["median"] / level.value,
+            "median_above_drl": None if level is None else stats["median"] > level.value,
+        })
+    return out
+
+
+def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
+    """Every study (exam level) or event (exposure level) whose value exceeds the DRL that applies to it."""
+    index = LevelIndex(active_levels(session))
+    hits = []
+    for row in fetch(session, quantity, filters):
+        level = index.find(row.exam_id, quantity, row.age, row.weight)
+        if level is not None and row.value > level.value:
+            hits.append((row, level))
+    uids = dict(session.execute(select(Study.id, Study.study_instance_uid).where(Study.id.in_({r.study_id for r, _ in hits}))).all()) if hits else {}
+    names = _exam_names(session, {r.exam_id for r, _ in hits})
+    return [{
+        "study_instance_uid": uids.get(row.study_id), "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
+        "standard_exam": names.get(row.exam_id), "device_id": row.device_id, "quantity": quantity, "value": row.value,
+        "drl": level.value, "drl_set": level.set_name, "ratio": row.value / level.value,
+    } for row, level in sorted(hits, key=lambda h: (h[0].day or dt.date.min, h[0].study_id), reverse=True)]
+
+
+def _exam_names(session: Session, ids: set) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(StandardExam.id, StandardExam.name).where(StandardExam.id.in_(ids))).all())
+
+
+def device_inventory(session: Session) -> list[dict]:
+    devices = session.scalars(select(Device).order_by(Device.modality, Device.manufacturer, Device.model)).all()
+    counts = defaultdict(lambda: {"studies": set(), "objects": 0})
+    for device_id, study_id in session.execute(select(DoseObject.device_id, DoseObject.study_id).where(DoseObject.device_id.is_not(None))):
+        counts[device_id]["objects"] += 1
+        if study_id is not None:
+            counts[device_id]["studies"].add(study_id)
+    return [{
+        "device_id": d.id, "modality": d.modality, "manufacturer": d.manufacturer, "model": d.model,
+        "station_name": d.station_name, "serial_number": d.serial_number, "software_versions": d.software_versions,
+        "device_observer_uid": d.device_observer_uid, "first_seen": d.first_seen.isoformat() if d.first_seen else None,
+        "last_seen": d.last_seen.isoformat() if d.last_seen else None,
+        "studies": len(counts[d.id]["studies"]), "dose_objects": counts[d.id]["objects"],
+    } for d in devices]
+
+
+def examinations_per_device(session: Session, filters: Filters, period: str = "month") -> list[dict]:
+    """Per device and period: examinations, and how often each protocol, procedure, series and body region occurs."""
+    stmt = select(Study.id, Study.device_id, Study.study_date, Study.study_description, Study.procedure_reported).where(
+        Study.device_id.is_not(None))
+    if filters.date_from:
+        stmt = stmt.where(Study.study_date >= filters.date_from)
+    if filters.date_to:
+        stmt = stmt.where(Study.study_date <= filters.date_to)
+    if filters.device_id is not None:
+        stmt = stmt.where(Study.device_id == filters.device_id)
+    studies = session.execute(stmt).all()
+    study_ids = [s.id for s in studies]
+    per_study = defaultdict(lambda: {"protocol": set(), "body_region": set(), "series": set()})
+    if study_ids:
+        events = session.execute(select(IrradiationEvent.study_id, IrradiationEvent.protocol, IrradiationEvent.target_region,
+                                        IrradiationEvent.body_part, IrradiationEvent.dose_object_id)
+                                 .where(IrradiationEvent.counted.is_(True), IrradiationEvent.study_id.in_(study_ids)))
+        for study_id, protocol, region, body_part, object_id in events:
+            info = per_study[study_id]
+            if protocol:
+                info["protocol"].add(protocol)
+            if region or body_part:
+                info["body_region"].add(region or body_part)
+            info["series"].add(object_id)
+    table: dict = {}
+    for s in studies:
+        key = (s.device_id, period_of(s.study_date, period))
+        row = table.setdefault(key, {"device_id": key[0], "period": key[1], "examinations": 0, "series": 0,
+                                     "protocols": defaultdict(int), "procedures": defaultdict(int), "body_regions": defaultdict(int)})
+        row["examinations"] += 1
+        info = per_study[s.id]
+        row["series"] += len(info["series"])
+        for protocol in info["protocol"]:
+            row["protocols"][protocol] += 1
+        for region in info["body_region"]:
+            row["body_regions"][region] += 1
+        row["procedures"][s.procedure_reported or s.study_description or "(none)"] += 1
+    return [{**r, "protocols": dict(r["protocols"]), "procedures": dict(r["procedures"]),
+             "body_regions": dict(r["body_regions"])} for _, r in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
