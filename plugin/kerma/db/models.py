@@ -66,6 +66,8 @@ class Study(Base):
     total_agd_right_mGy: Mapped[float | None] = mapped_column(Float)
     total_activity_MBq: Mapped[float | None] = mapped_column(Float)
     event_count: Mapped[int | None] = mapped_column(Integer)
+    # the order this study was assigned to by hand (reconciliation); matching otherwise uses accession / patient + date
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("imaging_order.id"), index=True)
     objects: Mapped[list["DoseObject"]] = relationship(back_populates="study", order_by="DoseObject.id")
 
 
@@ -230,3 +232,113 @@ def _event_namespace() -> dict:
 
 
 IrradiationEvent = type("IrradiationEvent", (Base,), _event_namespace())
+
+
+class AuditEntry(Base):
+    """One change a person or an interface made to Kerma's data, with the values before and after."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str | None] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    target_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    target_id: Mapped[str | None] = mapped_column(String(128))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+
+
+class Hl7Message(Base):
+    """Every HL7 message the listener received, as received, with the answer it got."""
+
+    __tablename__ = "hl7_message"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    control_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    message_type: Mapped[str | None] = mapped_column(String(32), index=True)  # "ADT^A40", "ORM^O01"
+    version: Mapped[str | None] = mapped_column(String(16))
+    sending_application: Mapped[str | None] = mapped_column(String(128))
+    sending_facility: Mapped[str | None] = mapped_column(String(128))
+    ack_code: Mapped[str] = mapped_column(String(2), nullable=False, index=True)  # AA, AE, AR
+    error: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PatientRecord(Base):
+    """A patient as the HIS knows them (ADT), keyed by the identifier that modalities write as Patient ID."""
+
+    __tablename__ = "patient_record"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    issuer: Mapped[str | None] = mapped_column(String(128))
+    identifiers: Mapped[list | None] = mapped_column(JSON)  # every PID-3: [{"id", "authority", "type"}]
+    name: Mapped[str | None] = mapped_column(String(256))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(16))
+    height_m: Mapped[float | None] = mapped_column(Float)
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    merged_into: Mapped[str | None] = mapped_column(String(64), index=True)  # the surviving patient ID
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    last_message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
+
+
+class ImagingOrder(Base):
+    """An order (ORM^O01 / OMI^O23) for one requested procedure, as the RIS last described it."""
+
+    __tablename__ = "imaging_order"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    placer_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    filler_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    accession_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    procedure_code: Mapped[str | None] = mapped_column(String(64))
+    procedure_scheme: Mapped[str | None] = mapped_column(String(64))
+    procedure_text: Mapped[str | None] = mapped_column(String(256))
+    clinical_indication: Mapped[str | None] = mapped_column(Text)
+    ordering_department: Mapped[str | None] = mapped_column(String(256))
+    modality: Mapped[str | None] = mapped_column(String(16))
+    study_instance_uid: Mapped[str | None] = mapped_column(String(64), index=True)
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    scheduled_date: Mapped[dt.date | None] = mapped_column(Date, index=True)  # for matching by patient and day
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # scheduled, in_progress, completed, cancelled
+    order_control: Mapped[str | None] = mapped_column(String(8))  # ORC-1 of the last message
+    order_status: Mapped[str | None] = mapped_column(String(8))  # ORC-5
+    result_status: Mapped[str | None] = mapped_column(String(8))  # OBR-25
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    last_message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
+
+
+class PatientMerge(Base):
+    """Dose records moved from one patient ID to another (ADT A40/A18/A34/A39 merge, A47 identifier change)."""
+
+    __tablename__ = "patient_merge"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # "merge" or "identifier"
+    survivor_patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    merged_patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    moved: Mapped[dict] = mapped_column(JSON, nullable=False)  # {"studies": {id: fields before}, "orders": [ids]}
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class StudyReassignment(Base):
+    """A study's dose records given to another patient or order by hand, reversible."""
+
+    __tablename__ = "study_reassignment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), nullable=False, index=True)
+    before: Mapped[dict] = mapped_column(JSON, nullable=False)
+    after: Mapped[dict] = mapped_column(JSON, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    orthanc_result: Mapped[str | None] = mapped_column(Text)  # what Orthanc answered when the correction was applied there
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(128))
