@@ -53,7 +53,7 @@ def upgrade() -> None:
     )
     op.create_table('standard_exam',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('scheme', sa.String(length=64), nullable=False),
+    sa.Column('scheme', sa.String(length=256), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('modality', sa.String(length=16), nullable=True),

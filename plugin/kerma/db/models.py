@@ -94,7 +94,7 @@ class StandardExam(Base):
     __tablename__ = "standard_exam"
     __table_args__ = (Index("ux_standard_exam_code", "scheme", "code", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scheme: Mapped[str] = mapped_column(String(64), nullable=False)  # "RadLex Playbook", "site", a DRL list name
+    scheme: Mapped[str] = mapped_column(String(256), nullable=False)  # "RadLex Playbook", "site", a DRL list name
     code: Mapped[str] = mapped_column(String(64), nullable=False)  # RPID, or the scheme's own identifier
     name: Mapped[str] = mapped_column(Text, nullable=False)
     modality: Mapped[str | None] = mapped_column(String(16), index=True)

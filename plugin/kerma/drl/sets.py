@@ -19,15 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import DrlSet, DrlValue, StandardExam
+from .reference import VERIFIED, kerma_row
 
 SHIPPED = Path(__file__).with_name("data") / "national_drls.csv"
-VERIFIED = {"primary_text_seen", "primary_abstract_seen", "peer_reviewed_table_seen", "peer_reviewed_reproduction_seen"}
 ADULT_FROM_YEARS = 16.0  # age from which a patient without another band counts as adult
 
 
 def _rows(path: Path):
     with open(path, newline="", encoding="utf-8") as fh:
         yield from csv.DictReader(line for line in fh if not line.startswith("#"))
+
+
+def _year(text: str | None) -> int | None:
+    match = re.match(r"\s*(\d{4})", text or "")  # "2022 (inferred)"
+    return int(match.group(1)) if match else None
 
 
 def _number(text: str | None) -> float | None:
@@ -47,22 +52,32 @@ def exam_for(session: Session, scheme: str, modality: str, examination: str, ind
 
 
 def load_table(session: Session, path: Path = SHIPPED, kind: str = "national") -> int:
-    """Load a DRL table (the shipped one by default); sets already present are left as they are.
+    """Load a table in the shipped format (the shipped one by default); sets already present are left as they are.
 
     Returns the number of values added.  A set is enabled when its status is ``current``; a value
     when its number was verified in the primary text.
     """
+    return _load(session, _rows(path), kind)
+
+
+def load_reference_table(session: Session, path: Path, kind: str = "national") -> int:
+    """Load a table in the project's reference format (``drl_reference_levels.csv``): every row, unverified ones disabled."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return _load(session, [kerma_row(r) for r in csv.DictReader(fh)], kind)
+
+
+def _load(session: Session, rows, kind: str) -> int:
     existing = set(session.scalars(select(DrlSet.name)))
     sets: dict[str, DrlSet] = {}
     added = 0
-    for row in _rows(path):
+    for row in rows:
         name = row.get("set_name") or f"{row['country_body']} {row['year']} ({row['status']})"
         if name in existing:
             continue
         drl_set = sets.get(name)
         if drl_set is None:
             drl_set = sets[name] = DrlSet(
-                name=name, kind=kind, country_body=row["country_body"], year=int(row["year"]) if row["year"] else None,
+                name=name, kind=kind, country_body=row["country_body"], year=_year(row["year"]),
                 status=row["status"], source=row["source"], enabled=row["status"] == "current",
             )
             session.add(drl_set)

@@ -1,0 +1,36 @@
+"""Dose records generated for tests, shaped as kerma.extract.extract returns them."""
+
+from __future__ import annotations
+
+import itertools
+
+_uids = itertools.count(1)
+
+
+def uid(prefix: str = "2.25.4242") -> str:
+    return f"{prefix}.{next(_uids)}"
+
+
+def ct_study(day: str, station: str, protocol: str, ctdivols: list[float], dlps: list[float], *,
+             age: float | None = 50.0, weight: float | None = 75.0, description: str = "CT") -> dict:
+    events = [{"irradiation_event_uid": uid(), "protocol": protocol, "ctdivol_mGy": c, "dlp_mGycm": d,
+               "acquisition_type": "Spiral Acquisition"} for c, d in zip(ctdivols, dlps)]
+    return _record("CT", "ct", day, station, events, {"ct_dlp_total_mGycm": round(sum(dlps), 9)}, age, weight, description)
+
+
+def dx_study(day: str, station: str, protocol: str, dap: float, *, age: float | None = 40.0,
+             weight: float | None = None) -> dict:
+    events = [{"irradiation_event_uid": uid(), "protocol": protocol, "dap_Gycm2": dap, "event_type": "Stationary Acquisition"}]
+    return _record("DX", "projection", day, station, events, {"dap_total_Gycm2": dap}, age, weight, "XR")
+
+
+def _record(modality, kind, day, station, events, totals, age, weight, description) -> dict:
+    return {
+        "status": "ok", "reason": None, "source": "rdsr", "sop_instance_uid": uid(), "sop_class_uid": "1.2.840.10008.5.1.4.1.1.88.67",
+        "series_instance_uid": uid(), "study_instance_uid": uid(), "modality": modality, "report_kind": kind,
+        "patient": {"patient_id": uid("PID"), "name": "Test^Patient", "sex": "F", "birth_date": None, "age_years": age,
+                    "height_m": None, "weight_kg": weight},
+        "study": {"study_instance_uid": None, "accession_number": uid("ACC"), "study_date": day, "study_description": description},
+        "device": {"manufacturer": "Kerma Test", "model": f"Model {modality}", "station_name": station, "serial_number": station},
+        "totals": {**totals, "event_count": len(events)}, "events": events, "warnings": [],
+    }

@@ -1,0 +1,170 @@
+"""Statistics per standard exam × device × period, checked against numpy on the generated values; DRLs."""
+
+import datetime as dt
+import random
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from corpus import CORPUS
+from kerma.classify.apply import remap_history
+from kerma.classify.catalogue import add_site_exam
+from kerma.db.engine import make_engine, make_sessionmaker
+from kerma.db.models import Device, DrlSet, DrlValue, MappingRule
+from kerma.db.schema import upgrade
+from kerma.drl.reference import VERIFIED
+from kerma.drl.sets import active_levels, load_reference_table, load_table
+from kerma.ingest.store import Processed, store_batch
+from kerma.stats import tables
+from kerma.stats.summary import summarize
+from records_factory import ct_study, dx_study
+
+REFERENCE = CORPUS.parent / "reference" / "drl_reference_levels.csv"
+
+
+@pytest.fixture
+def sessions(database_url):
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def _store(sessions, records):
+    with sessions() as s, s.begin():
+        store_batch(s, [Processed(i + 1, f"id-{i}", r) for i, r in enumerate(records)], last_seq=len(records))
+
+
+def _reference(values):
+    a = np.array(values, dtype=float)
+    return {"n": len(a), "median": float(np.median(a)), "mean": float(a.mean()), "min": float(a.min()), "max": float(a.max()),
+            "sd": float(a.std(ddof=1)) if len(a) > 1 else None, "p25": float(np.percentile(a, 25)),
+            "p75": float(np.percentile(a, 75))}
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 11])
+def test_summary_matches_numpy_for_even_and_odd_counts(n):
+    values = [random.Random(n).uniform(1, 30) for _ in range(n)]
+    got = summarize(values)
+    for name, want in _reference(values).items():
+        assert got[name] == pytest.approx(want) if want is not None else got[name] is None
+
+
+def test_shipped_drls_carry_their_source_and_unverified_rows_stay_off(sessions):
+    with sessions() as s, s.begin():
+        assert load_table(s) == 77
+        values = s.scalars(select(DrlValue)).all()
+        assert all(v.source and v.verification in VERIFIED and v.enabled for v in values)
+        assert load_table(s) == 0  # loading twice adds nothing
+    with sessions() as s, s.begin():
+        added = load_reference_table(s, REFERENCE)  # the whole reference table, secondary transcriptions included
+        assert added > 0
+        unverified = s.scalars(select(DrlValue).where(DrlValue.verification.not_in(VERIFIED))).all()
+        assert unverified and not any(v.enabled for v in unverified)
+        active_ids = {level.id for level in active_levels(s)}
+        assert not active_ids & {v.id for v in unverified}
+        superseded = s.scalars(select(DrlSet).where(DrlSet.status != "current")).all()
+        assert superseded and not any(x.enabled for x in superseded)
+
+
+@pytest.fixture
+def generated(sessions):
+    """Two CT devices, two protocols, three months, adults and children; random but reproducible."""
+    rng = random.Random(20261126)
+    records = []
+    for month in (1, 2, 3):
+        for station in ("CT-A", "CT-B"):
+            for i in range(rng.randint(5, 9)):
+                child = i % 4 == 0
+                n_events = rng.randint(1, 3)
+                ctdis = [round(rng.uniform(5, 25) * (0.4 if child else 1), 3) for _ in range(n_events)]
+                dlps = [round(c * rng.uniform(20, 45), 2) for c in ctdis]
+                records.append(ct_study(f"2026-{month:02d}-{rng.randint(1, 28):02d}", station,
+                                        rng.choice(["Thorax Routine", "THORAX ROUTINE "]), ctdis, dlps,
+                                        age=7.0 if child else 55.0, weight=25.0 if child else 80.0, description="CT Thorax"))
+    for day in range(1, 6):
+        records.append(dx_study(f"2026-01-{day:02d}", "DX-1", "Chest PA", round(0.05 * day, 3)))
+    _store(sessions, records)
+    with sessions() as s, s.begin():
+        thorax = add_site_exam(s, "CT-THX", "CT Thorax", "CT")
+        chest = add_site_exam(s, "DX-CHEST", "Chest PA", "DX")
+        s.add(MappingRule(level="exposure", priority=10, modality="CT", standard_exam_id=thorax.id,
+                          conditions=[{"field": "protocol", "op": "contains", "value": "thorax"}]))
+        s.add(MappingRule(level="exam", priority=10, standard_exam_id=thorax.id,
+                          conditions=[{"field": "study_description", "op": "equals", "value": "CT Thorax"}]))
+        s.add(MappingRule(level="exposure", priority=10, modality="DX", standard_exam_id=chest.id,
+                          conditions=[{"field": "protocol", "op": "equals", "value": "Chest PA"}]))
+        s.flush()
+        remap_history(s)
+        local = DrlSet(name="Local 2026", kind="local", enabled=True)
+        local.values = [
+            DrlValue(standard_exam_id=thorax.id, patient_group="adult", quantity="ctdivol_mGy", level="exposure", value=15.0),
+            DrlValue(standard_exam_id=thorax.id, patient_group="paediatric", weight_min_kg=15, weight_max_kg=30,
+                     quantity="ctdivol_mGy", level="exposure", value=6.0),
+            DrlValue(standard_exam_id=thorax.id, patient_group="adult", quantity="total_dlp_mGycm", level="exam", value=700.0),
+        ]
+        s.add(local)
+        devices = {d.station_name: d.id for d in s.scalars(select(Device))}
+    return records, thorax.id, devices
+
+
+def _month(day: str) -> str:
+    return day[:7]
+
+
+def test_median_table_per_exam_device_month_and_drl_band(sessions, generated):
+    records, thorax, devices = generated
+    with sessions() as s:
+        table = tables.median_table(s, "ctdivol_mGy", tables.Filters(modality="CT"), "month")
+    expected: dict = {}
+    for r in records:
+        if r["modality"] != "CT":
+            continue
+        band = "paediatric" if r["patient"]["age_years"] < 16 else "adult"
+        key = (devices[r["device"]["station_name"]], _month(r["study"]["study_date"]), band)
+        expected.setdefault(key, []).extend(e["ctdivol_mGy"] for e in r["events"])
+    got = {(row["device_id"], row["period"], row["drl"]["patient_group"]): row for row in table}
+    assert set(got) == set(expected)
+    for key, values in expected.items():
+        row = got[key]
+        assert row["standard_exam_id"] == thorax
+        for name, want in _reference(values).items():
+            assert row[name] == pytest.approx(want) if want is not None else row[name] is None, (key, name)
+        drl = 15.0 if key[2] == "adult" else 6.0
+        assert row["drl"]["value"] == drl
+        assert row["median_above_drl"] == (float(np.median(values)) > drl)
+
+
+def test_exam_level_and_exposure_level_drls(sessions, generated):
+    records, thorax, devices = generated
+    with sessions() as s:
+        exam_table = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "all", by_device=False)
+        above_exam = tables.above_drl(s, "total_dlp_mGycm", tables.Filters())
+        above_exposure = tables.above_drl(s, "ctdivol_mGy", tables.Filters())
+    adults = [r for r in records if r["modality"] == "CT" and r["patient"]["age_years"] >= 16]
+    children = [r for r in records if r["modality"] == "CT" and r["patient"]["age_years"] < 16]
+    (adult_row,) = [row for row in exam_table if row["drl"]]
+    assert adult_row["n"] == len(adults)
+    assert adult_row["median"] == pytest.approx(float(np.median([r["totals"]["ct_dlp_total_mGycm"] for r in adults])))
+    (no_drl_row,) = [row for row in exam_table if not row["drl"]]  # children have no exam-level DRL here
+    assert no_drl_row["n"] == len(children)
+    assert {h["study_instance_uid"] for h in above_exam} == {
+        r["study_instance_uid"] for r in adults if r["totals"]["ct_dlp_total_mGycm"] > 700.0}
+    expected_events = sum(1 for r in adults for e in r["events"] if e["ctdivol_mGy"] > 15.0) + sum(
+        1 for r in children for e in r["events"] if e["ctdivol_mGy"] > 6.0)
+    assert len(above_exposure) == expected_events
+    assert all(h["value"] > h["drl"] for h in above_exposure)
+
+
+def test_esr_tables(sessions, generated):
+    records, thorax, devices = generated
+    with sessions() as s:
+        inventory = {d["station_name"]: d for d in tables.device_inventory(s)}
+        per_device = tables.examinations_per_device(s, tables.Filters(), "quarter")
+    assert set(inventory) == {"CT-A", "CT-B", "DX-1"}
+    assert inventory["DX-1"]["studies"] == 5
+    count_a = sum(1 for r in records if r["device"]["station_name"] == "CT-A")
+    (row_a,) = [r for r in per_device if r["device_id"] == devices["CT-A"]]
+    assert row_a["period"] == "2026-Q1" and row_a["examinations"] == count_a
+    assert sum(row_a["protocols"].values()) == count_a
