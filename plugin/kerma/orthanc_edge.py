@@ -2,7 +2,9 @@
 
 * a change callback that only wakes the ingest worker (no Python on the C-STORE path);
 * a daemon worker thread that follows /changes (see :mod:`kerma.ingest.worker`);
-* REST routes under /kerma/api/, behind Orthanc's own authentication.
+* REST routes under /kerma/api/, behind Orthanc's own authentication;
+* the HL7 MLLP listener (daemon threads, see :mod:`kerma.hl7.mllp`) when ``Kerma.Hl7Port`` is set,
+  started and stopped with Orthanc.
 
 Every callback catches everything: an exception escaping into Orthanc can
 leak memory or stop it.
@@ -22,6 +24,8 @@ from .api import Answer, Context, Request, handle
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
+from .hl7.mllp import MllpServer
+from .hl7.receiver import Hl7Receiver
 from .ingest.worker import IngestWorker
 
 
@@ -70,12 +74,21 @@ class OrthancInstances:
             return None
 
 
+class OrthancRestApi:
+    """:class:`kerma.reconcile.orthanc_sync.OrthancRest` over Orthanc's in-process REST API."""
+
+    @staticmethod
+    def post(uri: str, body) -> object:
+        return json.loads(orthanc.RestApiPost(uri, body if isinstance(body, str) else json.dumps(body)))
+
+
 _worker: IngestWorker | None = None
 _context: Context | None = None
+_hl7_listener: MllpServer | None = None
 
 
 def start() -> None:
-    global _worker, _context
+    global _worker, _context, _hl7_listener
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -90,7 +103,11 @@ def start() -> None:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     source = OrthancInstances()
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds)
-    _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error)
+    _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
+                       settings=settings, orthanc=OrthancRestApi())
+    if settings.hl7_port:
+        receiver = Hl7Receiver(sessions, settings.hl7_patient_id_authority)
+        _hl7_listener = MllpServer(settings.hl7_bind_address, settings.hl7_port, receiver, receiver.refuse_frame)
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
     log.info("version %s, dose database %s", __version__, settings.database_url.split("@")[-1])
@@ -100,12 +117,25 @@ def _on_change(change_type, level, resource_id) -> None:
     try:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
+            _start_hl7_listener()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
+            if _hl7_listener is not None:
+                _hl7_listener.stop()
             _worker.stop()
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current
             _worker.wake()
     except Exception as exc:
         log.error("change callback failed: %s", exc)
+
+
+def _start_hl7_listener() -> None:
+    if _hl7_listener is None:
+        return
+    try:
+        _hl7_listener.start()
+        log.info("HL7 MLLP listener on %s:%d", _hl7_listener.host, _hl7_listener.port)
+    except OSError as exc:  # a port already taken must not stop dose ingestion
+        log.error("HL7 MLLP listener not started: %s", exc)
 
 
 def _on_rest(output, uri, **request) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -11,7 +9,7 @@ from .. import __version__
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..ingest.store import read_cursor
 from . import views
-from .router import ApiError, Context, Request, int_param, route
+from .router import ApiError, Context, Request, date_param, int_param, route
 
 MAX_PAGE = 500
 
@@ -45,9 +43,9 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     offset = int_param(query, "offset", 0, 0, None)
     stmt = select(Study)
     if "date_from" in query:
-        stmt = stmt.where(Study.study_date >= _date(query, "date_from"))
+        stmt = stmt.where(Study.study_date >= date_param(query, "date_from"))
     if "date_to" in query:
-        stmt = stmt.where(Study.study_date <= _date(query, "date_to"))
+        stmt = stmt.where(Study.study_date <= date_param(query, "date_to"))
     if query.get("patient_id"):
         stmt = stmt.where(Study.patient_id == query["patient_id"])
     if query.get("accession"):
@@ -109,9 +107,3 @@ def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict
         ],
     }
 
-
-def _date(query: dict, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(query[name])
-    except ValueError:
-        raise ApiError(400, f"{name} must be a date as YYYY-MM-DD") from None

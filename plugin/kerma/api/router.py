@@ -8,11 +8,14 @@ methods other than GET run in one transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import Settings
 
 
 class ApiError(Exception):
@@ -28,6 +31,8 @@ class Context:
     sessions: sessionmaker
     orthanc_last_seq: Callable[[], int | None] = lambda: None
     worker_error: Callable[[], str | None] = lambda: None
+    settings: Settings = field(default_factory=Settings.defaults)
+    orthanc: Any = None  # Orthanc's REST API for corrections (kerma.reconcile.orthanc_sync.OrthancRest); None outside Orthanc
 
 
 @dataclass
@@ -100,3 +105,13 @@ def int_param(query: dict, name: str, default: int, low: int, high: int | None) 
     if value < low or (high is not None and value > high):
         raise ApiError(400, f"{name} must be between {low} and {high if high is not None else 'any'}")
     return value
+
+
+def date_param(query: dict, name: str) -> dt.date | None:
+    """The query parameter ``name`` as a date (YYYY-MM-DD), None when absent."""
+    if not query.get(name):
+        return None
+    try:
+        return dt.date.fromisoformat(query[name])
+    except ValueError:
+        raise ApiError(400, f"{name} must be a date as YYYY-MM-DD") from None

@@ -1,0 +1,79 @@
+"""JSON views of what the HIS/RIS sent (messages, patients, orders, merges) and of the actions on them."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db.models import Hl7Message, ImagingOrder, PatientMerge, PatientRecord, Study
+from ..reconcile.records import Conflict, NotFound
+from .router import ApiError, int_param
+from .views import iso
+
+MAX_PAGE = 500
+
+
+def page(session: Session, stmt, query: dict, key: str, view: Callable) -> dict:
+    """``{"total", "limit", "offset", key: [view(row)...]}`` for a select statement and the query's limit/offset."""
+    limit = int_param(query, "limit", 100, 1, MAX_PAGE)
+    offset = int_param(query, "offset", 0, 0, None)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.limit(limit).offset(offset)).all()
+    return {"total": total, "limit": limit, "offset": offset, key: [view(r) for r in rows]}
+
+
+def run_action(action: Callable):
+    """Run a reconciliation action; its NotFound and Conflict become HTTP 404 and 409."""
+    try:
+        return action()
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except Conflict as exc:
+        raise ApiError(409, str(exc)) from None
+
+
+def message_view(message: Hl7Message, with_raw: bool) -> dict:
+    out = {"id": message.id, "received_at": iso(message.received_at), "control_id": message.control_id,
+           "message_type": message.message_type, "version": message.version,
+           "sending_application": message.sending_application, "sending_facility": message.sending_facility,
+           "ack_code": message.ack_code, "error": message.error, "outcome": message.outcome}
+    if with_raw:
+        out["raw"] = message.raw
+    return out
+
+
+def patient_view(record: PatientRecord) -> dict:
+    return {"patient_id": record.patient_id, "issuer": record.issuer, "identifiers": record.identifiers or [],
+            "name": record.name, "birth_date": iso(record.birth_date), "sex": record.sex,
+            "height_m": record.height_m, "weight_kg": record.weight_kg, "merged_into": record.merged_into,
+            "updated_at": iso(record.updated_at)}
+
+
+def merge_view(merge: PatientMerge) -> dict:
+    return {"id": merge.id, "at": iso(merge.at), "kind": merge.kind,
+            "survivor_patient_id": merge.survivor_patient_id, "merged_patient_id": merge.merged_patient_id,
+            "study_count": len(merge.moved["studies"]), "order_count": len(merge.moved["orders"]),
+            "message_id": merge.message_id, "undone_at": iso(merge.undone_at), "undone_by": merge.undone_by}
+
+
+def order_view(order: ImagingOrder) -> dict:
+    return {"id": order.id, "placer_order_number": order.placer_order_number,
+            "filler_order_number": order.filler_order_number, "accession_number": order.accession_number,
+            "patient_id": order.patient_id, "status": order.status, "order_control": order.order_control,
+            "order_status": order.order_status, "result_status": order.result_status,
+            "procedure": {"code": order.procedure_code, "scheme": order.procedure_scheme, "text": order.procedure_text},
+            "clinical_indication": order.clinical_indication, "ordering_department": order.ordering_department,
+            "modality": order.modality, "study_instance_uid": order.study_instance_uid,
+            "scheduled_at": iso(order.scheduled_at), "completed_at": iso(order.completed_at),
+            "updated_at": iso(order.updated_at)}
+
+
+def study_view(study: Study) -> dict:
+    """The study's identity and patient as Kerma holds them (what reconciliation compares and changes)."""
+    return {"study_instance_uid": study.study_instance_uid, "study_date": iso(study.study_date),
+            "accession_number": study.accession_number, "study_description": study.study_description,
+            "order_id": study.order_id,
+            "patient": {"patient_id": study.patient_id, "name": study.patient_name,
+                        "birth_date": iso(study.patient_birth_date), "sex": study.patient_sex}}

@@ -1,0 +1,164 @@
+"""The reconciliation worklists: dose without order, completed order without dose, disagreements with
+the HIS, and patients not yet identified.
+
+A study matches an order when it was assigned to it by hand (``Study.order_id``), else
+by accession number, else by patient ID and day (study date = scheduled date).
+Cancelled orders match only by hand.  Only studies with dose data (an ``ok`` dose
+object) take part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from ..db.models import DoseObject, ImagingOrder, PatientRecord, Study
+from ..hl7.orders import CANCELLED, COMPLETED
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which studies a list looks at: study dates from/to (inclusive), either open."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def _dose_studies(window: Window):
+    stmt = select(Study).where(Study.id.in_(select(DoseObject.study_id).where(DoseObject.status == "ok")))
+    if window.date_from:
+        stmt = stmt.where(Study.study_date >= window.date_from)
+    if window.date_to:
+        stmt = stmt.where(Study.study_date <= window.date_to)
+    return stmt
+
+
+def _study_matches_order():
+    """SQL: the study of the outer query matches the order of the outer query."""
+    return or_(
+        Study.order_id == ImagingOrder.id,
+        and_(ImagingOrder.status != CANCELLED, or_(
+            and_(ImagingOrder.accession_number.is_not(None), Study.accession_number == ImagingOrder.accession_number),
+            and_(ImagingOrder.patient_id.is_not(None), Study.patient_id == ImagingOrder.patient_id,
+                 Study.study_date == ImagingOrder.scheduled_date),
+        )),
+    )
+
+
+def studies_without_order(session: Session, window: Window = Window()) -> list[Study]:
+    """Studies with dose data that no order matches, newest first."""
+    has_order = exists(select(ImagingOrder.id).where(_study_matches_order()))
+    stmt = _dose_studies(window).where(~has_order).order_by(Study.study_date.desc(), Study.id.desc())
+    return list(session.scalars(stmt))
+
+
+def orders_without_dose(session: Session, now: dt.datetime, delay_hours: float) -> list[ImagingOrder]:
+    """Orders completed at least ``delay_hours`` before ``now`` that no study with dose data matches."""
+    cutoff = now - dt.timedelta(hours=delay_hours)
+    has_dose = exists(_dose_studies(Window()).with_only_columns(Study.id).where(_study_matches_order()))
+    stmt = (select(ImagingOrder)
+            .where(ImagingOrder.status == COMPLETED, ImagingOrder.completed_at <= cutoff, ~has_dose)
+            .order_by(ImagingOrder.completed_at.desc(), ImagingOrder.id.desc()))
+    return list(session.scalars(stmt))
+
+
+def matched_orders(session: Session, studies: list[Study]) -> dict[int, ImagingOrder]:
+    """The order of each study that has one: by hand, else accession number, else patient ID and day."""
+    linked = {s.order_id for s in studies if s.order_id}
+    accessions = {s.accession_number for s in studies if s.accession_number}
+    patients = {s.patient_id for s in studies if s.patient_id}
+    if not (linked or accessions or patients):
+        return {}
+    candidates = session.scalars(select(ImagingOrder).where(or_(
+        ImagingOrder.id.in_(linked), ImagingOrder.accession_number.in_(accessions), ImagingOrder.patient_id.in_(patients),
+    )).order_by(ImagingOrder.id)).all()
+    by_id = {o.id: o for o in candidates}
+    by_accession, by_patient_day = {}, {}
+    for order in candidates:
+        if order.status == CANCELLED:
+            continue
+        if order.accession_number:
+            by_accession.setdefault(order.accession_number, order)
+        if order.patient_id and order.scheduled_date:
+            by_patient_day.setdefault((order.patient_id, order.scheduled_date), order)
+    found = {}
+    for study in studies:
+        order = (by_id.get(study.order_id) or by_accession.get(study.accession_number)
+                 or by_patient_day.get((study.patient_id, study.study_date)))
+        if order is not None:
+            found[study.id] = order
+    return found
+
+
+def mismatches(session: Session, window: Window = Window()) -> list[dict]:
+    """Studies whose patient disagrees with the HIS, each with its differences.
+
+    The HIS's patient is the matched order's patient, else the study's own patient ID
+    when the HIS knows it.  Differences: ``patient_id`` (study vs order), ``merged``
+    (the study's ID was merged into another), ``name`` (family and given names,
+    case-insensitive), ``birth_date``, ``sex``.  Values the study or the HIS lacks are
+    not differences.
+    """
+    studies = list(session.scalars(_dose_studies(window).order_by(Study.study_date.desc(), Study.id.desc())))
+    orders = matched_orders(session, studies)
+    wanted = {s.patient_id for s in studies if s.patient_id} | {o.patient_id for o in orders.values() if o.patient_id}
+    records = {r.patient_id: r for r in session.scalars(select(PatientRecord).where(PatientRecord.patient_id.in_(wanted)))}
+    found = []
+    for study in studies:
+        order = orders.get(study.id)
+        differences = []
+        his_id = order.patient_id if order is not None and order.patient_id else study.patient_id
+        if his_id != study.patient_id:
+            differences.append({"field": "patient_id", "study": study.patient_id, "his": his_id})
+        record = records.get(his_id)
+        if record is not None and record.merged_into:
+            differences.append({"field": "merged", "study": study.patient_id, "his": record.merged_into})
+        elif record is not None:
+            differences += _demographic_differences(study, record)
+        if differences:
+            found.append({"study": study, "order": order, "his_patient": record, "differences": differences})
+    return found
+
+
+def _demographic_differences(study: Study, record: PatientRecord) -> list[dict]:
+    pairs = (("name", study.patient_name, record.name, _name_key), ("birth_date", study.patient_birth_date, record.birth_date, None),
+             ("sex", study.patient_sex, record.sex, str.upper))
+    differences = []
+    for name, ours, theirs, key in pairs:
+        if ours is None or theirs is None:
+            continue
+        if (key(ours) if key else ours) != (key(theirs) if key else theirs):
+            differences.append({"field": name, "study": ours, "his": theirs})
+    return differences
+
+
+def _name_key(name: str) -> tuple[str, str]:
+    """Family and given name, upper case, spaces folded: what must agree between DICOM and HL7 names."""
+    parts = [" ".join(p.split()).upper() for p in name.split("^")] + ["", ""]
+    return parts[0], parts[1]
+
+
+def placeholder_patients(session: Session, patterns: tuple[str, ...], window: Window = Window()) -> list[Study]:
+    """Studies with dose data whose patient ID is empty, or whose ID or name looks like a placeholder.
+
+    ``patterns`` are regular expressions searched case-insensitively in the patient ID and
+    in the name (``"UNKNOWN"``, ``"^NN"``, ``"Motorbike"``...).
+    """
+    compiled = [re.compile(p, re.IGNORECASE) for p in patterns]
+
+    def placeholder(value: str | None) -> bool:
+        return bool(value) and any(p.search(value) for p in compiled)
+
+    pairs = session.execute(_dose_studies(window).with_only_columns(Study.patient_id, Study.patient_name).distinct()).all()
+    flagged = [(pid, name) for pid, name in pairs if not pid or placeholder(pid) or placeholder(name)]
+    if not flagged:
+        return []
+    conditions = [and_(Study.patient_id.is_(pid) if pid is None else Study.patient_id == pid,
+                       Study.patient_name.is_(name) if name is None else Study.patient_name == name)
+                  for pid, name in flagged]
+    stmt = _dose_studies(window).where(or_(*conditions)).order_by(Study.study_date.desc(), Study.id.desc())
+    return list(session.scalars(stmt))
