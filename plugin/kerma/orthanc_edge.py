@@ -24,8 +24,10 @@ from .api import Answer, Context, Request, handle
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
+from .drl.sets import load_table
 from .hl7.mllp import MllpServer
 from .hl7.receiver import Hl7Receiver
+from .ingest.refresh import refresh_unresolved
 from .ingest.worker import IngestWorker
 
 
@@ -101,6 +103,9 @@ def start() -> None:
         return
     upgrade(settings.database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
+    with sessions() as session, session.begin():
+        load_table(session)  # the shipped national DRL sets, once
+        refresh_unresolved(session)
     source = OrthancInstances()
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,

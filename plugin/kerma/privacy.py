@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db.models import Setting
@@ -20,11 +21,15 @@ IDENTIFYING = ("patient_id", "patient_name", "name", "patient_birth_date", "birt
 
 
 def key(session: Session) -> bytes:
+    """The site's pseudonymisation key, created (and committed on its own) on first use."""
     setting = session.get(Setting, KEY_NAME)
     if setting is None:
-        setting = Setting(name=KEY_NAME, value=secrets.token_hex(32))
-        session.add(setting)
-        session.flush()
+        try:
+            with Session(session.get_bind()) as own, own.begin():  # a read-only request must still keep the key
+                own.add(Setting(name=KEY_NAME, value=secrets.token_hex(32)))
+        except IntegrityError:
+            pass  # another request created it first
+        setting = session.get(Setting, KEY_NAME, populate_existing=True)
     return bytes.fromhex(setting.value)
 
 

@@ -56,7 +56,7 @@ def create_set(ctx: Context, session: Session, request: Request):
     drl_set = DrlSet(**fields)
     session.add(drl_set)
     session.flush()
-    audit.record(session, request.user, "create", "drl_set", drl_set.id, after=set_json(drl_set))
+    audit.record(session, request.user, "drl_set.create", "drl_set", drl_set.id, after=set_json(drl_set))
     return set_json(drl_set, with_values=True)
 
 
@@ -68,7 +68,7 @@ def add_value(ctx: Context, session: Session, request: Request):
     value = DrlValue(drl_set=drl_set, **_checked_value(session, request.body or {}))
     session.add(value)
     session.flush()
-    audit.record(session, request.user, "create", "drl_value", value.id, after=value_json(value))
+    audit.record(session, request.user, "drl_value.create", "drl_value", value.id, after=value_json(value))
     return value_json(value)
 
 
@@ -83,7 +83,7 @@ def update_value(ctx: Context, session: Session, request: Request):
     for name, new in _checked_value(session, {**before, **(request.body or {})}).items():
         setattr(value, name, new)
     session.flush()
-    audit.record(session, request.user, "update", "drl_value", value.id, before=before, after=value_json(value))
+    audit.record(session, request.user, "drl_value.update", "drl_value", value.id, before=before, after=value_json(value))
     return value_json(value)
 
 

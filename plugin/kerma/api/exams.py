@@ -42,7 +42,7 @@ def create_exam(ctx: Context, session: Session, request: Request):
         raise ApiError(409, f"site exam {body['code']} exists")
     exam = add_site_exam(session, body["code"], body["name"], body.get("modality"), body.get("body_region"),
                          body.get("patient_group"), body.get("loinc"))
-    audit.record(session, request.user, "create", "standard_exam", exam.id, after=exam_json(exam))
+    audit.record(session, request.user, "standard_exam.create", "standard_exam", exam.id, after=exam_json(exam))
     return exam_json(exam)
 
 
@@ -79,7 +79,7 @@ def create_rule(ctx: Context, session: Session, request: Request):
     rule = MappingRule(**_checked(session, request.body or {}), version=1, updated_by=request.user)
     session.add(rule)
     session.flush()
-    audit.record(session, request.user, "create", "mapping_rule", rule.id, after=rule_json(rule))
+    audit.record(session, request.user, "mapping_rule.create", "mapping_rule", rule.id, after=rule_json(rule))
     return {"rule": rule_json(rule), "remapped_studies": remap_history(session)}
 
 
@@ -94,7 +94,7 @@ def update_rule(ctx: Context, session: Session, request: Request):
     rule.version += 1
     rule.updated_by = request.user
     session.flush()
-    audit.record(session, request.user, "update", "mapping_rule", rule.id, before=before, after=rule_json(rule))
+    audit.record(session, request.user, "mapping_rule.update", "mapping_rule", rule.id, before=before, after=rule_json(rule))
     return {"rule": rule_json(rule), "remapped_studies": remap_history(session)}
 
 
@@ -107,7 +107,7 @@ def delete_rule(ctx: Context, session: Session, request: Request):
     clear_rule(session, rule.id)
     session.delete(rule)
     session.flush()
-    audit.record(session, request.user, "delete", "mapping_rule", before["id"], before=before)
+    audit.record(session, request.user, "mapping_rule.delete", "mapping_rule", before["id"], before=before)
     return {"deleted": before["id"], "remapped_studies": remap_history(session)}
 
 
@@ -115,7 +115,7 @@ def delete_rule(ctx: Context, session: Session, request: Request):
 def preview_rule(ctx: Context, session: Session, request: Request):
     """What a rule would match, without saving it: counts and examples."""
     fields = _checked(session, request.body or {})
-    rule = to_rule(MappingRule(id=0, **{k: fields[k] for k in ("level", "priority", "modality", "device_id", "conditions",
+    rule = to_rule(MappingRule(id=0, **{k: fields.get(k) for k in ("level", "priority", "modality", "device_id", "conditions",
                                                                   "standard_exam_id")}))
     studies = session.scalars(select(Study).options(selectinload(Study.objects).selectinload(DoseObject.events))).all()
     matched, examples = 0, []
@@ -137,7 +137,7 @@ def preview_rule(ctx: Context, session: Session, request: Request):
 @route("POST", r"mapping/remap")
 def remap(ctx: Context, session: Session, request: Request):
     count = remap_history(session)
-    audit.record(session, request.user, "remap", "mapping", None, note=f"{count} studies")
+    audit.record(session, request.user, "mapping.remap", "mapping", None, note=f"{count} studies")
     return {"remapped_studies": count}
 
 

@@ -52,3 +52,12 @@ def refresh_study(study: Study) -> None:
             row.counted = row.id in counted
             row.event_date = study.study_date
             row.device_id = obj.device_id
+
+
+def refresh_unresolved(session: Session) -> int:
+    """Resolve studies stored before Kerma kept resolved totals (after an upgrade); returns how many."""
+    stale = set(session.scalars(select(DoseObject.study_id).where(DoseObject.status == "ok", DoseObject.study_id.is_not(None))
+                                .join(Study, Study.id == DoseObject.study_id).where(Study.dose_source.is_(None))))
+    for chunk in range(0, len(stale), 200):
+        refresh_studies(session, set(sorted(stale)[chunk:chunk + 200]))
+    return len(stale)

@@ -1,0 +1,104 @@
+"""REST of standard exams, mapping rules, DRLs and statistics (handlers, no Orthanc): audit, CSV, pseudonyms."""
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from kerma.api import Answer, Context, Request, handle
+from kerma.db.engine import make_engine, make_sessionmaker
+from kerma.db.models import AuditEntry, Device
+from kerma.db.schema import upgrade
+from kerma.drl.sets import load_table
+from kerma.ingest.store import Processed, store_batch
+from records_factory import ct_study
+
+
+@pytest.fixture
+def api(database_url):
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    records = [ct_study("2026-03-0%d" % (i + 1), "CT-A", "Abdomen <img src=x onerror=alert(1)>", [10.0 + i], [400.0 + 50 * i])
+               for i in range(4)]
+    with sessions() as s, s.begin():
+        store_batch(s, [Processed(i + 1, f"id-{i}", r) for i, r in enumerate(records)], last_seq=4)
+        load_table(s)
+    ctx = Context(sessions)
+
+    def call(method, path, query=None, body=None, user="physicist"):
+        return handle(ctx, Request(method, path, query or {}, body, user))
+
+    yield call, sessions, records
+    engine.dispose()
+
+
+def test_rule_lifecycle_is_audited_and_remaps(api):
+    call, sessions, records = api
+    status, exam = call("POST", "exams", body={"code": "CT-ABD", "name": "CT Abdomen", "modality": "CT"})
+    assert status == 200
+    assert call("POST", "exams", body={"code": "CT-ABD", "name": "again"})[0] == 409
+    rule = {"level": "exposure", "priority": 10, "modality": "CT", "standard_exam_id": exam["id"],
+            "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]}
+    status, preview = call("POST", "mapping/preview", body=rule)
+    assert status == 200 and preview["matching_studies"] == 4
+    status, created = call("POST", "mapping/rules", body=rule)
+    assert status == 200 and created["remapped_studies"] == 4 and created["rule"]["version"] == 1
+    assert call("GET", "mapping/unmapped", {"level": "exposure"})[1]["unmapped"] == []
+    rule_id = created["rule"]["id"]
+    status, updated = call("PUT", f"mapping/rules/{rule_id}", body={"conditions": [{"field": "protocol", "op": "equals", "value": "x"}]})
+    assert status == 200 and updated["rule"]["version"] == 2
+    unmapped = call("GET", "mapping/unmapped", {"level": "exposure"})[1]["unmapped"]
+    assert unmapped[0]["count"] == 4  # history re-mapped: nothing matches the new condition
+    assert call("DELETE", f"mapping/rules/{rule_id}")[0] == 200
+    assert call("POST", "mapping/rules", body={**rule, "conditions": [{"field": "protocol", "op": "regex", "value": "("}]})[0] == 400
+    with sessions() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions == ["standard_exam.create", "mapping_rule.create", "mapping_rule.update", "mapping_rule.delete"]
+        assert {e.actor for e in s.scalars(select(AuditEntry))} == {"physicist"}
+
+
+def test_statistics_csv_and_pseudonymised_export(api):
+    call, sessions, records = api
+    _, exam = call("POST", "exams", body={"code": "CT-ABD", "name": "CT Abdomen", "modality": "CT"})
+    call("POST", "mapping/rules", body={"level": "exam", "standard_exam_id": exam["id"],
+                                        "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]})
+    status, table = call("GET", "statistics", {"quantity": "total_dlp_mGycm", "period": "all"})
+    assert status == 200
+    (row,) = table["statistics"]
+    assert row["n"] == 4 and row["median"] == pytest.approx((450 + 500) / 2)
+    status, answer = call("GET", "statistics", {"quantity": "total_dlp_mGycm", "period": "all", "format": "csv"})
+    assert isinstance(answer, Answer) and answer.content_type.startswith("text/csv")
+    (line,) = list(csv.DictReader(io.StringIO(answer.text)))
+    assert float(line["median"]) == pytest.approx(475.0)
+    events = call("GET", "events", {"pseudonymise": "1"})[1]["events"]
+    real_ids = {r["patient"]["patient_id"] for r in records}
+    assert len(events) == 4 and not ({e["patient_id"] for e in events} & real_ids)
+    assert all(e["patient_id"].startswith("P-") for e in events)
+    again = call("GET", "events", {"pseudonymise": "1"})[1]["events"]
+    assert [e["patient_id"] for e in again] == [e["patient_id"] for e in events]  # stable pseudonyms
+    assert call("GET", "statistics", {"quantity": "nonsense"})[0] == 400
+    assert call("GET", "statistics", {"quantity": "ctdivol_mGy", "period": "week"})[0] == 400
+
+
+def test_drl_sets_and_local_values(api):
+    call, sessions, records = api
+    sets = call("GET", "drl/sets")[1]["sets"]
+    assert {s["kind"] for s in sets} == {"national"} and all(s["source"] for s in sets)
+    _, exam = call("POST", "exams", body={"code": "CT-ABD", "name": "CT Abdomen", "modality": "CT"})
+    status, local = call("POST", "drl/sets", body={"name": "Local 2026", "kind": "local", "valid_from": "2026-01-01"})
+    assert status == 200
+    status, value = call("POST", f"drl/sets/{local['id']}/values",
+                         body={"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 460})
+    assert status == 200 and value["level"] == "exam"
+    call("POST", "mapping/rules", body={"level": "exam", "standard_exam_id": exam["id"],
+                                        "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]})
+    above = call("GET", "statistics/above-drl", {"quantity": "total_dlp_mGycm"})[1]["above_drl"]
+    assert sorted(h["value"] for h in above) == [500.0, 550.0]
+    national = call("GET", f"drl/sets/{sets[0]['id']}")[1]["values"][0]
+    assert call("PUT", f"drl/values/{national['id']}", body={"value": 1})[0] == 400  # a published number stays
+    assert call("PUT", f"drl/values/{national['id']}", body={"enabled": False})[0] == 200
+    devices = call("GET", "devices")[1]["devices"]
+    with sessions() as s:
+        assert [d["station_name"] for d in devices] == [d.station_name for d in s.scalars(select(Device))]
