@@ -139,3 +139,17 @@ def test_suggestions_rank_catalogue_names(sessions):
         import_playbook(s, PLAYBOOK.read_text(encoding="utf-8"))
         best = assistant.suggestions(s, "CT Chest without contrast", "CT")[0]
     assert "chest" in best["name"].lower() and best["score"] > 0.5
+
+
+def test_command_line_imports(tmp_path):
+    import subprocess
+
+    from conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    kerma = [str(ROOT / ".venv" / "bin" / "kerma")]
+    out = subprocess.run(kerma + ["exams", "import-playbook", str(PLAYBOOK), "--url", url], check=True, capture_output=True, text=True)
+    assert "2984 RadLex Playbook entries loaded" in out.stdout
+    out = subprocess.run(kerma + ["drl", "load", str(CORPUS.parent / "reference" / "drl_reference_levels.csv"),
+                                  "--reference-format", "--url", url], check=True, capture_output=True, text=True)
+    assert "139 DRL values loaded" in out.stdout

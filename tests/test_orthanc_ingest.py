@@ -148,3 +148,22 @@ def test_objects_stored_before_kerma_was_enabled_are_back_filled(tmp_path):
         assert toshiba["studies"][0]["totals"]["ct_dlp_total_mGycm"] == pytest.approx(349.7)
     finally:
         enabled.stop()
+
+
+def test_writes_through_orthanc_carry_the_user_and_csv_exports(orthanc, ingested):
+    session = orthanc.session()
+    created = session.post(orthanc.url + "/kerma/api/exams", json={"code": "CT-CHEST-OR", "name": "CT Chest", "modality": "CT"})
+    assert created.status_code == 200, created.text
+    rule = {"level": "exposure", "modality": "CT", "standard_exam_id": created.json()["id"],
+            "conditions": [{"field": "target_region", "op": "equals", "value": "Chest"}]}
+    answer = session.post(orthanc.url + "/kerma/api/mapping/rules", json=rule)
+    assert answer.status_code == 200 and answer.json()["remapped_studies"] > 0
+    audit = session.get(orthanc.url + "/kerma/api/audit").json()
+    entries = audit.get("entries") or audit.get("audit") or []
+    assert {"standard_exam.create", "mapping_rule.create"} <= {e["action"] for e in entries}
+    assert {e["actor"] for e in entries if e["action"].startswith(("standard_exam", "mapping_rule"))} == {"kerma"}
+    csv_answer = session.get(orthanc.url + "/kerma/api/statistics?quantity=ctdivol_mGy&period=all&format=csv")
+    assert csv_answer.status_code == 200 and csv_answer.headers["Content-Type"].startswith("text/csv")
+    assert csv_answer.text.splitlines()[0].startswith("standard_exam_id,")
+    assert session.post(orthanc.url + "/kerma/api/exams", data="not json").status_code == 400
+    assert requests.post(orthanc.url + "/kerma/api/exams", json={"code": "X", "name": "Y"}).status_code == 401

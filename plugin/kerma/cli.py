@@ -2,6 +2,8 @@
 
 ``kerma extract FILE... --json`` prints one record per file.
 ``kerma db upgrade --url URL`` brings a dose database to the current schema.
+``kerma exams import-playbook FILE --url URL`` loads the RSNA RadLex Playbook CSV into the catalogue.
+``kerma drl load FILE --url URL [--reference-format]`` loads a DRL table (unverified rows stay disabled).
 """
 
 from __future__ import annotations
@@ -43,6 +45,35 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _session(url: str):
+    from .db.engine import make_engine, make_sessionmaker
+    from .db.schema import upgrade
+
+    upgrade(url)
+    return make_sessionmaker(make_engine(url))()
+
+
+def _import_playbook(args: argparse.Namespace) -> int:
+    from .classify.apply import remap_history
+    from .classify.catalogue import import_playbook
+
+    with _session(args.url) as session, session.begin():
+        count = import_playbook(session, Path(args.file).read_text(encoding="utf-8-sig"))
+        remap_history(session)
+    print(f"{count} RadLex Playbook entries loaded")
+    return 0
+
+
+def _load_drl(args: argparse.Namespace) -> int:
+    from .drl.sets import load_reference_table, load_table
+
+    with _session(args.url) as session, session.begin():
+        loader = load_reference_table if args.reference_format else load_table
+        count = loader(session, Path(args.file), args.kind)
+    print(f"{count} DRL values loaded (sets already present were left as they are)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     u = dsub.add_parser("upgrade", help="create or migrate the schema (Alembic)")
     u.add_argument("--url", required=True, help="SQLAlchemy URL, e.g. sqlite:///var/kerma.sqlite")
     u.set_defaults(func=_db_upgrade)
+    e = sub.add_parser("exams", help="standard exam catalogue")
+    esub = e.add_subparsers(dest="exams_command", required=True)
+    ip = esub.add_parser("import-playbook", help="load the RSNA RadLex Playbook CSV (the official release)")
+    ip.add_argument("file")
+    ip.add_argument("--url", required=True, help="SQLAlchemy URL of the dose database")
+    ip.set_defaults(func=_import_playbook)
+    r = sub.add_parser("drl", help="diagnostic reference levels")
+    rsub = r.add_subparsers(dest="drl_command", required=True)
+    lp = rsub.add_parser("load", help="load a DRL table")
+    lp.add_argument("file")
+    lp.add_argument("--url", required=True, help="SQLAlchemy URL of the dose database")
+    lp.add_argument("--kind", default="national", choices=("national", "local", "achievable"))
+    lp.add_argument("--reference-format", action="store_true",
+                    help="the project's reference-table columns (quantity_code, value_normalised, verification...)")
+    lp.set_defaults(func=_load_drl)
     args = parser.parse_args(argv)
     return args.func(args)
 
