@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import __version__
 from ..db.models import DoseObject, IrradiationEvent, Study
+from ..drl.sets import active_levels
 from ..ingest.store import read_cursor
+from ..stats.tables import Filters, exceedances
 from . import views
 from .router import ApiError, Context, Request, date_param, int_param, route
 
@@ -62,9 +64,13 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     if object_filters:
         matching = select(DoseObject.study_id).where(DoseObject.status == "ok", *object_filters)
         stmt = stmt.where(Study.id.in_(matching))
+    if query.get("standard_exam_id"):
+        stmt = stmt.where(Study.standard_exam_id == int_param(query, "standard_exam_id", 0, 0, None))
+    if query.get("above_drl") in ("1", "true", "yes"):
+        stmt = stmt.where(Study.id.in_(_studies_above_drl(session, query)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = session.scalars(
-        stmt.options(selectinload(Study.objects).selectinload(DoseObject.events))
+        stmt.options(selectinload(Study.objects))
         .order_by(Study.study_date.desc(), Study.id.desc())
         .limit(limit)
         .offset(offset)
@@ -107,3 +113,11 @@ def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict
         ],
     }
 
+
+
+def _studies_above_drl(session: Session, query: dict) -> set[int]:
+    """Studies with a value above its DRL, for every quantity some active DRL covers."""
+    filters = Filters(date_param(query, "date_from") if query.get("date_from") else None,
+                      date_param(query, "date_to") if query.get("date_to") else None)
+    quantities = {level.quantity for level in active_levels(session)}
+    return {row.study_id for quantity in quantities for row, _ in exceedances(session, quantity, filters)}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from ..db.models import DoseObject, Study
+from ..ingest.refresh import TOTAL_COLUMNS
 from ..db.records import event, record
 from ..study_dose import resolve_study
 
@@ -17,9 +20,12 @@ def iso(value):
     return value.isoformat() if value is not None else None
 
 
-def study_summary(study: Study) -> dict:
+def study_summary(study: Study, resolved: dict | None = None) -> dict:
+    """A study as lists show it: totals as kept after ingestion, unless ``resolved`` gives them afresh."""
     objects = [o for o in study.objects if o.status == "ok"]
-    resolved = resolve_study([record(o) for o in objects])
+    if resolved is None:
+        kept = {total: getattr(study, column) for total, column in TOTAL_COLUMNS.items() if getattr(study, column) is not None}
+        resolved = {"source": study.dose_source, "sources": None, "totals": kept}
     out = {name: getattr(study, name) for name in STUDY_FIELDS}
     out["study_date"] = iso(study.study_date)
     out["patient"] = {k: getattr(study, col) for k, col in PATIENT_FIELDS.items()}
@@ -30,7 +36,15 @@ def study_summary(study: Study) -> dict:
     out["sources"] = resolved["sources"]
     out["totals"] = resolved["totals"]
     out["dose_object_count"] = len(objects)
+    out["standard_exam_id"] = study.standard_exam_id
+    out["orthanc_study_id"] = orthanc_study_id(study.patient_id, study.study_instance_uid)
     return out
+
+
+def orthanc_study_id(patient_id: str | None, study_instance_uid: str) -> str:
+    """The identifier Orthanc gives the study: SHA-1 of "PatientID|StudyInstanceUID" in five dashed groups."""
+    digest = hashlib.sha1(f"{patient_id or ''}|{study_instance_uid}".encode()).hexdigest()
+    return "-".join(digest[i:i + 8] for i in range(0, 40, 8))
 
 
 def study_detail(study: Study) -> dict:
@@ -38,7 +52,7 @@ def study_detail(study: Study) -> dict:
     objects = [o for o in study.objects if o.status == "ok"]
     records = [record(o) for o in objects]
     resolved = resolve_study(records)
-    out = study_summary(study)
+    out = study_summary(study, resolved)
     out["events"] = resolved["events"]
     out["records_by_source"] = {
         source: {k: v for k, v in resolve_study([r for r in records if r["source"] == source]).items() if k in ("totals", "events")}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
-from ..drl.sets import LevelIndex, active_levels
+from ..drl.sets import Level, LevelIndex, active_levels
 from .summary import summarize
 
 EXAM_QUANTITIES = ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
@@ -131,14 +131,20 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
     return out
 
 
-def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
-    """Every study (exam level) or event (exposure level) whose value exceeds the DRL that applies to it."""
+def exceedances(session: Session, quantity: str, filters: Filters) -> list[tuple[Row, Level]]:
+    """(row, DRL) for every study (exam level) or event (exposure level) above the DRL that applies to it."""
     index = LevelIndex(active_levels(session))
     hits = []
     for row in fetch(session, quantity, filters):
         level = index.find(row.exam_id, quantity, row.age, row.weight)
         if level is not None and row.value > level.value:
             hits.append((row, level))
+    return hits
+
+
+def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
+    """Every study (exam level) or event (exposure level) whose value exceeds the DRL that applies to it."""
+    hits = exceedances(session, quantity, filters)
     uids = dict(session.execute(select(Study.id, Study.study_instance_uid).where(Study.id.in_({r.study_id for r, _ in hits}))).all()) if hits else {}
     names = _exam_names(session, {r.exam_id for r, _ in hits})
     return [{
