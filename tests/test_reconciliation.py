@@ -145,13 +145,26 @@ def test_reassignment_is_applied_in_orthanc_only_when_the_site_enables_it(sessio
     on = Context(sessions, orthanc=orthanc,
                  settings=dataclasses.replace(Settings.defaults(), apply_corrections_to_orthanc=True))
     status, done = handle(on, Request("POST", f"reconciliation/studies/{site['C']}/reassign", body={"patient_id": "P-C"}))
+    assert status == 200 and "not applied in Orthanc" in done["orthanc_result"]  # Orthanc keeps a study's PatientID
+    assert orthanc.calls == []
+    with sessions() as session:
+        order_a = session.scalars(select(ImagingOrder.id).where(ImagingOrder.placer_order_number == "ORD-A")).one()
+    status, done = handle(on, Request("POST", f"reconciliation/studies/{site['C']}/reassign",
+                                      body={"patient_id": "P-C", "order_id": order_a}))
+    assert status == 409 and "P-A" not in done["error"]  # order A is another patient's
+    status, done = handle(on, Request("POST", f"reconciliation/studies/{site['A']}/reassign",
+                                      body={"patient_id": "P-A", "order_id": order_a}))
+    assert status == 200 and done["orthanc_result"] == "nothing to change in Orthanc"
+    assert orthanc.calls == []
+    status, done = handle(on, Request("POST", f"reconciliation/studies/{site['D']}/reassign", body={"patient_id": "P-D"}))
     assert status == 200 and done["orthanc_result"] == "Orthanc job job-1 started"
-    assert orthanc.calls[0] == ("/tools/lookup", site["C"])
+    assert orthanc.calls[0] == ("/tools/lookup", site["D"])
     uri, body = orthanc.calls[1]
     assert uri == "/studies/orthanc-study/modify"
-    assert body["Replace"] == {"PatientID": "P-C"}  # only what changed (the HIS knows no more of P-C)
+    # the HIS's name, sex and birth date; the accession number stays
+    assert body["Replace"] == {"PatientName": "DELTA^DORIS", "PatientSex": "M"}
     assert set(body["Keep"]) == {"StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"}
-    assert body["Asynchronous"] is True and body["KeepSource"] is False
+    assert body["Asynchronous"] is True and body["KeepSource"] is True
 
 
 def test_reassignment_refuses_unknown_targets(sessions, site):

@@ -113,6 +113,7 @@ def start() -> None:
     if settings.hl7_port:
         receiver = Hl7Receiver(sessions, settings.hl7_patient_id_authority)
         _hl7_listener = MllpServer(settings.hl7_bind_address, settings.hl7_port, receiver, receiver.refuse_frame)
+        _start_hl7_listener()  # now: it needs only the database, and senders may connect as soon as Orthanc answers
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
     log.info("version %s, dose database %s", __version__, settings.database_url.split("@")[-1])
@@ -122,7 +123,6 @@ def _on_change(change_type, level, resource_id) -> None:
     try:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
-            _start_hl7_listener()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             if _hl7_listener is not None:
                 _hl7_listener.stop()
@@ -134,8 +134,6 @@ def _on_change(change_type, level, resource_id) -> None:
 
 
 def _start_hl7_listener() -> None:
-    if _hl7_listener is None:
-        return
     try:
         _hl7_listener.start()
         log.info("HL7 MLLP listener on %s:%d", _hl7_listener.host, _hl7_listener.port)

@@ -39,7 +39,7 @@ def reassign_study(session: Session, study_instance_uid: str, actor: str | None,
     NotFound
         No such study or order.
     Conflict
-        Neither a patient nor an order given, or the order has no patient.
+        Neither a patient nor an order given, the order has no patient, or another patient than the one given.
     """
     study = _study(session, study_instance_uid)
     order = None
@@ -47,6 +47,8 @@ def reassign_study(session: Session, study_instance_uid: str, actor: str | None,
         order = session.get(ImagingOrder, order_id)
         if order is None:
             raise NotFound(f"no order {order_id}")
+    if order is not None and patient_id and order.patient_id and patient_id != order.patient_id:
+        raise Conflict(f"order {order_id} is another patient's")
     patient_id = patient_id or (order.patient_id if order else None)
     if not patient_id:
         raise Conflict("name a patient_id, or an order_id whose order has a patient")

@@ -4,8 +4,15 @@ Pure code: the edge passes a client with ``post(uri, body) -> answer`` (Orthanc'
 in-process REST API); tests pass their own.  Orthanc finds the study by its
 Study Instance UID (``/tools/lookup``) and rewrites it with
 ``/studies/{id}/modify``, keeping every UID so the dose records still name the same
-objects, deleting the original, as an asynchronous job (a synchronous modify
-would hold the GIL while Orthanc rewrites every instance).
+objects, as an asynchronous job (a synchronous modify would hold the GIL while
+Orthanc rewrites every instance).  With the same UIDs and PatientID each rewritten
+instance has the same Orthanc ID as the original: Orthanc replaces it only when its
+configuration says ``"OverwriteInstances": true`` (else the job fails, visible in
+Orthanc's /jobs), and the source must be kept, as deleting it would delete the copy.
+
+Orthanc refuses to change the PatientID when it modifies a study (it would move the
+study to another patient resource), so a correction that gives a study to another
+patient ID stays in Kerma and is reported as not applied in Orthanc.
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ def correct_study(client: OrthancRest, study_instance_uid: str, values: dict) ->
             if column == "patient_birth_date" and value:
                 value = value.replace("-", "")
             replace[keyword] = value or ""
+    if "PatientID" in replace:
+        return "not applied in Orthanc: Orthanc does not change the PatientID of a study"
+    if not replace:
+        return "nothing to change in Orthanc"
     try:
         found = [r for r in client.post("/tools/lookup", study_instance_uid) if r.get("Type") == "Study"]
         if not found:
@@ -40,8 +51,8 @@ def correct_study(client: OrthancRest, study_instance_uid: str, values: dict) ->
         job = client.post(f"/studies/{found[0]['ID']}/modify", {
             "Replace": replace,
             "Keep": ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"],
-            "Force": True,  # Orthanc asks for it before it keeps UIDs or changes PatientID
-            "KeepSource": False,
+            "Force": True,  # Orthanc asks for it before it keeps the UIDs
+            "KeepSource": True,  # the copy replaces it (same Orthanc ID)
             "Asynchronous": True,
         })
     except Exception as exc:  # Orthanc answers errors by raising; the correction in Kerma stands
