@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
 
-    .venv/bin/python bench/run.py [--quick] [--only a|b|c] [--json out.json]
+    .venv/bin/python bench/run.py [--quick] [--only a|b|c|h] [--json out.json]
 
 (a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
 (b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
 (c) extraction time per corpus RDSR, warm, in-process, next to DCMTK dcm2json; OpenREM's figures for comparison
+(h) 10,000 HL7 ADT/ORM messages over MLLP while (a)'s batch is stored: messages/s, C-STORE ratio (only with --only h)
 
 See bench/README.md for how to read the output.
 """
@@ -78,6 +79,16 @@ def run_c(args, workroot: Path) -> dict:
     return extraction(reports, repeats, d_repeats, say=log)
 
 
+def run_h(args, workroot: Path) -> dict:
+    from batch import mixed_batch
+    from hl7 import run
+
+    n_ct, n_rdsr, count = (80, 20, 1000) if args.quick else (400, 100, 10000)
+    paths = mixed_batch(workroot / "batch-h", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
+    log(f"(h) {count} HL7 messages while {n_ct} CT + {n_rdsr} RDSR are stored, {args.runs or 1} pair(s)")
+    return run(paths, count, args.runs or 1, workroot, say=log)
+
+
 def print_a(a: dict) -> None:
     b = a["batch"]
     print(f"\n(a) C-STORE, one association, {b['instances']} instances ({b['ct']} CT + {b['rdsr']} RDSR), "
@@ -141,7 +152,11 @@ def print_c(c: dict) -> None:
 def targets(summary: dict) -> list[tuple[str, str, str, str]]:
     """(target, measured, verdict, note) rows for the parts that ran."""
     rows = []
-    a, b, c = summary.get("a"), summary.get("b"), summary.get("c")
+    a, b, c, h = summary.get("a"), summary.get("b"), summary.get("c"), summary.get("h")
+    if h:
+        t = TARGETS["ingestion_ratio_min"]
+        rows.append((f"ingestion ratio under HL7 load >= {t}", f"{h['ratio_cstore']:.2f}", verdict(h["ratio_cstore"] >= t),
+                     f"{h['hl7_rate']:.0f} HL7 messages/s"))
     if a:
         t = TARGETS["ingestion_ratio_min"]
         rows.append((f"ingestion ratio C-STORE >= {t}", f"{a['ratio_cstore']:.2f}", verdict(a["ratio_cstore"] >= t), ""))
@@ -165,18 +180,18 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small batch (80 CT + 20 RDSR), 1 run each, 20 latency files")
-    p.add_argument("--only", choices=["a", "b", "c"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "h"], action="append", help="run only this part (repeatable)")
     p.add_argument("--runs", type=int, help="(a): interleaved runs per setup (default 3, --quick 1)")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
     args = p.parse_args(argv)
-    parts = args.only or ["a", "b", "c"]
+    parts = args.only or ["a", "b", "c"]  # (h) runs only when asked for
 
     summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "machine": machine(),
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("b", run_b), ("a", run_a)):  # cheapest first: fail early
+        for part, fn in (("c", run_c), ("b", run_b), ("a", run_a), ("h", run_h)):  # cheapest first: fail early
             if part in parts:
                 started = time.perf_counter()
                 summary[part] = fn(args, workroot)
@@ -190,6 +205,9 @@ def main(argv=None) -> int:
     for part, show in (("a", print_a), ("b", print_b), ("c", print_c)):
         if part in summary:
             show(summary[part])
+    if "h" in summary:
+        from hl7 import show as print_h
+        print_h(summary["h"])
     rows = targets(summary)
     summary["verdicts"] = [dict(zip(("target", "measured", "verdict", "note"), r)) for r in rows]
     print("\nTargets")

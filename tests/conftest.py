@@ -44,3 +44,15 @@ def new_postgres_database(server) -> str:
     name = f"kerma_test_{next(_database_counter)}"
     server._psql(f"CREATE DATABASE {name} OWNER {server.user}")
     return server.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def sessions(database_url):
+    """Sessions on a fresh dose database (migrated to the latest schema) of each engine."""
+    from kerma.db.engine import make_engine, make_sessionmaker
+    from kerma.db.schema import upgrade
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()

@@ -5,25 +5,15 @@ import socket
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hl7_factory import (adt_merge, adt_update, control_id_of, corpus_messages, message, msa, orm, pid,
                          store_reports)
 from kerma.api import Context, Request, handle
-from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import AuditEntry, Hl7Message, ImagingOrder, PatientRecord, Study
-from kerma.db.schema import upgrade
 from kerma.hl7.messages import read_message
 from kerma.hl7.mllp import START_BLOCK, FrameReader, MllpServer, send
 from kerma.hl7.receiver import Hl7Receiver
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -205,15 +195,11 @@ def test_orders_follow_status_changes_and_cancellations(listener, sessions):
     assert outcomes[-1] == "status change for an unknown order ignored"
 
 
-def test_database_outage_gives_a_nak_asking_to_send_again(tmp_path):
-    url = f"sqlite:///{tmp_path / 'k.sqlite'}"
-    upgrade(url)
-    engine = make_engine(url)
-    receiver = Hl7Receiver(make_sessionmaker(engine))
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE patient_record")  # every ADT update now fails in the database
+def test_database_outage_gives_a_nak_asking_to_send_again(sessions):
+    receiver = Hl7Receiver(sessions)
+    with sessions() as session, session.begin():
+        session.execute(text("DROP TABLE patient_record"))  # every ADT update now fails in the database
     answer = receiver(adt_update("P6", "X^Y", "19900101", "M"))
     assert msa(answer)[1] == "AE" and "send it again" in msa(answer)[3]
-    with make_sessionmaker(engine)() as session:
+    with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Hl7Message)) == 1  # the refusal is kept
-    engine.dispose()

@@ -9,21 +9,11 @@ from sqlalchemy import select
 from hl7_factory import adt_update, orm, store_reports
 from kerma.api import Context, Request, handle
 from kerma.config import Settings
-from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import ImagingOrder
-from kerma.db.schema import upgrade
 from kerma.hl7.receiver import Hl7Receiver
 from kerma.reconcile import lists
 
 DAY = "20260110"
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture
