@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import urllib.parse
+from pathlib import Path
 
 import orthanc
 
@@ -84,6 +85,8 @@ class OrthancRestApi:
         return json.loads(orthanc.RestApiPost(uri, body if isinstance(body, str) else json.dumps(body)))
 
 
+EXPLORER_EXTENSION = Path(__file__).resolve().parents[2] / "webui" / "explorer-extension.js"
+
 _worker: IngestWorker | None = None
 _context: Context | None = None
 _hl7_listener: MllpServer | None = None
@@ -116,6 +119,8 @@ def start() -> None:
         _start_hl7_listener()  # now: it needs only the database, and senders may connect as soon as Orthanc answers
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
+    orthanc.RegisterRestCallback("/kerma/ui/?", _to_index)  # ServeFolders serves files only, not a folder's index
+    orthanc.ExtendOrthancExplorer(EXPLORER_EXTENSION.read_text(encoding="utf-8"))
     log.info("version %s, dose database %s", __version__, settings.database_url.split("@")[-1])
 
 
@@ -172,6 +177,13 @@ def _on_rest(output, uri, **request) -> None:
             _send_status(output, 500, json.dumps({"error": "internal error, see Orthanc's log"}))
         except Exception:
             pass
+
+
+def _to_index(output, uri, **request) -> None:
+    try:
+        output.Redirect("/kerma/ui/index.html")
+    except Exception as exc:
+        log.error("UI redirect failed: %s", exc)
 
 
 def _user(headers: dict) -> str | None:

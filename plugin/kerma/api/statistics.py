@@ -113,6 +113,7 @@ def events(ctx: Context, session: Session, request: Request):
         rows.append({
             "event_id": event.id, "study_instance_uid": study.study_instance_uid, "study_date": study.study_date.isoformat()
             if study.study_date else None, "patient_id": study.patient_id, "accession_number": study.accession_number,
+            "patient_age_years": study.patient_age_years, "patient_weight_kg": study.patient_weight_kg,
             "modality": modality, "device_id": event.device_id, "standard_exam_id": event.standard_exam_id,
             **{name: getattr(event, name) for name in EVENT_FIELDS},
         })

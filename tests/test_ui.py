@@ -1,0 +1,128 @@
+"""The web UI in headless Chromium (Debian's), through Orthanc with authentication on."""
+
+import statistics
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from corpus import CORPUS
+from dicom_factory import copy_with
+from kerma.extract import extract
+from support.orthanc import OrthancProcess, free_port
+from test_orthanc_ingest import wait_until_ingested
+
+XSS = "<img src=x onerror=alert(1)>"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_DoseCheck.dcm", "openrem/CT-RDSR-GEPixelMed.dcm",
+           "openrem/RF-RDSR-Siemens-Zee.dcm"]
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    work = tmp_path_factory.mktemp("orthanc-ui")
+    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
+    process.start()
+    xss_image = work / "xss.dcm"
+    xss_image.write_bytes(copy_with(CORPUS / "openrem/DX-Im-GE_XR220-1.dcm", ProtocolName=XSS))
+    assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS] + [xss_image]))
+    wait_until_ingested(process)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, orthanc):
+    context = browser.new_context(http_credentials={"username": "kerma", "password": "kerma"}, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    assert page.dialogs == [], "a script ran from data (XSS) or an unexpected dialog opened"
+    context.close()
+
+
+def test_the_ui_needs_authentication(orthanc):
+    assert requests.get(orthanc.url + "/kerma/ui/index.html").status_code == 401
+    assert requests.get(orthanc.url + "/kerma/ui/app.js").status_code == 401
+
+
+def test_study_list_detail_events_and_link_to_images(page, orthanc):
+    record = extract((CORPUS / REPORTS[0]).read_bytes())
+    page.goto(orthanc.url + "/kerma/ui/#/studies")
+    row = page.locator("tr.link", has_text=record["study"]["accession_number"])
+    expect(row).to_be_visible()
+    row.click()
+    expect(page.locator("h1")).to_have_text(record["study"]["study_description"] or "Study")
+    events = page.locator("table").last.locator("tbody tr")
+    expect(events).to_have_count(len(record["events"]))
+    expect(page.locator("dd.source")).to_contain_text("rdsr")
+    link = page.locator("a.images").get_attribute("href")
+    orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record["study_instance_uid"]).json()[0]["ID"]
+    assert link.endswith(f"#study?uuid={orthanc_id}")
+    with page.context.expect_page() as opened:
+        page.locator("a.images").click()
+    explorer = opened.value
+    explorer.wait_for_load_state()
+    assert "/app/explorer.html" in explorer.url
+    expect(explorer.locator("#study-info")).to_contain_text(record["study"]["accession_number"])
+
+
+def test_protocol_names_are_shown_as_text_everywhere(page, orthanc):
+    page.goto(orthanc.url + "/kerma/ui/#/mapping")
+    expect(page.locator("td", has_text=XSS).first).to_be_visible()
+    assert page.locator("main img").count() == 0
+    page.goto(orthanc.url + "/kerma/ui/#/studies?modality=DX")
+    page.locator("tr.link").first.click()
+    expect(page.locator("td", has_text=XSS).first).to_be_visible()
+    assert page.locator("main img").count() == 0
+
+
+def test_mapping_rule_from_the_ui_remaps_and_the_chart_shows_the_median(page, orthanc):
+    page.goto(orthanc.url + "/kerma/ui/#/mapping")
+    page.select_option("select[name=level]", "exposure")
+    page.fill("input[name=modality]", "CT")
+    page.fill("input[name=field]", "acquisition_type")
+    page.select_option("select[name=op]", "equals")
+    page.fill("input[name=value]", "Spiral Acquisition")
+    page.fill("input[name=exam_name]", "CT spiral (UI test)")
+    page.click("button.preview")
+    expect(page.locator(".result")).to_contain_text("Would match")
+    page.click("button.save")
+    expect(page.locator(".result")).to_contain_text("re-mapped")
+    # independent of Kerma's statistics: the spiral CTDIvol values of the reports sent
+    per_device: dict = {}
+    for r in REPORTS:
+        rec = extract((CORPUS / r).read_bytes())
+        for e in rec["events"]:
+            if rec["modality"] == "CT" and e.get("acquisition_type") == "Spiral Acquisition":
+                per_device.setdefault(rec["device"]["station_name"], []).append(e["ctdivol_mGy"])
+    page.goto(orthanc.url + "/kerma/ui/#/statistics?quantity=ctdivol_mGy&period=all")
+    figure = page.locator("figure.exam-chart[data-exam='CT spiral (UI test)']")
+    expect(figure).to_be_visible()
+    points = figure.locator("circle[data-median]")
+    shown = {points.nth(i).get_attribute("data-series"): float(points.nth(i).get_attribute("data-median"))
+             for i in range(points.count())}
+    assert shown == pytest.approx({device: statistics.median(v) for device, v in per_device.items()})
+
+
+def test_explorer_dose_button_leads_to_the_study(page, orthanc):
+    record = extract((CORPUS / REPORTS[1]).read_bytes())
+    orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record["study_instance_uid"]).json()[0]["ID"]
+    page.goto(orthanc.url + f"/app/explorer.html#study?uuid={orthanc_id}")
+    button = page.locator("#kerma-dose")
+    expect(button).to_be_visible()
+    expect(button).to_contain_text("ct_dlp_total_mGycm 502.4")
+    button.click()
+    page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record['study_instance_uid']}")
+    expect(page.locator("dd.source")).to_contain_text("rdsr")

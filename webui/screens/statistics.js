@@ -1,0 +1,70 @@
+// Median per standard exam × device over time against the DRL, distributions, dose against patient size, ESR tables.
+import { csvLink, get } from "../lib/api.js";
+import { el, field, number, table } from "../lib/dom.js";
+import { boxPlot, medianChart, scatter } from "../lib/charts.js";
+import { params } from "../app.js";
+
+const QUANTITIES = ["ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "total_dlp_mGycm", "total_dap_Gycm2",
+  "total_ka_r_mGy", "total_fluoro_time_s", "total_activity_MBq", "kvp", "exposure_index"];
+const UNITS = { mGy: "mGy", mGycm: "mGy·cm", Gycm2: "Gy·cm²", s: "s", MBq: "MBq" };
+
+function unitOf(quantity) {
+  return UNITS[quantity.split("_").pop()] || "";
+}
+
+export async function statistics() {
+  const current = { quantity: "ctdivol_mGy", period: "month", ...params() };
+  const query = { quantity: current.quantity, period: current.period, modality: current.modality, date_from: current.date_from,
+    date_to: current.date_to };
+  const [data, devices] = await Promise.all([get("statistics", query), get("devices")]);
+  const deviceName = Object.fromEntries(devices.devices.map((d) => [d.device_id, d.station_name || d.model || `#${d.device_id}`]));
+  const quantity = el("select", { name: "quantity" }, QUANTITIES.map((q) => el("option", { value: q, selected: q === current.quantity }, q)));
+  const period = el("select", { name: "period" }, ["month", "quarter", "year", "all"].map((p) => el("option", { value: p, selected: p === current.period }, p)));
+  const modality = el("input", { name: "modality", value: current.modality || "" });
+  const form = el("form", {
+    class: "filters", onsubmit: (event) => {
+      event.preventDefault();
+      location.hash = `#/statistics?${new URLSearchParams({ quantity: quantity.value, period: period.value, modality: modality.value })}`;
+    },
+  }, field("Quantity", quantity), field("Period", period), field("Modality", modality), el("button", {}, "Show"));
+
+  const byExam = new Map();
+  for (const row of data.statistics) {
+    const key = row.standard_exam || "(not mapped)";
+    if (!byExam.has(key)) byExam.set(key, []);
+    byExam.get(key).push(row);
+  }
+  const charts = [...byExam.entries()].map(([exam, rows]) => {
+    const series = new Map();
+    for (const r of rows) {
+      const label = deviceName[r.device_id] || "all devices";
+      if (!series.has(label)) series.set(label, []);
+      series.get(label).push([r.period, r.median]);
+    }
+    const drl = rows.find((r) => r.drl)?.drl?.value ?? null;
+    const latest = new Map();
+    for (const r of rows) latest.set(deviceName[r.device_id] || "all devices", r);
+    return el("figure", { class: "exam-chart", dataset: { exam } },
+      medianChart([...series.entries()].map(([label, points]) => ({ label, points })), drl,
+        { title: `${exam}: median ${data.quantity}`, unit: unitOf(data.quantity) }),
+      boxPlot([...latest.entries()].map(([label, r]) => ({ label, ...r })), { title: "Distribution per device (latest period)" }),
+    );
+  });
+  const events = data.level === "exposure" ? await get("events", { limit: 2000, modality: current.modality }) : null;
+  const sized = (events?.events || []).filter((e) => e.patient_weight_kg && e[data.quantity] != null)
+    .map((e) => ({ x: e.patient_weight_kg, y: e[data.quantity] }));
+  return el("section", {},
+    el("h1", {}, "Statistics"), form,
+    el("p", {}, el("a", { href: csvLink("statistics", query), download: "kerma-statistics.csv" }, "Export CSV"), " · ",
+      el("a", { href: csvLink("statistics", { ...query, pseudonymise: 1 }) }, "CSV (pseudonymised)"), " · ",
+      el("a", { href: csvLink("devices", {}) }, "Device inventory CSV"), " · ",
+      el("a", { href: csvLink("statistics/examinations-per-device", { period: current.period }) }, "Examinations per device CSV"), " · ",
+      el("a", { href: csvLink("events", { limit: 10000 }) }, "Event list CSV")),
+    charts.length ? charts : el("p", {}, "No values for this quantity yet."),
+    sized.length ? scatter(sized, { title: `${data.quantity} against patient weight`, xLabel: "weight (kg)", yLabel: data.quantity }) : null,
+    table(data.statistics, [["standard_exam", "Standard exam"], ["device_id", "Device", (id) => deviceName[id] || "—"],
+      ["period", "Period"], ["n", "n"], ["median", "Median"], ["mean", "Mean"], ["sd", "SD"], ["p25", "P25"], ["p75", "P75"],
+      ["min", "Min"], ["max", "Max"], [(r) => r.drl?.value, "DRL"], ["median_over_drl", "Median/DRL", (v) => number(v, 2)]],
+    { caption: `${data.quantity} (${data.level} level)` }),
+  );
+}
