@@ -61,6 +61,10 @@ def storescu(paths: list[Path], port: int, log_config: Path, aet: str = "ORTHANC
             "started": started, "stderr_tail": proc.stderr[-500:] if proc.returncode else ""}
 
 
+def _s(seconds) -> str:
+    return "-" if seconds is None else f"{seconds:.2f} s"
+
+
 def _health(session, url):
     return session.get(url + "/kerma/api/health", timeout=10).json()
 
@@ -81,17 +85,24 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
         n = len(paths)
         result["kind"] = kind
         if kind == "kerma":
-            recorded_at = []
+            recorded_at, last = [], {}
 
             def all_recorded():
-                h = _health(session, orthanc.url)
+                h = last["health"] = _health(session, orthanc.url)
                 if not recorded_at and sum(h["counts"]["dose_objects"].values()) >= n:
                     recorded_at.append(time.perf_counter())
                 return h if recorded_at and h["lag"] == 0 else None
             # polled only after storescu returned, so the polling does not slow the C-STORE itself
-            health, done_at = wait_for(all_recorded, e2e_timeout, 0.02)
-            result["e2e_s"] = done_at - result["started"]  # every record written and lag 0
-            result["records_s"] = recorded_at[0] - result["started"]  # every record written
+            try:
+                health, done_at = wait_for(all_recorded, e2e_timeout, 0.02)
+                result["e2e_s"] = done_at - result["started"]  # every record written and lag 0
+            except TimeoutError:  # reported as an incomplete run, with what health showed last
+                health = last["health"]
+                result["e2e_s"] = None
+                result["timeout"] = f"health not complete {e2e_timeout:.0f} s after storescu started"
+                result["last_health"] = health
+                result["orthanc_log_tail"] = orthanc.log_tail(30)
+            result["records_s"] = recorded_at[0] - result["started"] if recorded_at else None  # every record written
             result["dose_objects"] = health["counts"]["dose_objects"]
             result["ingest_error"] = health["ingest_error"]
             if check is not None:
@@ -100,7 +111,7 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
         result["stored"] = stored
         result["ok"] = (stored == n and result["failed"] == 0 and result["assoc_s"] is not None
                         and (kind == "alone" or (result["dose_objects"].get("ok", 0) == expected_ok
-                                                 and result.get("check_ok", True))))
+                                                 and result["e2e_s"] is not None and result.get("check_ok", True))))
         result["rate"] = n / result["assoc_s"] if result["assoc_s"] else None
         result["rate_wall"] = n / result["wall_s"]
         del result["started"]
@@ -110,7 +121,8 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, say=print, check=None) -> dict:
+def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, say=print, check=None,
+              e2e_timeout: float = 300.0) -> dict:
     """(a) and (d): ``runs`` interleaved pairs (alone, kerma, alone, kerma, ...), medians and ratios.
 
     ``expected_ok`` and ``check``: see :func:`one_run`.
@@ -120,8 +132,9 @@ def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, sa
     results = []
     for i in range(runs):
         for kind in ("alone", "kerma"):
-            r = one_run(kind, paths, expected_ok, workroot, log_config, check=check)
-            extra = (f", all records {r['records_s']:.2f} s, lag 0 {r['e2e_s']:.2f} s, {r['dose_objects']}"
+            r = one_run(kind, paths, expected_ok, workroot, log_config, e2e_timeout=e2e_timeout, check=check)
+            extra = (f", all records {_s(r['records_s'])}, lag 0 {_s(r['e2e_s'])}, {r['dose_objects']}"
+                     f"{', TIMEOUT: last health ' + str({k: r['last_health'][k] for k in ('cursor', 'orthanc_last_seq', 'lag')}) if r.get('timeout') else ''}"
                      f"{', ' + r['check_text'] if r.get('check_text') else ''}"
                      if kind == "kerma" else "")
             say(f"  run {i + 1}/{runs} {kind:5s}: {r['rate']:.0f} inst/s in association "
@@ -138,14 +151,15 @@ def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, sa
         "kerma_rate": median([r["rate"] for r in kerma]),
         "alone_wall_s": median([r["wall_s"] for r in alone]),
         "kerma_wall_s": median([r["wall_s"] for r in kerma]),
-        "kerma_e2e_s": median([r["e2e_s"] for r in kerma]),
-        "kerma_records_s": median([r["records_s"] for r in kerma]),
+        "kerma_e2e_s": median([r["e2e_s"] for r in kerma if r["e2e_s"] is not None]),
+        "kerma_records_s": median([r["records_s"] for r in kerma if r["records_s"] is not None]),
+        "kerma_timeouts": sum(1 for r in kerma if r.get("timeout")),
         "runs": results,
     }
     summary["ratio_cstore"] = summary["kerma_rate"] / summary["alone_rate"]
     # end to end: Orthanc alone is done when storescu is; Kerma when the last record is written
-    summary["ratio_e2e"] = summary["alone_wall_s"] / summary["kerma_e2e_s"]
-    summary["kerma_e2e_rate"] = len(paths) / summary["kerma_e2e_s"]
+    summary["ratio_e2e"] = summary["alone_wall_s"] / summary["kerma_e2e_s"] if summary["kerma_e2e_s"] else 0.0
+    summary["kerma_e2e_rate"] = len(paths) / summary["kerma_e2e_s"] if summary["kerma_e2e_s"] else 0.0
     # the same ratio per interleaved pair, to show the spread
     summary["pair_ratios_cstore"] = [k["rate"] / a["rate"] for a, k in zip(alone, kerma)]
     return summary
@@ -221,3 +235,33 @@ def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: floa
     say(f"  {len(counted)} files: p50 {summary['p50_s'] * 1000:.0f} ms, p99 {summary['p99_s'] * 1000:.0f} ms, "
         f"max {summary['max_s'] * 1000:.0f} ms ({slowest[0]['source']})")
     return summary
+
+
+def study_check(study_uid: str, slices: int):
+    """(d): a ``check`` for :func:`one_run`: GET /kerma/api/studies/<uid> must show exactly one event
+    with ``slice_count`` == ``slices`` (the series folded into one acquisition)."""
+    def check(session, url) -> dict:
+        started = time.perf_counter()
+        response = session.get(f"{url}/kerma/api/studies/{study_uid}", timeout=120)
+        elapsed = time.perf_counter() - started
+        out = {"study_get_s": elapsed, "study_http_status": response.status_code, "study_response_bytes": len(response.content)}
+        if response.status_code != 200:
+            out.update(check_ok=False, check_text=f"study GET answered {response.status_code}")
+            return out
+        view = response.json()
+        events = view.get("events") or []
+        counts = [e.get("slice_count") for e in events]
+        out.update({
+            "study_events": len(events),
+            "study_slice_counts": counts,
+            "study_source": view.get("source"),
+            "study_dose_object_count": view.get("dose_object_count"),
+            "study_event": {k: events[0].get(k) for k in (
+                "ctdivol_mGy", "ctdivol_min_mGy", "ctdivol_max_mGy", "scan_length_mm", "dlp_mGycm", "dlp_estimated",
+                "copies", "z_start_mm", "z_end_mm")} if events else None,
+            "check_ok": len(events) == 1 and counts[0] == slices,
+        })
+        out["check_text"] = (f"study: {len(events)} event(s), slice_count {counts[0] if len(counts) == 1 else counts}, "
+                             f"GET {elapsed * 1000:.0f} ms")
+        return out
+    return check

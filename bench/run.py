@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
 
-    .venv/bin/python bench/run.py [--quick] [--only a|b|c|h] [--json out.json]
+    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e] [--json out.json]
 
 (a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
 (b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
 (c) extraction time per corpus RDSR, warm, in-process, next to DCMTK dcm2json; OpenREM's figures for comparison
+(d) C-STORE rate of one 500-slice CT series (512x512, 16-bit, synthetic), alone vs + Kerma, as (a); the study
+    must fold into one acquisition of 500 slices
+(e) header read per image instance (synthetic CT slice, corpus images), warm, in-process, next to pydicom
 (h) 10,000 HL7 ADT/ORM messages over MLLP while (a)'s batch is stored: messages/s, C-STORE ratio (only with --only h)
 
 See bench/README.md for how to read the output.
@@ -23,13 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BATCH_RDSRS, CT_IMAGE, HIGHLIGHT, dose_reports, machine  # noqa: E402
+from common import BATCH_RDSRS, CT_IMAGE, HIGHLIGHT, dose_reports, machine, median  # noqa: E402
 
 TARGETS = {
     "ingestion_ratio_min": 0.8,      # Orthanc + Kerma C-STORE rate / Orthanc alone
     "latency_p99_max_s": 1.0,
     "extraction_speedup_min": 20.0,  # OpenREM's 50 s / Kerma's total over the corpus
     "dcm2json_ratio_max": 3.0,       # per file
+    "ct_series_ratio_min": 0.8,      # (d) the same ingestion target, for one CT series
 }
 
 
@@ -45,16 +49,27 @@ def ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
+def ms3(seconds: float | None) -> str:
+    """Sub-millisecond times of (e)."""
+    return "-" if seconds is None else f"{seconds * 1000:.3f} ms"
+
+
 def run_a(args, workroot: Path) -> dict:
     from batch import mixed_batch
     from ingest import ingestion
+    from kerma.extract import extract
 
     n_ct, n_rdsr, runs = (80, 20, 1) if args.quick else (400, 100, 3)
     runs = args.runs or runs
     log(f"(a) building {n_ct} CT + {n_rdsr} RDSR copies ...")
     paths = mixed_batch(workroot / "batch", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
-    log(f"(a) {runs} interleaved run(s) per setup, fresh Orthanc storage each run")
-    result = ingestion(paths, n_rdsr, runs, workroot, say=log)
+    # the ok records Kerma must write: the CT image carries CTDIvol (a header record per copy) since header extraction
+    ct_ok = extract(CT_IMAGE.read_bytes())["status"] == "ok"
+    rdsr_ok = [extract(p.read_bytes())["status"] == "ok" for p in BATCH_RDSRS]
+    expected_ok = n_ct * ct_ok + sum(rdsr_ok[i % len(rdsr_ok)] for i in range(n_rdsr))
+    log(f"(a) {runs} interleaved run(s) per setup, fresh Orthanc storage each run; {expected_ok} ok records expected")
+    result = ingestion(paths, expected_ok, runs, workroot, say=log)
+    result["batch"] = {"instances": len(paths), "rdsr": n_rdsr, "ct": n_ct}
     result["ct_image"] = CT_IMAGE.name
     result["rdsr_sources"] = [p.name for p in BATCH_RDSRS]
     return result
@@ -79,6 +94,57 @@ def run_c(args, workroot: Path) -> dict:
     return extraction(reports, repeats, d_repeats, say=log)
 
 
+def run_d(args, workroot: Path) -> dict:
+    from ctseries import ct_series
+    from ingest import ingestion, study_check
+
+    slices, runs = (100, 1) if args.quick else (500, 3)
+    runs = args.runs or runs
+    log(f"(d) building one CT series of {slices} slices, 512x512 16-bit ...")
+    series = ct_series(workroot / "ctseries", slices)
+    log(f"(d) {runs} interleaved run(s) per setup, {series['bytes_per_slice'] / 1024:.0f} KB per slice")
+    result = ingestion(series["paths"], slices, runs, workroot, say=log, e2e_timeout=120.0,
+                       check=study_check(series["study_instance_uid"], slices))
+    kerma_runs = [r for r in result["runs"] if r["kind"] == "kerma"]
+    result["series"] = {k: v for k, v in series.items() if k != "paths"}
+    result["series"]["total_bytes"] = sum(p.stat().st_size for p in series["paths"])
+    result["study_checks"] = [{k: r.get(k) for k in ("check_ok", "study_events", "study_slice_counts", "study_get_s")}
+                              for r in kerma_runs]
+    result["study_check_ok"] = bool(kerma_runs) and all(r.get("check_ok") for r in kerma_runs)
+    result["study_get_median_s"] = median([r["study_get_s"] for r in kerma_runs if r.get("study_get_s") is not None])
+    result["study_event"] = next((r.get("study_event") for r in kerma_runs if r.get("study_event")), None)
+    return result
+
+
+def run_e(args, workroot: Path) -> dict:
+    from corpus import images  # tests/corpus.py
+    from ctseries import one_slice
+    from headers import header_reads
+
+    repeats, pixel_repeats = (5, 3) if args.quick else (21, 9)
+    files = images()
+    log(f"(e) header read: synthetic CT slice + {len(files)} corpus images, x{repeats} (pixels x{pixel_repeats}), warm")
+    return header_reads(one_slice(), files, repeats, pixel_repeats, say=log)
+
+
+def print_ingestion(a: dict, title: str) -> None:
+    """The table of (a) and (d)."""
+    n = a["instances"]
+    print(title)
+    print(f"    {'setup':28s} {'inst/s':>8s} {'seconds':>8s}")
+    print(f"    {'Orthanc alone, C-STORE':28s} {a['alone_rate']:8.0f} {n / a['alone_rate']:8.2f}")
+    print(f"    {'Orthanc + Kerma, C-STORE':28s} {a['kerma_rate']:8.0f} {n / a['kerma_rate']:8.2f}")
+    e2e, records = a["kerma_e2e_s"], a["kerma_records_s"]
+    print(f"    {'Orthanc + Kerma, end-to-end':28s} " + (f"{n / e2e:8.0f} {e2e:8.2f}" if e2e else f"{'-':>8s} {'-':>8s}")
+          + f"   (storescu start -> all {n} records written and health lag 0)")
+    print(f"    {'  of which: all records':28s} " + (f"{n / records:8.0f} {records:8.2f}" if records else f"{'-':>8s} {'-':>8s}")
+          + "   (storescu start -> all records written)")
+    if a.get("kerma_timeouts"):
+        print(f"    WARNING: {a['kerma_timeouts']} Kerma run(s) never showed all records and lag 0 (timeout; "
+              "'last_health' and 'orthanc_log_tail' in the JSON)")
+    print_ratios(a)
+
+
 def run_h(args, workroot: Path) -> dict:
     from batch import mixed_batch
     from hl7 import run
@@ -91,21 +157,66 @@ def run_h(args, workroot: Path) -> dict:
 
 def print_a(a: dict) -> None:
     b = a["batch"]
-    print(f"\n(a) C-STORE, one association, {b['instances']} instances ({b['ct']} CT + {b['rdsr']} RDSR), "
-          f"median of {a['runs_per_setup']} interleaved run(s)")
-    print(f"    {'setup':28s} {'inst/s':>8s} {'seconds':>8s}")
-    print(f"    {'Orthanc alone, C-STORE':28s} {a['alone_rate']:8.0f} {b['instances'] / a['alone_rate']:8.2f}")
-    print(f"    {'Orthanc + Kerma, C-STORE':28s} {a['kerma_rate']:8.0f} {b['instances'] / a['kerma_rate']:8.2f}")
-    print(f"    {'Orthanc + Kerma, end-to-end':28s} {a['kerma_e2e_rate']:8.0f} {a['kerma_e2e_s']:8.2f}"
-          "   (storescu start -> all records written and health lag 0)")
-    print(f"    {'  of which: all records':28s} {b['instances'] / a['kerma_records_s']:8.0f} {a['kerma_records_s']:8.2f}"
-          "   (storescu start -> all records written)")
+    print_ingestion(a, f"\n(a) C-STORE, one association, {b['instances']} instances ({b['ct']} CT + {b['rdsr']} RDSR; "
+                       f"{a['expected_ok']} give ok records), median of {a['runs_per_setup']} interleaved run(s)")
+
+
+def print_ratios(a: dict) -> None:
     print(f"    ratio C-STORE    Kerma/alone = {a['ratio_cstore']:.2f}   "
           f"(per pair: {', '.join(f'{r:.2f}' for r in a['pair_ratios_cstore'])})")
     print(f"    ratio end-to-end alone/Kerma = {a['ratio_e2e']:.2f}   "
           f"(alone: storescu process {a['alone_wall_s']:.2f} s)")
     if not a["all_runs_complete"]:
         print("    WARNING: some runs were incomplete (see 'runs' in the JSON)")
+
+
+def print_d(d: dict) -> None:
+    s = d["series"]
+    print_ingestion(d, f"\n(d) C-STORE, one association, one CT series of {s['slices']} slices (synthetic, 512x512 16-bit, "
+                       f"{s['bytes_per_slice'] / 1024:.0f} KB each, {s['total_bytes'] / 2**20:.0f} MB), "
+                       f"median of {d['runs_per_setup']} interleaved run(s)")
+    checks = d["study_checks"]
+    summary = "; ".join(f"{c['study_events']} event(s), slice_count {', '.join(str(x) for x in c['study_slice_counts'] or [])}"
+                        if c.get("study_events") is not None else "no study view" for c in checks)
+    print(f"    study check, each Kerma run: GET /kerma/api/studies/<uid> -> {summary}   "
+          f"[{'OK' if d['study_check_ok'] else 'FAILED'}: want 1 event, slice_count {s['slices']}]")
+    e = d.get("study_event")
+    if e:
+        print(f"      the event: CTDIvol mean {e['ctdivol_mGy']} mGy (min {e['ctdivol_min_mGy']}, max {e['ctdivol_max_mGy']}; "
+              f"built with mean {s['ctdivol_mean_mGy']:.4f}), scan length {e['scan_length_mm']} mm, "
+              f"DLP {e['dlp_mGycm']} mGy.cm{' (estimated)' if e['dlp_estimated'] else ''}, copies {e['copies']}")
+    print(f"      the study GET itself ({s['slices']} dose objects behind it): median {ms(d['study_get_median_s'])}")
+
+
+def print_e(e: dict) -> None:
+    print(f"\n(e) header read per instance, warm, in-process, bytes in memory (median of {e['repeats']}; "
+          f"full read + pixels median of {e['pixel_repeats']}, uncompressed pixels only)")
+    print(f"    {'file':58s} {'KB':>5s} {'kerma':>12s} {'pydicom hdr':>11s} {'+pixels':>8s} {'k/hdr':>6s} {'k/pix':>6s}  ms")
+
+    def line(r: dict, mark: str = " ") -> None:
+        status = r["kerma_status"] if r["kerma_status"] != "ok" else r["kerma_source"]
+        hdr = "error" if r["pydicom_header_s"] is None else f"{r['pydicom_header_s'] * 1000:.3f}"
+        pix = "-" if r["pydicom_pixels_s"] is None else f"{r['pydicom_pixels_s'] * 1000:.3f}"
+        rh = "-" if r["ratio_header"] is None else f"{r['ratio_header']:.2f}"
+        rp = "-" if r["ratio_pixels"] is None else f"{r['ratio_pixels']:.2f}"
+        why = "" if r["pydicom_pixels_s"] is not None else f"  (+pixels: {r['pixels_skipped'] or r['pydicom_error']})"
+        name = r["file"] if len(r["file"]) <= 58 else r["file"][:55] + "..."
+        print(f"  {mark} {name:58s} {r['bytes'] / 1024:5.0f} {status[:6]:>6s} {r['kerma_s'] * 1000:5.3f} {hdr:>11s} "
+              f"{pix:>8s} {rh:>6s} {rp:>6s}{why}")
+    line(e["synthetic"], "*")
+    for r in e["rows"]:
+        line(r)
+    print(f"    median per instance over the {e['files']} corpus images ({e['files_ok']} ok): kerma {ms3(e['kerma_median_s'])}, "
+          f"pydicom header-only {ms3(e['pydicom_header_median_s'])}, ratio kerma/pydicom median {e['ratio_header_median']:.2f} "
+          f"(max {e['ratio_header_max']:.2f})")
+    if e["files_pixels_timed"]:
+        print(f"    the {e['files_pixels_timed']} images whose pixels pydicom decodes: kerma {ms3(e['kerma_median_uncompressed_s'])}, "
+              f"full read + pixel_array {ms3(e['pydicom_pixels_median_s'])}, ratio median {e['ratio_pixels_median']:.2f}")
+    elif e["numpy_missing"]:
+        print(f"    full read + pixel_array not timed: {e['numpy_missing']}")
+    s = e["synthetic"]
+    print(f"    * synthetic 512x512 CT slice: kerma {ms3(s['kerma_s'])}, pydicom header-only {ms3(s['pydicom_header_s'])}, "
+          f"full read + pixel_array {ms3(s['pydicom_pixels_s'])}")
 
 
 def print_b(b: dict) -> None:
@@ -152,7 +263,8 @@ def print_c(c: dict) -> None:
 def targets(summary: dict) -> list[tuple[str, str, str, str]]:
     """(target, measured, verdict, note) rows for the parts that ran."""
     rows = []
-    a, b, c, h = summary.get("a"), summary.get("b"), summary.get("c"), summary.get("h")
+    a, b, c, d, e = (summary.get(part) for part in "abcde")
+    h = summary.get("h")
     if h:
         t = TARGETS["ingestion_ratio_min"]
         rows.append((f"ingestion ratio under HL7 load >= {t}", f"{h['ratio_cstore']:.2f}", verdict(h["ratio_cstore"] >= t),
@@ -174,24 +286,44 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
         rows.append((f"per file <= {t:g}x dcm2json", f"max {c['max_ratio']:.2f}x", verdict(c["max_ratio"] <= t),
                      f"over: {', '.join(c['files_over_3x'])}" if c["files_over_3x"]
                      else f"{compared} of {c['files']} files compared (dcm2json refuses the others)"))
+    if d:
+        t = TARGETS["ct_series_ratio_min"]
+        n = d["series"]["slices"]
+        rows.append((f"CT series ingestion ratio C-STORE >= {t}", f"{d['ratio_cstore']:.2f}", verdict(d["ratio_cstore"] >= t),
+                     f"one series of {n} slices of 512x512"))
+        rows.append((f"CT series ingestion ratio end-to-end >= {t}", f"{d['ratio_e2e']:.2f}", verdict(d["ratio_e2e"] >= t),
+                     "alone's C-STORE time / Kerma's time to last record"))
+        counts = sorted({x for c in d["study_checks"] for x in (c.get("study_slice_counts") or [])})
+        rows.append((f"CT series -> 1 event, slice_count {n}", f"{'ok' if d['study_check_ok'] else 'wrong'}",
+                     verdict(d["study_check_ok"]),
+                     f"events per run {[c.get('study_events') for c in d['study_checks']]}, slice counts {counts}"))
+    if e:
+        s = e["synthetic"]
+        note = (f"pydicom header-only {ms3(s['pydicom_header_s'])}, full + pixels {ms3(s['pydicom_pixels_s'])}; no target set")
+        if d:
+            note += f"; {s['kerma_s'] * d['alone_rate'] * 100:.1f}% of a core at (d)'s alone rate"
+        rows.append(("header read, synthetic CT slice (info)", ms3(s["kerma_s"]), verdict(None), note))
+        rows.append(("header read, corpus images, median (info)", ms3(e["kerma_median_s"]), verdict(None),
+                     f"pydicom header-only {ms3(e['pydicom_header_median_s'])}, ratio median {e['ratio_header_median']:.2f}"))
     return rows
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="small batch (80 CT + 20 RDSR), 1 run each, 20 latency files")
-    p.add_argument("--only", choices=["a", "b", "c", "h"], action="append", help="run only this part (repeatable)")
-    p.add_argument("--runs", type=int, help="(a): interleaved runs per setup (default 3, --quick 1)")
+    p.add_argument("--quick", action="store_true",
+                   help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1)")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
     args = p.parse_args(argv)
-    parts = args.only or ["a", "b", "c"]  # (h) runs only when asked for
+    parts = args.only or ["a", "b", "c", "d", "e"]
 
     summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "machine": machine(),
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("b", run_b), ("a", run_a), ("h", run_h)):  # cheapest first: fail early
+        for part, fn in (("c", run_c), ("e", run_e), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
                 summary[part] = fn(args, workroot)
@@ -202,7 +334,7 @@ def main(argv=None) -> int:
 
     print(f"Kerma benchmark{' (--quick)' if args.quick else ''}, {summary['started']}, "
           f"{summary['machine']['cpus']} CPUs, load avg at start {summary['machine']['load_avg'][0]:.2f}")
-    for part, show in (("a", print_a), ("b", print_b), ("c", print_c)):
+    for part, show in (("a", print_a), ("b", print_b), ("c", print_c), ("d", print_d), ("e", print_e)):
         if part in summary:
             show(summary[part])
     if "h" in summary:

@@ -17,7 +17,8 @@ function scale(values, from, to) {
 
 // series: [{label, points: [[period, median]]}], drl: number | null
 export function medianChart(series, drl, { title = "", unit = "" } = {}) {
-  const width = 640, height = 260, left = 56, right = 16, top = 24, bottom = 40;
+  const legendRows = Math.ceil(series.length / 4);
+  const width = 640, height = 246 + legendRows * 14, left = 56, right = 16, top = 24, bottom = 26 + legendRows * 14;
   const periods = [...new Set(series.flatMap((s) => s.points.map(([p]) => p)))].sort();
   const values = series.flatMap((s) => s.points.map(([, v]) => v)).concat(drl ?? []);
   const y = scale(values, top, height - bottom);
@@ -44,7 +45,9 @@ export function medianChart(series, drl, { title = "", unit = "" } = {}) {
     })));
   });
   const legend = svg("g", {});
-  series.forEach((s, i) => legend.appendChild(svg("text", { x: left + 8 + i * 150, y: height - 6, class: `legend s${i % 6}` }, s.label)));
+  series.forEach((s, i) => legend.appendChild(svg("text", {
+    x: left + 8 + (i % 4) * 150, y: height - bottom + 30 + Math.floor(i / 4) * 14, class: `legend s${i % 6}`,
+  }, s.label)));
   root.appendChild(legend);
   return root;
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..extract.concepts import event_fields
@@ -342,3 +342,159 @@ class StudyReassignment(Base):
     orthanc_result: Mapped[str | None] = mapped_column(Text)  # what Orthanc answered when the correction was applied there
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     undone_by: Mapped[str | None] = mapped_column(String(128))
+
+
+# --- alerts, notifications and reports (kerma.evaluate, kerma.notify, kerma.reports) -------------------
+
+
+class AlertRule(Base):
+    """A versioned alert rule: what to check (``kind`` and its ``parameters``), on which studies, who is told."""
+
+    __tablename__ = "alert_rule"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(128), unique=True)  # shipped rules: their row in evaluate/data
+    name: Mapped[str] = mapped_column(String(256), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False, default="warning")
+    # scope: a rule applies to the studies matching every one of these that is set
+    modality: Mapped[str | None] = mapped_column(String(16))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", name="fk_alert_rule_device"))
+    standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id", name="fk_alert_rule_exam"))
+    patient_group: Mapped[str | None] = mapped_column(String(32))  # "adult", "paediatric"; None: every patient
+    quantity: Mapped[str | None] = mapped_column(String(64))  # a record field; None where the kind allows "every"
+    level: Mapped[str | None] = mapped_column(String(16))  # "exposure", "series" or "exam"
+    parameters: Mapped[dict] = mapped_column(JSON, nullable=False)
+    notify_roles: Mapped[list] = mapped_column(JSON, nullable=False)
+    source: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+
+class Alert(Base):
+    """One rule firing on one study (and one subject in it: the exam, an event, a series, a level step)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ux_alert_subject", "rule_id", "study_id", "subject", unique=True),
+                      Index("ix_alert_status_created", "status", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id", name="fk_alert_rule"), nullable=False)
+    rule_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    rule: Mapped[dict] = mapped_column(JSON, nullable=False)  # the rule as it was when it fired
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", name="fk_alert_study"), nullable=False, index=True)
+    study_instance_uid: Mapped[str] = mapped_column(String(64), nullable=False)
+    study_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", name="fk_alert_device"), index=True)
+    standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id", name="fk_alert_exam"))
+    subject: Mapped[str] = mapped_column(String(160), nullable=False)
+    quantity: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    reference: Mapped[dict | None] = mapped_column(JSON)  # the DRL, baseline or configured level compared with
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    actions: Mapped[list] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(24), nullable=False, default="new")
+    reportable: Mapped[bool | None] = mapped_column(Boolean)
+    assignee: Mapped[str | None] = mapped_column(String(128), index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    comments: Mapped[list["AlertComment"]] = relationship(back_populates="alert", cascade="all, delete-orphan",
+                                                          order_by="AlertComment.id")
+
+
+class AlertComment(Base):
+    __tablename__ = "alert_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", name="fk_alert_comment_alert", ondelete="CASCADE"),
+                                          nullable=False, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    author: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    alert: Mapped[Alert] = relationship(back_populates="comments")
+
+
+class Recipient(Base):
+    """Who is told: a person (or list) by role, optionally only for one device or one site."""
+
+    __tablename__ = "recipient"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False, index=True)  # mpe, rpo, radiologist, radiographer
+    email: Mapped[str] = mapped_column(String(256), nullable=False)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", name="fk_recipient_device"))
+    site: Mapped[str | None] = mapped_column(String(256))  # a study's institution name; None: every site
+    min_severity: Mapped[str] = mapped_column(String(16), nullable=False, default="info")
+    daily_digest: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class ReportSchedule(Base):
+    """A report made automatically for each completed period and e-mailed to the roles named."""
+
+    __tablename__ = "report_schedule"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False)
+    period: Mapped[str] = mapped_column(String(16), nullable=False)  # weekly, monthly, quarterly
+    roles: Mapped[list] = mapped_column(JSON, nullable=False)
+    filters: Mapped[dict | None] = mapped_column(JSON)  # modality, device_id
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class ReportRun(Base):
+    """One report, scheduled or on demand: rendered in a separate process, kept as PDF and HTML."""
+
+    __tablename__ = "report_run"
+    __table_args__ = (Index("ux_report_run_period", "schedule_id", "period_start", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("report_schedule.id", name="fk_report_run_schedule"))
+    period: Mapped[str] = mapped_column(String(16), nullable=False)
+    period_start: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    filters: Mapped[dict | None] = mapped_column(JSON)
+    roles: Mapped[list | None] = mapped_column(JSON)  # who gets it by e-mail; None: nobody
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # pending, running, done, failed
+    requested_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    html: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class OutboxMessage(Base):
+    """A message to deliver (e-mail or webhook), written in the transaction of what it reports.
+
+    The outbox poller composes and sends it, retrying until the server takes it; ``dedup_key`` keeps one
+    message per alert and address however often an alert is re-evaluated.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # alert, digest, report
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)  # email, webhook
+    address: Mapped[str] = mapped_column(String(512), nullable=False)
+    dedup_key: Mapped[str] = mapped_column(String(600), nullable=False, unique=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", name="fk_outbox_alert", ondelete="CASCADE"))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report_run.id", name="fk_outbox_report", ondelete="CASCADE"))
+    digest_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")  # pending, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# drift baselines look up the recent events of one device and protocol
+Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.protocol)
