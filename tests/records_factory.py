@@ -34,3 +34,13 @@ def _record(modality, kind, day, station, events, totals, age, weight, descripti
         "device": {"manufacturer": "Kerma Test", "model": f"Model {modality}", "station_name": station, "serial_number": station},
         "totals": {**totals, "event_count": len(events)}, "events": events, "warnings": [],
     }
+
+
+def rf_study(day: str, station: str, protocol: str, *, dap: float, ka_r: float | None = None,
+             fluoro_time_s: float | None = None, age: float | None = 60.0) -> dict:
+    """A fluoroscopy (RF) report with one event carrying the whole study's DAP."""
+    events = [{"irradiation_event_uid": uid(), "protocol": protocol, "dap_Gycm2": dap, "ka_r_mGy": ka_r,
+               "event_type": "Fluoroscopy"}]
+    totals = {"dap_total_Gycm2": dap, "ka_r_total_mGy": ka_r, "fluoro_time_total_s": fluoro_time_s}
+    return _record("RF", "projection", day, station, events, {k: v for k, v in totals.items() if v is not None},
+                   age, None, "Fluoroscopy")

@@ -11,6 +11,24 @@ DEFAULT_PLACEHOLDER_PATTERNS = ("UNKNOWN", "UNBEKANNT", "EMERGENCY", "NOTFALL", 
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """``Kerma.Smtp``: the mail server that alert, digest and report e-mails go through."""
+
+    host: str | None = None  # None: no e-mail is sent (messages wait in the outbox)
+    port: int = 25
+    sender: str = "kerma@localhost"
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+
+    @classmethod
+    def from_section(cls, section: dict) -> "SmtpSettings":
+        return cls(host=section.get("Host") or None, port=int(section.get("Port", 25)),
+                   sender=str(section.get("From", "kerma@localhost")), user=section.get("User") or None,
+                   password=section.get("Password") or None, starttls=bool(section.get("StartTls", False)))
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     enabled: bool = True
@@ -22,6 +40,12 @@ class Settings:
     no_dose_delay_hours: float = 24.0
     apply_corrections_to_orthanc: bool = False
     placeholder_patterns: tuple[str, ...] = DEFAULT_PLACEHOLDER_PATTERNS
+    smtp: SmtpSettings = SmtpSettings()
+    base_url: str = "http://localhost:8042"  # links to studies in Kerma: <BaseUrl>/kerma/ui/#/studies/<uid>
+    webhooks: tuple[dict, ...] = ()  # {"Url": ..., "Secret": ...} (a plain string is a URL)
+    outbox_poll_seconds: float = 5.0
+    digest_hour: int = 7  # local hour of each working day at which the daily digest is sent
+    digest_roles: tuple[str, ...] = ("mpe", "rpo")
 
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
@@ -38,6 +62,12 @@ class Settings:
             no_dose_delay_hours=float(section.get("NoDoseDelayHours", 24.0)),
             apply_corrections_to_orthanc=bool(section.get("ApplyCorrectionsToOrthanc", False)),
             placeholder_patterns=tuple(section.get("PlaceholderPatientPatterns", DEFAULT_PLACEHOLDER_PATTERNS)),
+            smtp=SmtpSettings.from_section(section.get("Smtp") or {}),
+            base_url=str(section.get("BaseUrl") or "http://localhost:8042"),
+            webhooks=tuple(w if isinstance(w, dict) else {"Url": w} for w in section.get("Webhooks") or ()),
+            outbox_poll_seconds=float(section.get("OutboxPollSeconds", 5.0)),
+            digest_hour=int(section.get("DigestHour", 7)),
+            digest_roles=tuple(section.get("DigestRoles", ("mpe", "rpo"))),
         )
 
     @classmethod

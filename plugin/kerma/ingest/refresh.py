@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..classify.apply import classify_study, load_rules
 from ..db.models import DoseObject, Study
 from ..db.records import record
+from ..evaluate.evaluator import evaluate_studies
 from ..study_dose import resolve_study
 
 # resolved total -> Study column
@@ -33,6 +34,7 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
     for study in studies:
         refresh_study(study)
         classify_study(study, rules)
+    evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
 
 
 def refresh_study(study: Study) -> None:

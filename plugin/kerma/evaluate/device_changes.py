@@ -1,0 +1,53 @@
+"""A device never seen before, and a new software version on a known device."""
+
+from __future__ import annotations
+
+from .environment import Environment
+from .facts import StudyFacts
+from .findings import Finding
+from .rules import RuleSpec
+
+NEW_DEVICE_ADVICE = (
+    "Check that the device is in the inventory with its site and room, and has had its acceptance test.",
+    "Map its protocols to standard exams (mapping rules) so that its doses count against the DRLs.",
+    "Close when done; a device that should not send dose reports here is a configuration matter for the PACS team.",
+)
+NEW_SOFTWARE_ADVICE = (
+    "Ask the vendor or the radiographers what the update changed (dose modulation, reconstructions, protocols).",
+    "Watch the drift alerts and the statistics of this device for the next weeks; the MPE may repeat QA tests.",
+)
+
+
+def _describe(env: Environment, device_id: int) -> str:
+    device = env.history.device(device_id)
+    if device is None:
+        return f"device {device_id}"
+    parts = [device.manufacturer, device.model, device.station_name and f"station {device.station_name}"]
+    return " ".join(p for p in parts if p) or f"device {device_id}"
+
+
+def find_new_device(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    mine = [object_id for object_id, device_id, _ in facts.objects if device_id == facts.device_id]
+    if facts.device_id is None or not mine or env.history.first_object_of_device(facts.device_id) != min(mine):
+        return []
+    return [Finding(f"device:{facts.device_id}",
+                    f"First study from {_describe(env, facts.device_id)}: Kerma has not seen this device before.",
+                    reference={"device_id": facts.device_id})]
+
+
+def find_new_software_version(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    findings = []
+    for object_id, device_id, version in facts.objects:
+        if device_id is None or version is None:
+            continue
+        history = env.history.software_versions(device_id)
+        firsts = dict(history)
+        if firsts.get(version) != object_id:
+            continue  # the version was reported before this study
+        older = [v for v, first in history if first < object_id]
+        if older:
+            findings.append(Finding(
+                f"software:{device_id}:{version}",
+                f"{_describe(env, device_id)} reports software version '{version}' from this study on "
+                f"(before: '{older[-1]}').", reference={"device_id": device_id, "previous": older[-1], "new": version}))
+    return findings

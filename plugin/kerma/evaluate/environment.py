@@ -1,0 +1,33 @@
+"""What checks may consult besides the study: the DRLs in force and the history queries (one per batch)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from ..drl.sets import LevelIndex, active_levels
+from .facts import EXAM_QUANTITIES
+from .history import History
+
+DRL_KIND_SETS = {"any": ("local", "national"), "local": ("local",), "national": ("national",)}
+
+
+class Environment:
+    def __init__(self, session: Session):
+        self.history = History(session)
+        self._session = session
+
+    @cached_property
+    def _levels(self):
+        return active_levels(self._session)  # local before national, as the statistics use them
+
+    def drls(self, drl_kind: str) -> LevelIndex:
+        """The DRL index for ``drl_kind`` (any: local first, then national)."""
+        kinds = DRL_KIND_SETS[drl_kind]
+        return LevelIndex([level for level in self._levels if level.kind in kinds])
+
+    def drl_quantities(self, level: str) -> set[str]:
+        """Quantities that have a DRL usable at ``level`` (a series is compared with per-exposure DRLs)."""
+        quantities = {lv.quantity for lv in self._levels}
+        return quantities & set(EXAM_QUANTITIES) if level == "exam" else quantities - set(EXAM_QUANTITIES)

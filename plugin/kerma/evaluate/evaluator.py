@@ -1,0 +1,107 @@
+"""Evaluating the enabled alert rules over the studies an ingest batch touched.
+
+Called by :func:`kerma.ingest.refresh.refresh_studies` after each study is resolved and classified,
+inside the ingest transaction: an alert and its outbox messages commit with the records that caused
+them, or not at all.  Re-evaluating a study finds its alerts again by (rule, study, subject) and adds
+nothing; a value that changed (an RDSR replacing a header estimate) is updated with a comment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ..db.models import Alert, AlertComment, AlertRule, Study
+from ..notify.outbox import enqueue_alert
+from . import cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
+from .environment import Environment
+from .facts import StudyFacts, show, study_facts
+from .findings import Finding
+from .rules import RuleSpec, spec_of
+
+log = logging.getLogger("kerma.evaluate")
+
+# kind -> (check, what the reviewer can do)
+CHECKS = {
+    "drl": (thresholds.find_above_drl, thresholds.DRL_ADVICE),
+    "absolute": (thresholds.find_above_absolute, thresholds.ABSOLUTE_ADVICE),
+    "expected_range": (expected_range.find_outside_range, expected_range.ADVICE),
+    "fluoro_level": (fluoro.find_level_reached, fluoro.ADVICE),
+    "dose_check": (dose_check.find_dose_check, dose_check.ADVICE),
+    "cumulative": (cumulative.find_cumulative, cumulative.ADVICE),
+    "drift": (drift.find_drift, drift.ADVICE),
+    "new_device": (device_changes.find_new_device, device_changes.NEW_DEVICE_ADVICE),
+    "new_software_version": (device_changes.find_new_software_version, device_changes.NEW_SOFTWARE_ADVICE),
+    "group_drl": (significant_events.find_group_exceedance, significant_events.ADVICE),
+}
+
+
+def enabled_rules(session: Session) -> list[RuleSpec]:
+    return [spec_of(r) for r in session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id))]
+
+
+def evaluate_studies(session: Session, studies: list[Study]) -> list[Alert]:
+    """Run every enabled rule over ``studies`` (resolved, classified, objects and events loaded).
+
+    Returns
+    -------
+    list of Alert
+        The alerts that are new; each has its outbox messages added to the session.
+    """
+    rules = enabled_rules(session) if studies else []
+    if not rules:
+        return []
+    env = Environment(session)
+    known = {(a.rule_id, a.study_id, a.subject): a
+             for a in session.scalars(select(Alert).where(Alert.study_id.in_([s.id for s in studies])))}
+    new = []
+    for study in studies:
+        facts = study_facts(study)
+        for rule in rules:
+            if not rule.applies_to(facts):
+                continue
+            for finding in _findings(rule, facts, env):
+                alert = known.get((rule.id, facts.id, finding.subject))
+                if alert is None:
+                    alert = _alert(rule, facts, finding)
+                    session.add(alert)
+                    known[(rule.id, facts.id, finding.subject)] = alert
+                    new.append((alert, rule))
+                elif finding.value is not None and alert.value != finding.value:
+                    _revalue(alert, finding)
+    session.flush()
+    for alert, rule in new:
+        enqueue_alert(session, alert, rule.notify_roles)
+    return [alert for alert, _ in new]
+
+
+def _findings(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    check, _ = CHECKS[rule.kind]
+    try:
+        return check(rule, facts, env)
+    except SQLAlchemyError:
+        raise  # the database is in trouble: the ingest batch is retried as a whole
+    except Exception as exc:  # a rule that cannot be evaluated must not stop dose ingestion
+        log.error("alert rule %d (%s) failed on study %d: %s: %s", rule.id, rule.kind, facts.id, type(exc).__name__, exc)
+        return []
+
+
+def _alert(rule: RuleSpec, facts: StudyFacts, finding: Finding) -> Alert:
+    return Alert(
+        rule_id=rule.id, rule_version=rule.version, rule=rule.snapshot, kind=rule.kind, severity=rule.severity,
+        study_id=facts.id, study_instance_uid=facts.study_instance_uid, study_date=facts.study_date,
+        device_id=facts.device_id, standard_exam_id=finding.standard_exam_id, subject=finding.subject[:160],
+        quantity=finding.quantity, value=finding.value, threshold=finding.threshold, unit=finding.unit,
+        reference=finding.reference or None, reason=finding.reason, actions=list(CHECKS[rule.kind][1]), status="new",
+    )
+
+
+def _revalue(alert: Alert, finding: Finding) -> None:
+    before = show(alert.value, alert.quantity) if alert.quantity and alert.value is not None else alert.value
+    alert.comments.append(AlertComment(author="kerma", text=(
+        f"Re-evaluated after the study's records changed: {before} → {show(finding.value, finding.quantity)}.")))
+    alert.value, alert.threshold, alert.reason = finding.value, finding.threshold, finding.reason
+    alert.reference = finding.reference or None

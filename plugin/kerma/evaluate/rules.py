@@ -1,0 +1,167 @@
+"""Alert rules: kinds, their parameters, their scope, and validation of what a physicist writes.
+
+A rule row (:class:`kerma.db.models.AlertRule`) names a ``kind`` (one check module each), a
+``quantity`` and ``level`` where the kind compares values, kind-specific ``parameters``, and a
+scope (modality, device, standard exam, patient group, and ``conditions`` / ``exclude`` written
+like mapping-rule conditions over the exam's or the event's fields, plus ``anatomy``: the target
+region, protocol and study description in one text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..classify.rules import Rule, RuleError, matches, validate
+from ..db.models import AlertRule
+from ..stats.tables import EXPOSURE_QUANTITIES
+from .facts import EXAM_QUANTITIES, LEVELS, StudyFacts
+
+SEVERITIES = ("info", "warning", "high")
+ROLES = ("mpe", "rpo", "radiologist", "radiographer")
+DRL_KINDS = ("any", "local", "national")
+DRIFT_QUANTITIES = ("kvp", "exposure_mAs", "ctdivol_mGy", "exposure_index")
+
+# kind -> (parameters with their defaults (None: required), needs a quantity, levels allowed)
+KINDS: dict[str, tuple[dict, bool, tuple[str, ...]]] = {
+    "drl": ({"k": 1.0, "drl_kind": "any"}, False, LEVELS),
+    "absolute": ({"threshold": None}, True, LEVELS),
+    "expected_range": ({"lower": None, "upper": None}, True, LEVELS),
+    "fluoro_level": ({"threshold": None, "increment": None}, True, ("exam",)),
+    "dose_check": ({"which": "alert"}, False, ("exposure",)),
+    "cumulative": ({"threshold": None, "window_days": 365}, True, ("exam",)),
+    "drift": ({"tolerance_percent": 20.0, "baseline_exams": 20, "recent_exams": 1, "min_baseline_exams": 10}, True,
+              ("exam",)),
+    "new_device": ({}, False, ("exam",)),
+    "new_software_version": ({}, False, ("exam",)),
+    "group_drl": ({"exam_count": 20, "mean_factor": 2.0, "trigger_factor": 3.0, "drl_kind": "national"}, False,
+                  ("exam",)),
+}
+OPTIONAL = {"lower", "upper", "increment"}  # may stay None (expected_range needs one of lower/upper)
+
+
+class AlertRuleError(ValueError):
+    """A rule that could not be evaluated as written."""
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """An enabled rule, flattened once per evaluation batch."""
+
+    id: int
+    version: int
+    name: str
+    kind: str
+    severity: str
+    modality: str | None
+    device_id: int | None
+    standard_exam_id: int | None
+    patient_group: str | None
+    quantity: str | None
+    level: str | None
+    parameters: dict
+    notify_roles: tuple[str, ...]
+    snapshot: dict
+
+    def param(self, name: str):
+        value = self.parameters.get(name)
+        return KINDS[self.kind][0].get(name) if value is None else value
+
+    def applies_to(self, facts: StudyFacts) -> bool:
+        """The study part of the scope (modality, device, exam, patient group)."""
+        if self.modality and self.modality.upper() not in facts.modality:
+            return False
+        if self.device_id is not None and self.device_id != facts.device_id:
+            return False
+        if self.patient_group and self.patient_group != facts.patient_group:
+            return False
+        return True
+
+    def selects(self, exam_id: int | None, context: dict) -> bool:
+        """The value part of the scope: the standard exam of the value, and the conditions over its fields."""
+        if self.standard_exam_id is not None and exam_id != self.standard_exam_id:
+            return False
+        conditions = self.parameters.get("conditions")
+        if conditions and not matches(_as_rule(conditions), context):
+            return False
+        exclude = self.parameters.get("exclude")
+        return not (exclude and matches(_as_rule(exclude), context))
+
+
+def _as_rule(conditions: list[dict]) -> Rule:
+    return Rule(0, "exam", 0, 0, tuple(conditions))
+
+
+def rule_json(row: AlertRule) -> dict:
+    """A rule as the REST API shows it, and as an alert keeps it (the version that fired)."""
+    return {"id": row.id, "code": row.code, "name": row.name, "kind": row.kind, "enabled": row.enabled,
+            "severity": row.severity, "modality": row.modality, "device_id": row.device_id,
+            "standard_exam_id": row.standard_exam_id, "patient_group": row.patient_group, "quantity": row.quantity,
+            "level": row.level, "parameters": row.parameters, "notify_roles": row.notify_roles, "source": row.source,
+            "verification": row.verification, "notes": row.notes, "version": row.version, "updated_by": row.updated_by,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+
+
+def spec_of(row: AlertRule) -> RuleSpec:
+    return RuleSpec(row.id, row.version, row.name, row.kind, row.severity, row.modality, row.device_id,
+                    row.standard_exam_id, row.patient_group, row.quantity, row.level, dict(row.parameters or {}),
+                    tuple(row.notify_roles or ()), rule_json(row))
+
+
+def check(fields: dict) -> dict:
+    """The rule fields, completed with the kind's defaults; raises :class:`AlertRuleError` for what cannot work.
+
+    ``fields`` holds the columns of :class:`AlertRule` (``parameters`` a dict).
+    """
+    kind = fields.get("kind")
+    if kind not in KINDS:
+        raise AlertRuleError(f"kind must be one of {', '.join(KINDS)}")
+    defaults, needs_quantity, levels = KINDS[kind]
+    if not fields.get("name"):
+        raise AlertRuleError("a rule needs a name")
+    fields.setdefault("severity", "warning")
+    if fields["severity"] not in SEVERITIES:
+        raise AlertRuleError(f"severity must be one of {', '.join(SEVERITIES)}")
+    fields["level"] = fields.get("level") or levels[0]
+    if fields["level"] not in levels:
+        raise AlertRuleError(f"a {kind} rule works at level {' or '.join(levels)}")
+    quantity = fields.get("quantity")
+    if needs_quantity and not quantity:
+        raise AlertRuleError(f"a {kind} rule needs a quantity")
+    if quantity:
+        # drift reads event values and judges them per exam (the median of its events on the protocol)
+        known = EXAM_QUANTITIES if fields["level"] == "exam" and kind != "drift" else EXPOSURE_QUANTITIES
+        if quantity not in known:
+            raise AlertRuleError(f"{quantity!r} is not a quantity at level {fields['level']}; use one of {', '.join(known)}")
+    if kind == "drift" and quantity not in DRIFT_QUANTITIES:
+        raise AlertRuleError(f"drift watches one of {', '.join(DRIFT_QUANTITIES)}")
+    parameters = {**defaults, **(fields.get("parameters") or {})}
+    for name, value in parameters.items():
+        if name in defaults and value is None and name not in OPTIONAL:
+            raise AlertRuleError(f"a {kind} rule needs parameter {name!r}")
+        if name in ("k", "threshold", "lower", "upper", "increment", "tolerance_percent", "mean_factor",
+                    "trigger_factor", "window_days", "exam_count", "baseline_exams", "recent_exams",
+                    "min_baseline_exams") and value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise AlertRuleError(f"parameter {name!r} must be a positive number")
+    if kind == "expected_range" and parameters["lower"] is None and parameters["upper"] is None:
+        raise AlertRuleError("an expected range needs a lower and/or an upper bound")
+    if kind == "expected_range" and None not in (parameters["lower"], parameters["upper"]) \
+            and parameters["lower"] >= parameters["upper"]:
+        raise AlertRuleError("the lower bound must be below the upper bound")
+    if parameters.get("drl_kind", "any") not in DRL_KINDS:
+        raise AlertRuleError(f"drl_kind must be one of {', '.join(DRL_KINDS)}")
+    if kind == "dose_check" and parameters["which"] not in ("alert", "notification"):
+        raise AlertRuleError("a dose_check rule watches the device's 'alert' or 'notification' values")
+    for name in ("conditions", "exclude"):
+        if parameters.get(name):
+            try:
+                validate(parameters[name])
+            except RuleError as exc:
+                raise AlertRuleError(f"{name}: {exc}") from None
+    roles = fields.get("notify_roles") or []
+    if any(r not in ROLES for r in roles):
+        raise AlertRuleError(f"notify_roles are among {', '.join(ROLES)}")
+    if fields.get("patient_group") not in (None, "adult", "paediatric"):
+        raise AlertRuleError("patient_group must be adult, paediatric or empty (every patient)")
+    fields["parameters"] = parameters
+    fields["notify_roles"] = list(roles)
+    return fields

@@ -1,0 +1,1 @@
+"""Notifications: recipients by role, device and site; a durable outbox; SMTP and webhook delivery."""

@@ -1,0 +1,86 @@
+"""The outbox poller: a daemon thread that delivers due messages, never inside an ingest transaction.
+
+Each message is claimed, composed, sent and marked in its own short transactions; an unreachable
+server leaves it pending for a later attempt (backoff up to 15 minutes), so nothing is lost while
+SMTP is down and nothing is sent twice once it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import sessionmaker
+
+from ..config import Settings
+from . import outbox, smtp, webhook
+from .messages import compose
+from .smtp import PermanentFailure
+
+log = logging.getLogger("kerma.notify")
+
+
+def configure(settings: Settings) -> None:
+    """Take the webhook targets from the settings (the outbox adds one message per target and alert)."""
+    outbox.set_webhooks(tuple(outbox.Webhook(w["Url"], w.get("Secret")) for w in settings.webhooks if w.get("Url")))
+
+
+def deliver_due(sessions: sessionmaker, settings: Settings, limit: int = 20) -> dict:
+    """Try every due message once; returns counts by outcome (``sent``, ``retry``, ``failed``)."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    with sessions() as session:
+        claimed = outbox.claim_due(session, limit)
+        for message in claimed:
+            try:
+                email, payload = compose(session, message, settings.base_url)
+                if message.channel == "email":
+                    smtp.send(settings.smtp, email, message.address, smtp.message_id(message.dedup_key, settings.smtp.sender))
+                else:
+                    hook = next((w for w in outbox.webhooks() if w.url == message.address), None)
+                    webhook.post(message.address, payload, hook.secret if hook else None, message.dedup_key)
+                outbox.mark_sent(message)
+                counts["sent"] += 1
+            except PermanentFailure as exc:
+                outbox.mark_failed_attempt(message, str(exc), permanent=True)
+                counts["failed"] += 1
+                log.error("outbox message %d refused for good: %s", message.id, exc)
+            except Exception as exc:  # server down, timeout: try again later
+                outbox.mark_failed_attempt(message, f"{type(exc).__name__}: {exc}")
+                counts["retry"] += 1
+                log.warning("outbox message %d not delivered yet (attempt %d): %s", message.id, message.attempts, exc)
+            session.commit()
+    return counts
+
+
+class OutboxPoller:
+    def __init__(self, sessions: sessionmaker, settings: Settings):
+        self.sessions = sessions
+        self.settings = settings
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="kerma-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                counts = deliver_due(self.sessions, self.settings)
+                busy = sum(counts.values()) > 0 and counts["retry"] == 0
+            except Exception as exc:  # the database is down: the messages wait in it
+                log.error("outbox poll failed: %s: %s", type(exc).__name__, exc)
+                busy = False
+            if not busy:
+                self._wake.wait(self.settings.outbox_poll_seconds)
+                self._wake.clear()
