@@ -26,10 +26,13 @@ from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
 from .drl.sets import load_table
+from .evaluate.shipped import load_shipped_rules
 from .hl7.mllp import MllpServer
 from .hl7.receiver import Hl7Receiver
 from .ingest.refresh import refresh_unresolved
 from .ingest.worker import IngestWorker
+from .notify.poller import OutboxPoller, configure as configure_notifications
+from .reports.scheduler import Scheduler
 
 
 class _OrthancLogHandler(logging.Handler):
@@ -89,11 +92,13 @@ EXPLORER_EXTENSION = Path(__file__).resolve().parents[2] / "webui" / "explorer-e
 
 _worker: IngestWorker | None = None
 _context: Context | None = None
+_outbox: OutboxPoller | None = None
+_jobs: Scheduler | None = None
 _hl7_listener: MllpServer | None = None
 
 
 def start() -> None:
-    global _worker, _context, _hl7_listener
+    global _worker, _context, _hl7_listener, _outbox, _jobs
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -108,7 +113,11 @@ def start() -> None:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session, session.begin():
         load_table(session)  # the shipped national DRL sets, once
+        load_shipped_rules(session)  # the shipped alert rules and criteria, once each
         refresh_unresolved(session)
+    configure_notifications(settings)
+    _outbox = OutboxPoller(sessions, settings)  # e-mails and webhooks, outside every ingest transaction
+    _jobs = Scheduler(sessions, settings)  # daily digest and reports (rendered in child processes)
     source = OrthancInstances()
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
@@ -128,10 +137,14 @@ def _on_change(change_type, level, resource_id) -> None:
     try:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
+            _outbox.start()
+            _jobs.start()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             if _hl7_listener is not None:
                 _hl7_listener.stop()
             _worker.stop()
+            _outbox.stop()
+            _jobs.stop()
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current
             _worker.wake()
     except Exception as exc:

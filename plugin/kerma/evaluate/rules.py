@@ -121,10 +121,11 @@ def check(fields: dict) -> dict:
     fields.setdefault("severity", "warning")
     if fields["severity"] not in SEVERITIES:
         raise AlertRuleError(f"severity must be one of {', '.join(SEVERITIES)}")
-    fields["level"] = fields.get("level") or levels[0]
+    quantity = fields.get("quantity")
+    if not fields.get("level"):  # the quantity says it: study totals are exam level, event fields exposure level
+        fields["level"] = "exam" if quantity in EXAM_QUANTITIES and "exam" in levels else levels[0]
     if fields["level"] not in levels:
         raise AlertRuleError(f"a {kind} rule works at level {' or '.join(levels)}")
-    quantity = fields.get("quantity")
     if needs_quantity and not quantity:
         raise AlertRuleError(f"a {kind} rule needs a quantity")
     if quantity:

@@ -1,0 +1,117 @@
+"""REST: reports on demand and their schedules; a report is made in a separate process and kept as PDF and HTML."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from .. import audit
+from ..db.models import ReportRun, ReportSchedule
+from ..notify.recipients import ROLES
+from ..reports.periods import PERIODS
+from .his import page
+from .router import Answer, ApiError, Context, Request, date_param, route
+from .views import iso
+
+SCHEDULE_FIELDS = ("name", "period", "roles", "filters", "enabled")
+
+
+def run_json(run: ReportRun) -> dict:
+    return {"id": run.id, "schedule_id": run.schedule_id, "period": run.period, "period_start": iso(run.period_start),
+            "period_end": iso(run.period_end), "filters": run.filters, "roles": run.roles, "status": run.status,
+            "requested_by": run.requested_by, "created_at": iso(run.created_at), "finished_at": iso(run.finished_at),
+            "error": run.error, "summary": run.summary}
+
+
+def schedule_json(schedule: ReportSchedule) -> dict:
+    return {"id": schedule.id, **{k: getattr(schedule, k) for k in SCHEDULE_FIELDS}, "updated_by": schedule.updated_by}
+
+
+def _roles(value) -> list:
+    roles = value or []
+    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
+        raise ApiError(400, f"roles is a list among {', '.join(ROLES)}")
+    return roles
+
+
+@route("GET", r"reports")
+def list_reports(ctx: Context, session: Session, request: Request):
+    stmt = select(ReportRun).options(defer(ReportRun.pdf), defer(ReportRun.html)).order_by(ReportRun.id.desc())
+    return page(session, stmt, request.query, "reports", run_json)
+
+
+@route("POST", r"reports")
+def request_report(ctx: Context, session: Session, request: Request):
+    """A report for ``date_from``–``date_to``; the background jobs make it within seconds (poll ``reports/{id}``)."""
+    body = request.body or {}
+    start, end = date_param(body, "date_from"), date_param(body, "date_to")
+    if start is None or end is None or end < start:
+        raise ApiError(400, "a report needs date_from and date_to (YYYY-MM-DD), in that order")
+    run = ReportRun(period=body.get("period") or "custom", period_start=start, period_end=end,
+                    filters=body.get("filters") or None, roles=_roles(body.get("roles")), status="pending",
+                    requested_by=request.user)
+    session.add(run)
+    session.flush()
+    audit.record(session, request.user, "report.request", "report_run", run.id, after=run_json(run))
+    return run_json(run)
+
+
+def _run(session: Session, request: Request) -> ReportRun:
+    run = session.get(ReportRun, int(request.param("id")))
+    if run is None:
+        raise ApiError(404, "no such report")
+    return run
+
+
+@route("GET", r"reports/(?P<id>\d+)")
+def get_report(ctx: Context, session: Session, request: Request):
+    return run_json(_run(session, request))
+
+
+@route("GET", r"reports/(?P<id>\d+)/(?P<format>pdf|html)")
+def report_file(ctx: Context, session: Session, request: Request):
+    run = _run(session, request)
+    if run.status != "done":
+        raise ApiError(409, f"the report is {run.status}")
+    name = f"kerma-report-{run.period_start.isoformat()}-{run.period_end.isoformat()}"
+    if request.param("format") == "pdf":
+        return Answer(run.pdf, "application/pdf", f"{name}.pdf")
+    return Answer(run.html, "text/html; charset=utf-8")
+
+
+@route("GET", r"reports/schedules")
+def list_schedules(ctx: Context, session: Session, request: Request):
+    return {"schedules": [schedule_json(s) for s in session.scalars(select(ReportSchedule).order_by(ReportSchedule.id))]}
+
+
+def _checked(body: dict, current: dict | None = None) -> dict:
+    fields = {**(current or {}), **{k: body[k] for k in SCHEDULE_FIELDS if k in body}}
+    if not fields.get("name") or fields.get("period") not in PERIODS:
+        raise ApiError(400, f"a schedule needs a name and a period among {', '.join(PERIODS)}")
+    fields["roles"] = _roles(fields.get("roles"))
+    fields.setdefault("enabled", True)
+    return fields
+
+
+@route("POST", r"reports/schedules")
+def create_schedule(ctx: Context, session: Session, request: Request):
+    schedule = ReportSchedule(**_checked(request.body or {}), updated_by=request.user)
+    session.add(schedule)
+    session.flush()
+    audit.record(session, request.user, "report_schedule.create", "report_schedule", schedule.id, after=schedule_json(schedule))
+    return schedule_json(schedule)
+
+
+@route("PUT", r"reports/schedules/(?P<id>\d+)")
+def update_schedule(ctx: Context, session: Session, request: Request):
+    schedule = session.get(ReportSchedule, int(request.param("id")))
+    if schedule is None:
+        raise ApiError(404, "no such schedule")
+    before = schedule_json(schedule)
+    for name, value in _checked(request.body or {}, {k: before[k] for k in SCHEDULE_FIELDS}).items():
+        setattr(schedule, name, value)
+    schedule.updated_by = request.user
+    session.flush()
+    audit.record(session, request.user, "report_schedule.update", "report_schedule", schedule.id, before=before,
+                 after=schedule_json(schedule))
+    return schedule_json(schedule)

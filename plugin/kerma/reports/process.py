@@ -1,0 +1,46 @@
+"""Starting a report job in a separate process (multiprocessing ``spawn``), never in Orthanc's threads.
+
+Inside Orthanc ``sys.executable`` is not a Python interpreter, so the child runs Debian's
+``/usr/bin/python3`` (the interpreter the plugin embeds; the child inherits ``sys.path`` and so the
+venv).  Waiting on the child releases the GIL: Orthanc's ingestion is not held up.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+TIMEOUT_SECONDS = 900
+
+log = logging.getLogger("kerma.reports")
+
+
+def interpreter() -> str:
+    """The Python to spawn: this one, unless this process is not a Python interpreter (Orthanc)."""
+    return sys.executable if os.path.basename(sys.executable or "").startswith("python") else SYSTEM_PYTHON
+
+
+def _child(database_url: str, run_id: int) -> None:
+    from .job import run  # imported in the child only: Orthanc's process never loads matplotlib
+
+    run(database_url, run_id)
+
+
+def make_report(database_url: str, run_id: int, timeout: float = TIMEOUT_SECONDS) -> bool:
+    """Run :func:`kerma.reports.job.run` in a child process; True when it finished well."""
+    context = multiprocessing.get_context("spawn")
+    context.set_executable(interpreter())
+    child = context.Process(target=_child, args=(database_url, run_id), name=f"kerma-report-{run_id}")
+    child.start()
+    child.join(timeout)
+    if child.is_alive():
+        child.terminate()
+        child.join(10)
+        log.error("report %d took longer than %d s and was stopped", run_id, timeout)
+        return False
+    if child.exitcode != 0:
+        log.error("report %d failed (exit code %s); its error is kept with the report", run_id, child.exitcode)
+    return child.exitcode == 0
