@@ -10,7 +10,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 SYSTEM_PYTHON=/usr/bin/python3
-APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv postgresql chromium)
+APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv postgresql chromium poppler-utils)
 
 dev=0
 for arg in "$@"; do
