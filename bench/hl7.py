@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from common import AUTH, median
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import OrthancProcess, free_port, wait_for_port
 
 from ingest import LOG_CONFIG, storescu
 
@@ -66,6 +66,7 @@ def one_run(kind: str, paths: list[Path], batch: list[bytes], workroot: Path, lo
         hl7 = {}
         sender = None
         if kind == "kerma":
+            wait_for_port(hl7_port)  # the listener runs in a process of its own, up a moment after Orthanc
             sender = threading.Thread(target=send_all, args=(hl7_port, batch, hl7))
             sender.start()
             time.sleep(1.0)  # the HL7 load is running before the first C-STORE

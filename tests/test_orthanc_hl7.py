@@ -1,8 +1,6 @@
 """A real Orthanc with the Kerma plugin and its MLLP listener: corpus HL7 and RDSRs in, reconciliation over REST,
 a reassignment applied in Orthanc too, and its undo."""
 
-import time
-
 import pytest
 from pydicom.uid import generate_uid
 
@@ -10,7 +8,7 @@ from conftest import CORPUS
 from dicom_factory import copy_with
 from hl7_factory import adt_update, control_id_of, corpus_messages, msa, orm
 from kerma.hl7.mllp import send
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import OrthancProcess, free_port, wait_for_port
 from test_orthanc_ingest import wait_until_ingested
 
 REPORT = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
@@ -24,6 +22,7 @@ def orthanc(tmp_path_factory):
                                            "Kerma.ApplyCorrectionsToOrthanc": True,
                                            "OverwriteInstances": True})  # a correction keeps every UID
     process.start()
+    wait_for_port(process.extra_config["Kerma.Hl7Port"])  # the listener is a process of its own, up a moment later
     yield process
     process.stop()
 

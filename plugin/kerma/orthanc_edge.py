@@ -3,7 +3,7 @@
 * a change callback that only wakes the ingest worker (no Python on the C-STORE path);
 * a daemon worker thread that follows /changes (see :mod:`kerma.ingest.worker`);
 * REST routes under /kerma/api/, behind Orthanc's own authentication;
-* the HL7 MLLP listener (daemon threads, see :mod:`kerma.hl7.mllp`) when ``Kerma.Hl7Port`` is set,
+* the HL7 MLLP listener, in a process of its own (see :mod:`kerma.hl7.service`) when ``Kerma.Hl7Port`` is set,
   started and stopped with Orthanc.
 
 Every callback catches everything: an exception escaping into Orthanc can
@@ -27,8 +27,7 @@ from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
 from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
-from .hl7.mllp import MllpServer
-from .hl7.receiver import Hl7Receiver
+from .hl7.service import Hl7Process
 from .ingest.refresh import refresh_unresolved
 from .ingest.worker import IngestWorker
 from .notify.poller import OutboxPoller, configure as configure_notifications
@@ -94,7 +93,7 @@ _worker: IngestWorker | None = None
 _context: Context | None = None
 _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
-_hl7_listener: MllpServer | None = None
+_hl7_listener: Hl7Process | None = None
 
 
 def start() -> None:
@@ -123,8 +122,8 @@ def start() -> None:
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi())
     if settings.hl7_port:
-        receiver = Hl7Receiver(sessions, settings.hl7_patient_id_authority)
-        _hl7_listener = MllpServer(settings.hl7_bind_address, settings.hl7_port, receiver, receiver.refuse_frame)
+        _hl7_listener = Hl7Process(settings.hl7_bind_address, settings.hl7_port, settings.database_url,
+                                   settings.hl7_patient_id_authority)
         _start_hl7_listener()  # now: it needs only the database, and senders may connect as soon as Orthanc answers
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
@@ -154,8 +153,8 @@ def _on_change(change_type, level, resource_id) -> None:
 def _start_hl7_listener() -> None:
     try:
         _hl7_listener.start()
-        log.info("HL7 MLLP listener on %s:%d", _hl7_listener.host, _hl7_listener.port)
-    except OSError as exc:  # a port already taken must not stop dose ingestion
+        log.info("HL7 MLLP listener process started for %s:%d", *_hl7_listener.args[:2])
+    except OSError as exc:  # a listener that cannot start must not stop dose ingestion
         log.error("HL7 MLLP listener not started: %s", exc)
 
 

@@ -40,6 +40,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for_port(port, timeout=30.0):
+    """Wait until something accepts TCP connections on 127.0.0.1:port (e.g. Kerma's HL7 listener process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("nothing listens on port %d" % port)
+            time.sleep(0.1)
+
+
 def venv_site_packages():
     found = glob.glob(os.path.join(REPO, ".venv", "lib", "python3*", "site-packages"))
     if not found:
