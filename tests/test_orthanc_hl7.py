@@ -1,6 +1,8 @@
 """A real Orthanc with the Kerma plugin and its MLLP listener: corpus HL7 and RDSRs in, reconciliation over REST,
 a reassignment applied in Orthanc too, and its undo."""
 
+import time
+
 import pytest
 from pydicom.uid import generate_uid
 
