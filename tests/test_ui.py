@@ -16,7 +16,8 @@ XSS = "<img src=x onerror=alert(1)>"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_DoseCheck.dcm", "openrem/CT-RDSR-GEPixelMed.dcm",
-           "openrem/RF-RDSR-Siemens-Zee.dcm"]
+           "openrem/RF-RDSR-Siemens-Zee.dcm",
+           "openrem/RF-Pat-Orientation-Modifier-Missing.dcm"]  # Ka,r 7.7 Gy: a substantial radiation dose level alert
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,22 @@ def test_explorer_dose_button_leads_to_the_study(page, orthanc):
     button.click()
     page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record['study_instance_uid']}")
     expect(page.locator("dd.source")).to_contain_text("rdsr")
+
+
+def test_an_alert_is_acknowledged_and_closed_with_its_audit_trail(page, orthanc):
+    alerts = orthanc.session().get(orthanc.url + "/kerma/api/alerts?status=new").json()["alerts"]
+    assert alerts, "the fluoroscopy report over 5 Gy should have raised an alert"
+    alert = alerts[0]
+    page.goto(orthanc.url + "/kerma/ui/index.html#/alerts")
+    page.locator("tr.link", has_text=str(alert["rule"])).first.click()
+    page.wait_for_url(f"**#/alerts/{alert['id']}")
+    expect(page.locator("dd.status")).to_have_text("new")
+    page.fill("input[name=comment]", "Seen by the MPE; patient follow-up arranged")
+    page.click("button.action-acknowledge")
+    expect(page.locator("dd.status")).to_have_text("acknowledged")
+    page.click("button.action-close")
+    expect(page.locator("dd.status")).to_have_text("closed")
+    trail = page.locator("table").last.locator("tbody tr")
+    expect(trail).to_have_count(2)
+    expect(trail.first).to_contain_text("kerma")
+    assert orthanc.session().get(orthanc.url + f"/kerma/api/alerts/{alert['id']}").json()["status"] == "closed"

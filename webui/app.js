@@ -6,7 +6,7 @@ import { study } from "./screens/study.js";
 import { statistics } from "./screens/statistics.js";
 import { mapping } from "./screens/mapping.js";
 import { drl } from "./screens/drl.js";
-import { alerts } from "./screens/alerts.js";
+import { alertDetail, alerts } from "./screens/alerts.js";
 
 const ROUTES = [
   [/^#\/studies\/([0-9.]+)$/, study],
@@ -14,6 +14,7 @@ const ROUTES = [
   [/^#\/statistics$/, statistics],
   [/^#\/mapping$/, mapping],
   [/^#\/drl$/, drl],
+  [/^#\/alerts\/(\d+)$/, alertDetail],
   [/^#\/alerts$/, alerts],
   [/^#\/today$/, today],
 ];
