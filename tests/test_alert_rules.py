@@ -15,26 +15,17 @@ from sqlalchemy import func, select
 from conftest import SHARED
 from corpus import CORPUS
 from kerma.classify.catalogue import add_site_exam
-from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule, OutboxMessage, Recipient
-from kerma.db.schema import upgrade
 from kerma.drl.reference import VERIFIED
 from kerma.evaluate.rules import AlertRuleError, check
 from kerma.evaluate.shipped import FLUORO_LEVELS, SIGNIFICANT_EVENTS, load_shipped_rules, rows
 from kerma.extract import extract
 from kerma.ingest.store import Processed, store_batch
+from dose_setup import exam_with_drl
 from records_factory import ct_study, dx_study, rf_study
 
 REFERENCE = SHARED / "reference"
 _seq = itertools.count(1)
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def store(sessions, *records):
@@ -112,11 +103,8 @@ def test_above_k_times_drl_per_exam_and_per_exposure(sessions, thorax):
 
 def test_series_level_adds_up_the_events_of_one_series(sessions):
     with sessions() as s, s.begin():
-        exam = add_site_exam(s, "DX-PELVIS", "Pelvis AP", "DX")
-        s.add(MappingRule(level="exposure", priority=1, standard_exam_id=exam.id,
-                          conditions=[{"field": "protocol", "op": "equals", "value": "Pelvis AP"}]))
-        s.add(DrlSet(name="Local DX", kind="local", enabled=True, values=[DrlValue(
-            standard_exam_id=exam.id, patient_group="adult", quantity="dap_Gycm2", level="exposure", value=1.0)]))
+        exam_with_drl(s, "DX-PELVIS", "Pelvis AP", "DX", {"field": "protocol", "op": "equals", "value": "Pelvis AP"},
+                      quantity="dap_Gycm2", level="exposure", value=1.0)
     series_rule = add_rule(sessions, kind="drl", level="series", parameters={"k": 1.0})
     exposure_rule = add_rule(sessions, kind="drl", level="exposure", parameters={"k": 1.0})
 
@@ -316,11 +304,8 @@ def test_strlschv_group_rule_over_the_last_20_exams(sessions, national_thorax, o
 def test_uk_ten_times_local_drl_for_interventions(sessions):
     ids = enable(sessions, "criterion:8")
     with sessions() as s, s.begin():
-        exam = add_site_exam(s, "IR-EMB", "Embolisation", "RF")
-        s.add(MappingRule(level="exam", priority=1, standard_exam_id=exam.id,
-                          conditions=[{"field": "protocol", "op": "equals", "value": "Embolisation"}]))
-        s.add(DrlSet(name="Local IR", kind="local", enabled=True, values=[DrlValue(
-            standard_exam_id=exam.id, patient_group="adult", quantity="total_dap_Gycm2", level="exam", value=30.0)]))
+        exam_with_drl(s, "IR-EMB", "Embolisation", "RF", {"field": "protocol", "op": "equals", "value": "Embolisation"},
+                      quantity="total_dap_Gycm2", value=30.0)
     above = rf_study("2026-03-02", "ANGIO-1", "Embolisation", dap=300.1)
     store(sessions, above, rf_study("2026-03-02", "ANGIO-1", "Embolisation", dap=299.9))
     assert uids(fired(sessions, ids["criterion:8"])) == {above["study_instance_uid"]}

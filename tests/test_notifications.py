@@ -11,9 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from kerma.config import Settings, SmtpSettings
-from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import Alert, AlertRule, OutboxMessage, Recipient
-from kerma.db.schema import upgrade
 from kerma.evaluate.rules import check
 from kerma.ingest.store import Processed, store_batch
 from kerma.notify import outbox
@@ -28,17 +26,15 @@ _seq = itertools.count(1)
 
 
 @pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    with make_sessionmaker(engine)() as s, s.begin():
+def sessions(sessions):
+    """A fresh database with a rule that fires above DLP 100 and tells the MPE, and two recipients."""
+    with sessions() as s, s.begin():
         s.add(AlertRule(**check({"name": "DLP above 100", "kind": "absolute", "quantity": "total_dlp_mGycm", "level": "exam",
                                  "parameters": {"threshold": 100.0}, "notify_roles": ["mpe"], "severity": "warning"}),
                         version=1))
         s.add(Recipient(name="Medical physics", role="mpe", email="mpe@hospital.example", daily_digest=True))
         s.add(Recipient(name="Radiographers", role="radiographer", email="rad@hospital.example"))
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    yield sessions
     configure(Settings.defaults())  # no webhooks for the next test
 
 

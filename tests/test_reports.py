@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from kerma.classify.apply import remap_history
-from kerma.classify.catalogue import add_site_exam
 from kerma.db.engine import make_engine, make_sessionmaker
-from kerma.db.models import AlertRule, Device, DrlSet, DrlValue, MappingRule, OutboxMessage, Recipient, ReportRun, ReportSchedule
+from kerma.db.models import AlertRule, Device, OutboxMessage, Recipient, ReportRun, ReportSchedule
 from kerma.db.schema import upgrade
 from kerma.evaluate.rules import check
 from kerma.ingest.store import Processed, store_batch
 from kerma.reports.periods import last_complete
 from kerma.reports.process import make_report
 from kerma.reports.scheduler import due_scheduled_reports, make_pending_reports
+from dose_setup import exam_with_drl
 from records_factory import ct_study
 
 
@@ -39,11 +39,8 @@ def database(tmp_path_factory):
                 record["study"]["study_time"] = f"{rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}:00"
                 records.append(record)
     with sessions() as s, s.begin():
-        exam = add_site_exam(s, "CT-THX", "CT Thorax", "CT")
-        s.add(MappingRule(level="exam", priority=1, standard_exam_id=exam.id,
-                          conditions=[{"field": "study_description", "op": "equals", "value": "CT Thorax"}]))
-        s.add(DrlSet(name="Local 2026", kind="local", enabled=True, values=[DrlValue(
-            standard_exam_id=exam.id, patient_group="adult", quantity="total_dlp_mGycm", level="exam", value=600.0)]))
+        exam_with_drl(s, "CT-THX", "CT Thorax", "CT", {"field": "study_description", "op": "equals", "value": "CT Thorax"},
+                      quantity="total_dlp_mGycm", value=600.0)
         s.add(AlertRule(**check({"name": "Above DRL", "kind": "drl", "level": "exam", "notify_roles": ["mpe"]}), version=1))
         s.add(Recipient(name="MPE", role="mpe", email="mpe@hospital.example"))
         s.flush()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..db.models import Study
-from ..db.records import event as event_record
+from ..db.models import EVENT_FIELDS, Study
 from ..drl.sets import ADULT_FROM_YEARS
 
 # exam-level quantities: resolved study totals (Study columns)
@@ -95,7 +94,9 @@ def study_facts(study: Study) -> StudyFacts:
         for row in obj.events:
             if not row.counted:
                 continue
-            values = event_record(row)
+            # the row's loaded values read directly: every study of every batch passes here (the ingest path)
+            values = {k: v for k, v in vars(row).items() if v is not None and k in EVENT_FIELDS}
+            values.update(row.details or {})
             key = row.irradiation_event_uid or f"row{row.id}"
             series = ((row.details or {}).get("image") or {}).get("series_instance_uid") or key
             events.append(EventFacts(row.id, key, series, row.standard_exam_id, values))

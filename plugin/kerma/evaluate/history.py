@@ -19,6 +19,7 @@ class History:
     def __init__(self, session: Session):
         self.session = session
         self._device_firsts: dict[int, int | None] = {}
+        self._software: dict[int, list[tuple[str, int]]] = {}
         self._exam_names: dict[int, str | None] = {}
 
     def _before(self, date_column, study_column, facts: StudyFacts):
@@ -47,10 +48,13 @@ class History:
 
     def software_versions(self, device_id: int) -> list[tuple[str, int]]:
         """(software versions, first dose object id) of every version the device reported, oldest first."""
-        stmt = (select(DoseObject.software_versions, func.min(DoseObject.id))
-                .where(DoseObject.device_id == device_id, DoseObject.software_versions.is_not(None))
-                .group_by(DoseObject.software_versions))
-        return sorted(((v, first) for v, first in self.session.execute(stmt)), key=lambda pair: pair[1])
+        if device_id not in self._software:
+            stmt = (select(DoseObject.software_versions, func.min(DoseObject.id))
+                    .where(DoseObject.device_id == device_id, DoseObject.software_versions.is_not(None))
+                    .group_by(DoseObject.software_versions))
+            versions = [(version, first) for version, first in self.session.execute(stmt)]
+            self._software[device_id] = sorted(versions, key=lambda pair: pair[1])
+        return self._software[device_id]
 
     def device(self, device_id: int) -> Device | None:
         return self.session.get(Device, device_id)

@@ -8,12 +8,12 @@ SMTP is down and nothing is sent twice once it is back.
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy.orm import sessionmaker
 
 from ..config import Settings
 from . import outbox, smtp, webhook
+from .loop import PeriodicThread
 from .messages import compose
 from .smtp import PermanentFailure
 
@@ -52,35 +52,14 @@ def deliver_due(sessions: sessionmaker, settings: Settings, limit: int = 20) -> 
     return counts
 
 
-class OutboxPoller:
+class OutboxPoller(PeriodicThread):
+    name = "kerma-outbox"
+
     def __init__(self, sessions: sessionmaker, settings: Settings):
+        super().__init__(settings.outbox_poll_seconds)
         self.sessions = sessions
         self.settings = settings
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="kerma-outbox", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                counts = deliver_due(self.sessions, self.settings)
-                busy = sum(counts.values()) > 0 and counts["retry"] == 0
-            except Exception as exc:  # the database is down: the messages wait in it
-                log.error("outbox poll failed: %s: %s", type(exc).__name__, exc)
-                busy = False
-            if not busy:
-                self._wake.wait(self.settings.outbox_poll_seconds)
-                self._wake.clear()
+    def tick(self) -> bool:
+        counts = deliver_due(self.sessions, self.settings)
+        return sum(counts.values()) > 0 and counts["retry"] == 0  # a full batch went out: there may be more

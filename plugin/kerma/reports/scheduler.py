@@ -6,8 +6,6 @@ It only decides and waits: report rendering runs in a child process (:mod:`kerma
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -15,11 +13,11 @@ from sqlalchemy.orm import sessionmaker
 from ..config import Settings
 from ..db.models import ReportRun, ReportSchedule
 from ..notify.digest import WORKING_DAYS
+from ..notify.loop import PeriodicThread
 from ..notify.outbox import enqueue_digest
 from .periods import last_complete
 from .process import make_report
 
-log = logging.getLogger("kerma.reports")
 TICK_SECONDS = 5.0
 
 
@@ -63,29 +61,17 @@ def make_pending_reports(sessions: sessionmaker, database_url: str) -> int:
     return done
 
 
-class Scheduler:
+class Scheduler(PeriodicThread):
+    name = "kerma-scheduler"
+
     def __init__(self, sessions: sessionmaker, settings: Settings):
+        super().__init__(TICK_SECONDS)
         self.sessions = sessions
         self.settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="kerma-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                moment = dt.datetime.now()  # local time: the digest hour and the periods are the site's
-                due_digest(self.sessions, self.settings, moment)
-                due_scheduled_reports(self.sessions, moment.date())
-                make_pending_reports(self.sessions, self.settings.database_url)
-            except Exception as exc:  # the database is down: try again at the next tick
-                log.error("background jobs failed: %s: %s", type(exc).__name__, exc)
-            self._stop.wait(TICK_SECONDS)
+    def tick(self) -> bool:
+        moment = dt.datetime.now()  # local time: the digest hour and the periods are the site's
+        due_digest(self.sessions, self.settings, moment)
+        due_scheduled_reports(self.sessions, moment.date())
+        make_pending_reports(self.sessions, self.settings.database_url)
+        return False

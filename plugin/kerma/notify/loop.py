@@ -1,0 +1,48 @@
+"""A daemon thread that repeats one piece of work until stopped (Orthanc hangs on non-daemon threads)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("kerma")
+
+
+class PeriodicThread:
+    """Calls :meth:`tick` again at once while it reports more work, else after ``interval`` seconds or a wake-up."""
+
+    name = "kerma-periodic"
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> bool:
+        """Do one round of work; True when there may be more right away."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                more = self.tick()
+            except Exception as exc:  # the database is down: the work waits in it for the next round
+                log.error("%s failed: %s: %s", self.name, type(exc).__name__, exc)
+                more = False
+            if not more:
+                self._wake.wait(self.interval)
+                self._wake.clear()
