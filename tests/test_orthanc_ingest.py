@@ -167,3 +167,12 @@ def test_writes_through_orthanc_carry_the_user_and_csv_exports(orthanc, ingested
     assert csv_answer.text.splitlines()[0].startswith("standard_exam_id,")
     assert session.post(orthanc.url + "/kerma/api/exams", data="not json").status_code == 400
     assert requests.post(orthanc.url + "/kerma/api/exams", json={"code": "X", "name": "Y"}).status_code == 401
+
+
+def test_query_arguments_arrive_decoded(orthanc, ingested):
+    # Orthanc 1.10 passes GET arguments to plugins still percent-encoded; Kerma decodes them once
+    session = orthanc.session()
+    both = session.get(orthanc.url + "/kerma/api/ingest-errors", params={"status": "error,ignored"})
+    assert both.status_code == 200, both.text
+    single = [session.get(orthanc.url + "/kerma/api/ingest-errors", params={"status": s}).json()["total"] for s in ("error", "ignored")]
+    assert both.json()["total"] == sum(single)

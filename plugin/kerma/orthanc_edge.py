@@ -169,7 +169,8 @@ def _on_rest(output, uri, **request) -> None:
         status, answer = handle(_context, Request(
             method=request.get("method", "GET"),
             path=urllib.parse.unquote(request.get("groups", [""])[0]),
-            query=dict(request.get("get") or {}),
+            # Orthanc 1.10 hands the arguments over still percent-encoded ("new%2Cclosed")
+            query={urllib.parse.unquote(k): urllib.parse.unquote(v) for k, v in (request.get("get") or {}).items()},
             body=parsed,
             user=_user(request.get("headers") or {}),
         ))
