@@ -16,7 +16,7 @@ from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import study_link
 from .his import page
-from .router import ApiError, Context, Request, date_param, route
+from .router import ApiError, Context, Request, date_param, int_param, route
 from .views import iso
 
 RULE_FIELDS = ("name", "kind", "enabled", "severity", "modality", "device_id", "standard_exam_id", "patient_group",
@@ -55,7 +55,7 @@ def list_alerts(ctx: Context, session: Session, request: Request):
     if q.get("assignee"):
         stmt = stmt.where(Alert.assignee == q["assignee"])
     if q.get("device_id"):
-        stmt = stmt.where(Alert.device_id == int(q["device_id"]))
+        stmt = stmt.where(Alert.device_id == int_param(q, "device_id", 0, 1, None))
     if date_param(q, "date_from"):
         stmt = stmt.where(Alert.study_date >= date_param(q, "date_from"))
     if date_param(q, "date_to"):

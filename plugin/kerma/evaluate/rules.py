@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from ..classify.rules import Rule, RuleError, matches, validate
 from ..db.models import AlertRule
+from ..notify.recipients import ROLES, SEVERITY_RANK
 from ..stats.tables import EXPOSURE_QUANTITIES
+from .environment import DRL_KIND_SETS
 from .facts import EXAM_QUANTITIES, LEVELS, StudyFacts
 
-SEVERITIES = ("info", "warning", "high")
-ROLES = ("mpe", "rpo", "radiologist", "radiographer")
-DRL_KINDS = ("any", "local", "national")
+SEVERITIES = tuple(SEVERITY_RANK)
+DRL_KINDS = tuple(DRL_KIND_SETS)
 DRIFT_QUANTITIES = ("kvp", "exposure_mAs", "ctdivol_mGy", "exposure_index")
 
 # kind -> (parameters with their defaults (None: required), needs a quantity, levels allowed)
