@@ -1,6 +1,5 @@
 """Mapping rules: each condition type, priority, per-device override, re-mapping of history; the assistant."""
 
-import datetime as dt
 
 import pytest
 from sqlalchemy import select
@@ -11,9 +10,7 @@ from kerma.classify import assistant
 from kerma.classify.apply import remap_history
 from kerma.classify.catalogue import add_site_exam, import_playbook
 from kerma.classify.rules import Rule, RuleError, choose, validate
-from kerma.db.engine import make_engine, make_sessionmaker
-from kerma.db.models import Device, IrradiationEvent, MappingRule, StandardExam, Study
-from kerma.db.schema import upgrade
+from kerma.db.models import Device, IrradiationEvent, MappingRule, StandardExam
 from kerma.extract import extract
 from kerma.ingest.store import Processed, store_batch
 
@@ -63,14 +60,6 @@ def test_invalid_rules_are_refused():
 
 
 # --- on stored studies ---------------------------------------------------------------------------
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
 
 def _store(sessions, blobs):
     with sessions() as s, s.begin():

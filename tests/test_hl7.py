@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from hl7_factory import (adt_merge, adt_update, control_id_of, corpus_messages, message, msa, orm, pid,
                          store_reports)
 from kerma.api import Context, Request, handle
-from kerma.db.models import AuditEntry, Hl7Message, ImagingOrder, PatientRecord, Study
+from kerma.db.models import Hl7Message, ImagingOrder, PatientRecord, Study
 from kerma.hl7.messages import read_message
 from kerma.hl7.mllp import START_BLOCK, FrameReader, MllpServer, send
 from kerma.hl7.receiver import Hl7Receiver

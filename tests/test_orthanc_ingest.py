@@ -3,7 +3,6 @@
 import io
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 

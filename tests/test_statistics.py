@@ -1,6 +1,5 @@
 """Statistics per standard exam × device × period, checked against numpy on the generated values; DRLs."""
 
-import datetime as dt
 import random
 
 import numpy as np
@@ -10,9 +9,7 @@ from sqlalchemy import select
 from corpus import CORPUS
 from kerma.classify.apply import remap_history
 from kerma.classify.catalogue import add_site_exam
-from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import Device, DrlSet, DrlValue, MappingRule
-from kerma.db.schema import upgrade
 from kerma.drl.reference import VERIFIED
 from kerma.drl.sets import active_levels, load_reference_table, load_table
 from kerma.ingest.store import Processed, store_batch
@@ -21,14 +18,6 @@ from kerma.stats.summary import summarize
 from records_factory import ct_study, dx_study
 
 REFERENCE = CORPUS.parent / "reference" / "drl_reference_levels.csv"
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _store(sessions, records):

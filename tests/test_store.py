@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from corpus import CORPUS, dose_reports
 from kerma.api import Context, Request
 from kerma.api import handle as _handle
-from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import DoseObject, IrradiationEvent, Study
 from kerma.db.schema import alembic_config, upgrade
 from kerma.extract import extract
@@ -17,14 +16,6 @@ from kerma.ingest.store import Processed, read_cursor, store_batch
 
 def handle(ctx, method, path, query):
     return _handle(ctx, Request(method, path, query))
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _processed(paths, first_seq=1):

@@ -2,7 +2,6 @@
 
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from conftest import new_postgres_database
@@ -45,14 +44,6 @@ class ScriptedOrthanc:
 
     def instance_file(self, orthanc_id):
         return self.files.get(orthanc_id)
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _count(sessions, status=None):

@@ -18,7 +18,6 @@ MAX_PAGE = 500
 
 @route("GET", r"health")
 def health(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
     cursor = read_cursor(session)
     last = ctx.orthanc_last_seq()
     by_status = dict(session.execute(select(DoseObject.status, func.count()).group_by(DoseObject.status)).all())
@@ -80,7 +79,6 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
 
 @route("GET", r"studies/(?P<uid>[0-9.]+)")
 def get_study(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
     study = session.scalars(
         select(Study)
         .where(Study.study_instance_uid == request.param("uid"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Hl7Message, ImagingOrder, PatientMerge, PatientRecord
+from ..db.models import Hl7Message, ImagingOrder, PatientMerge
 from ..hl7 import adt
 from .his import merge_view, message_view, order_view, page, patient_view, run_action
 from .router import ApiError, Context, Request, route
