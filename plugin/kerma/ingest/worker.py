@@ -10,12 +10,12 @@ unique SOP Instance UID makes a repeat harmless.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Protocol
 
 from sqlalchemy.orm import sessionmaker
 
+from ..background import PeriodicThread
 from ..extract import extract, reason_to_skip
 from .store import Processed, read_cursor, store_batch
 
@@ -33,52 +33,19 @@ class InstanceSource(Protocol):
     def instance_file(self, orthanc_id: str) -> bytes | None: ...
 
 
-class IngestWorker:
+class IngestWorker(PeriodicThread):
+    name = "kerma-ingest"
+
     def __init__(self, source: InstanceSource, sessions: sessionmaker, *, batch_size: int = 100,
                  poll_seconds: float = 2.0):
+        super().__init__(poll_seconds)
         self.source = source
         self.sessions = sessions
         self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.cursor = 0
-        self.last_error: str | None = None
 
-    # --- control -------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="kerma-ingest", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    # --- work ----------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        backoff = 1.0
-        while not self._stop.is_set():
-            try:
-                done = self.run_once()
-                self.last_error = None
-                backoff = 1.0
-            except Exception as exc:  # database down, Orthanc busy: retry the same batch later
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.error("ingest batch failed, will retry: %s", self.last_error)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            if done:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+    def tick(self) -> bool:
+        return not self.run_once()
 
     def run_once(self) -> bool:
         """Process one batch of changes; True when the log is exhausted."""

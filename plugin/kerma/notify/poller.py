@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..config import Settings
 from . import outbox, smtp, webhook
-from .loop import PeriodicThread
+from ..background import PeriodicThread
 from .messages import compose
 from .smtp import PermanentFailure
 

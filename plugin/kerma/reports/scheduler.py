@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from ..config import Settings
 from ..db.models import ReportRun, ReportSchedule
 from ..notify.digest import WORKING_DAYS
-from ..notify.loop import PeriodicThread
+from ..background import PeriodicThread
 from ..notify.outbox import enqueue_digest
 from .periods import last_complete
 from .process import make_report

@@ -1,4 +1,7 @@
-"""A daemon thread that repeats one piece of work until stopped (Orthanc hangs on non-daemon threads)."""
+"""A daemon thread that repeats one piece of work until stopped (Orthanc hangs on non-daemon threads).
+
+The ingest worker, the outbox poller and the report scheduler are such threads.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ class PeriodicThread:
 
     def __init__(self, interval: float):
         self.interval = interval
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -37,12 +41,18 @@ class PeriodicThread:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        backoff = 1.0
         while not self._stop.is_set():
             try:
                 more = self.tick()
-            except Exception as exc:  # the database is down: the work waits in it for the next round
-                log.error("%s failed: %s: %s", self.name, type(exc).__name__, exc)
-                more = False
+                self.last_error = None
+                backoff = 1.0
+            except Exception as exc:  # database down, Orthanc busy: the same work is tried again later
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("%s failed, will retry: %s", self.name, self.last_error)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
             if not more:
                 self._wake.wait(self.interval)
                 self._wake.clear()
