@@ -27,6 +27,10 @@ def _describe(env: Environment, device_id: int) -> str:
 
 
 def find_new_device(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    """Fires on the first study Kerma stores from a device.
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     mine = [object_id for object_id, device_id, _ in facts.objects if device_id == facts.device_id]
     if facts.device_id is None or not mine or env.history.first_object_of_device(facts.device_id) != min(mine):
         return []
@@ -36,6 +40,10 @@ def find_new_device(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list
 
 
 def find_new_software_version(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    """Fires on the first study a device reports a software version it had not reported before.
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     findings = []
     for object_id, device_id, version in facts.objects:
         if device_id is None or version is None:

@@ -28,6 +28,10 @@ WATCHED = {
 
 
 def find_dose_check(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    """Fires on each Dose Check alert or notification the scanner recorded in an event.
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     which = rule.param("which")
     findings = []
     for event in facts.events:

@@ -14,6 +14,8 @@ DRL_KIND_SETS = {"any": ("local", "national"), "local": ("local",), "national": 
 
 
 class Environment:
+    """The DRLs in force (read once) and the history queries, for one evaluation batch."""
+
     def __init__(self, session: Session):
         self.history = History(session)
         self._session = session

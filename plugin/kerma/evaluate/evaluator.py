@@ -40,6 +40,7 @@ CHECKS = {
 
 
 def enabled_rules(session: Session) -> list[RuleSpec]:
+    """The enabled alert rules, flattened for one evaluation batch."""
     return [spec_of(r) for r in session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id))]
 
 

@@ -15,6 +15,10 @@ ADVICE = (
 
 
 def find_outside_range(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    """Fires on values above the upper or below the lower bound of the expected range.
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     lower, upper = rule.param("lower"), rule.param("upper")
     findings = []
     for m in measured(facts, rule.quantity, rule.level):

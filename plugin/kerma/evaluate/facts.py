@@ -32,6 +32,7 @@ def unit_of(quantity: str) -> str:
 
 
 def label_of(quantity: str) -> str:
+    """How a reason names a quantity (``DLP``, ``CTDIvol``, ``Ka,r``...)."""
     return LABELS.get(quantity, quantity.replace("_", " "))
 
 
@@ -43,6 +44,8 @@ def show(value: float, quantity: str) -> str:
 
 @dataclass(frozen=True)
 class EventFacts:
+    """One counted irradiation event: its values and the series and standard exam it belongs to."""
+
     event_id: int
     key: str  # irradiation event UID, else the row id
     series: str  # the series the event belongs to (header series, else its own key: an RDSR event is one series)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
-from .facts import Measured, label_of, show, unit_of
+from .facts import Measured, StudyFacts, label_of, show, unit_of
+
+if TYPE_CHECKING:
+    from .environment import Environment
+    from .rules import RuleSpec
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One firing of a rule: ``subject`` keeps it unique per rule and study across re-evaluations."""
+
     subject: str  # unique within the rule and study: re-evaluating the study finds the same alert
     reason: str
     quantity: str | None = None
@@ -34,3 +41,25 @@ def where(m: Measured) -> str:
 def measured_text(m: Measured) -> str:
     """``DLP 1234 mGy·cm of the examination``."""
     return f"{label_of(m.quantity)} {show(m.value, m.quantity)} of {where(m)}"
+
+
+class Check(Protocol):
+    """What every rule kind's check is: ``check(rule, facts, env) -> list[Finding]``."""
+
+    def __call__(self, rule: "RuleSpec", facts: StudyFacts, env: "Environment") -> list[Finding]:
+        """Evaluate one rule over one study.
+
+        Parameters
+        ----------
+        rule : RuleSpec
+            The enabled rule; its scope already matched the study (modality, device, patient group).
+        facts : StudyFacts
+            The study, resolved and classified.
+        env : Environment
+            The DRLs in force and the history queries of this batch.
+
+        Returns
+        -------
+        list of Finding
+            One per value that fired, each with its subject, value, threshold and reason.
+        """

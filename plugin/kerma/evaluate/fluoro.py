@@ -21,6 +21,10 @@ ADVICE = (
 
 
 def find_level_reached(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+    """Fires when a study total reaches the level, and again at each further step.
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     threshold, increment = float(rule.param("threshold")), rule.param("increment")
     findings = []
     for m in measured(facts, rule.quantity, rule.level):

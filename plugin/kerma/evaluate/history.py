@@ -16,6 +16,8 @@ from .facts import StudyFacts
 
 
 class History:
+    """History queries for one evaluation batch, with per-batch caches."""
+
     def __init__(self, session: Session):
         self.session = session
         self._device_firsts: dict[int, int | None] = {}
@@ -57,6 +59,7 @@ class History:
         return self._software[device_id]
 
     def device(self, device_id: int) -> Device | None:
+        """The device row (for its name in a reason)."""
         return self.session.get(Device, device_id)
 
     def patient_sum(self, facts: StudyFacts, quantity: str, days: int) -> tuple[float, int]:
@@ -83,6 +86,7 @@ class History:
             Alert.rule_id == rule_id, Alert.subject == subject, Alert.study_id.in_(study_ids))) > 0
 
     def exam_name(self, exam_id: int | None) -> str | None:
+        """The standard exam's name (cached for the batch)."""
         if exam_id is None:
             return None
         if exam_id not in self._exam_names:

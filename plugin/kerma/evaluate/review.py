@@ -29,6 +29,7 @@ class ReviewError(ValueError):
 
 
 def state(alert: Alert) -> dict:
+    """The reviewable state of an alert, as the audit trail records it before and after a step."""
     return {"status": alert.status, "assignee": alert.assignee, "reportable": alert.reportable}
 
 
@@ -71,6 +72,7 @@ def act(session: Session, alert: Alert, action: str, actor: str | None, *, comme
 
 
 def assign(session: Session, alert: Alert, assignee: str | None, actor: str | None) -> Alert:
+    """Give the alert to ``assignee`` (None: nobody), audited."""
     before = state(alert)
     alert.assignee = assignee or None
     session.flush()
@@ -79,6 +81,7 @@ def assign(session: Session, alert: Alert, assignee: str | None, actor: str | No
 
 
 def comment_on(session: Session, alert: Alert, text: str, actor: str | None) -> AlertComment:
+    """Add a comment to the alert, audited; raises :class:`ReviewError` for an empty one."""
     if not (text or "").strip():
         raise ReviewError("a comment needs text")
     entry = AlertComment(author=actor, text=text.strip())

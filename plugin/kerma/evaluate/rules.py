@@ -64,6 +64,7 @@ class RuleSpec:
     snapshot: dict
 
     def param(self, name: str):
+        """The parameter's value, or the kind's default when the rule leaves it unset."""
         value = self.parameters.get(name)
         return KINDS[self.kind][0].get(name) if value is None else value
 
@@ -103,6 +104,7 @@ def rule_json(row: AlertRule) -> dict:
 
 
 def spec_of(row: AlertRule) -> RuleSpec:
+    """The rule row as an immutable :class:`RuleSpec` (with the snapshot an alert keeps)."""
     return RuleSpec(row.id, row.version, row.name, row.kind, row.severity, row.modality, row.device_id,
                     row.standard_exam_id, row.patient_group, row.quantity, row.level, dict(row.parameters or {}),
                     tuple(row.notify_roles or ()), rule_json(row))

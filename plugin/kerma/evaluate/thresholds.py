@@ -20,11 +20,15 @@ ABSOLUTE_ADVICE = (
 
 
 def drl_reference(level: Level) -> dict:
+    """The DRL a value was compared with, as an alert's ``reference`` keeps it."""
     return {"drl": level.value, "drl_set": level.set_name, "drl_kind": level.kind, "patient_group": level.patient_group}
 
 
 def find_above_drl(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
-    """Values above k × the DRL that applies to them (their exam, quantity and patient band)."""
+    """Values above k × the DRL that applies to them (their exam, quantity and patient band).
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     k = float(rule.param("k"))
     index = env.drls(rule.param("drl_kind"))
     quantities = [rule.quantity] if rule.quantity else sorted(env.drl_quantities(rule.level))
@@ -47,7 +51,10 @@ def find_above_drl(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[
 
 
 def find_above_absolute(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
-    """Values above the rule's fixed trigger level (e.g. a national significant-event criterion)."""
+    """Values above the rule's fixed trigger level (e.g. a national significant-event criterion).
+
+    A :class:`~kerma.evaluate.findings.Check`.
+    """
     threshold = float(rule.param("threshold"))
     return [Finding(f"{m.subject}:{m.quantity}",
                     f"{measured_text(m)} exceeds the trigger level of {show(threshold, m.quantity)} ({rule.name}).",

@@ -15,6 +15,7 @@ WORKING_DAYS = (0, 1, 2, 3, 4)  # Monday to Friday
 
 
 def previous_working_day(day: dt.date) -> dt.date:
+    """The working day before ``day`` (Friday for a Monday)."""
     day -= dt.timedelta(days=1)
     while day.weekday() not in WORKING_DAYS:
         day -= dt.timedelta(days=1)
@@ -59,6 +60,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def summary(alert: Alert) -> dict:
+    """An alert as the digest lists it."""
     return {"id": alert.id, "severity": alert.severity, "kind": alert.kind, "status": alert.status,
             "study_instance_uid": alert.study_instance_uid, "study_date": alert.study_date.isoformat() if alert.study_date else None,
             "reason": alert.reason, "assignee": alert.assignee,

@@ -18,6 +18,8 @@ from .digest import daily_digest
 
 @dataclass
 class Email:
+    """An e-mail to send: subject, plain text, attachments."""
+
     subject: str
     text: str
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # (file name, MIME type, content)
@@ -53,6 +55,7 @@ def alert_facts(session: Session, alert: Alert, base_url: str) -> dict:
 
 
 def alert_email(facts: dict) -> Email:
+    """The e-mail of an alert: what fired and why, the study, value, DRL, what to do, the link."""
     headline = f"{facts['rule']}: {facts['value_text']}" if facts["value_text"] else facts["rule"]
     lines = [
         f"Kerma alert #{facts['alert_id']} ({facts['severity']}): {headline}", "",
@@ -76,6 +79,7 @@ def alert_email(facts: dict) -> Email:
 
 
 def digest_email(session: Session, day: dt.date, base_url: str) -> Email:
+    """The daily digest of ``day`` as an e-mail."""
     digest = daily_digest(session, day)
     lines = [f"Kerma daily digest for {digest['date']}: {digest['open']} open alert(s).", ""]
     for title, items in (("New since " + digest["since"], digest["new_since"]),
@@ -90,6 +94,7 @@ def digest_email(session: Session, day: dt.date, base_url: str) -> Email:
 
 
 def report_email(run: ReportRun, base_url: str) -> Email:
+    """A finished report's e-mail, its PDF attached."""
     summary = run.summary or {}
     title = summary.get("title") or f"Dose report {run.period_start} – {run.period_end}"
     lines = [title, "", f"Examinations: {summary.get('examinations', '?')}", f"Alerts: {summary.get('alerts', '?')}",

@@ -23,6 +23,8 @@ MAX_BACKOFF_SECONDS = 900
 
 @dataclass(frozen=True)
 class Webhook:
+    """A webhook target from ``Kerma.Webhooks``."""
+
     url: str
     secret: str | None = None  # signs the body (HMAC-SHA256) when set
 
@@ -37,10 +39,12 @@ def set_webhooks(webhooks: tuple[Webhook, ...]) -> None:
 
 
 def webhooks() -> tuple[Webhook, ...]:
+    """The configured webhook targets."""
     return _webhooks
 
 
 def now() -> dt.datetime:
+    """The current time, timezone-aware UTC (the outbox's clock)."""
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -101,6 +105,7 @@ def claim_due(session: Session, limit: int = 20) -> list[OutboxMessage]:
 
 
 def mark_sent(message: OutboxMessage) -> None:
+    """The server took the message: it is never sent again."""
     message.status, message.sent_at, message.claimed_until, message.last_error = "sent", now(), None, None
     message.attempts += 1
 
@@ -118,6 +123,7 @@ def mark_failed_attempt(message: OutboxMessage, error: str, *, permanent: bool =
 
 
 def message_json(m: OutboxMessage) -> dict:
+    """A message as the REST API shows it."""
     return {"id": m.id, "created_at": m.created_at.isoformat() if m.created_at else None, "kind": m.kind,
             "channel": m.channel, "address": m.address, "alert_id": m.alert_id, "report_id": m.report_id,
             "digest_date": m.digest_date.isoformat() if m.digest_date else None, "status": m.status,

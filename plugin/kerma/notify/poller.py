@@ -53,6 +53,8 @@ def deliver_due(sessions: sessionmaker, settings: Settings, limit: int = 20) -> 
 
 
 class OutboxPoller(PeriodicThread):
+    """The daemon thread that delivers the outbox (started and stopped with Orthanc)."""
+
     name = "kerma-outbox"
 
     def __init__(self, sessions: sessionmaker, settings: Settings):

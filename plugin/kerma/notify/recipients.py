@@ -40,5 +40,6 @@ def recipients_for(session: Session, roles, *, device_id: int | None = None, sit
 
 
 def recipient_json(r: Recipient) -> dict:
+    """A recipient as the REST API shows it."""
     return {"id": r.id, "name": r.name, "role": r.role, "email": r.email, "device_id": r.device_id, "site": r.site,
             "min_severity": r.min_severity, "daily_digest": r.daily_digest, "enabled": r.enabled}

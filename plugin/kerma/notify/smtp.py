@@ -18,6 +18,7 @@ class PermanentFailure(Exception):
 
 
 def build(email: Email, sender: str, to: str, message_id: str) -> EmailMessage:
+    """The MIME message of ``email``."""
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = email.subject, sender, to
     msg["Date"] = formatdate(localtime=False)

@@ -36,6 +36,7 @@ def trend_groups(trends: list[dict]) -> list[tuple[str, str, list[dict]]]:
 
 
 def trend_chart(exam: str, quantity: str, rows: list[dict]) -> Figure:
+    """Monthly median per patient band, with the DRL as a dashed line."""
     fig = Figure(figsize=(7.5, 3.2))
     ax = fig.subplots()
     by_band: dict[str, list[dict]] = defaultdict(list)
@@ -55,6 +56,7 @@ def trend_chart(exam: str, quantity: str, rows: list[dict]) -> Figure:
 
 
 def distribution_chart(exam: str, quantity: str, rows: list[dict], device_names: dict) -> Figure:
+    """A box plot of the period's values per device."""
     fig = Figure(figsize=(7.5, 3.2))
     ax = fig.subplots()
     ax.boxplot([r["values"] for r in rows], showfliers=True)
@@ -67,6 +69,7 @@ def distribution_chart(exam: str, quantity: str, rows: list[dict], device_names:
 
 
 def load_heatmap(load: dict) -> Figure:
+    """Examinations by weekday (rows) and hour (columns)."""
     fig = Figure(figsize=(7.5, 3.0))
     ax = fig.subplots()
     image = ax.imshow(load["by_weekday_hour"], aspect="auto", cmap="Blues")
@@ -80,6 +83,7 @@ def load_heatmap(load: dict) -> Figure:
 
 
 def procedure_chart(load: dict, top: int = 8) -> Figure:
+    """Examinations by weekday, stacked by procedure (the ``top`` most frequent)."""
     fig = Figure(figsize=(7.5, 3.2))
     ax = fig.subplots()
     bottom = [0] * 7
@@ -94,6 +98,7 @@ def procedure_chart(load: dict, top: int = 8) -> Figure:
 
 
 def alerts_chart(alerts: dict) -> Figure:
+    """Alerts of the period by kind."""
     fig = Figure(figsize=(7.5, 2.6))
     ax = fig.subplots()
     kinds = sorted(alerts["kind"])

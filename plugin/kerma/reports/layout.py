@@ -13,6 +13,8 @@ from .charts import number
 
 @dataclass
 class Section:
+    """A part of a report: a title, its charts, and a table of the numbers behind them."""
+
     title: str
     figures: list[Figure] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)

@@ -15,6 +15,7 @@ ROWS_PER_PAGE = 45
 
 
 def to_html(title: str, sections: list[Section]) -> str:
+    """One self-contained HTML page (charts embedded as PNG)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              "<style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:2px 6px;font-size:0.85em}</style></head><body>",
@@ -40,6 +41,7 @@ def _png(figure: Figure) -> str:
 
 
 def to_pdf(title: str, sections: list[Section]) -> bytes:
+    """A PDF: each chart on a page, then the section's table over as many pages as it needs."""
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": title, "Creator": "Kerma"}) as pdf:
         for section in sections:

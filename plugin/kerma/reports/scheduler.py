@@ -62,6 +62,8 @@ def make_pending_reports(sessions: sessionmaker, database_url: str) -> int:
 
 
 class Scheduler(PeriodicThread):
+    """The daemon thread for the daily digest and reports (started and stopped with Orthanc)."""
+
     name = "kerma-scheduler"
 
     def __init__(self, sessions: sessionmaker, settings: Settings):
