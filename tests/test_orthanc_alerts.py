@@ -103,3 +103,9 @@ def test_a_report_asked_over_rest_is_made_by_a_spawned_process(orthanc):
     pdf = api.get(url + f"reports/{run['id']}/pdf")
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert done["summary"]["examinations"] >= 1
+
+
+def test_orthanc_stops_promptly_with_the_outbox_and_background_threads(orthanc):
+    started = time.monotonic()
+    assert orthanc.stop() == 0  # SIGTERM: the outbox poller and the scheduler are daemon threads
+    assert time.monotonic() - started < 15

@@ -33,7 +33,8 @@ def make_report(database_url: str, run_id: int, timeout: float = TIMEOUT_SECONDS
     """Run :func:`kerma.reports.job.run` in a child process; True when it finished well."""
     context = multiprocessing.get_context("spawn")
     context.set_executable(interpreter())
-    child = context.Process(target=_child, args=(database_url, run_id), name=f"kerma-report-{run_id}")
+    # daemon: at Orthanc's exit the child is terminated, not waited for (shutdown must not hang on a report)
+    child = context.Process(target=_child, args=(database_url, run_id), name=f"kerma-report-{run_id}", daemon=True)
     child.start()
     child.join(timeout)
     if child.is_alive():
