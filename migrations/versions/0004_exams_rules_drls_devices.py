@@ -119,7 +119,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('mapping_rule_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('device_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('event_date', sa.Date(), nullable=True))
-        batch_op.create_index('ix_event_statistics', ['counted', 'standard_exam_id', 'device_id', 'event_date'], unique=False)
+        batch_op.create_index('ix_event_counted_date', ['event_date'], unique=False,
+                              sqlite_where=sa.text('counted = 1'), postgresql_where=sa.text('counted'))
         batch_op.create_foreign_key('fk_irradiation_event_standard_exam_id', 'standard_exam', ['standard_exam_id'], ['id'])
         batch_op.create_foreign_key('fk_irradiation_event_mapping_rule_id', 'mapping_rule', ['mapping_rule_id'], ['id'])
         batch_op.create_foreign_key('fk_irradiation_event_device_id', 'device', ['device_id'], ['id'])
@@ -183,7 +184,7 @@ def downgrade() -> None:
         # WARNING: constraint name is None; this directive will fail as
         # rendered.  Add a name, or use a naming convention; see
         # https://alembic.sqlalchemy.org/en/latest/naming.html
-        batch_op.drop_index('ix_event_statistics')
+        batch_op.drop_index('ix_event_counted_date')
         batch_op.drop_column('event_date')
         batch_op.drop_column('device_id')
         batch_op.drop_column('mapping_rule_id')

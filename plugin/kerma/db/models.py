@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false, func
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..extract.concepts import event_fields
@@ -208,7 +208,8 @@ def _event_namespace() -> dict:
         "__doc__": "One irradiation event; scalar fields as columns named with their units.",
         "__table_args__": (
             Index("ix_event_study_uid", "study_id", "irradiation_event_uid"),
-            Index("ix_event_statistics", "counted", "standard_exam_id", "device_id", "event_date"),
+            # statistics read counted events by date range; a partial index keeps uncounted per-slice rows out of it
+            Index("ix_event_counted_date", "event_date", sqlite_where=text("counted = 1"), postgresql_where=text("counted")),
         ),
         "__annotations__": {},
         "id": mapped_column(Integer, primary_key=True),

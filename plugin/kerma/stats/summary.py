@@ -14,6 +14,12 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def _sample_sd(values: list[float]) -> float:
+    """Sample standard deviation in floating point (statistics.stdev computes in exact fractions: slow at scale)."""
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
 def summarize(values: list[float]) -> dict:
     """n, median, mean, min, max, sd (sample), p25, p75; ``None`` where undefined."""
     ordered = sorted(values)
@@ -26,7 +32,7 @@ def summarize(values: list[float]) -> dict:
         "mean": statistics.fmean(ordered),
         "min": ordered[0],
         "max": ordered[-1],
-        "sd": statistics.stdev(ordered) if n > 1 else None,
+        "sd": _sample_sd(ordered) if n > 1 else None,
         "p25": percentile(ordered, 0.25),
         "p75": percentile(ordered, 0.75),
     }

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
@@ -48,6 +48,7 @@ class Row:
     weight: float | None
     study_id: int
     event_id: int | None
+    study_uid: str | None = None
 
 
 def level_of(quantity: str) -> str:
@@ -59,21 +60,22 @@ def level_of(quantity: str) -> str:
                           f"exposure level: any measured event field, e.g. ctdivol_mGy, dap_Gycm2")
 
 
-def fetch(session: Session, quantity: str, filters: Filters) -> list[Row]:
+def fetch(session: Session, quantity: str, filters: Filters, with_uid: bool = False) -> list[Row]:
     """The values of ``quantity`` with what groups them, for counted events or for studies."""
+    uid = (Study.study_instance_uid,) if with_uid else ()
     if level_of(quantity) == "exam":
         value = getattr(Study, quantity)
         stmt = select(Study.standard_exam_id, Study.device_id, Study.study_date, value, Study.patient_age_years,
-                      Study.patient_weight_kg, Study.id).where(value.is_not(None))
+                      Study.patient_weight_kg, Study.id, literal(None), *uid).where(value.is_not(None))
         date_column, exam_column, device_column = Study.study_date, Study.standard_exam_id, Study.device_id
         if filters.modality:
             stmt = stmt.where(Study.id.in_(select(DoseObject.study_id).where(DoseObject.modality == filters.modality)))
     else:
         value = getattr(IrradiationEvent, quantity)
         stmt = (select(IrradiationEvent.standard_exam_id, IrradiationEvent.device_id, IrradiationEvent.event_date, value,
-                       Study.patient_age_years, Study.patient_weight_kg, Study.id, IrradiationEvent.id)
+                       Study.patient_age_years, Study.patient_weight_kg, Study.id, IrradiationEvent.id, *uid)
                 .join(Study, Study.id == IrradiationEvent.study_id)
-                .where(IrradiationEvent.counted.is_(True), value.is_not(None)))
+                .where(IrradiationEvent.counted == true(), value.is_not(None)))  # "= 1": the partial index's own term
         date_column, exam_column = IrradiationEvent.event_date, IrradiationEvent.standard_exam_id
         device_column = IrradiationEvent.device_id
         if filters.modality:
@@ -86,7 +88,7 @@ def fetch(session: Session, quantity: str, filters: Filters) -> list[Row]:
         stmt = stmt.where(device_column == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(exam_column == filters.standard_exam_id)
-    return [Row(*r) if len(r) == 8 else Row(*r, None) for r in session.execute(stmt)]
+    return [Row(*r) for r in session.execute(stmt)]
 
 
 def period_of(day: dt.date | None, period: str) -> str | None:
@@ -135,7 +137,7 @@ def exceedances(session: Session, quantity: str, filters: Filters) -> list[tuple
     """(row, DRL) for every study (exam level) or event (exposure level) above the DRL that applies to it."""
     index = LevelIndex(active_levels(session))
     hits = []
-    for row in fetch(session, quantity, filters):
+    for row in fetch(session, quantity, filters, with_uid=True):
         level = index.find(row.exam_id, quantity, row.age, row.weight)
         if level is not None and row.value > level.value:
             hits.append((row, level))
@@ -145,10 +147,9 @@ def exceedances(session: Session, quantity: str, filters: Filters) -> list[tuple
 def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
     """Every study (exam level) or event (exposure level) whose value exceeds the DRL that applies to it."""
     hits = exceedances(session, quantity, filters)
-    uids = dict(session.execute(select(Study.id, Study.study_instance_uid).where(Study.id.in_({r.study_id for r, _ in hits}))).all()) if hits else {}
     names = _exam_names(session, {r.exam_id for r, _ in hits})
     return [{
-        "study_instance_uid": uids.get(row.study_id), "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
+        "study_instance_uid": row.study_uid, "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
         "standard_exam": names.get(row.exam_id), "device_id": row.device_id, "quantity": quantity, "value": row.value,
         "drl": level.value, "drl_set": level.set_name, "ratio": row.value / level.value,
     } for row, level in sorted(hits, key=lambda h: (h[0].day or dt.date.min, h[0].study_id), reverse=True)]
