@@ -7,10 +7,7 @@ from dataclasses import dataclass, field
 
 from ..db.models import EVENT_FIELDS, Study
 from ..drl.sets import ADULT_FROM_YEARS
-
-# exam-level quantities: resolved study totals (Study columns)
-EXAM_QUANTITIES = ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
-                   "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")
+from ..stats.tables import EXAM_QUANTITIES  # exam level: the study's resolved totals (Study columns)
 # quantities that add up over the events of a series; the others (CTDIvol, kVp, EI...) take the series' highest
 ADDITIVE = {"dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "exposure_mAs", "irradiation_duration_s", "exposure_time_s",
             "agd_mGy", "number_of_pulses", "administered_activity_MBq", "effective_dose_mSv"}
@@ -36,10 +33,14 @@ def label_of(quantity: str) -> str:
     return LABELS.get(quantity, quantity.replace("_", " "))
 
 
+def significant(value: float) -> str:
+    """4 significant digits, without an exponent for the large values doses reach (``12345`` stays ``12345``)."""
+    return f"{value:.4g}" if abs(value) < 10_000 else f"{value:.0f}"
+
+
 def show(value: float, quantity: str) -> str:
-    """A value with its unit, to 4 significant digits (what people read in a reason or an e-mail)."""
-    unit = unit_of(quantity)
-    return f"{value:.4g} {unit}".strip()
+    """A value with its unit (what people read in a reason, an e-mail or a report)."""
+    return f"{significant(value)} {unit_of(quantity)}".strip()
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ matplotlib.rcParams.update({"pdf.fonttype": 42, "font.size": 9})  # TrueType tex
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..evaluate.facts import label_of, unit_of  # noqa: E402
+from ..evaluate.facts import label_of, significant, unit_of  # noqa: E402
 
 MAX_CHARTS = 12  # per kind of chart: the most frequent exams
 
 
 def number(value) -> str:
-    """How the report prints a dose value (4 significant digits)."""
-    return "–" if value is None else f"{value:.4g}"
+    """How the report prints a dose value."""
+    return "–" if value is None else significant(value)
 
 
 def _axis_label(quantity: str) -> str:
