@@ -9,16 +9,20 @@ import pytest
 from sqlalchemy import select
 
 from kerma.classify.apply import remap_history
+from kerma.config import Settings, SmtpSettings
 from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import AlertRule, Device, OutboxMessage, Recipient, ReportRun, ReportSchedule
 from kerma.db.schema import upgrade
 from kerma.evaluate.rules import check
 from kerma.ingest.store import Processed, store_batch
+from kerma.notify.poller import deliver_due
 from kerma.reports.periods import last_complete
 from kerma.reports.process import make_report
 from kerma.reports.scheduler import due_scheduled_reports, make_pending_reports
 from dose_setup import exam_with_drl
 from records_factory import ct_study
+from support.mailbox import Mailbox
+from support.orthanc import free_port
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +123,24 @@ def test_the_numbers_in_the_report_are_the_data(database, march):
         assert f"alt='{title}" in page, title
 
 
-def test_the_report_is_emailed_to_its_roles(database, march):
+def test_the_report_is_emailed_to_its_roles_with_the_pdf_attached(database, march):
     url, sessions, records, devices = database
     run, _ = march
     with sessions() as s:
         (message,) = s.scalars(select(OutboxMessage).where(OutboxMessage.report_id == run.id)).all()
         assert (message.channel, message.address, message.kind) == ("email", "mpe@hospital.example", "report")
+    mailbox = Mailbox(free_port()).start()
+    try:
+        settings = Settings(database_url=url, smtp=SmtpSettings(host="127.0.0.1", port=mailbox.port))
+        while sum(deliver_due(sessions, settings).values()):  # the alerts' e-mails first, then the report's
+            pass
+    finally:
+        mailbox.stop()
+    (email,) = [m for m in mailbox.messages if "Dose report 2026-03-01" in m["Subject"]]
+    (attachment,) = list(email.iter_attachments())
+    assert attachment.get_filename() == "kerma-report-2026-03-01-2026-03-31.pdf"
+    assert attachment.get_content() == run.pdf
+    assert f"Examinations: {run.summary['examinations']}" in email.get_body(("plain",)).get_content()
 
 
 def test_a_monthly_schedule_makes_last_months_report_once(database):
