@@ -152,6 +152,18 @@ def test_webhook_posts_the_alert_signed_and_retries_a_server_error(sessions):
     assert second["headers"]["X-Kerma-Signature"] == f"sha256={signature}"
 
 
+def test_alerts_on_back_filled_studies_are_recorded_but_not_sent(sessions):
+    configure(settings_for(free_port(), notify_within_days=30))
+    recent = ct_study(dt.date.today().isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
+    back_filled = ct_study((dt.date.today() - dt.timedelta(days=31)).isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
+    with sessions() as s, s.begin():
+        store_batch(s, [Processed(next(_seq), f"id-{next(_seq)}", r) for r in (recent, back_filled)], last_seq=next(_seq))
+    with sessions() as s:
+        assert len(s.scalars(select(Alert)).all()) == 2
+        (message,) = s.scalars(select(OutboxMessage)).all()
+        assert s.get(Alert, message.alert_id).study_instance_uid == recent["study_instance_uid"]
+
+
 def test_recipients_by_role_device_site_and_severity(sessions):
     from kerma.notify.recipients import recipients_for
     with sessions() as s, s.begin():

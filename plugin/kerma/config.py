@@ -44,6 +44,7 @@ class Settings:
     base_url: str = "http://localhost:8042"  # links to studies in Kerma: <BaseUrl>/kerma/ui/#/studies/<uid>
     webhooks: tuple[dict, ...] = ()  # {"Url": ..., "Secret": ...} (a plain string is a URL)
     outbox_poll_seconds: float = 5.0
+    notify_within_days: int = 0  # > 0: alerts on studies older than this many days are not e-mailed (back-fill)
     digest_hour: int = 7  # local hour of each working day at which the daily digest is sent
     digest_roles: tuple[str, ...] = ("mpe", "rpo")
 
@@ -66,6 +67,7 @@ class Settings:
             base_url=str(section.get("BaseUrl") or "http://localhost:8042"),
             webhooks=tuple(w if isinstance(w, dict) else {"Url": w} for w in section.get("Webhooks") or ()),
             outbox_poll_seconds=float(section.get("OutboxPollSeconds", 5.0)),
+            notify_within_days=int(section.get("NotifyWithinDays", 0)),
             digest_hour=int(section.get("DigestHour", 7)),
             digest_roles=tuple(section.get("DigestRoles", ("mpe", "rpo"))),
         )

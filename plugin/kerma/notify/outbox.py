@@ -3,7 +3,7 @@
 Rows move ``pending`` → ``sending`` (claimed by one poller until ``claimed_until``) → ``sent``; a
 failed attempt goes back to ``pending`` with a later ``next_attempt_at``.  A message is claimed by
 an atomic update, so two pollers (two Orthanc nodes on one PostgreSQL) never send the same one.
-Webhook targets come from Orthanc's configuration (``Kerma.Webhooks``), set once at start.
+Webhook targets and the back-fill cut-off come from Orthanc's configuration, set once at start.
 """
 
 from __future__ import annotations
@@ -29,18 +29,26 @@ class Webhook:
     secret: str | None = None  # signs the body (HMAC-SHA256) when set
 
 
-_webhooks: tuple[Webhook, ...] = ()
+@dataclass(frozen=True)
+class Targets:
+    """Where alerts go besides the recipients, and which alerts are told at all (from the configuration)."""
+
+    webhooks: tuple[Webhook, ...] = ()
+    within_days: int = 0  # > 0: alerts on studies older than this (a back-fill) are recorded, not sent
 
 
-def set_webhooks(webhooks: tuple[Webhook, ...]) -> None:
-    """The webhook targets of this Orthanc's configuration (called once at start)."""
-    global _webhooks
-    _webhooks = tuple(webhooks)
+_targets = Targets()
+
+
+def set_targets(targets: Targets) -> None:
+    """The targets of this Orthanc's configuration (called once at start)."""
+    global _targets
+    _targets = targets
 
 
 def webhooks() -> tuple[Webhook, ...]:
     """The configured webhook targets."""
-    return _webhooks
+    return _targets.webhooks
 
 
 def now() -> dt.datetime:
@@ -54,14 +62,21 @@ def _add(session: Session, kind: str, channel: str, address: str, key: str, **li
 
 
 def enqueue_alert(session: Session, alert: Alert, roles) -> int:
-    """One e-mail per recipient of ``roles`` (by device, site, severity) and one POST per webhook; returns how many."""
+    """One e-mail per recipient of ``roles`` (by device, site, severity) and one POST per webhook; returns how many.
+
+    An alert on a study older than the configured ``within_days`` (Orthanc's history back-filled when
+    Kerma is enabled) is told to nobody: it waits in the alert list and the digest.
+    """
+    if _targets.within_days and alert.study_date is not None \
+            and alert.study_date < now().date() - dt.timedelta(days=_targets.within_days):
+        return 0
     site = session.scalar(select(Study.institution_name).where(Study.id == alert.study_id))
     people = recipients_for(session, roles, device_id=alert.device_id, site=site, severity=alert.severity)
     for person in people:
         _add(session, "alert", "email", person.email, f"alert:{alert.id}:email:{person.email.casefold()}", alert_id=alert.id)
-    for hook in _webhooks:
+    for hook in _targets.webhooks:
         _add(session, "alert", "webhook", hook.url, f"alert:{alert.id}:webhook:{hook.url}", alert_id=alert.id)
-    return len(people) + len(_webhooks)
+    return len(people) + len(_targets.webhooks)
 
 
 def enqueue_digest(session: Session, day: dt.date, roles) -> int:

@@ -21,8 +21,9 @@ log = logging.getLogger("kerma.notify")
 
 
 def configure(settings: Settings) -> None:
-    """Take the webhook targets from the settings (the outbox adds one message per target and alert)."""
-    outbox.set_webhooks(tuple(outbox.Webhook(w["Url"], w.get("Secret")) for w in settings.webhooks if w.get("Url")))
+    """Take the webhook targets and the back-fill cut-off from the settings (the outbox adds the messages)."""
+    hooks = tuple(outbox.Webhook(w["Url"], w.get("Secret")) for w in settings.webhooks if w.get("Url"))
+    outbox.set_targets(outbox.Targets(hooks, settings.notify_within_days))
 
 
 def deliver_due(sessions: sessionmaker, settings: Settings, limit: int = 20) -> dict:
