@@ -65,8 +65,14 @@ def _s(seconds) -> str:
     return "-" if seconds is None else f"{seconds:.2f} s"
 
 
-def _health(session, url):
-    return session.get(url + "/kerma/api/health", timeout=10).json()
+def _health(session, url, errors: list | None = None):
+    """Kerma's health, or None when it does not answer 200 (the answer is appended to ``errors``)."""
+    response = session.get(url + "/kerma/api/health", timeout=10)
+    if response.status_code != 200:
+        if errors is not None:
+            errors.append(f"{response.status_code} {response.text[:200]}")
+        return None
+    return response.json()
 
 
 def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_config: Path,
@@ -85,10 +91,13 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
         n = len(paths)
         result["kind"] = kind
         if kind == "kerma":
-            recorded_at, last = [], {}
+            recorded_at, last, errors = [], {}, []
 
             def all_recorded():
-                h = last["health"] = _health(session, orthanc.url)
+                h = _health(session, orthanc.url, errors)
+                if h is None:
+                    return None
+                last["health"] = h
                 if not recorded_at and sum(h["counts"]["dose_objects"].values()) >= n:
                     recorded_at.append(time.perf_counter())
                 return h if recorded_at and h["lag"] == 0 else None
@@ -97,10 +106,14 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
                 health, done_at = wait_for(all_recorded, e2e_timeout, 0.02)
                 result["e2e_s"] = done_at - result["started"]  # every record written and lag 0
             except TimeoutError:  # reported as an incomplete run, with what health showed last
-                health = last["health"]
+                health = last.get("health") or {"counts": {"dose_objects": {}}, "ingest_error": None,
+                                                 "cursor": None, "orthanc_last_seq": None, "lag": None}
                 result["e2e_s"] = None
                 result["timeout"] = f"health not complete {e2e_timeout:.0f} s after storescu started"
                 result["last_health"] = health
+                result["orthanc_log_tail"] = orthanc.log_tail(30)
+            if errors:  # health answered an error while polling: counted, shown, and the log kept
+                result["health_errors"] = errors
                 result["orthanc_log_tail"] = orthanc.log_tail(30)
             result["records_s"] = recorded_at[0] - result["started"] if recorded_at else None  # every record written
             result["dose_objects"] = health["counts"]["dose_objects"]
@@ -121,6 +134,21 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _kerma_text(r: dict) -> str:
+    """The Kerma part of a run's progress line."""
+    if r["kind"] != "kerma":
+        return ""
+    text = f", all records {_s(r['records_s'])}, lag 0 {_s(r['e2e_s'])}, {r['dose_objects']}"
+    if r.get("health_errors"):
+        text += f", {len(r['health_errors'])} health error(s): {r['health_errors'][0]}"
+    if r.get("timeout"):
+        last = r["last_health"]
+        text += f", TIMEOUT: last health cursor {last['cursor']}, orthanc_last_seq {last['orthanc_last_seq']}, lag {last['lag']}"
+    if r.get("check_text"):
+        text += ", " + r["check_text"]
+    return text
+
+
 def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, say=print, check=None,
               e2e_timeout: float = 300.0) -> dict:
     """(a) and (d): ``runs`` interleaved pairs (alone, kerma, alone, kerma, ...), medians and ratios.
@@ -133,12 +161,8 @@ def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, sa
     for i in range(runs):
         for kind in ("alone", "kerma"):
             r = one_run(kind, paths, expected_ok, workroot, log_config, e2e_timeout=e2e_timeout, check=check)
-            extra = (f", all records {_s(r['records_s'])}, lag 0 {_s(r['e2e_s'])}, {r['dose_objects']}"
-                     f"{', TIMEOUT: last health ' + str({k: r['last_health'][k] for k in ('cursor', 'orthanc_last_seq', 'lag')}) if r.get('timeout') else ''}"
-                     f"{', ' + r['check_text'] if r.get('check_text') else ''}"
-                     if kind == "kerma" else "")
-            say(f"  run {i + 1}/{runs} {kind:5s}: {r['rate']:.0f} inst/s in association "
-                f"({r['assoc_s']:.2f} s, process {r['wall_s']:.2f} s){extra}{'' if r['ok'] else '  [INCOMPLETE]'}")
+            say(f"  run {i + 1}/{runs} {kind:5s}: {r['rate'] or 0:.0f} inst/s in association "
+                f"({_s(r['assoc_s'])}, process {r['wall_s']:.2f} s){_kerma_text(r)}{'' if r['ok'] else '  [INCOMPLETE]'}")
             results.append(r)
     alone = [r for r in results if r["kind"] == "alone"]
     kerma = [r for r in results if r["kind"] == "kerma"]
@@ -147,8 +171,8 @@ def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, sa
         "expected_ok": expected_ok,
         "runs_per_setup": runs,
         "all_runs_complete": all(r["ok"] for r in results),
-        "alone_rate": median([r["rate"] for r in alone]),
-        "kerma_rate": median([r["rate"] for r in kerma]),
+        "alone_rate": median([r["rate"] for r in alone if r["rate"]]),
+        "kerma_rate": median([r["rate"] for r in kerma if r["rate"]]),
         "alone_wall_s": median([r["wall_s"] for r in alone]),
         "kerma_wall_s": median([r["wall_s"] for r in kerma]),
         "kerma_e2e_s": median([r["e2e_s"] for r in kerma if r["e2e_s"] is not None]),
@@ -161,7 +185,7 @@ def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, sa
     summary["ratio_e2e"] = summary["alone_wall_s"] / summary["kerma_e2e_s"] if summary["kerma_e2e_s"] else 0.0
     summary["kerma_e2e_rate"] = len(paths) / summary["kerma_e2e_s"] if summary["kerma_e2e_s"] else 0.0
     # the same ratio per interleaved pair, to show the spread
-    summary["pair_ratios_cstore"] = [k["rate"] / a["rate"] for a, k in zip(alone, kerma)]
+    summary["pair_ratios_cstore"] = [k["rate"] / a["rate"] for a, k in zip(alone, kerma) if a["rate"] and k["rate"]]
     return summary
 
 

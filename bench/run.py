@@ -10,6 +10,8 @@
     must fold into one acquisition of 500 slices
 (e) header read per image instance (synthetic CT slice, corpus images), warm, in-process, next to pydicom
 (h) 10,000 HL7 ADT/ORM messages over MLLP while (a)'s batch is stored: messages/s, C-STORE ratio (only with --only h)
+(s) statistics at scale: median table and DRL-exceedance list over 1,000,000 generated events, SQLite and PostgreSQL,
+    with a profile and faster prototypes (only with --only s: several minutes)
 
 See bench/README.md for how to read the output.
 """
@@ -155,6 +157,12 @@ def run_h(args, workroot: Path) -> dict:
     return run(paths, count, args.runs or 1, workroot, say=log)
 
 
+def run_s(args, workroot: Path) -> dict:
+    from statscale import run
+
+    return run(args, workroot, say=log)
+
+
 def print_a(a: dict) -> None:
     b = a["batch"]
     print_ingestion(a, f"\n(a) C-STORE, one association, {b['instances']} instances ({b['ct']} CT + {b['rdsr']} RDSR; "
@@ -173,7 +181,7 @@ def print_ratios(a: dict) -> None:
 def print_d(d: dict) -> None:
     s = d["series"]
     print_ingestion(d, f"\n(d) C-STORE, one association, one CT series of {s['slices']} slices (synthetic, 512x512 16-bit, "
-                       f"{s['bytes_per_slice'] / 1024:.0f} KB each, {s['total_bytes'] / 2**20:.0f} MB), "
+                       f"{s['bytes_per_slice'] / 1024:.0f} KB each, {s['total_bytes'] / 2**20:.0f} MiB), "
                        f"median of {d['runs_per_setup']} interleaved run(s)")
     checks = d["study_checks"]
     summary = "; ".join(f"{c['study_events']} event(s), slice_count {', '.join(str(x) for x in c['study_slice_counts'] or [])}"
@@ -305,6 +313,9 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("header read, synthetic CT slice (info)", ms3(s["kerma_s"]), verdict(None), note))
         rows.append(("header read, corpus images, median (info)", ms3(e["kerma_median_s"]), verdict(None),
                      f"pydicom header-only {ms3(e['pydicom_header_median_s'])}, ratio median {e['ratio_header_median']:.2f}"))
+    if summary.get("s"):
+        from statscale import target_rows
+        rows += target_rows(summary["s"], verdict)
     return rows
 
 
@@ -312,7 +323,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
-    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h", "s"], action="append", help="run only this part (repeatable)")
     p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1)")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
@@ -323,7 +334,7 @@ def main(argv=None) -> int:
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("e", run_e), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h)):  # cheapest first
+        for part, fn in (("c", run_c), ("e", run_e), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h), ("s", run_s)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
                 summary[part] = fn(args, workroot)
@@ -340,6 +351,9 @@ def main(argv=None) -> int:
     if "h" in summary:
         from hl7 import show as print_h
         print_h(summary["h"])
+    if "s" in summary:
+        from statscale import show as print_s
+        print_s(summary["s"])
     rows = targets(summary)
     summary["verdicts"] = [dict(zip(("target", "measured", "verdict", "note"), r)) for r in rows]
     print("\nTargets")
