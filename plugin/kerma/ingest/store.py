@@ -38,16 +38,20 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int) -> 
     known = set(session.scalars(select(DoseObject.sop_instance_uid).where(DoseObject.sop_instance_uid.in_(uids)))) if uids else set()
     new = 0
     touched: list[DoseObject] = []
-    for item in processed:
-        record = item.record
-        uid = record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}"  # unreadable objects keep their Orthanc id
-        if uid in known:
-            continue
-        known.add(uid)
-        obj = _dose_object(session, item, uid)
-        session.add(obj)
-        touched.append(obj)
-        new += 1
+    # the batch's studies and devices, looked up once each (a CT series is hundreds of objects)
+    studies: dict[str, Study] = {}
+    devices: dict[tuple, Device] = {}
+    with session.no_autoflush:
+        for item in processed:
+            record = item.record
+            uid = record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}"  # unreadable objects keep their Orthanc id
+            if uid in known:
+                continue
+            known.add(uid)
+            obj = _dose_object(session, item, uid, studies, devices)
+            session.add(obj)
+            touched.append(obj)
+            new += 1
     session.flush()
     refresh_studies(session, {o.study_id for o in touched if o.study_id is not None})
     cursor = session.get(IngestCursor, CURSOR)
@@ -58,7 +62,8 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int) -> 
     return new
 
 
-def _dose_object(session: Session, item: Processed, uid: str) -> DoseObject:
+def _dose_object(session: Session, item: Processed, uid: str, studies: dict[str, Study],
+                 devices: dict[tuple, Device]) -> DoseObject:
     record = item.record
     device = record.get("device") or {}
     obj = DoseObject(
@@ -76,27 +81,25 @@ def _dose_object(session: Session, item: Processed, uid: str) -> DoseObject:
         **{k: device.get(k) for k in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")},
     )
     if record["status"] == "ok":
-        obj.device = _device(session, record)
+        obj.device = _device(session, record, devices)
     if record["status"] == "ok" and record.get("study_instance_uid"):
-        obj.study = _study(session, record)
+        obj.study = _study(session, record, studies)
         for index, event in enumerate(record.get("events") or []):
             obj.events.append(_event(obj.study, index, event))
     return obj
 
 
-def _device(session: Session, record: dict) -> Device:
+def _device(session: Session, record: dict, devices: dict[tuple, Device]) -> Device:
     """The device that made the object, found by its identity or added to the inventory."""
     fields = {k: (record.get("device") or {}).get(k) for k in DEVICE_IDENTITY}
-    with session.no_autoflush:
-        device = session.scalars(select(Device).where(*[
-            getattr(Device, k).is_(None) if v is None else getattr(Device, k) == v for k, v in fields.items()
-        ])).first()
-        if device is None:
-            device = next((d for d in session.new if isinstance(d, Device)
-                           and all(getattr(d, k) == v for k, v in fields.items())), None)
+    key = tuple(fields.values())
+    device = devices.get(key) or session.scalars(select(Device).where(*[
+        getattr(Device, k).is_(None) if v is None else getattr(Device, k) == v for k, v in fields.items()
+    ])).first()
     if device is None:
         device = Device(**fields, modality=record.get("modality"))
         session.add(device)
+    devices[key] = device
     info = record.get("device") or {}
     device.device_observer_uid = device.device_observer_uid or info.get("device_observer_uid")
     device.software_versions = info.get("software_versions") or device.software_versions
@@ -111,12 +114,13 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def _study(session: Session, record: dict) -> Study:
+def _study(session: Session, record: dict, studies: dict[str, Study]) -> Study:
     uid = record["study_instance_uid"]
-    study = session.scalars(select(Study).where(Study.study_instance_uid == uid)).first()
+    study = studies.get(uid) or session.scalars(select(Study).where(Study.study_instance_uid == uid)).first()
     if study is None:
         study = Study(study_instance_uid=uid)
         session.add(study)
+    studies[uid] = study
     fields = dict(record.get("study") or {})
     fields.pop("study_instance_uid", None)
     patient = record.get("patient") or {}
