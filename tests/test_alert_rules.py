@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from conftest import SHARED
 from corpus import CORPUS
 from kerma.classify.catalogue import add_site_exam
-from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule, OutboxMessage, Recipient
+from kerma.db.models import Alert, AlertRule, DoseObject, DrlSet, DrlValue, MappingRule, OutboxMessage, Recipient
 from kerma.drl.reference import VERIFIED
 from kerma.evaluate.rules import AlertRuleError, check
 from kerma.evaluate.shipped import FLUORO_LEVELS, SIGNIFICANT_EVENTS, load_shipped_rules, rows
@@ -372,3 +372,34 @@ def test_shipped_criteria_follow_the_reference_tables():
     assert enabled == ["criterion:11:CT", "criterion:11:NM", "criterion:11:RF", "criterion:12", "criterion:13",
                        "criterion:14", "criterion:8"]
     assert by_code["criterion:16"]["verification"] == "unverified_forum" and by_code["criterion:16"]["enabled"] == "no"
+
+
+def test_the_shipped_rules_over_the_whole_corpus(sessions, caplog):
+    """Every shipped rule runs over every corpus report without error, and what fires is what the reports hold."""
+    from corpus import dose_reports
+    with sessions() as s, s.begin():
+        load_shipped_rules(s)
+        codes = {r.id: r.code for r in s.scalars(select(AlertRule))}
+        for rule in s.scalars(select(AlertRule)):
+            rule.enabled = True  # the unverified levels too: they must run as well
+    records = [extract(p.read_bytes()) for p in dose_reports()]
+    with caplog.at_level("ERROR", logger="kerma.evaluate"):
+        store(sessions, *records)
+    assert caplog.records == []
+    fired_codes = {}
+    for alert in fired(sessions):
+        fired_codes.setdefault(codes[alert.rule_id], set()).add(alert.study_instance_uid)
+    by_file = {p.name: r["study_instance_uid"] for p, r in zip(dose_reports(), records)}
+    big_rf = by_file["RF-Pat-Orientation-Modifier-Missing.dcm"]  # DAP 468.8 Gy·cm², Ka,r 7689 mGy, 47 min
+    assert big_rf in fired_codes["criterion:14"]  # StrlSchV: DAP of a fluoroscopy above 200 Gy·cm²
+    assert big_rf in fired_codes["fluoro:1"] and "fluoro:4" not in fired_codes  # Ka,r ≥ 5 Gy; 47 min < 60 min
+    assert fired_codes["fluoro:5"] == {big_rf}  # the only report above Ka,r 3 Gy
+    assert by_file["CT-RDSR-Toshiba_DoseCheck.dcm"] in fired_codes["kerma:dose-check-alert"]
+    with sessions() as s:
+        devices = {o.device_id for o in s.scalars(select(DoseObject)) if o.device_id is not None}
+        alerts = s.scalars(select(Alert)).all()
+        steps = {codes[a.rule_id]: a.threshold for a in alerts if a.study_instance_uid == big_rf}
+    new_devices = [a.reference["device_id"] for a in alerts if codes[a.rule_id] == "kerma:new-device"]
+    assert sorted(new_devices) == sorted(devices)  # each device once, on its first study
+    assert steps["fluoro:5"] == 7000.0  # Ka,r 7689 mGy: 3 Gy, then every 1 Gy
+    assert steps["fluoro:8"] == 2700.0  # 2827 s: 30 min, then every 15 min

@@ -31,12 +31,12 @@ def find_new_device(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list
 
     A :class:`~kerma.evaluate.findings.Check`.
     """
-    mine = [object_id for object_id, device_id, _ in facts.objects if device_id == facts.device_id]
-    if facts.device_id is None or not mine or env.history.first_object_of_device(facts.device_id) != min(mine):
-        return []
-    return [Finding(f"device:{facts.device_id}",
-                    f"First study from {_describe(env, facts.device_id)}: Kerma has not seen this device before.",
-                    reference={"device_id": facts.device_id})]
+    mine = {object_id for object_id, _, _ in facts.objects}
+    devices = sorted({device_id for _, device_id, _ in facts.objects if device_id is not None})
+    return [Finding(f"device:{device_id}",  # a hybrid study (NM + CT) can bring two new devices
+                    f"First study from {_describe(env, device_id)}: Kerma has not seen this device before.",
+                    reference={"device_id": device_id})
+            for device_id in devices if env.history.first_object_of_device(device_id) in mine]
 
 
 def find_new_software_version(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
