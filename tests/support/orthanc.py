@@ -160,7 +160,8 @@ class OrthancProcess:
             return ""
 
     def store(self, paths, calling_aet="KERMA-TEST", timeout=60):
-        """C-STORE files over one association; returns one status per file (int, None if no answer)."""
+        """C-STORE files over one association; one status per file (int; None when unanswered or never sent
+        because the association broke off)."""
         from pydicom import dcmread
         from pynetdicom import AE, build_context
 
@@ -189,11 +190,17 @@ class OrthancProcess:
         statuses = []
         try:
             for path in paths:
-                status = assoc.send_c_store(path)  # a path: sent as stored, in its own transfer syntax
+                if not assoc.is_established:  # aborted (the peer died or timed out): the rest is unacknowledged
+                    break
+                try:
+                    status = assoc.send_c_store(path)  # a path: sent as stored, in its own transfer syntax
+                except (RuntimeError, OSError):
+                    break
                 statuses.append(int(status.Status) if "Status" in status else None)
         finally:
-            assoc.release()
-        return statuses
+            if assoc.is_established:
+                assoc.release()
+        return statuses + [None] * (len(paths) - len(statuses))
 
     def __enter__(self):
         return self.start()
