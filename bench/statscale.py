@@ -12,7 +12,8 @@ What it does, per database (SQLite file in the temp folder; a throwaway PostgreS
    each at the 75th percentile of the generated values of its band, so ~25 % of the values exceed it).
 2. Timing, warm (one untimed call first, then ``runs`` timed calls, median and each) of
    ``kerma.stats.tables.median_table`` (CTDIvol, exposure level; total DLP, exam level; exam x device x month)
-   and ``above_drl`` (CTDIvol, December 2026 and the whole period).
+   and ``above_drl`` (CTDIvol, December 2026 and the whole period); and the web UI's REST calls of the studies
+   list and the statistics page through ``kerma.api.handle`` (no Orthanc), with a cProfile of any over 300 ms.
 3. Where the time goes: the same query run raw through the DBAPI, through SQLAlchemy Core, and through
    ``tables.fetch`` (ORM session + ``Row`` objects), then the grouping and ``summarize`` phases of an
    instrumented copy of ``median_table`` / ``above_drl``; plus a cProfile of one call each.
@@ -426,17 +427,67 @@ def query_layers(engine, sessions, quantity, filters, runs: int = 3) -> dict:
     return out
 
 
-def profile_call(sessions, fn, top: int = 12) -> list[str]:
+def profile_call(sessions, fn, top: int = 12, sort: str = "tottime") -> list[str]:
     with sessions() as s:
         prof = cProfile.Profile()
         prof.enable()
         fn(s)
         prof.disable()
     buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+    pstats.Stats(prof, stream=buf).sort_stats(sort).print_stats(top)
     lines = [line for line in buf.getvalue().splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
     return [lines[i] for i in range(len(lines)) if i == 1 or i >= start][: top + 2]
+
+
+# ----------------------------------------------------------------------------------------------- the web UI's API calls
+
+UI_TARGET_S = 0.3
+UI_CALLS = [  # (key, screen, path, query): the first load of webui/screens/studies.js and statistics.js, plus filters
+    ("studies", "studies", "studies", {"limit": "50"}),
+    ("studies CT", "studies", "studies", {"limit": "50", "modality": "CT"}),
+    ("studies 2026-12", "studies", "studies", {"limit": "50", "date_from": "2026-12-01", "date_to": "2026-12-31"}),
+    ("statistics", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "month"}),
+    ("devices", "statistics", "devices", {}),
+    ("events", "statistics", "events", {"limit": "2000"}),  # the page asks for it when the quantity is exposure-level
+    ("statistics 2026", "statistics", "statistics",
+     {"quantity": "ctdivol_mGy", "period": "month", "date_from": "2026-01-01", "date_to": "2026-12-31"}),
+]
+
+
+def ui_calls(url: str, sessions, runs: int, say=print, profile: bool = True) -> dict:
+    """``handle(Context(sessions), Request("GET", path, query))`` per UI call, timed as ``timed`` does (HTTP 200 or
+    an error); the JSON encoding the Orthanc edge adds (``json.dumps(answer, default=str)``) is timed apart."""
+    import json
+    from urllib.parse import urlencode
+
+    from kerma.api import Context, Request, handle
+    from kerma.config import Settings
+
+    ctx = Context(sessions, settings=Settings.from_orthanc({"Kerma": {"DatabaseUrl": url}}))  # routes read ctx.settings
+    out = {}
+    for key, screen, path, query in UI_CALLS:
+        last = {}
+
+        def call(_session, path=path, query=query, last=last):
+            status, answer = handle(ctx, Request("GET", path, dict(query)))
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}: {answer}")
+            last["answer"] = answer
+            return next((v for v in answer.values() if isinstance(v, list)), [])
+        say(f"    UI GET {path} {query}: warm-up + {runs} runs ...")
+        r = out[key] = timed(sessions, call, runs)
+        r["label"] = f"{screen} page: GET {path}" + (f"?{urlencode(query)}" if query else "")
+        if "answer" in last:
+            t = time.perf_counter()
+            r["json_bytes"] = len(json.dumps(last["answer"], default=str))
+            r["json_s"] = time.perf_counter() - t
+            r["total"] = last["answer"].get("total")
+        if profile and r.get("median_s", 0) >= UI_TARGET_S:
+            r["cprofile_cumulative"] = profile_call(sessions, call, top=25, sort="cumulative")
+            r["cprofile_tottime"] = profile_call(sessions, call, top=12)
+        say("      " + (r["error"] if "error" in r else f"median {r['median_s'] * 1000:.0f} ms; {r['rows']:,} rows"))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- faster prototypes
@@ -794,6 +845,7 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, dsn: s
         result["plugin"][key] = r
         say("      " + (r["error"] if "error" in r else
                         f"median {r['median_s']:.3f} s ({', '.join(f'{x:.3f}' for x in r['runs_s'])}); {r['rows']:,} rows"))
+    result["ui"] = ui_calls(url, sessions, runs, say, profile=profile)  # before the bench-only tables and index below
     # one call of the DAP list (DX + RF): its hits span more studies than PostgreSQL's 65,535 bind parameters, and
     # above_drl binds one per study in Study.id.in_(...) (SQLite: Debian's build allows 250,000, upstream 32,766)
     say("    plugin above_drl dap_Gycm2, whole period, one call ...")
@@ -980,6 +1032,24 @@ def print_s(s: dict) -> None:
         print(f"    {'Kerma (plugin), target < ' + format(target, 'g') + ' s':52s}")
         for key, p in r["plugin"].items():
             print(f"    {p['label']:78s} {_fmt(p)}")
+        ui = r.get("ui") or {}
+        if ui:
+            print(f"    web UI API calls through kerma.api.handle (no Orthanc, no HTTP), target < {UI_TARGET_S * 1000:.0f} ms each:")
+        for key, p in ui.items():
+            extra = ""
+            if "json_bytes" in p:  # what the Orthanc edge adds: json.dumps(answer, default=str)
+                extra = f"  [JSON {p['json_bytes'] / 1024:,.0f} KiB, encoded in {p['json_s'] * 1000:.0f} ms"
+                extra += (f"; total {p['total']:,}]" if p.get("total") is not None else "]")
+            print(f"    {p['label']:78s} {_fmt(p)}{extra}")
+        page = [ui.get(k, {}).get("median_s") for k in ("statistics", "devices", "events")]
+        if None not in page and page:
+            print(f"    {'statistics page, first load (statistics || devices, then events)':78s} {max(page[:2]) + page[2]:7.3f} s")
+        for key, p in ui.items():
+            for sort in ("cumulative", "tottime"):
+                if p.get("cprofile_" + sort):
+                    print(f"      cProfile {p['label']}, top by {sort} time:")
+                    for line in p["cprofile_" + sort]:
+                        print("        " + line)
         c = r.get("in_list_check")
         if c:
             print(f"    {'above_drl dap_Gycm2, whole period (one call)':78s} "
@@ -1052,6 +1122,13 @@ def target_rows(s: dict, verdict) -> list[tuple[str, str, str, str]]:
                 note += f", first page of {PAGE} {r['prototype']['above_all_page']['median_s']:.3f} s"
             ok = None if not full else ("error" not in p and p["median_s"] < t)
             rows.append((f"{name}: {what} < {t:g} s", measured, verdict(ok), note))
+        for key, p in (r.get("ui") or {}).items():
+            full = s["events"] >= 1_000_000
+            note = (f"GET {p['label'].split(' GET ', 1)[1]}; {s['events']:,} events" + ("" if full else " (not the target's 1,000,000)")
+                    + (f"; {p['error'][:60]}" if "error" in p else f"; {p['rows']:,} rows, JSON {p['json_bytes'] / 1024:,.0f} KiB"))
+            rows.append((f"{name}: UI API call < {UI_TARGET_S * 1000:.0f} ms, {key}",
+                         "error" if "error" in p else f"{p['median_s'] * 1000:.0f} ms",
+                         verdict(None if not full else ("error" not in p and p["median_s"] < UI_TARGET_S)), note))
         c = r.get("in_list_check")
         if c:
             rows.append((f"{name}: DRL exceedance list dap_Gycm2, 2 years, works", "error" if "error" in c else "ok",

@@ -61,8 +61,9 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
             | DoseObject.manufacturer.ilike(like) | (DoseObject.device_observer_uid == query["device"])
         )
     if object_filters:
-        matching = select(DoseObject.study_id).where(DoseObject.status == "ok", *object_filters)
-        stmt = stmt.where(Study.id.in_(matching))
+        # EXISTS lets the database walk the study-date index and stop at a page (IN built the whole list first)
+        stmt = stmt.where(select(DoseObject.id).where(DoseObject.study_id == Study.id, DoseObject.status == "ok",
+                                                      *object_filters).exists())
     if query.get("standard_exam_id"):
         stmt = stmt.where(Study.standard_exam_id == int_param(query, "standard_exam_id", 0, 0, None))
     if query.get("above_drl") in ("1", "true", "yes"):

@@ -171,6 +171,10 @@ class DoseObject(Base):
     """One DICOM instance Kerma has processed, whatever the outcome."""
 
     __tablename__ = "dose_object"
+    __table_args__ = (
+        Index("ix_dose_object_device_study", "device_id", "study_id"),  # the device inventory's counts
+        Index("ix_dose_object_study_modality", "study_id", "modality", "status"),  # study filters by modality
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     sop_class_uid: Mapped[str | None] = mapped_column(String(64))
@@ -182,7 +186,7 @@ class DoseObject(Base):
     modality: Mapped[str | None] = mapped_column(String(16), index=True)
     report_kind: Mapped[str | None] = mapped_column(String(32))
     study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"), index=True)
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
     manufacturer: Mapped[str | None] = mapped_column(String(128))
     model: Mapped[str | None] = mapped_column(String(128))
     station_name: Mapped[str | None] = mapped_column(String(128), index=True)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select, true
+from sqlalchemy import func, literal, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
@@ -164,17 +164,15 @@ def _exam_names(session: Session, ids: set) -> dict[int, str]:
 
 def device_inventory(session: Session) -> list[dict]:
     devices = session.scalars(select(Device).order_by(Device.modality, Device.manufacturer, Device.model)).all()
-    counts = defaultdict(lambda: {"studies": set(), "objects": 0})
-    for device_id, study_id in session.execute(select(DoseObject.device_id, DoseObject.study_id).where(DoseObject.device_id.is_not(None))):
-        counts[device_id]["objects"] += 1
-        if study_id is not None:
-            counts[device_id]["studies"].add(study_id)
+    counts = {device_id: (objects, studies) for device_id, objects, studies in session.execute(
+        select(DoseObject.device_id, func.count(), func.count(DoseObject.study_id.distinct()))
+        .where(DoseObject.device_id.is_not(None)).group_by(DoseObject.device_id))}
     return [{
         "device_id": d.id, "modality": d.modality, "manufacturer": d.manufacturer, "model": d.model,
         "station_name": d.station_name, "serial_number": d.serial_number, "software_versions": d.software_versions,
         "device_observer_uid": d.device_observer_uid, "first_seen": d.first_seen.isoformat() if d.first_seen else None,
         "last_seen": d.last_seen.isoformat() if d.last_seen else None,
-        "studies": len(counts[d.id]["studies"]), "dose_objects": counts[d.id]["objects"],
+        "studies": counts.get(d.id, (0, 0))[1], "dose_objects": counts.get(d.id, (0, 0))[0],
     } for d in devices]
 
 
