@@ -1,5 +1,6 @@
 """Statistics per standard exam × device × period, checked against numpy on the generated values; DRLs."""
 
+import datetime as dt
 import random
 
 import numpy as np
@@ -157,3 +158,48 @@ def test_esr_tables(sessions, generated):
     (row_a,) = [r for r in per_device if r["device_id"] == devices["CT-A"]]
     assert row_a["period"] == "2026-Q1" and row_a["examinations"] == count_a
     assert sum(row_a["protocols"].values()) == count_a
+
+
+def _same_table(kept: list[dict], computed: list[dict]) -> bool:
+    """Row by row: identical keys and groups, figures equal to floating-point rounding (sums in another order)."""
+    assert len(kept) == len(computed)
+    for a, b in zip(kept, computed):
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], float):
+                assert a[key] == pytest.approx(b[key], rel=1e-12), key
+            else:
+                assert a[key] == b[key], key
+    return True
+
+
+def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(sessions, generated):
+    from kerma.stats import monthly
+
+    records, thorax, devices = generated
+    with sessions() as s, s.begin():
+        monthly.mark_all_stale(s)
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None  # stale: the rows answer
+        while monthly.refresh(s):
+            pass
+    for quantity in ("ctdivol_mGy", "total_dlp_mGycm", "dap_Gycm2"):
+        with sessions() as s:
+            assert monthly.read(s, quantity, tables.Filters()) is not None
+            kept = tables.median_table(s, quantity, tables.Filters())
+            computed = tables.median_table(s, quantity, tables.Filters(), use_summary=False)
+        assert _same_table(kept, computed), quantity
+        assert kept and sum(r["n"] for r in kept) == sum(r["n"] for r in computed)
+    with sessions() as s:  # a month-aligned range is served too, a day range is computed
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 1), dt.date(2026, 2, 28))) is not None
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 2), dt.date(2026, 2, 28))) is None
+    # a new study in February makes February stale until it is recomputed
+    _store(sessions, [ct_study("2026-02-14", "CT-A", "Thorax Routine", [99.0], [3000.0], description="CT Thorax")])
+    with sessions() as s, s.begin():
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))) is not None
+        while monthly.refresh(s):
+            pass
+    with sessions() as s:
+        kept = tables.median_table(s, "ctdivol_mGy", tables.Filters())
+        assert _same_table(kept, tables.median_table(s, "ctdivol_mGy", tables.Filters(), use_summary=False))
+        assert max(r["max"] for r in kept) == 99.0

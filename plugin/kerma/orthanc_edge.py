@@ -30,6 +30,7 @@ from .evaluate.shipped import load_shipped_rules
 from .hl7.service import Hl7Process
 from .ingest.refresh import refresh_unresolved
 from .ingest.worker import IngestWorker
+from .stats.monthly import SummaryRefresher
 from .notify.poller import OutboxPoller, configure as configure_notifications
 from .reports.scheduler import Scheduler
 
@@ -94,10 +95,11 @@ _context: Context | None = None
 _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
 _hl7_listener: Hl7Process | None = None
+_summaries: SummaryRefresher | None = None
 
 
 def start() -> None:
-    global _worker, _context, _hl7_listener, _outbox, _jobs
+    global _worker, _context, _hl7_listener, _outbox, _jobs, _summaries
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -117,6 +119,7 @@ def start() -> None:
     configure_notifications(settings)
     _outbox = OutboxPoller(sessions, settings)  # e-mails and webhooks, outside every ingest transaction
     _jobs = Scheduler(sessions, settings)  # daily digest and reports (rendered in child processes)
+    _summaries = SummaryRefresher(sessions)
     source = OrthancInstances()
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
@@ -136,12 +139,14 @@ def _on_change(change_type, level, resource_id) -> None:
     try:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
+            _summaries.start()
             _outbox.start()
             _jobs.start()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             if _hl7_listener is not None:
                 _hl7_listener.stop()
             _worker.stop()
+            _summaries.stop()
             _outbox.stop()
             _jobs.stop()
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..db.models import DrlSet, DrlValue, StandardExam
+from ..stats.monthly import mark_all_stale
 from ..stats.tables import level_of, StatisticsError
 from .router import ApiError, Context, Request, route
 
@@ -69,6 +70,7 @@ def add_value(ctx: Context, session: Session, request: Request):
     session.add(value)
     session.flush()
     audit.record(session, request.user, "drl_value.create", "drl_value", value.id, after=value_json(value))
+    mark_all_stale(session)  # the DRL a value falls under may have changed
     return value_json(value)
 
 
@@ -84,6 +86,7 @@ def update_value(ctx: Context, session: Session, request: Request):
         setattr(value, name, new)
     session.flush()
     audit.record(session, request.user, "drl_value.update", "drl_value", value.id, before=before, after=value_json(value))
+    mark_all_stale(session)
     return value_json(value)
 
 

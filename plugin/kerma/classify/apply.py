@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, MappingRule, Study
 from ..db.records import event as event_record
+from ..stats.monthly import mark_all_stale
 from .rules import Rule, choose
 
 STUDY_CONTEXT_FIELDS = ("study_description", "requested_procedure", "performed_procedure", "procedure_reported",
@@ -74,6 +75,7 @@ def remap_history(session: Session, batch: int = 200, refresh=None) -> int:
             .options(selectinload(Study.objects).selectinload(DoseObject.events))
         ).all()
         if not studies:
+            mark_all_stale(session)  # every month's statistics may have changed exam
             return done
         for study in studies:
             if refresh is not None:

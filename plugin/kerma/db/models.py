@@ -503,3 +503,31 @@ class OutboxMessage(Base):
 
 # drift baselines look up the recent events of one device and protocol
 Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.protocol)
+
+
+class MonthSummary(Base):
+    """The month statistics table kept ready (see kerma.stats.monthly): one row per quantity, exam, device, month, DRL."""
+
+    __tablename__ = "month_summary"
+    __table_args__ = (Index("ix_month_summary_quantity_month", "quantity", "month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(64), nullable=False)
+    month: Mapped[str] = mapped_column(String(16), nullable=False)  # "2026-03", or "undated"
+    standard_exam_id: Mapped[int | None] = mapped_column(Integer)
+    device_id: Mapped[int | None] = mapped_column(Integer)
+    drl_value_id: Mapped[int | None] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    median: Mapped[float | None] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    min: Mapped[float | None] = mapped_column(Float)
+    max: Mapped[float | None] = mapped_column(Float)
+    sd: Mapped[float | None] = mapped_column(Float)
+    p25: Mapped[float | None] = mapped_column(Float)
+    p75: Mapped[float | None] = mapped_column(Float)
+
+
+class MonthSummaryStale(Base):
+    """Months whose kept statistics must be recomputed before they are read."""
+
+    __tablename__ = "month_summary_stale"
+    month: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -91,6 +91,10 @@ def _load(session: Session, rows, kind: str) -> int:
         ))
         added += 1
     session.flush()
+    if added:
+        from ..stats.monthly import mark_all_stale  # here, not at the top: kerma.stats imports this module
+
+        mark_all_stale(session)
     return added
 
 

@@ -9,6 +9,7 @@ from ..classify.apply import classify_study, load_rules
 from ..db.models import DoseObject, Study
 from ..db.records import record
 from ..evaluate.evaluator import evaluate_studies
+from ..stats.monthly import mark_stale, month_key
 from ..study_dose import resolve_study
 
 # resolved total -> Study column
@@ -34,6 +35,7 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
     for study in studies:
         refresh_study(study)
         classify_study(study, rules)
+    mark_stale(session, {month_key(study.study_date) for study in studies})
     evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
 from ..drl.sets import Level, LevelIndex, active_levels
+from . import monthly
 from .summary import summarize
 
 EXAM_QUANTITIES = ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
@@ -36,6 +37,7 @@ class Filters:
     modality: str | None = None
     device_id: int | None = None
     standard_exam_id: int | None = None
+    undated: bool = False  # only studies without a date
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def fetch(session: Session, quantity: str, filters: Filters, with_uid: bool = Fa
         device_column = IrradiationEvent.device_id
         if filters.modality:
             stmt = stmt.join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id).where(DoseObject.modality == filters.modality)
+    if filters.undated:
+        stmt = stmt.where(date_column.is_(None))
     if filters.date_from:
         stmt = stmt.where(date_column >= filters.date_from)
     if filters.date_to:
@@ -106,25 +110,33 @@ def period_of(day: dt.date | None, period: str) -> str | None:
 
 
 def median_table(session: Session, quantity: str, filters: Filters, period: str = "month",
-                 by_device: bool = True) -> list[dict]:
-    """Statistics per standard exam × device × period (× applicable DRL), with the DRL comparison."""
-    index = LevelIndex(active_levels(session))
-    groups: dict[tuple, list[float]] = defaultdict(list)
-    drls = {}
-    for row in fetch(session, quantity, filters):
-        level = index.find(row.exam_id, quantity, row.age, row.weight)
-        key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period), level.id if level else None)
-        groups[key].append(row.value)
-        drls[key] = level
-    names = _exam_names(session, {k[0] for k in groups})
+                 by_device: bool = True, use_summary: bool = True) -> list[dict]:
+    """Statistics per standard exam × device × period (× applicable DRL), with the DRL comparison.
+
+    The month table per device comes from :mod:`kerma.stats.monthly` when it is fresh for the
+    request; otherwise (and for other periods) it is computed from the rows.
+    """
+    levels = {level.id: level for level in active_levels(session)}
+    kept = monthly.read(session, quantity, filters) if use_summary and by_device and period == "month" else None
+    if kept is not None:
+        groups = [((r["standard_exam_id"], r["device_id"], r["period"], level_id), {k: r[k] for k in monthly.STATS})
+                  for r, level_id in kept]
+    else:
+        index = LevelIndex(list(levels.values()))
+        values: dict[tuple, list[float]] = defaultdict(list)
+        for row in fetch(session, quantity, filters):
+            level = index.find(row.exam_id, quantity, row.age, row.weight)
+            key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period), level.id if level else None)
+            values[key].append(row.value)
+        groups = [(key, summarize(v)) for key, v in values.items()]
+    names = _exam_names(session, {key[0] for key, _ in groups})
     out = []
-    for key in sorted(groups, key=lambda k: (names.get(k[0]) or "", k[1] or 0, k[2] or "", k[3] or 0)):
-        exam_id, device_id, period_key, _ = key
-        stats = summarize(groups[key])
-        level = drls[key]
+    for (exam_id, device_id, period_key, level_id), stats in sorted(
+            groups, key=lambda g: (names.get(g[0][0]) or "", g[0][1] or 0, g[0][2] or "", g[0][3] or 0)):
+        level = levels.get(level_id)
         out.append({
             "standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "device_id": device_id,
-            "period": period_key, "quantity": quantity, **stats,
+            "period": period_key, "quantity": quantity, **stats, "drl_value_id": level_id,
             "drl": None if level is None else {"value": level.value, "set": level.set_name, "kind": level.kind,
                                                "level": level.level, "patient_group": level.patient_group},
             "median_over_drl": None if level is None else stats["median"] / level.value,

@@ -1,0 +1,119 @@
+"""Monthly statistics kept ready: the median table per exam × device × month, refreshed after changes.
+
+Computing the table from the rows costs seconds at a million events (fetching the values into
+Python dominates), too slow for a page.  So the table for period "month" is kept in
+``month_summary``, one row per (quantity, exam, device, month, DRL value), and read back in a
+single query.  Ingestion marks the months it touched as stale, a rule or DRL change marks every
+month stale, and a background thread recomputes stale months with the same code that computes
+the table from the rows; until a month is fresh again, requests covering it are computed from
+the rows, so an answer is never out of date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..background import PeriodicThread
+from ..db.models import MonthSummary, MonthSummaryStale, Setting, Study
+
+SUMMARISED = ("ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "total_dlp_mGycm", "total_dap_Gycm2",
+              "total_ka_r_mGy", "total_fluoro_time_s", "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")
+UNDATED = "undated"  # the month key of studies without a date
+STATS = ("n", "median", "mean", "min", "max", "sd", "p25", "p75")
+TRACKED = "month_summary_tracked"
+
+
+def month_key(day: dt.date | None) -> str:
+    return f"{day.year}-{day.month:02d}" if day else UNDATED
+
+
+def mark_stale(session: Session, months: set[str]) -> None:
+    known = set(session.scalars(select(MonthSummaryStale.month).where(MonthSummaryStale.month.in_(months)))) if months else set()
+    session.add_all(MonthSummaryStale(month=m) for m in sorted(months - known))
+
+
+def mark_all_stale(session: Session) -> None:
+    """After a change that affects every month (mapping rules, DRLs), or on first use."""
+    days = session.scalars(select(Study.study_date).distinct())
+    mark_stale(session, {month_key(d) for d in days})
+    if session.get(Setting, TRACKED) is None:
+        session.add(Setting(name=TRACKED, value="1"))
+
+
+def refresh(session: Session, max_months: int = 3) -> bool:
+    """Recompute up to ``max_months`` stale months; True when more are waiting."""
+    from .tables import Filters, median_table  # the raw computation, shared, not a copy
+
+    stale = session.scalars(select(MonthSummaryStale.month).order_by(MonthSummaryStale.month).limit(max_months + 1)).all()
+    for month in stale[:max_months]:
+        filters = Filters(undated=True) if month == UNDATED else Filters(*_month_range(month))
+        session.execute(delete(MonthSummary).where(MonthSummary.month == month))
+        for quantity in SUMMARISED:
+            for row in median_table(session, quantity, filters, "month", use_summary=False):
+                session.add(MonthSummary(quantity=quantity, month=month, standard_exam_id=row["standard_exam_id"],
+                                         device_id=row["device_id"], drl_value_id=row["drl_value_id"],
+                                         **{k: row[k] for k in STATS}))
+        session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == month))
+        session.flush()
+    return len(stale) > max_months
+
+
+def _month_range(month: str) -> tuple[dt.date, dt.date]:
+    year, number = map(int, month.split("-"))
+    first = dt.date(year, number, 1)
+    following = dt.date(year + number // 12, number % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
+def read(session: Session, quantity: str, filters) -> list[tuple[dict, int | None]] | None:
+    """Rows of the month table and their DRL value ids, or None when the summary cannot answer exactly."""
+    if quantity not in SUMMARISED or filters.modality or filters.undated:
+        return None
+    if filters.date_from and filters.date_from.day != 1:
+        return None
+    if filters.date_to and (filters.date_to + dt.timedelta(days=1)).day != 1:
+        return None
+    if session.get(Setting, TRACKED) is None:
+        return None
+    stale = select(func.count()).select_from(MonthSummaryStale)
+    if filters.date_from or filters.date_to:  # months outside the range do not matter, undated ones are outside any range
+        stale = stale.where(MonthSummaryStale.month != UNDATED)
+        if filters.date_from:
+            stale = stale.where(MonthSummaryStale.month >= month_key(filters.date_from))
+        if filters.date_to:
+            stale = stale.where(MonthSummaryStale.month <= month_key(filters.date_to))
+    if session.scalar(stale):
+        return None
+    stmt = select(MonthSummary).where(MonthSummary.quantity == quantity)
+    if filters.date_from or filters.date_to:
+        stmt = stmt.where(MonthSummary.month != UNDATED)
+    if filters.date_from:
+        stmt = stmt.where(MonthSummary.month >= month_key(filters.date_from))
+    if filters.date_to:
+        stmt = stmt.where(MonthSummary.month <= month_key(filters.date_to))
+    if filters.device_id is not None:
+        stmt = stmt.where(MonthSummary.device_id == filters.device_id)
+    if filters.standard_exam_id is not None:
+        stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
+    return [({"standard_exam_id": r.standard_exam_id, "device_id": r.device_id,
+              "period": None if r.month == UNDATED else r.month, **{k: getattr(r, k) for k in STATS}}, r.drl_value_id)
+            for r in session.scalars(stmt)]
+
+
+class SummaryRefresher(PeriodicThread):
+    """Keeps ``month_summary`` fresh in the background (a few months per round)."""
+
+    name = "kerma-month-summary"
+
+    def __init__(self, sessions: sessionmaker, interval: float = 10.0):
+        super().__init__(interval)
+        self.sessions = sessions
+
+    def tick(self) -> bool:
+        with self.sessions() as session, session.begin():
+            if session.get(Setting, TRACKED) is None:
+                mark_all_stale(session)
+            return refresh(session)
