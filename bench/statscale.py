@@ -845,6 +845,24 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, dsn: s
         result["plugin"][key] = r
         say("      " + (r["error"] if "error" in r else
                         f"median {r['median_s']:.3f} s ({', '.join(f'{x:.3f}' for x in r['runs_s'])}); {r['rows']:,} rows"))
+    # Kerma's kept month statistics (kerma.stats.monthly): built once here as the plugin's background thread would
+    # after a bulk load, then the median tables and the UI calls are read from it
+    from kerma.stats import monthly
+    say("    month summary: every month stale, refreshed ...")
+    started = time.perf_counter()
+    with sessions() as s, s.begin():
+        monthly.mark_all_stale(s)
+    while True:
+        with sessions() as s, s.begin():
+            if not monthly.refresh(s, max_months=6):
+                break
+    result["summary_build_s"] = time.perf_counter() - started
+    say(f"      built in {result['summary_build_s']:.1f} s")
+    for key, label, fn in cases()[:2]:
+        r = timed(sessions, fn, runs)
+        r["label"] = label + ", from the kept month summary"
+        result["plugin"][key + "_kept"] = r
+        say(f"    plugin {key} from the kept summary: median {r['median_s']:.3f} s; {r['rows']:,} rows")
     result["ui"] = ui_calls(url, sessions, runs, say, profile=profile)  # before the bench-only tables and index below
     # one call of the DAP list (DX + RF): its hits span more studies than PostgreSQL's 65,535 bind parameters, and
     # above_drl binds one per study in Study.id.in_(...) (SQLite: Debian's build allows 250,000, upstream 32,766)

@@ -87,7 +87,9 @@ def read(session: Session, quantity: str, filters) -> list[tuple[dict, int | Non
             stale = stale.where(MonthSummaryStale.month <= month_key(filters.date_to))
     if session.scalar(stale):
         return None
-    stmt = select(MonthSummary).where(MonthSummary.quantity == quantity)
+    columns = [MonthSummary.standard_exam_id, MonthSummary.device_id, MonthSummary.month, MonthSummary.drl_value_id,
+               *[getattr(MonthSummary, k) for k in STATS]]
+    stmt = select(*columns).where(MonthSummary.quantity == quantity)  # plain rows: tens of thousands, no ORM objects
     if filters.date_from or filters.date_to:
         stmt = stmt.where(MonthSummary.month != UNDATED)
     if filters.date_from:
@@ -98,9 +100,9 @@ def read(session: Session, quantity: str, filters) -> list[tuple[dict, int | Non
         stmt = stmt.where(MonthSummary.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
-    return [({"standard_exam_id": r.standard_exam_id, "device_id": r.device_id,
-              "period": None if r.month == UNDATED else r.month, **{k: getattr(r, k) for k in STATS}}, r.drl_value_id)
-            for r in session.scalars(stmt)]
+    return [({"standard_exam_id": exam, "device_id": device, "period": None if month == UNDATED else month,
+              **dict(zip(STATS, figures))}, level)
+            for exam, device, month, level, *figures in session.execute(stmt)]
 
 
 class SummaryRefresher(PeriodicThread):
