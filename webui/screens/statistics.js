@@ -12,8 +12,16 @@ function unitOf(quantity) {
   return UNITS[quantity.split("_").pop()] || "";
 }
 
+// The page opens on the last twelve whole months (month-aligned, so the kept month table answers at once).
+function lastTwelveMonths() {
+  const now = new Date();
+  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1));
+  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0));
+  return { date_from: from.toISOString().slice(0, 10), date_to: to.toISOString().slice(0, 10) };
+}
+
 export async function statistics() {
-  const current = { quantity: "ctdivol_mGy", period: "month", ...params() };
+  const current = { quantity: "ctdivol_mGy", period: "month", ...lastTwelveMonths(), ...params() };
   const query = { quantity: current.quantity, period: current.period, modality: current.modality, date_from: current.date_from,
     date_to: current.date_to };
   const [data, devices] = await Promise.all([get("statistics", query), get("devices")]);
@@ -21,12 +29,16 @@ export async function statistics() {
   const quantity = el("select", { name: "quantity" }, QUANTITIES.map((q) => el("option", { value: q, selected: q === current.quantity }, q)));
   const period = el("select", { name: "period" }, ["month", "quarter", "year", "all"].map((p) => el("option", { value: p, selected: p === current.period }, p)));
   const modality = el("input", { name: "modality", value: current.modality || "" });
+  const dateFrom = el("input", { name: "date_from", type: "date", value: current.date_from || "" });
+  const dateTo = el("input", { name: "date_to", type: "date", value: current.date_to || "" });
   const form = el("form", {
     class: "filters", onsubmit: (event) => {
       event.preventDefault();
-      location.hash = `#/statistics?${new URLSearchParams({ quantity: quantity.value, period: period.value, modality: modality.value })}`;
+      location.hash = `#/statistics?${new URLSearchParams({ quantity: quantity.value, period: period.value, modality: modality.value,
+        date_from: dateFrom.value, date_to: dateTo.value })}`;
     },
-  }, field("Quantity", quantity), field("Period", period), field("Modality", modality), el("button", {}, "Show"));
+  }, field("Quantity", quantity), field("Period", period), field("Modality", modality), field("From", dateFrom),
+  field("To", dateTo), el("button", {}, "Show"));
 
   const byExam = new Map();
   for (const row of data.statistics) {
