@@ -83,11 +83,16 @@ def create_rule(ctx: Context, session: Session, request: Request):
     return {"rule": rule_json(rule), "remapped_studies": remap_history(session)}
 
 
-@route("PUT", r"mapping/rules/(?P<id>\d+)")
-def update_rule(ctx: Context, session: Session, request: Request):
+def _rule(session: Session, request: Request) -> MappingRule:
     rule = session.get(MappingRule, int(request.param("id")))
     if rule is None:
         raise ApiError(404, "no such rule")
+    return rule
+
+
+@route("PUT", r"mapping/rules/(?P<id>\d+)")
+def update_rule(ctx: Context, session: Session, request: Request):
+    rule = _rule(session, request)
     before = rule_json(rule)
     for name, value in _checked(session, request.body or {}, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)
@@ -100,9 +105,7 @@ def update_rule(ctx: Context, session: Session, request: Request):
 
 @route("DELETE", r"mapping/rules/(?P<id>\d+)")
 def delete_rule(ctx: Context, session: Session, request: Request):
-    rule = session.get(MappingRule, int(request.param("id")))
-    if rule is None:
-        raise ApiError(404, "no such rule")
+    rule = _rule(session, request)
     before = rule_json(rule)
     clear_rule(session, rule.id)
     session.delete(rule)
