@@ -86,6 +86,7 @@ def build(args):
         "PythonScript": os.path.abspath(args.python_script),
         "ServeFolders": {"/kerma/ui": os.path.join(REPO, "webui")},
         "Kerma.DatabaseUrl": args.database_url,
+        "Kerma.Roles": {next(iter(users)): ["admin"]},  # the install's own user; --set Kerma.Roles=... replaces it
     }
     if args.aet:
         overrides["DicomAet"] = args.aet

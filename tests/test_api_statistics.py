@@ -28,7 +28,7 @@ def api(database_url):
     ctx = Context(sessions)
 
     def call(method, path, query=None, body=None, user="physicist"):
-        return handle(ctx, Request(method, path, query or {}, body, user))
+        return handle(ctx, Request(method, path, query or {}, body, user, roles=frozenset({"admin"})))
 
     yield call, sessions, records
     engine.dispose()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import access
 
 # patient IDs or names that a modality or the RIS uses for a patient not yet identified
 DEFAULT_PLACEHOLDER_PATTERNS = ("UNKNOWN", "UNBEKANNT", "EMERGENCY", "NOTFALL", "TRAUMA", "ANONYMOUS", "^NN", "^X+$",
@@ -47,6 +49,8 @@ class Settings:
     notify_within_days: int = 0  # > 0: alerts on studies older than this many days are not e-mailed (back-fill)
     digest_hour: int = 7  # local hour of each working day at which the daily digest is sent
     digest_roles: tuple[str, ...] = ("mpe", "rpo")
+    roles: dict = field(default_factory=dict)  # Orthanc user -> Kerma roles (kerma.access)
+    default_role: str = access.VIEWER  # the role of a user not in ``roles`` ("none": no access)
 
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
@@ -70,9 +74,15 @@ class Settings:
             notify_within_days=int(section.get("NotifyWithinDays", 0)),
             digest_hour=int(section.get("DigestHour", 7)),
             digest_roles=tuple(section.get("DigestRoles", ("mpe", "rpo"))),
+            roles=access.parse_roles(section.get("Roles") or {}),
+            default_role=_default_role(section.get("DefaultRole", access.VIEWER)),
         )
 
     @classmethod
     def defaults(cls) -> "Settings":
         """The settings of an empty ``"Kerma"`` section (tests, tools without Orthanc)."""
         return cls.from_orthanc({})
+
+
+def _default_role(name: str) -> str:
+    return access.NO_ROLE if str(name).strip().lower() == access.NO_ROLE else access.role_name(name)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orthanc
 
-from . import __version__
+from . import __version__, access
 from .api import Answer, Context, Request, handle
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
@@ -171,13 +171,15 @@ def _on_rest(output, uri, **request) -> None:
         except ValueError:
             _send_status(output, 400, json.dumps({"error": "the request body is not JSON"}))
             return
+        user = _user(request.get("headers") or {})
         status, answer = handle(_context, Request(
             method=request.get("method", "GET"),
             path=urllib.parse.unquote(request.get("groups", [""])[0]),
             # Orthanc 1.10 hands the arguments over still percent-encoded ("new%2Cclosed")
             query={urllib.parse.unquote(k): urllib.parse.unquote(v) for k, v in (request.get("get") or {}).items()},
             body=parsed,
-            user=_user(request.get("headers") or {}),
+            user=user,
+            roles=access.roles_of(user, _context.settings.roles, _context.settings.default_role),
         ))
         if isinstance(answer, Answer):
             if answer.filename:

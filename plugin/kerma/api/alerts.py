@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit
+from ..access import PHYSICIST, RADIOGRAPHER, RADIOLOGIST, VIEWER
 from ..db.models import Alert, AlertRule, Device, DoseObject, StandardExam, Study
 from ..evaluate.evaluator import evaluate_studies
 from ..evaluate.review import ACTIONS, STATUSES, ReviewError, act, assign, comment_on
@@ -43,7 +44,7 @@ def _alert(session: Session, request: Request) -> Alert:
     return alert
 
 
-@route("GET", r"alerts")
+@route("GET", r"alerts", role=VIEWER)
 def list_alerts(ctx: Context, session: Session, request: Request):
     q = request.query
     stmt = select(Alert)
@@ -63,7 +64,7 @@ def list_alerts(ctx: Context, session: Session, request: Request):
     return page(session, stmt.order_by(Alert.id.desc()), q, "alerts", lambda a: alert_json(a, ctx.settings.base_url))
 
 
-@route("GET", r"alerts/(?P<id>\d+)")
+@route("GET", r"alerts/(?P<id>\d+)", role=VIEWER)
 def get_alert(ctx: Context, session: Session, request: Request):
     alert = _alert(session, request)
     trail = session.scalars(audit.query(target_type="alert", target_id=str(alert.id))).all()
@@ -72,7 +73,8 @@ def get_alert(ctx: Context, session: Session, request: Request):
             "audit": [audit.as_json(e) for e in reversed(trail)]}
 
 
-@route("POST", r"alerts/(?P<id>\d+)/(?P<action>acknowledge|investigate|justify|close|reopen)")
+@route("POST", r"alerts/(?P<id>\d+)/(?P<action>acknowledge|investigate)", role=RADIOGRAPHER)
+@route("POST", r"alerts/(?P<id>\d+)/(?P<action>justify|close|reopen)", role=RADIOLOGIST)  # a clinical judgement
 def review_alert(ctx: Context, session: Session, request: Request):
     body = request.body or {}
     reportable = body.get("reportable")
@@ -86,7 +88,7 @@ def review_alert(ctx: Context, session: Session, request: Request):
     return alert_json(alert, ctx.settings.base_url)
 
 
-@route("PUT", r"alerts/(?P<id>\d+)")
+@route("PUT", r"alerts/(?P<id>\d+)", role=RADIOGRAPHER)
 def assign_alert(ctx: Context, session: Session, request: Request):
     body = request.body or {}
     if "assignee" not in body:
@@ -94,7 +96,7 @@ def assign_alert(ctx: Context, session: Session, request: Request):
     return alert_json(assign(session, _alert(session, request), body["assignee"], request.user), ctx.settings.base_url)
 
 
-@route("POST", r"alerts/(?P<id>\d+)/comments")
+@route("POST", r"alerts/(?P<id>\d+)/comments", role=RADIOGRAPHER)
 def add_comment(ctx: Context, session: Session, request: Request):
     try:
         entry = comment_on(session, _alert(session, request), (request.body or {}).get("text"), request.user)
@@ -103,13 +105,13 @@ def add_comment(ctx: Context, session: Session, request: Request):
     return {"id": entry.id, "at": iso(entry.at), "author": entry.author, "text": entry.text}
 
 
-@route("GET", r"alerts/digest")
+@route("GET", r"alerts/digest", role=VIEWER)
 def digest(ctx: Context, session: Session, request: Request):
     """What needs attention today (or on ``date``)."""
     return daily_digest(session, date_param(request.query, "date") or dt.date.today())
 
 
-@route("GET", r"alerts/workflow")
+@route("GET", r"alerts/workflow", role=VIEWER)
 def workflow(ctx: Context, session: Session, request: Request):
     return {"statuses": list(STATUSES), "actions": {a: {"to": t, "from": list(f)} for a, (t, f) in ACTIONS.items()}}
 
@@ -130,12 +132,12 @@ def _checked_rule(session: Session, body: dict, current: dict | None = None) -> 
     return {k: fields.get(k) for k in RULE_FIELDS}
 
 
-@route("GET", r"alerts/rules")
+@route("GET", r"alerts/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     return {"rules": [rule_json(r) for r in session.scalars(select(AlertRule).order_by(AlertRule.kind, AlertRule.id))]}
 
 
-@route("POST", r"alerts/rules")
+@route("POST", r"alerts/rules", role=PHYSICIST)
 def create_rule(ctx: Context, session: Session, request: Request):
     rule = AlertRule(**_checked_rule(session, request.body or {}), version=1, updated_by=request.user)
     session.add(rule)
@@ -144,7 +146,7 @@ def create_rule(ctx: Context, session: Session, request: Request):
     return rule_json(rule)
 
 
-@route("PUT", r"alerts/rules/(?P<id>\d+)")
+@route("PUT", r"alerts/rules/(?P<id>\d+)", role=PHYSICIST)
 def update_rule(ctx: Context, session: Session, request: Request):
     rule = session.get(AlertRule, int(request.param("id")))
     if rule is None:
@@ -159,13 +161,13 @@ def update_rule(ctx: Context, session: Session, request: Request):
     return rule_json(rule)
 
 
-@route("GET", r"alerts/criteria")
+@route("GET", r"alerts/criteria", role=VIEWER)
 def criteria(ctx: Context, session: Session, request: Request):
     """Every shipped trigger level and significant-event criterion, with its wording, verification and citation."""
     return {"criteria": reference_criteria()}
 
 
-@route("POST", r"alerts/evaluate")
+@route("POST", r"alerts/evaluate", role=PHYSICIST)
 def evaluate_history(ctx: Context, session: Session, request: Request):
     """Run the enabled rules over stored studies (e.g. after a new rule), optionally between two dates."""
     body = request.body or {}

@@ -7,11 +7,12 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..access import ADMIN
 from .his import page
 from .router import Context, Request, date_param, route
 
 
-@route("GET", r"audit")
+@route("GET", r"audit", role=ADMIN)
 def list_audit(ctx: Context, session: Session, request: Request) -> dict:
     query = request.query
     date_from, date_to = date_param(query, "date_from"), date_param(query, "date_to")

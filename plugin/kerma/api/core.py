@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import __version__
+from .. import __version__, access
+from ..access import VIEWER
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..drl.sets import active_levels
 from ..ingest.store import read_cursor
@@ -16,7 +17,7 @@ from .router import ApiError, Context, Request, date_param, int_param, route
 MAX_PAGE = 500
 
 
-@route("GET", r"health")
+@route("GET", r"health", role=VIEWER)
 def health(ctx: Context, session: Session, request: Request) -> dict:
     cursor = read_cursor(session)
     last = ctx.orthanc_last_seq()
@@ -37,7 +38,14 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
     }
 
 
-@route("GET", r"studies")
+@route("GET", r"me", role=VIEWER)
+def me(ctx: Context, session: Session, request: Request) -> dict:
+    """Who asks, with which roles, and every role whose permissions those include (the UI hides the rest)."""
+    return {"user": request.user, "roles": [r for r in access.ROLES if r in request.roles],
+            "may": access.may(request.roles)}
+
+
+@route("GET", r"studies", role=VIEWER, personal=True)
 def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     query = request.query
     limit = int_param(query, "limit", 50, 1, MAX_PAGE)
@@ -78,7 +86,7 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     return {"total": total, "limit": limit, "offset": offset, "studies": [views.study_summary(s) for s in page]}
 
 
-@route("GET", r"studies/(?P<uid>[0-9.]+)")
+@route("GET", r"studies/(?P<uid>[0-9.]+)", role=VIEWER, personal=True)
 def get_study(ctx: Context, session: Session, request: Request) -> dict:
     study = session.scalars(
         select(Study)
@@ -90,7 +98,7 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
     return views.study_detail(study)
 
 
-@route("GET", r"ingest-errors")
+@route("GET", r"ingest-errors", role=VIEWER)
 def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict:
     query = request.query
     statuses = query.get("status", "error").split(",")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..access import PHYSICIST, VIEWER
 from ..db.models import DrlSet, DrlValue, StandardExam
 from ..stats.monthly import mark_all_stale
 from ..stats.tables import level_of, StatisticsError
@@ -32,12 +33,12 @@ def value_json(value: DrlValue) -> dict:
     return {"id": value.id, "drl_set_id": value.drl_set_id, **{k: getattr(value, k) for k in VALUE_FIELDS}}
 
 
-@route("GET", r"drl/sets")
+@route("GET", r"drl/sets", role=VIEWER)
 def list_sets(ctx: Context, session: Session, request: Request):
     return {"sets": [set_json(s) for s in session.scalars(select(DrlSet).order_by(DrlSet.kind, DrlSet.name))]}
 
 
-@route("GET", r"drl/sets/(?P<id>\d+)")
+@route("GET", r"drl/sets/(?P<id>\d+)", role=VIEWER)
 def get_set(ctx: Context, session: Session, request: Request):
     drl_set = session.get(DrlSet, int(request.param("id")))
     if drl_set is None:
@@ -45,7 +46,7 @@ def get_set(ctx: Context, session: Session, request: Request):
     return set_json(drl_set, with_values=True)
 
 
-@route("POST", r"drl/sets")
+@route("POST", r"drl/sets", role=PHYSICIST)
 def create_set(ctx: Context, session: Session, request: Request):
     body = request.body or {}
     if not body.get("name") or body.get("kind") not in ("local", "achievable"):
@@ -61,7 +62,7 @@ def create_set(ctx: Context, session: Session, request: Request):
     return set_json(drl_set, with_values=True)
 
 
-@route("POST", r"drl/sets/(?P<id>\d+)/values")
+@route("POST", r"drl/sets/(?P<id>\d+)/values", role=PHYSICIST)
 def add_value(ctx: Context, session: Session, request: Request):
     drl_set = session.get(DrlSet, int(request.param("id")))
     if drl_set is None:
@@ -74,7 +75,7 @@ def add_value(ctx: Context, session: Session, request: Request):
     return value_json(value)
 
 
-@route("PUT", r"drl/values/(?P<id>\d+)")
+@route("PUT", r"drl/values/(?P<id>\d+)", role=PHYSICIST)
 def update_value(ctx: Context, session: Session, request: Request):
     value = session.get(DrlValue, int(request.param("id")))
     if value is None:

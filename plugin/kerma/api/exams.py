@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit
+from ..access import PHYSICIST, VIEWER
 from ..classify import assistant
 from ..classify.apply import clear_rule, event_context, remap_history, study_context, to_rule
 from ..classify.catalogue import add_site_exam, exam_json
@@ -16,7 +17,7 @@ from .router import ApiError, Context, Request, int_param, route
 RULE_FIELDS = ("name", "level", "priority", "modality", "device_id", "conditions", "standard_exam_id", "enabled")
 
 
-@route("GET", r"exams")
+@route("GET", r"exams", role=VIEWER)
 def list_exams(ctx: Context, session: Session, request: Request):
     q = request.query
     stmt = select(StandardExam)
@@ -33,7 +34,7 @@ def list_exams(ctx: Context, session: Session, request: Request):
     return {"total": total, "exams": [exam_json(e) for e in exams]}
 
 
-@route("POST", r"exams")
+@route("POST", r"exams", role=PHYSICIST)
 def create_exam(ctx: Context, session: Session, request: Request):
     body = request.body or {}
     if not body.get("code") or not body.get("name"):
@@ -68,13 +69,13 @@ def _checked(session: Session, body: dict, current: dict | None = None) -> dict:
     return fields
 
 
-@route("GET", r"mapping/rules")
+@route("GET", r"mapping/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     rules = session.scalars(select(MappingRule).order_by(MappingRule.level, MappingRule.priority, MappingRule.id))
     return {"rules": [rule_json(r) for r in rules]}
 
 
-@route("POST", r"mapping/rules")
+@route("POST", r"mapping/rules", role=PHYSICIST)
 def create_rule(ctx: Context, session: Session, request: Request):
     rule = MappingRule(**_checked(session, request.body or {}), version=1, updated_by=request.user)
     session.add(rule)
@@ -90,7 +91,7 @@ def _rule(session: Session, request: Request) -> MappingRule:
     return rule
 
 
-@route("PUT", r"mapping/rules/(?P<id>\d+)")
+@route("PUT", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
 def update_rule(ctx: Context, session: Session, request: Request):
     rule = _rule(session, request)
     before = rule_json(rule)
@@ -103,7 +104,7 @@ def update_rule(ctx: Context, session: Session, request: Request):
     return {"rule": rule_json(rule), "remapped_studies": remap_history(session)}
 
 
-@route("DELETE", r"mapping/rules/(?P<id>\d+)")
+@route("DELETE", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
 def delete_rule(ctx: Context, session: Session, request: Request):
     rule = _rule(session, request)
     before = rule_json(rule)
@@ -114,7 +115,7 @@ def delete_rule(ctx: Context, session: Session, request: Request):
     return {"deleted": before["id"], "remapped_studies": remap_history(session)}
 
 
-@route("POST", r"mapping/preview")
+@route("POST", r"mapping/preview", role=PHYSICIST)
 def preview_rule(ctx: Context, session: Session, request: Request):
     """What a rule would match, without saving it: counts and examples."""
     fields = _checked(session, request.body or {})
@@ -137,14 +138,14 @@ def preview_rule(ctx: Context, session: Session, request: Request):
     return {"matching_studies": matched, "examples": examples}
 
 
-@route("POST", r"mapping/remap")
+@route("POST", r"mapping/remap", role=PHYSICIST)
 def remap(ctx: Context, session: Session, request: Request):
     count = remap_history(session)
     audit.record(session, request.user, "mapping.remap", "mapping", None, note=f"{count} studies")
     return {"remapped_studies": count}
 
 
-@route("GET", r"mapping/unmapped")
+@route("GET", r"mapping/unmapped", role=VIEWER)
 def list_unmapped(ctx: Context, session: Session, request: Request):
     level = request.query.get("level", "exam")
     if level not in LEVELS:
@@ -158,13 +159,13 @@ def list_unmapped(ctx: Context, session: Session, request: Request):
     return {"level": level, "unmapped": items}
 
 
-@route("GET", r"mapping/suggestions")
+@route("GET", r"mapping/suggestions", role=VIEWER)
 def suggest(ctx: Context, session: Session, request: Request):
     if not request.query.get("text"):
         raise ApiError(400, "text is required")
     return {"suggestions": assistant.suggestions(session, request.query["text"], request.query.get("modality"))}
 
 
-@route("GET", r"mapping/duplicates")
+@route("GET", r"mapping/duplicates", role=VIEWER)
 def duplicates(ctx: Context, session: Session, request: Request):
     return {"duplicates": assistant.duplicate_protocols(session)}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..access import ADMIN, VIEWER
 from ..db.models import Hl7Message, ImagingOrder, PatientMerge
 from ..hl7 import adt
 from .his import merge_view, message_view, order_view, page, patient_view, run_action
 from .router import ApiError, Context, Request, route
 
 
-@route("GET", r"hl7/messages")
+@route("GET", r"hl7/messages", role=VIEWER)
 def list_messages(ctx: Context, session: Session, request: Request) -> dict:
     query = request.query
     stmt = select(Hl7Message)
@@ -24,7 +25,7 @@ def list_messages(ctx: Context, session: Session, request: Request) -> dict:
     return page(session, stmt.order_by(Hl7Message.id.desc()), query, "messages", lambda m: message_view(m, with_raw=False))
 
 
-@route("GET", r"hl7/messages/(?P<id>[0-9]+)")
+@route("GET", r"hl7/messages/(?P<id>[0-9]+)", role=ADMIN, personal=True)
 def get_message(ctx: Context, session: Session, request: Request) -> dict:
     message = session.get(Hl7Message, int(request.param("id")))
     if message is None:
@@ -32,7 +33,7 @@ def get_message(ctx: Context, session: Session, request: Request) -> dict:
     return message_view(message, with_raw=True)
 
 
-@route("GET", r"hl7/patients/(?P<patient_id>[^/]+)")
+@route("GET", r"hl7/patients/(?P<patient_id>[^/]+)", role=ADMIN, personal=True)
 def get_patient(ctx: Context, session: Session, request: Request) -> dict:
     patient_id = request.param("patient_id")
     record = adt.patient_record(session, patient_id)
@@ -44,7 +45,7 @@ def get_patient(ctx: Context, session: Session, request: Request) -> dict:
     return {**patient_view(record), "merges": [merge_view(m) for m in merges]}
 
 
-@route("GET", r"hl7/orders")
+@route("GET", r"hl7/orders", role=VIEWER, personal=True)
 def list_orders(ctx: Context, session: Session, request: Request) -> dict:
     query = request.query
     stmt = select(ImagingOrder)
@@ -54,7 +55,7 @@ def list_orders(ctx: Context, session: Session, request: Request) -> dict:
     return page(session, stmt.order_by(ImagingOrder.id.desc()), query, "orders", order_view)
 
 
-@route("GET", r"hl7/merges")
+@route("GET", r"hl7/merges", role=VIEWER, personal=True)
 def list_merges(ctx: Context, session: Session, request: Request) -> dict:
     query = request.query
     stmt = select(PatientMerge)
@@ -64,7 +65,7 @@ def list_merges(ctx: Context, session: Session, request: Request) -> dict:
     return page(session, stmt.order_by(PatientMerge.id.desc()), query, "merges", merge_view)
 
 
-@route("POST", r"hl7/merges/(?P<id>[0-9]+)/undo")
+@route("POST", r"hl7/merges/(?P<id>[0-9]+)/undo", role=ADMIN)
 def undo_merge(ctx: Context, session: Session, request: Request) -> dict:
     body = request.body or {}
     return run_action(lambda: adt.undo_merge(session, int(request.param("id")), request.user, body.get("note")))

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..access import PHYSICIST
 from ..db.models import Device, OutboxMessage, Recipient
 from ..notify.outbox import message_json, now
 from ..notify.recipients import ROLES, SEVERITY_RANK, recipient_json
@@ -38,12 +39,12 @@ def _recipient(session: Session, request: Request) -> Recipient:
     return recipient
 
 
-@route("GET", r"notifications/recipients")
+@route("GET", r"notifications/recipients", role=PHYSICIST)
 def list_recipients(ctx: Context, session: Session, request: Request):
     return {"recipients": [recipient_json(r) for r in session.scalars(select(Recipient).order_by(Recipient.role, Recipient.id))]}
 
 
-@route("POST", r"notifications/recipients")
+@route("POST", r"notifications/recipients", role=PHYSICIST)
 def create_recipient(ctx: Context, session: Session, request: Request):
     recipient = Recipient(**_checked(session, request.body or {}))
     session.add(recipient)
@@ -52,7 +53,7 @@ def create_recipient(ctx: Context, session: Session, request: Request):
     return recipient_json(recipient)
 
 
-@route("PUT", r"notifications/recipients/(?P<id>\d+)")
+@route("PUT", r"notifications/recipients/(?P<id>\d+)", role=PHYSICIST)
 def update_recipient(ctx: Context, session: Session, request: Request):
     recipient = _recipient(session, request)
     before = recipient_json(recipient)
@@ -64,7 +65,7 @@ def update_recipient(ctx: Context, session: Session, request: Request):
     return recipient_json(recipient)
 
 
-@route("DELETE", r"notifications/recipients/(?P<id>\d+)")
+@route("DELETE", r"notifications/recipients/(?P<id>\d+)", role=PHYSICIST)
 def delete_recipient(ctx: Context, session: Session, request: Request):
     recipient = _recipient(session, request)
     before = recipient_json(recipient)
@@ -73,7 +74,7 @@ def delete_recipient(ctx: Context, session: Session, request: Request):
     return {"deleted": before["id"]}
 
 
-@route("GET", r"notifications/outbox")
+@route("GET", r"notifications/outbox", role=PHYSICIST)
 def list_outbox(ctx: Context, session: Session, request: Request):
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if request.query.get("status"):
@@ -81,7 +82,7 @@ def list_outbox(ctx: Context, session: Session, request: Request):
     return page(session, stmt, request.query, "messages", message_json)
 
 
-@route("POST", r"notifications/outbox/(?P<id>\d+)/retry")
+@route("POST", r"notifications/outbox/(?P<id>\d+)/retry", role=PHYSICIST)
 def retry(ctx: Context, session: Session, request: Request):
     """Send a message the server refused for good once more (e.g. after an address was corrected)."""
     message = session.get(OutboxMessage, int(request.param("id")))

@@ -7,19 +7,20 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..access import RADIOGRAPHER, VIEWER
 from ..db.models import Study, StudyReassignment
 from ..reconcile import actions, lists
 from .his import MAX_PAGE, order_view, page, patient_view, run_action, study_view
 from .router import ApiError, Context, Request, date_param, int_param, route
 
 
-@route("GET", r"reconciliation")
+@route("GET", r"reconciliation", role=VIEWER, personal=True)
 def summary(ctx: Context, session: Session, request: Request) -> dict:
     """All four lists in one answer (one REST call for a dashboard: plugin 4.0 leaks a little per call)."""
     return {name: build(ctx, session, request.query) for name, build in LISTS.items()}
 
 
-@route("GET", r"reconciliation/(?P<name>no-order|no-dose|mismatches|unknown-patients)")
+@route("GET", r"reconciliation/(?P<name>no-order|no-dose|mismatches|unknown-patients)", role=VIEWER, personal=True)
 def one_list(ctx: Context, session: Session, request: Request) -> dict:
     return LISTS[request.param("name")](ctx, session, request.query)
 
@@ -53,7 +54,7 @@ def _unknown_patients(ctx: Context, session: Session, query: dict) -> dict:
 LISTS = {"no-order": _no_order, "no-dose": _no_dose, "mismatches": _mismatches, "unknown-patients": _unknown_patients}
 
 
-@route("GET", r"reconciliation/studies/(?P<uid>[0-9.]+)/order")
+@route("GET", r"reconciliation/studies/(?P<uid>[0-9.]+)/order", role=VIEWER, personal=True)
 def study_order(ctx: Context, session: Session, request: Request) -> dict:
     """The order a study matches: its procedure code and clinical indication are inputs to exam classification."""
     study = session.scalars(select(Study).where(Study.study_instance_uid == request.param("uid"))).first()
@@ -65,7 +66,7 @@ def study_order(ctx: Context, session: Session, request: Request) -> dict:
     return order_view(order)
 
 
-@route("POST", r"reconciliation/studies/(?P<uid>[0-9.]+)/reassign")
+@route("POST", r"reconciliation/studies/(?P<uid>[0-9.]+)/reassign", role=RADIOGRAPHER)
 def reassign(ctx: Context, session: Session, request: Request) -> dict:
     """Body: ``{"patient_id": ..., "order_id": ..., "note": ...}`` (a patient, an order, or both)."""
     body = request.body if isinstance(request.body, dict) else {}
@@ -78,7 +79,7 @@ def reassign(ctx: Context, session: Session, request: Request) -> dict:
     return reassignment_view(done)
 
 
-@route("GET", r"reconciliation/reassignments")
+@route("GET", r"reconciliation/reassignments", role=VIEWER, personal=True)
 def list_reassignments(ctx: Context, session: Session, request: Request) -> dict:
     stmt = select(StudyReassignment)
     if request.query.get("study_instance_uid"):
@@ -86,7 +87,7 @@ def list_reassignments(ctx: Context, session: Session, request: Request) -> dict
     return page(session, stmt.order_by(StudyReassignment.id.desc()), request.query, "reassignments", reassignment_view)
 
 
-@route("POST", r"reconciliation/reassignments/(?P<id>[0-9]+)/undo")
+@route("POST", r"reconciliation/reassignments/(?P<id>[0-9]+)/undo", role=RADIOGRAPHER)
 def undo_reassignment(ctx: Context, session: Session, request: Request) -> dict:
     body = request.body if isinstance(request.body, dict) else {}
     done = run_action(lambda: actions.undo_reassignment(session, int(request.param("id")), request.user,

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from .. import audit
+from ..access import PHYSICIST, VIEWER
 from ..db.models import ReportRun, ReportSchedule
 from ..notify.recipients import ROLES
 from ..reports.periods import PERIODS
@@ -34,13 +35,13 @@ def _roles(value) -> list:
     return roles
 
 
-@route("GET", r"reports")
+@route("GET", r"reports", role=VIEWER)
 def list_reports(ctx: Context, session: Session, request: Request):
     stmt = select(ReportRun).options(defer(ReportRun.pdf), defer(ReportRun.html)).order_by(ReportRun.id.desc())
     return page(session, stmt, request.query, "reports", run_json)
 
 
-@route("POST", r"reports")
+@route("POST", r"reports", role=PHYSICIST)
 def request_report(ctx: Context, session: Session, request: Request):
     """A report for ``date_from``–``date_to``; the background jobs make it within seconds (poll ``reports/{id}``)."""
     body = request.body or {}
@@ -63,12 +64,12 @@ def _run(session: Session, request: Request) -> ReportRun:
     return run
 
 
-@route("GET", r"reports/(?P<id>\d+)")
+@route("GET", r"reports/(?P<id>\d+)", role=VIEWER)
 def get_report(ctx: Context, session: Session, request: Request):
     return run_json(_run(session, request))
 
 
-@route("GET", r"reports/(?P<id>\d+)/(?P<format>pdf|html)")
+@route("GET", r"reports/(?P<id>\d+)/(?P<format>pdf|html)", role=VIEWER, personal=True)
 def report_file(ctx: Context, session: Session, request: Request):
     run = _run(session, request)
     if run.status != "done":
@@ -79,7 +80,7 @@ def report_file(ctx: Context, session: Session, request: Request):
     return Answer(run.html, "text/html; charset=utf-8")
 
 
-@route("GET", r"reports/schedules")
+@route("GET", r"reports/schedules", role=VIEWER)
 def list_schedules(ctx: Context, session: Session, request: Request):
     return {"schedules": [schedule_json(s) for s in session.scalars(select(ReportSchedule).order_by(ReportSchedule.id))]}
 
@@ -93,7 +94,7 @@ def _checked(body: dict, current: dict | None = None) -> dict:
     return fields
 
 
-@route("POST", r"reports/schedules")
+@route("POST", r"reports/schedules", role=PHYSICIST)
 def create_schedule(ctx: Context, session: Session, request: Request):
     schedule = ReportSchedule(**_checked(request.body or {}), updated_by=request.user)
     session.add(schedule)
@@ -102,7 +103,7 @@ def create_schedule(ctx: Context, session: Session, request: Request):
     return schedule_json(schedule)
 
 
-@route("PUT", r"reports/schedules/(?P<id>\d+)")
+@route("PUT", r"reports/schedules/(?P<id>\d+)", role=PHYSICIST)
 def update_schedule(ctx: Context, session: Session, request: Request):
     schedule = session.get(ReportSchedule, int(request.param("id")))
     if schedule is None:

@@ -1,9 +1,9 @@
 """Routing of /kerma/api/: requests in, (status, answer) out.  No Orthanc here; the edge translates.
 
-Feature modules declare their handlers with :func:`route`; a handler gets the
-:class:`Context`, a database session and the :class:`Request`, and returns a
-JSON-able value or an :class:`Answer` (e.g. a CSV export).  Handlers of
-methods other than GET run in one transaction.
+Feature modules declare their handlers with :func:`route`, each with the least role that may call it
+(:mod:`kerma.access`) and whether its answers carry patient data; a handler gets the :class:`Context`, a
+database session and the :class:`Request`, and returns a JSON-able value or an :class:`Answer` (e.g. a CSV
+export).  Every handler runs in one transaction, with the audit entry of a read of patient data or of an export.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import access, audit
 from ..config import Settings
 
 
@@ -42,6 +43,7 @@ class Request:
     query: dict = field(default_factory=dict)
     body: Any = None  # parsed JSON
     user: str | None = None  # the Orthanc user who asked, for the audit trail
+    roles: frozenset[str] = frozenset({access.VIEWER})  # what the user may do (kerma.access)
     match: re.Match | None = None
 
     def param(self, name: str) -> str:
@@ -58,12 +60,31 @@ class Answer:
 
 
 Handler = Callable[[Context, Session, Request], Any]
-ROUTES: list[tuple[str, re.Pattern, Handler]] = []
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern
+    handler: Handler
+    role: str  # the least role that may call it (kerma.access.ROLES)
+    personal: bool  # its answers carry patient data: each read is audited
+
+
+ROUTES: list[Route] = []
+
+
+def route(method: str, pattern: str, *, role: str, personal: bool = False) -> Callable[[Handler], Handler]:
+    """Register a handler for ``method`` and the path ``pattern`` (a full match below /kerma/api/).
+
+    ``role`` is the least role allowed to call it; ``personal`` says its answers carry patient data, so each
+    call is recorded in the audit trail (one entry per request).  A handler may be registered more than once.
+    """
+    if role not in access.ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
     def register(handler: Handler) -> Handler:
-        ROUTES.append((method, re.compile(pattern), handler))
+        ROUTES.append(Route(method, re.compile(pattern), handler, role, personal))
         return handler
 
     return register
@@ -73,25 +94,34 @@ def handle(ctx: Context, request: Request) -> tuple[int, Any]:
     """Answer a request for ``/kerma/api/<request.path>``: (HTTP status, JSON value or Answer)."""
     path = request.path.strip("/")
     allowed = []
-    for method, pattern, handler in ROUTES:
-        match = pattern.fullmatch(path)
+    for entry in ROUTES:
+        match = entry.pattern.fullmatch(path)
         if match is None:
             continue
-        if method != request.method:
-            allowed.append(method)
+        if entry.method != request.method:
+            allowed.append(entry.method)
             continue
+        if not access.allows(request.roles, entry.role):
+            return 403, {"error": f"this needs the role {entry.role} (or a higher one)", "role_needed": entry.role,
+                         "roles": sorted(request.roles)}
         request.match = match
         try:
-            with ctx.sessions() as session:
-                if method == "GET":
-                    return 200, handler(ctx, session, request)
-                with session.begin():
-                    return 200, handler(ctx, session, request)
+            with ctx.sessions() as session, session.begin():
+                answer = entry.handler(ctx, session, request)
+                if isinstance(answer, Answer) or entry.personal:
+                    _audit_read(session, request, path, export=isinstance(answer, Answer))
+                return 200, answer
         except ApiError as exc:
             return exc.status, {"error": str(exc)}
     if allowed:
         return 405, {"error": f"method {request.method} not allowed", "allowed": allowed}
     return 404, {"error": f"no such API route: /kerma/api/{path}"}
+
+
+def _audit_read(session: Session, request: Request, path: str, export: bool) -> None:
+    """One audit entry for a read of patient data or an export (a file), in the request's transaction."""
+    audit.record(session, request.user, "data.export" if export else "data.read", "api", path,
+                 after={"method": request.method, "query": request.query})
 
 
 def int_param(query: dict, name: str, default: int, low: int, high: int | None) -> int:

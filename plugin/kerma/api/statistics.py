@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..access import VIEWER
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..stats import tables
 from .export import rows_answer
@@ -41,7 +42,7 @@ def _quantity(query: dict) -> str:
     return quantity
 
 
-@route("GET", r"statistics")
+@route("GET", r"statistics", role=VIEWER)
 def statistics(ctx: Context, session: Session, request: Request):
     q = request.query
     quantity = _quantity(q)
@@ -53,14 +54,14 @@ def statistics(ctx: Context, session: Session, request: Request):
     return rows_answer(session, request, "statistics", rows, {"quantity": quantity, "level": tables.level_of(quantity)})
 
 
-@route("GET", r"statistics/above-drl")
+@route("GET", r"statistics/above-drl", role=VIEWER, personal=True)
 def above_drl(ctx: Context, session: Session, request: Request):
     quantity = _quantity(request.query)
     return rows_answer(session, request, "above_drl", tables.above_drl(session, quantity, _filters(request.query)),
                        {"quantity": quantity})
 
 
-@route("GET", r"statistics/trend")
+@route("GET", r"statistics/trend", role=VIEWER)
 def trend(ctx: Context, session: Session, request: Request):
     q = request.query
     quantity = _quantity(q)
@@ -72,12 +73,12 @@ def trend(ctx: Context, session: Session, request: Request):
     return rows_answer(session, request, "trend", [{k: r[k] for k in keep} for r in rows], {"quantity": quantity})
 
 
-@route("GET", r"devices")
+@route("GET", r"devices", role=VIEWER)
 def devices(ctx: Context, session: Session, request: Request):
     return rows_answer(session, request, "devices", tables.device_inventory(session))
 
 
-@route("GET", r"statistics/examinations-per-device")
+@route("GET", r"statistics/examinations-per-device", role=VIEWER)
 def examinations_per_device(ctx: Context, session: Session, request: Request):
     try:
         rows = tables.examinations_per_device(session, _filters(request.query), request.query.get("period", "month"))
@@ -86,7 +87,7 @@ def examinations_per_device(ctx: Context, session: Session, request: Request):
     return rows_answer(session, request, "examinations", rows)
 
 
-@route("GET", r"events")
+@route("GET", r"events", role=VIEWER, personal=True)
 def events(ctx: Context, session: Session, request: Request):
     """Exposure events with every parameter (the ESR's event list), counted ones only unless ?all=1."""
     q = request.query
