@@ -3,14 +3,17 @@
 #   - apt packages (only the missing ones; apt-get update runs once, and only if needed)
 #   - the virtual environment .venv, built from Debian's /usr/bin/python3 (the Python that
 #     Orthanc's Python plugin embeds; a pyenv/conda python3 on PATH would not match)
-#   - pip requirements, re-installed only when a requirements file changed
-# Usage: scripts/setup.sh [--dev]     (--dev adds requirements-dev.txt)
+#   - the locked pip requirements (requirements.lock; with --dev requirements-dev.lock), every
+#     package pinned with its hashes (scripts/lock.sh writes the locks from requirements*.txt),
+#     re-installed only when the lock changed
+# Usage: scripts/setup.sh [--dev]     (--dev: what the tests need too)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 SYSTEM_PYTHON=/usr/bin/python3
-APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv postgresql chromium poppler-utils)
+APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv)  # to run Kerma (dcmtk: storescu, to send files)
+APT_DEV_PACKAGES=(postgresql chromium poppler-utils)      # the tests: PostgreSQL server, UI, PDF reports
 
 dev=0
 for arg in "$@"; do
@@ -23,8 +26,10 @@ done
 log() { echo "setup: $*" >&2; }
 
 # --- apt ---------------------------------------------------------------------
+packages=("${APT_PACKAGES[@]}")
+[ "$dev" -eq 0 ] || packages+=("${APT_DEV_PACKAGES[@]}")
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
+for pkg in "${packages[@]}"; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
         missing+=("$pkg")
     fi
@@ -49,17 +54,21 @@ if [ "$have" != "$want" ]; then
 fi
 
 # --- pip ---------------------------------------------------------------------
-install_requirements() {  # $1 = requirements file; hash kept in .venv so unchanged files are skipped
-    local file="$REPO/$1" stamp="$VENV/.kerma-$1.sha256" hash
-    hash="$(sha256sum "$file" | cut -d' ' -f1)"
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
-        return 0
-    fi
-    log "pip install -r $1"
-    "$VENV/bin/python" -m pip install --quiet -r "$file"
+# The lock pins every package (dependencies included) with the hashes of its files; pip refuses any
+# other file. The loose lists are the locks' source: after editing them, run scripts/lock.sh.
+lock=requirements.lock
+[ "$dev" -eq 0 ] || lock=requirements-dev.lock  # the runtime packages at the same versions, plus the test tools
+"$SYSTEM_PYTHON" "$REPO/scripts/check_lock.py" "$lock"
+stamp="$VENV/.kerma-$lock.sha256"  # the hash of the lock last installed: an unchanged lock is skipped
+hash="$(sha256sum "$REPO/$lock" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+    log "pip install --require-hashes -r $lock"
+    "$VENV/bin/python" -m pip install --quiet --require-hashes -r "$REPO/$lock"
     echo "$hash" > "$stamp"
-}
-install_requirements requirements.txt
-# the `kerma` command (kerma extract, kerma db upgrade); editable, so the plugin and the CLI run the same code
-[ -x "$VENV/bin/kerma" ] || { log "pip install -e plugin"; "$VENV/bin/python" -m pip install --quiet --no-deps -e "$REPO/plugin"; }
-[ "$dev" -eq 0 ] || install_requirements requirements-dev.txt
+fi
+# the `kerma` command (kerma extract, kerma db upgrade...); editable, so the plugin and the CLI run the same
+# code; built by the locked setuptools (no build isolation, so nothing unlocked is downloaded)
+if [ ! -x "$VENV/bin/kerma" ]; then
+    log "pip install -e plugin"
+    "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$REPO/plugin"
+fi
