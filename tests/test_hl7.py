@@ -13,7 +13,7 @@ from kerma.api import Context, handle
 from kerma.api import Request as ApiRequest
 from kerma.db.models import Hl7Message, ImagingOrder, PatientRecord, Study
 from kerma.hl7.messages import read_message
-from kerma.hl7.mllp import START_BLOCK, FrameReader, MllpServer, send
+from kerma.hl7.mllp import START_BLOCK, FrameReader, ListenerLimits, MllpServer, send
 from kerma.hl7.receiver import Hl7Receiver
 
 
@@ -24,7 +24,7 @@ def Request(*args, **kwargs):  # these tests act as an admin; who may call what 
 @pytest.fixture
 def listener(sessions):
     receiver = Hl7Receiver(sessions)
-    server = MllpServer("127.0.0.1", 0, receiver, receiver.refuse_frame, frame_timeout=1.0).start()
+    server = MllpServer("127.0.0.1", 0, receiver, receiver.refuse_frame, ListenerLimits(frame_seconds=1.0)).start()
     yield server
     server.stop()
 
@@ -208,3 +208,51 @@ def test_database_outage_gives_a_nak_asking_to_send_again(sessions):
     assert msa(answer)[1] == "AE" and "send it again" in msa(answer)[3]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Hl7Message)) == 1  # the refusal is kept
+
+
+def test_repetitions_segments_and_components_are_bounded_and_refused_with_the_reason(listener, sessions):
+    def identifiers(count):
+        return "~".join(f"ID{i}^^^HOSP&1.2.3&ISO^MR" for i in range(count))
+
+    hundred = message("EVN|A08", f"PID|1||{identifiers(100)}||MANY^IDS")
+    five_thousand = message("EVN|A08", f"PID|1||{identifiers(5000)}||MANY^IDS")
+    # each field within its bound, together too complex: 100 identifiers, 100 names, 100 reasons for study
+    complex_order = orm("CPLX-1", "P8", reason="R").replace(
+        b"|^R", b"|" + "~".join(f"C{i}^Reason {i}^L^^^^^^^^^" for i in range(100)).encode()).replace(
+        b"PID|1||P8^^^HOSP^MR||", f"PID|1||{identifiers(100)}||{'~'.join(['A^B^C^D^E^^L'] * 100)}".encode())
+    too_long = message("EVN|A08", pid("P9"), *[f"NTE|{i}|L|note" for i in range(1000)])
+    started = time.monotonic()
+    answers = exchange(listener, five_thousand, hundred, complex_order, too_long)
+    assert time.monotonic() - started < 10  # 5,000 PID-3 repetitions alone took 30 s
+    assert [msa(a)[1:3] for a in answers] == [["AE", control_id_of(five_thousand)], ["AA", control_id_of(hundred)],
+                                             ["AE", control_id_of(complex_order)], ["AE", control_id_of(too_long)]]
+    assert "PID-3 has 5,000 repetitions; Kerma reads at most 100" in msa(answers[0])[3]
+    assert "repetitions, components and subcomponents; at most 2,000" in msa(answers[2])[3]
+    assert "the message has 1,003 segments; Kerma takes at most 1,000" in msa(answers[3])[3]
+    with sessions() as session:
+        record = session.scalars(select(PatientRecord).where(PatientRecord.patient_id == "ID0")).one()
+        assert len(record.identifiers) == 100 and record.identifiers[99]["id"] == "ID99"
+
+
+def test_a_nak_names_the_control_id_of_an_unreadable_msh_when_it_can_be_found(sessions):
+    receive = Hl7Receiver(sessions)
+    msh = "MSH|^~\\&|SND|FAC|KERMA|FAC|20260110120000||ADT^A08|{}|P|2.5"
+    cases = [  # (message, answer, control ID to echo, reason)
+        (b"\x00junk " + msh.format("CTL-1").encode() + b"\rPID|1||X", "AE", "CTL-1", "does not begin with an MSH segment"),
+        ((msh + "||||||KLINGON").format("CTL-2").encode(), "AE", "CTL-2", "character set (MSH-18) 'KLINGON'"),
+        (msh.replace("SND", "^" * 3000).format("CTL-3").encode(), "AE", "CTL-3", "at most 2,000"),
+        (msh.replace("^~\\&", "^~").format("CTL-4").encode(), "AE", "CTL-4", "MSH: unreadable encoding characters"),
+        (msh.replace("^~\\&", "^~\\\\").format("CTL-5").encode(), "AE", "CTL-5", "MSH: unreadable encoding"),
+        (b"MSH|SND|FAC|KERMA|FAC|2026||ADT^A08|CTL-6|P|2.5", "AE", "", "MSH: unreadable encoding characters"),
+        (b"MSH|^~\\&|SND|FA", "AR", "", "MSH-12"),  # cut short: MSH-10 was never sent
+    ]
+    for raw, ack_code, control_id, reason in cases:
+        fields = msa(receive(raw))
+        assert fields[1:3] == [ack_code, control_id], raw[:40]
+        assert reason in fields[3], raw[:40]
+    with sessions() as session:
+        kept = [m.control_id for m in session.scalars(select(Hl7Message).order_by(Hl7Message.id))]
+    assert kept == ["CTL-1", "CTL-2", "CTL-3", "CTL-4", "CTL-5", None, None]
+    # a frame that never ended, too large, or outside MLLP: the listener's NAK names it too
+    frame_nak = msa(receive.refuse_frame("incomplete MLLP frame", msh.format("CTL-7").encode()[:60]))
+    assert frame_nak[1:4] == ["AE", "CTL-7", "incomplete MLLP frame"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import access
+from .hl7.mllp import ListenerLimits
 
 # patient IDs or names that a modality or the RIS uses for a patient not yet identified
 DEFAULT_PLACEHOLDER_PATTERNS = ("UNKNOWN", "UNBEKANNT", "EMERGENCY", "NOTFALL", "TRAUMA", "ANONYMOUS", "^NN", "^X+$",
@@ -39,6 +40,7 @@ class Settings:
     hl7_port: int = 0  # 0: no HL7 listener
     hl7_bind_address: str = "127.0.0.1"
     hl7_patient_id_authority: str | None = None  # which PID-3 identifier is the DICOM Patient ID
+    hl7_limits: ListenerLimits = ListenerLimits()  # connections, idle and message time, message size
     no_dose_delay_hours: float = 24.0
     apply_corrections_to_orthanc: bool = False
     placeholder_patterns: tuple[str, ...] = DEFAULT_PLACEHOLDER_PATTERNS
@@ -64,6 +66,7 @@ class Settings:
             hl7_port=int(section.get("Hl7Port", 0)),
             hl7_bind_address=str(section.get("Hl7BindAddress", "127.0.0.1")),
             hl7_patient_id_authority=section.get("Hl7PatientIdAuthority") or None,
+            hl7_limits=ListenerLimits.from_section(section),
             no_dose_delay_hours=float(section.get("NoDoseDelayHours", 24.0)),
             apply_corrections_to_orthanc=bool(section.get("ApplyCorrectionsToOrthanc", False)),
             placeholder_patterns=tuple(section.get("PlaceholderPatientPatterns", DEFAULT_PLACEHOLDER_PATTERNS)),

@@ -4,7 +4,7 @@
 * a daemon worker thread that follows /changes (see :mod:`kerma.ingest.worker`);
 * REST routes under /kerma/api/, behind Orthanc's own authentication;
 * the HL7 MLLP listener, in a process of its own (see :mod:`kerma.hl7.service`) when ``Kerma.Hl7Port`` is set,
-  started and stopped with Orthanc.
+  started with Orthanc, started again when it dies, stopped with Orthanc.
 
 Every callback catches everything: an exception escaping into Orthanc can
 leak memory or stop it.
@@ -27,7 +27,7 @@ from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
 from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
-from .hl7.service import Hl7Process
+from .hl7.service import Hl7Supervisor
 from .ingest.refresh import refresh_unresolved
 from .ingest.worker import IngestWorker
 from .stats.monthly import SummaryRefresher
@@ -94,7 +94,7 @@ _worker: IngestWorker | None = None
 _context: Context | None = None
 _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
-_hl7_listener: Hl7Process | None = None
+_hl7_listener: Hl7Supervisor | None = None
 _summaries: SummaryRefresher | None = None
 
 
@@ -125,9 +125,10 @@ def start() -> None:
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi())
     if settings.hl7_port:
-        _hl7_listener = Hl7Process(settings.hl7_bind_address, settings.hl7_port, settings.database_url,
-                                   settings.hl7_patient_id_authority)
-        _start_hl7_listener()  # now: it needs only the database, and senders may connect as soon as Orthanc answers
+        _hl7_listener = Hl7Supervisor(settings.hl7_bind_address, settings.hl7_port, settings.database_url,
+                                      settings.hl7_patient_id_authority, settings.hl7_limits)
+        _hl7_listener.start()  # now: it needs only the database, and senders may connect as soon as Orthanc answers
+        _context.hl7_state = _hl7_listener.state
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
     orthanc.RegisterRestCallback("/kerma/ui/?", _to_index)  # ServeFolders serves files only, not a folder's index
@@ -153,14 +154,6 @@ def _on_change(change_type, level, resource_id) -> None:
             _worker.wake()
     except Exception as exc:
         log.error("change callback failed: %s", exc)
-
-
-def _start_hl7_listener() -> None:
-    try:
-        _hl7_listener.start()
-        log.info("HL7 MLLP listener process started for %s:%d", *_hl7_listener.args[:2])
-    except OSError as exc:  # a listener that cannot start must not stop dose ingestion
-        log.error("HL7 MLLP listener not started: %s", exc)
 
 
 def _on_rest(output, uri, **request) -> None:

@@ -30,6 +30,7 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "cursor": cursor,
         "orthanc_last_seq": last,
         "lag": (last - cursor) if last is not None else None,
+        "hl7": ctx.hl7_state(),
         "counts": {
             "studies": session.scalar(select(func.count()).select_from(Study)),
             "dose_objects": by_status,

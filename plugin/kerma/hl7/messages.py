@@ -5,8 +5,9 @@ each segment Kerma uses; everything else in the message is kept only as text
 (the raw message is stored for audit).  hl7apy builds an object per component,
 which costs 30–90 ms for a large ADT message; fields Kerma does not read are
 blanked before parsing, which brings that to a few milliseconds
-(``bench/hl7.py`` measures it), so parsing stays short while it holds the GIL in
-Orthanc's process.
+(``bench/hl7.py`` measures it).  What hl7apy builds is bounded too (segments,
+repetitions, components: see ``MAX_ELEMENTS``), so reading any message takes a
+bounded time, whatever a sender sends.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ FIELDS_READ = {
     "ZDS": (1,),  # IHE scheduled workflow: Study Instance UID in ORM
     "DG1": (3, 4),
 }
+
+# hl7apy builds an object per repetition, component and subcomponent (~0.2 ms each on an idle core, linear
+# in their number); these bounds keep the time to read any message short (5,000 PID-3 repetitions took 30 s)
+MAX_SEGMENTS = 1000  # segments in a message
+MAX_REPETITIONS = 100  # repetitions of one field Kerma reads (PID-3 lists a patient's identifiers)
+MAX_ELEMENTS = 2000  # repetitions, components and subcomponents in all the fields Kerma reads
+SALVAGE_BYTES = 4096  # where an MSH is looked for in a message that could not be read
 
 # MSH-18 character sets (HL7 table 0211) and the Python codecs that read them
 CHARACTER_SETS = {
@@ -252,7 +260,9 @@ def read_header(text: str) -> Header:
     encoding = Encoding(encoding_chars["FIELD"], encoding_chars["COMPONENT"], encoding_chars["REPETITION"],
                         encoding_chars["ESCAPE"], encoding_chars["SUBCOMPONENT"])
     header = Header(encoding=encoding, version=version or None)
-    msh = _parse("MSH", text.split("\r", 1)[0], header, library=_library(version) or "2.5")
+    fields = _fields_read("MSH", text.split("\r", 1)[0], encoding)
+    _check_elements(_elements(fields, encoding))
+    msh = _parse("MSH", fields, header, library=_library(version) or "2.5")
     header.control_id = _get(msh, 10, 1, encoding=encoding)
     header.sending_application = _get(msh, 3, 1, encoding=encoding)
     header.sending_facility = _get(msh, 4, 1, encoding=encoding)
@@ -263,6 +273,45 @@ def read_header(text: str) -> Header:
     header.processing_id = _get(msh, 11, 1, encoding=encoding)
     header.character_set = _get(msh, 18, 1, encoding=encoding)
     return header
+
+
+def salvage_header(raw: bytes) -> Header | None:
+    """What plain splitting can read of an MSH that :func:`decode` or :func:`read_header` refused.
+
+    The negative acknowledgement of a message that could not be read still names its control
+    ID (MSH-10), sender and type when an MSH is found in its first ``SALVAGE_BYTES`` bytes;
+    None when there is none.
+    """
+    head = raw[:SALVAGE_BYTES]
+    start = head.find(b"MSH")
+    if start < 0:
+        return None
+    segment = re.split(rb"[\r\n]", head[start:], maxsplit=1)[0].decode("latin-1")
+    separator = segment[3:4]
+    if not separator or separator.isalnum() or separator.isspace():
+        return None
+    fields = segment.split(separator)
+    declared = fields[1] if len(fields) > 1 else ""
+    if not 0 < len(declared) <= 5 or any(c.isalnum() or c.isspace() for c in declared):
+        return None  # no MSH-2: where MSH-10 is cannot be told
+    usable = len(declared) >= 4 and len(set(declared[:4] + separator)) == 5
+    encoding = Encoding(separator, *declared[:4]) if usable else Encoding(separator)
+    if not usable and separator in Encoding().msh2:
+        encoding = Encoding()
+
+    def value(number: int, component: int = 0) -> str | None:  # MSH-number (MSH-2 is fields[1])
+        text = fields[number - 1] if number - 1 < len(fields) else ""
+        parts = text.split(encoding.repetition)[0].split(encoding.component)
+        if component >= len(parts):
+            return None
+        return unescape(parts[component], encoding).strip() or None
+
+    version = value(12)
+    return Header(encoding=encoding, control_id=value(10), message_code=(value(9) or "").upper() or None,
+                  trigger=(value(9, 1) or "").upper() or None,
+                  version=version if version and re.fullmatch(r"2\.\d(\.\d+)?", version) else None,
+                  sending_application=value(3), sending_facility=value(4), receiving_application=value(5),
+                  receiving_facility=value(6), processing_id=value(11))
 
 
 def _library(version: str | None) -> str | None:
@@ -292,38 +341,64 @@ def _kind(header: Header) -> str:
 
 
 def _parsed_segments(text: str, header: Header) -> list:
-    """hl7apy segments, in message order, of the segment types Kerma reads."""
+    """hl7apy segments, in message order, of the segment types Kerma reads (within the bounds above)."""
     library = _library(header.version)
-    separator = header.encoding.field
-    parsed = []
-    for line in text.split("\r")[1:]:
-        name = line.split(separator, 1)[0]
-        if name in FIELDS_READ:
-            parsed.append(_parse(name, line, header, library))
-    return parsed
-
-
-def _parse(name: str, line: str, header: Header, library: str):
-    """One segment parsed by hl7apy, the fields Kerma does not read blanked first."""
     encoding = header.encoding
+    lines = text.split("\r")
+    if len(lines) > MAX_SEGMENTS:
+        raise Hl7Error(f"the message has {len(lines):,} segments; Kerma takes at most {MAX_SEGMENTS:,}",
+                       error_code="100")
+    read = []
+    for line in lines[1:]:
+        name = line.split(encoding.field, 1)[0]
+        if name in FIELDS_READ:
+            read.append((name, _fields_read(name, line, encoding)))
+    _check_elements(sum(_elements(fields, encoding) for _, fields in read))
+    return [_parse(name, fields, header, library) for name, fields in read]
+
+
+def _fields_read(name: str, line: str, encoding: Encoding) -> str:
+    """The segment with the fields Kerma does not read blanked; a field read may repeat ``MAX_REPETITIONS`` times."""
     parts = line.split(encoding.field)
-    wanted = FIELDS_READ[name]
     offset = 1 if name == "MSH" else 0  # MSH-1 is the separator itself: parts[n] is MSH-(n+1)
-    keep = {n - offset for n in wanted}
+    keep = {n - offset for n in FIELDS_READ[name]}
     last = min(len(parts) - 1, max(keep))
     kept = [parts[0]] + [parts[i] if i in keep or (offset and i == 1) else "" for i in range(1, last + 1)]
+    for number in FIELDS_READ[name]:
+        repetitions = kept[number - offset].count(encoding.repetition) + 1 if number - offset <= last else 0
+        if repetitions > MAX_REPETITIONS:
+            raise Hl7Error(f"{name}-{number} has {repetitions:,} repetitions; Kerma reads at most {MAX_REPETITIONS}",
+                           error_code="102")
+    return encoding.field.join(kept)
+
+
+def _elements(fields: str, encoding: Encoding) -> int:
+    """How many repetitions, components and subcomponents hl7apy would build for these fields (separators)."""
+    return sum(fields.count(separator) for separator in (encoding.repetition, encoding.component, encoding.subcomponent))
+
+
+def _check_elements(count: int) -> None:
+    if count > MAX_ELEMENTS:
+        raise Hl7Error(f"the fields Kerma reads hold {count:,} repetitions, components and subcomponents; "
+                       f"at most {MAX_ELEMENTS:,}", error_code="102")
+
+
+def _parse(name: str, fields: str, header: Header, library: str):
+    """One segment, its fields Kerma does not read already blanked (:func:`_fields_read`), parsed by hl7apy."""
+    encoding = header.encoding
     chars = {"FIELD": encoding.field, "COMPONENT": encoding.component, "SUBCOMPONENT": encoding.subcomponent,
              "REPETITION": encoding.repetition, "ESCAPE": encoding.escape, "SEGMENT": "\r", "GROUP": "\r"}
     try:
-        return parse_segment(encoding.field.join(kept), version=library, encoding_chars=chars)
+        return parse_segment(fields, version=library, encoding_chars=chars)
     except Exception as exc:  # hl7apy also reports malformed content as IndexError/ValueError
         # the exception's own text may quote field values: patient data stays out of the reason
         raise Hl7Error(f"{name}: unreadable segment ({type(exc).__name__})", error_code="102") from None
 
 
 def _repetitions(segment, number: int) -> list:
-    name = f"{segment.name}_{number}"
-    return [child for child in segment.children if child.name == name]
+    # hl7apy keeps its children indexed by name: a scan of all children per lookup made reading
+    # every repetition of a field quadratic in their number
+    return segment.children.indexes.get(f"{segment.name}_{number}", [])
 
 
 def _part(element, position: int):

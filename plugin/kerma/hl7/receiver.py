@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..db.models import Hl7Message
 from . import adt, orders
 from .ack import acknowledgement
-from .messages import CHARACTER_SETS, Header, Hl7Error, Message, decode, parse, read_header
+from .messages import CHARACTER_SETS, Header, Hl7Error, Message, decode, parse, read_header, salvage_header
 
 log = logging.getLogger("kerma.hl7")
 
@@ -58,13 +58,18 @@ class Hl7Receiver:
                  row.outcome)
         return _encode(acknowledgement(header, "AA"), header)
 
-    def refuse_frame(self, reason: str) -> bytes:
-        """The NAK for bytes that never became a message (see :class:`kerma.hl7.mllp.MllpServer`)."""
-        log.warning("HL7 frame refused: %s", reason)
-        return _encode(acknowledgement(None, "AE", reason, "100"), None)
+    def refuse_frame(self, reason: str, fragment: bytes = b"") -> bytes:
+        """The NAK for bytes that never became a message (see :class:`kerma.hl7.mllp.MllpServer`).
+
+        ``fragment`` is their start: the NAK names the control ID when an MSH is found there.
+        """
+        header = salvage_header(fragment)
+        log.warning("HL7 frame refused (%s): %s", header.control_id if header else "-", reason)
+        return _encode(acknowledgement(header, "AE", reason, "100"), header)
 
     def _refuse(self, raw: bytes, text: str | None, header: Header | None, error: Hl7Error) -> bytes:
-        """Keep the refused message with its reason, answer AE/AR."""
+        """Keep the refused message with its reason, answer AE/AR (naming its control ID when it can be found)."""
+        header = header or salvage_header(raw)
         reason = str(error)
         log.warning("HL7 %s %s from %s: %s, %s", header.message_type if header else "(unreadable)",
                     header.control_id if header else "-", header.sending_application if header else "-",
