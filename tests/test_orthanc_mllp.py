@@ -1,0 +1,109 @@
+"""The HL7 listener process under a real Orthanc: it survives running out of file descriptors, cuts idle connections,
+is started again after a kill -9, ends with Orthanc, and `health` says what state it is in."""
+
+import datetime as dt
+import os
+import resource
+import signal
+import socket
+import time
+
+import pytest
+
+from hl7_factory import adt_update, msa
+from kerma.hl7.mllp import send
+from support.orthanc import OrthancProcess, free_port, wait_for_port
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    work = tmp_path_factory.mktemp("orthanc-mllp")
+    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}",
+                             extra_config={"Kerma.Hl7Port": free_port(), "Kerma.Hl7MaxConnections": 200,
+                                           "Kerma.Hl7IdleTimeoutSeconds": 3})
+    process.start()
+    wait_for_port(process.extra_config["Kerma.Hl7Port"])
+    yield process
+    process.stop()
+
+
+def hl7_state(orthanc) -> dict:
+    return orthanc.session().get(orthanc.url + "/kerma/api/health").json()["hl7"]
+
+
+def acked(orthanc, patient_id: str) -> str:
+    answer = send("127.0.0.1", orthanc.extra_config["Kerma.Hl7Port"], [adt_update(patient_id, "A^B", "19800101", "F")],
+                  timeout=10)[0]
+    return msa(answer)[1]
+
+
+def open_descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_health_reports_the_listener(orthanc):
+    state = hl7_state(orthanc)
+    assert (state["state"], state["restarts"], state["port"]) == ("listening", 0, orthanc.extra_config["Kerma.Hl7Port"])
+    assert state["pid"] != orthanc.process.pid and os.path.exists(f"/proc/{state['pid']}")
+    assert dt.datetime.fromisoformat(state["since"]).tzinfo is not None
+
+
+def test_the_listener_keeps_accepting_after_running_out_of_file_descriptors(orthanc):
+    pid = hl7_state(orthanc)["pid"]
+    port = orthanc.extra_config["Kerma.Hl7Port"]
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (open_descriptors(pid) + 5, hard))  # as if 1,024 were all in use
+    try:
+        hogs = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        last = hogs[-1]  # in the kernel's queue, never accepted while the listener has no descriptor left
+        last.sendall(b"\x0b" + adt_update("FD0", "A^B", "19800101", "F") + b"\x1c\r")
+        last.settimeout(2)
+        with pytest.raises(socket.timeout):
+            last.recv(100)
+        assert "EMFILE" in orthanc.log_tail(2000)
+        for hog in hogs:
+            hog.close()
+        assert acked(orthanc, "FD1") == "AA"  # the descriptors are back: accepting again
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    assert "accepting again" in orthanc.log_tail(2000)
+    assert hl7_state(orthanc)["pid"] == pid  # the same process: it survived, it was not restarted
+
+
+def test_an_idle_connection_is_closed_and_other_senders_are_served(orthanc):
+    with socket.create_connection(("127.0.0.1", orthanc.extra_config["Kerma.Hl7Port"]), timeout=10) as idle:
+        started = time.monotonic()
+        assert acked(orthanc, "IDLE1") == "AA"
+        assert idle.recv(100) == b""  # Kerma.Hl7IdleTimeoutSeconds: 3
+        assert 3 <= time.monotonic() - started < 6
+
+
+def test_the_listener_is_started_again_after_kill_9_and_ends_with_orthanc(orthanc):
+    before = hl7_state(orthanc)
+    killed_at = dt.datetime.now(dt.timezone.utc)
+    os.kill(before["pid"], signal.SIGKILL)
+    seen, deadline = set(), time.monotonic() + 30
+    while True:
+        state = hl7_state(orthanc)
+        seen.add(state["state"])
+        if state["state"] == "listening" and state["pid"] != before["pid"]:
+            break
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+    assert "restarting" in seen
+    assert state["restarts"] == before["restarts"] + 1 and state["last_exit"] == "killed by SIGKILL"
+    assert dt.datetime.fromisoformat(state["since"]) >= killed_at
+    assert acked(orthanc, "AFTER-KILL") == "AA"
+    orthanc.stop()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{state['pid']}") and _not_zombie(state["pid"]):
+        assert time.monotonic() < deadline, "the listener outlived Orthanc"
+        time.sleep(0.1)
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
