@@ -46,6 +46,39 @@ def parse_time(sample: list[bytes]) -> float:
     return median(times)
 
 
+def parse_bounds() -> dict:
+    """Seconds to read (best of 3, in this process): a PID-3 of 10 and of 100 repetitions (the same time per
+    repetition when reading is linear), the largest messages the bounds let through (most segments read, most
+    elements), and the refusal of a PID-3 of 5,000 repetitions."""
+    from hl7_factory import message, pid
+    from kerma.hl7.messages import MAX_ELEMENTS, MAX_REPETITIONS, MAX_SEGMENTS, Hl7Error, read_message
+
+    def identifiers(count: int) -> str:
+        return "~".join(f"ID{i}^^^HOSP&1.2.3&ISO^MR" for i in range(count))  # 6 elements each, plus the repetition
+
+    def best(raw: bytes) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            try:
+                read_message(raw)
+            except Hl7Error:
+                pass
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    names = "~".join(["FAMILY^GIVEN^MIDDLE^JR^DR^^L"] * ((MAX_ELEMENTS - 2 * 7 * MAX_REPETITIONS) // 7))
+    return {
+        "pid3_10_s": best(message("EVN|A08", f"PID|1||{identifiers(10)}||A^B")),
+        "pid3_100_s": best(message("EVN|A08", f"PID|1||{identifiers(MAX_REPETITIONS)}||A^B")),
+        "pid3_5000_refused_s": best(message("EVN|A08", f"PID|1||{identifiers(5000)}||A^B")),
+        "most_segments_s": best(message("EVN|A08", pid("P1", "A^B"), *["OBX|1|NM|8302-2^Body height^LN||180|cm|||||F"]
+                                        * (MAX_SEGMENTS - 1))),
+        "most_elements_s": best(message("EVN|A08", f"PID|1|{identifiers(MAX_REPETITIONS)}|{identifiers(MAX_REPETITIONS)}"
+                                                   f"||{names}")),
+    }
+
+
 def send_all(port: int, batch: list[bytes], result: dict) -> None:
     from kerma.hl7.mllp import send
 
@@ -102,7 +135,7 @@ def run(paths: list[Path], count: int, runs: int, workroot: Path, say=print) -> 
                "alone_rate": median([r["rate"] for r in alone]), "kerma_rate": median([r["rate"] for r in kerma]),
                "hl7_rate": median([r["hl7_rate"] for r in kerma]),
                "all_acked": all(r["hl7_acked"] == count for r in kerma),
-               "parse_median_s": parse_time(batch[:200]), "runs": results}
+               "parse_median_s": parse_time(batch[:200]), "parse_bounds": parse_bounds(), "runs": results}
     summary["ratio_cstore"] = summary["kerma_rate"] / summary["alone_rate"]
     return summary
 
@@ -112,5 +145,10 @@ def show(h: dict) -> None:
           f"are stored (one association), median of {h['runs_per_setup']} interleaved run(s)")
     print(f"    HL7: {h['hl7_rate']:.0f} messages/s, {'all' if h['all_acked'] else 'NOT all'} acknowledged AA; "
           f"hl7apy parse {h['parse_median_s'] * 1000:.1f} ms per message (median, in-process)")
+    b = h["parse_bounds"]
+    print(f"    read in-process: PID-3 x10 {b['pid3_10_s'] * 1000:.0f} ms, x100 {b['pid3_100_s'] * 1000:.0f} ms "
+          f"({b['pid3_10_s'] * 100:.2f} vs {b['pid3_100_s'] * 10:.2f} ms per repetition); largest accepted "
+          f"{max(b['most_segments_s'], b['most_elements_s']) * 1000:.0f} ms; x5,000 refused in "
+          f"{b['pid3_5000_refused_s'] * 1000:.0f} ms")
     print(f"    C-STORE: Orthanc alone {h['alone_rate']:.0f} inst/s, Orthanc + Kerma under HL7 load "
           f"{h['kerma_rate']:.0f} inst/s, ratio {h['ratio_cstore']:.2f}")

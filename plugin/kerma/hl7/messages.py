@@ -40,9 +40,9 @@ FIELDS_READ = {
     "DG1": (3, 4),
 }
 
-# hl7apy builds an object per repetition, component and subcomponent (~0.2 ms each on an idle core, linear
-# in their number); these bounds keep the time to read any message short (5,000 PID-3 repetitions took 30 s)
-MAX_SEGMENTS = 1000  # segments in a message
+# hl7apy builds an object per segment (~1-3 ms), repetition, component and subcomponent (~0.2 ms each); these
+# bounds keep the time to read any message short (5,000 PID-3 repetitions took 30 s)
+MAX_SEGMENTS = 200  # segments of the types Kerma reads (FIELDS_READ) in a message; the others cost next to nothing
 MAX_REPETITIONS = 100  # repetitions of one field Kerma reads (PID-3 lists a patient's identifiers)
 MAX_ELEMENTS = 2000  # repetitions, components and subcomponents in all the fields Kerma reads
 SALVAGE_BYTES = 4096  # where an MSH is looked for in a message that could not be read
@@ -344,15 +344,12 @@ def _parsed_segments(text: str, header: Header) -> list:
     """hl7apy segments, in message order, of the segment types Kerma reads (within the bounds above)."""
     library = _library(header.version)
     encoding = header.encoding
-    lines = text.split("\r")
+    lines = [(line.split(encoding.field, 1)[0], line) for line in text.split("\r")[1:]]
+    lines = [(name, line) for name, line in lines if name in FIELDS_READ]
     if len(lines) > MAX_SEGMENTS:
-        raise Hl7Error(f"the message has {len(lines):,} segments; Kerma takes at most {MAX_SEGMENTS:,}",
+        raise Hl7Error(f"the message has {len(lines):,} segments of the types Kerma reads; at most {MAX_SEGMENTS}",
                        error_code="100")
-    read = []
-    for line in lines[1:]:
-        name = line.split(encoding.field, 1)[0]
-        if name in FIELDS_READ:
-            read.append((name, _fields_read(name, line, encoding)))
+    read = [(name, _fields_read(name, line, encoding)) for name, line in lines]
     _check_elements(sum(_elements(fields, encoding) for _, fields in read))
     return [_parse(name, fields, header, library) for name, fields in read]
 
