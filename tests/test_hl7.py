@@ -228,7 +228,7 @@ def test_repetitions_segments_and_components_are_bounded_and_refused_with_the_re
     assert [msa(a)[1:3] for a in answers] == [["AE", control_id_of(five_thousand)], ["AA", control_id_of(hundred)],
                                              ["AE", control_id_of(complex_order)], ["AE", control_id_of(too_long)]]
     assert "PID-3 has 5,000 repetitions; Kerma reads at most 100" in msa(answers[0])[3]
-    assert "repetitions, components and subcomponents; at most 2,000" in msa(answers[2])[3]
+    assert "repetitions, components, subcomponents and escape characters; at most 2,000" in msa(answers[2])[3]
     assert "the message has 201 segments of the types Kerma reads; at most 200" in msa(answers[3])[3]
     with sessions() as session:
         record = session.scalars(select(PatientRecord).where(PatientRecord.patient_id == "ID0")).one()

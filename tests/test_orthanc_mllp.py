@@ -1,5 +1,5 @@
 """The HL7 listener process under a real Orthanc: it survives running out of file descriptors, cuts idle connections,
-is started again after a kill -9, ends with Orthanc, and `health` says what state it is in."""
+is started again after a kill -9 or a failure to listen, ends with Orthanc, and `health` says what state it is in."""
 
 import datetime as dt
 import os
@@ -78,18 +78,48 @@ def test_an_idle_connection_is_closed_and_other_senders_are_served(orthanc):
         assert 3 <= time.monotonic() - started < 6
 
 
+def wait_for_state(orthanc, done, timeout=30.0) -> tuple[dict, set]:
+    """Poll health until ``done(hl7 state)``; return that state and every state seen meanwhile."""
+    seen, deadline = set(), time.monotonic() + timeout
+    while True:
+        state = hl7_state(orthanc)
+        seen.add(state["state"])
+        if done(state):
+            return state, seen
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+
+
+def test_a_listener_that_cannot_listen_is_tried_again_and_health_says_why(orthanc):
+    before = hl7_state(orthanc)
+    os.kill(before["pid"], signal.SIGKILL)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    deadline = time.monotonic() + 2
+    while True:  # the port is free once the killed process is gone; take it before the next listener does
+        try:
+            squatter.bind(("127.0.0.1", before["port"]))
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    squatter.listen()
+    try:
+        state, _ = wait_for_state(orthanc, lambda s: "Address already in use" in (s["error"] or ""))
+        assert state["state"] == "restarting" and state["pid"] is None
+    finally:
+        squatter.close()
+    state, _ = wait_for_state(orthanc, lambda s: s["state"] == "listening")
+    assert state["restarts"] == before["restarts"] + 2 and state["error"] is None
+    assert state["last_exit"] == "exit code 1"
+    assert acked(orthanc, "AFTER-SQUAT") == "AA"
+
+
 def test_the_listener_is_started_again_after_kill_9_and_ends_with_orthanc(orthanc):
     before = hl7_state(orthanc)
     killed_at = dt.datetime.now(dt.timezone.utc)
     os.kill(before["pid"], signal.SIGKILL)
-    seen, deadline = set(), time.monotonic() + 30
-    while True:
-        state = hl7_state(orthanc)
-        seen.add(state["state"])
-        if state["state"] == "listening" and state["pid"] != before["pid"]:
-            break
-        assert time.monotonic() < deadline, state
-        time.sleep(0.05)
+    state, seen = wait_for_state(orthanc, lambda s: s["state"] == "listening" and s["pid"] != before["pid"])
     assert "restarting" in seen
     assert state["restarts"] == before["restarts"] + 1 and state["last_exit"] == "killed by SIGKILL"
     assert dt.datetime.fromisoformat(state["since"]) >= killed_at

@@ -40,11 +40,12 @@ FIELDS_READ = {
     "DG1": (3, 4),
 }
 
-# hl7apy builds an object per segment (~1-3 ms), repetition, component and subcomponent (~0.2 ms each); these
-# bounds keep the time to read any message short (5,000 PID-3 repetitions took 30 s)
+# hl7apy builds an object per segment (~1-3 ms), repetition, component and subcomponent (~0.2 ms each) and
+# rewrites every escape character (~5 us); these bounds keep the time to read any message short (5,000 PID-3
+# repetitions took 30 s, a name of 1,000,000 backslashes 5 s)
 MAX_SEGMENTS = 200  # segments of the types Kerma reads (FIELDS_READ) in a message; the others cost next to nothing
 MAX_REPETITIONS = 100  # repetitions of one field Kerma reads (PID-3 lists a patient's identifiers)
-MAX_ELEMENTS = 2000  # repetitions, components and subcomponents in all the fields Kerma reads
+MAX_ELEMENTS = 2000  # repetitions, components, subcomponents and escape characters in all the fields Kerma reads
 SALVAGE_BYTES = 4096  # where an MSH is looked for in a message that could not be read
 
 # MSH-18 character sets (HL7 table 0211) and the Python codecs that read them
@@ -370,14 +371,15 @@ def _fields_read(name: str, line: str, encoding: Encoding) -> str:
 
 
 def _elements(fields: str, encoding: Encoding) -> int:
-    """How many repetitions, components and subcomponents hl7apy would build for these fields (separators)."""
-    return sum(fields.count(separator) for separator in (encoding.repetition, encoding.component, encoding.subcomponent))
+    """How many repetitions, components and subcomponents hl7apy would build for these fields, and escapes to rewrite."""
+    return sum(fields.count(char) for char in (encoding.repetition, encoding.component, encoding.subcomponent,
+                                               encoding.escape))
 
 
 def _check_elements(count: int) -> None:
     if count > MAX_ELEMENTS:
-        raise Hl7Error(f"the fields Kerma reads hold {count:,} repetitions, components and subcomponents; "
-                       f"at most {MAX_ELEMENTS:,}", error_code="102")
+        raise Hl7Error(f"the fields Kerma reads hold {count:,} repetitions, components, subcomponents and escape "
+                       f"characters; at most {MAX_ELEMENTS:,}", error_code="102")
 
 
 def _parse(name: str, fields: str, header: Header, library: str):

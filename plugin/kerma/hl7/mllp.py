@@ -328,8 +328,7 @@ class MllpServer:
         return min(idle, key=lambda c: c.last_message_at, default=None)
 
     def _turn_away(self, connection: socket.socket) -> None:
-        log.warning("MLLP connection refused: %d connections open (Hl7MaxConnections)", self.limits.max_connections)
-        try:
+        try:  # the refusal is logged by ``refuse``
             connection.settimeout(POLL_SECONDS)
             connection.sendall(frame(self.refuse(
                 f"too many connections ({self.limits.max_connections} open); send again later", b"")))

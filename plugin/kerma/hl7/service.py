@@ -146,15 +146,15 @@ class Hl7Supervisor:
         if os.path.exists(SYSTEM_PYTHON):
             context.set_executable(SYSTEM_PYTHON)
         reader, writer = context.Pipe(duplex=False)
-        process = context.Process(target=serve, args=(*self.args, writer), name="kerma-hl7", daemon=True)
-        with self._lock:
-            if self._stopping.is_set():
-                return "stopped"
-            process.start()
-            self._process = process
-        writer.close()  # the child holds the only writing end: EOF when it dies
-        log.info("HL7 MLLP listener process %d started for %s:%d", process.pid, *self.args[:2])
         try:
+            process = context.Process(target=serve, args=(*self.args, writer), name="kerma-hl7", daemon=True)
+            with self._lock:
+                if self._stopping.is_set():
+                    return "stopped"
+                process.start()
+                self._process = process
+            writer.close()  # the child holds the only writing end now: EOF when it dies
+            log.info("HL7 MLLP listener process %d started for %s:%d", process.pid, *self.args[:2])
             waiting = [process.sentinel, reader]
             while process.sentinel in waiting and not self._stopping.is_set():
                 for ready in multiprocessing.connection.wait(waiting, timeout=WATCH_SECONDS):
@@ -167,6 +167,7 @@ class Hl7Supervisor:
             process.join(WATCH_SECONDS)
             return _exit_reason(process.exitcode)
         finally:
+            writer.close()
             reader.close()
 
     def _read_status(self, reader, waiting: list, pid: int) -> None:
