@@ -164,7 +164,8 @@ def test_writes_through_orthanc_carry_the_user_and_csv_exports(orthanc, ingested
     csv_answer = session.get(orthanc.url + "/kerma/api/statistics?quantity=ctdivol_mGy&period=all&format=csv")
     assert csv_answer.status_code == 200 and csv_answer.headers["Content-Type"].startswith("text/csv")
     assert csv_answer.text.splitlines()[0].startswith("standard_exam_id,")
-    assert session.post(orthanc.url + "/kerma/api/exams", data="not json").status_code == 400
+    assert session.post(orthanc.url + "/kerma/api/exams", data="not json",
+                        headers={"Content-Type": "application/json"}).status_code == 400
     assert requests.post(orthanc.url + "/kerma/api/exams", json={"code": "X", "name": "Y"}).status_code == 401
 
 

@@ -7,6 +7,7 @@ import { statistics } from "./screens/statistics.js";
 import { mapping } from "./screens/mapping.js";
 import { drl } from "./screens/drl.js";
 import { alertDetail, alerts } from "./screens/alerts.js";
+import { me } from "./lib/user.js";
 
 const ROUTES = [
   [/^#\/studies\/([0-9.]+)$/, study],
@@ -41,5 +42,7 @@ async function render() {
   }
 }
 
+document.getElementById("user").textContent = me.user
+  ? `${me.user} · ${me.roles.length ? me.roles.join(", ") : "no role"}` : "";
 window.addEventListener("hashchange", render);
 render();

@@ -21,7 +21,8 @@ from pathlib import Path
 import orthanc
 
 from . import __version__, access
-from .api import Answer, Context, Request, handle
+from .api import Context
+from .api.http import Response, json_response, serve
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
@@ -31,6 +32,7 @@ from .hl7.service import Hl7Supervisor
 from .ingest.refresh import refresh_unresolved
 from .ingest.worker import IngestWorker
 from .stats.monthly import SummaryRefresher
+from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
 from .reports.scheduler import Scheduler
 
@@ -131,7 +133,8 @@ def start() -> None:
         _context.hl7_state = _hl7_listener.state
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
-    orthanc.RegisterRestCallback("/kerma/ui/?", _to_index)  # ServeFolders serves files only, not a folder's index
+    orthanc.RegisterRestCallback("/kerma/ui/?", _to_index)  # Orthanc drops the trailing slash: no page at /kerma/ui/
+    orthanc.RegisterRestCallback("/kerma/ui/index\\.html", _on_ui_page)  # the UI's other files: ServeFolders (webui/)
     orthanc.ExtendOrthancExplorer(EXPLORER_EXTENSION.read_text(encoding="utf-8"))
     log.info("version %s, dose database %s", __version__, settings.database_url.split("@")[-1])
 
@@ -158,38 +161,38 @@ def _on_change(change_type, level, resource_id) -> None:
 
 def _on_rest(output, uri, **request) -> None:
     try:
-        body = request.get("body") or b""
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            _send_status(output, 400, json.dumps({"error": "the request body is not JSON"}))
-            return
-        user = _user(request.get("headers") or {})
-        status, answer = handle(_context, Request(
+        headers = request.get("headers") or {}
+        user, roles = _identity(headers)
+        _send(output, serve(
+            _context,
             method=request.get("method", "GET"),
             path=urllib.parse.unquote(request.get("groups", [""])[0]),
             # Orthanc 1.10 hands the arguments over still percent-encoded ("new%2Cclosed")
             query={urllib.parse.unquote(k): urllib.parse.unquote(v) for k, v in (request.get("get") or {}).items()},
-            body=parsed,
+            headers=headers,
+            body=request.get("body"),
             user=user,
-            roles=access.roles_of(user, _context.settings.roles, _context.settings.default_role),
+            roles=roles,
         ))
-        if isinstance(answer, Answer):
-            if answer.filename:
-                output.SetHttpHeader("Content-Disposition", f'attachment; filename="{answer.filename}"')
-            output.AnswerBuffer(answer.text, answer.content_type)
-        elif status == 200:
-            output.AnswerBuffer(json.dumps(answer, default=str), "application/json")
-        elif status == 405:
-            output.SendMethodNotAllowed(",".join(answer.get("allowed", ["GET"])))
-        else:
-            _send_status(output, status, json.dumps(answer, default=str))
     except Exception as exc:
         log.error("REST %s failed: %s: %s", uri, type(exc).__name__, exc)
         try:
-            _send_status(output, 500, json.dumps({"error": "internal error, see Orthanc's log"}))
+            _send(output, json_response(500, {"error": "internal error, see Orthanc's log"}, uri))
         except Exception:
             pass
+
+
+def _send(output, response: Response) -> None:
+    for name, value in response.headers.items():
+        output.SetHttpHeader(name, value)
+    if response.filename:
+        output.SetHttpHeader("Content-Disposition", f'attachment; filename="{response.filename}"')
+    if response.status == 200:
+        output.AnswerBuffer(response.body, response.content_type)
+    elif response.status == 405:
+        output.SendMethodNotAllowed(",".join(response.allowed or ["GET"]))
+    else:  # plugin 4.0: (status, str, size in bytes); strict_json is ASCII
+        output.SendHttpStatus(response.status, response.body.decode("ascii", "replace"), len(response.body))
 
 
 def _to_index(output, uri, **request) -> None:
@@ -197,6 +200,22 @@ def _to_index(output, uri, **request) -> None:
         output.Redirect("/kerma/ui/index.html")
     except Exception as exc:
         log.error("UI redirect failed: %s", exc)
+
+
+def _on_ui_page(output, uri, **request) -> None:
+    try:
+        if request.get("method", "GET") != "GET":
+            output.SendMethodNotAllowed("GET")
+            return
+        _send(output, ui_page(*_identity(request.get("headers") or {})))
+    except Exception as exc:
+        log.error("UI page failed: %s: %s", type(exc).__name__, exc)
+
+
+def _identity(headers: dict) -> tuple[str | None, frozenset[str]]:
+    """Who asks (Orthanc checked the password) and their roles in Kerma."""
+    user = _user(headers)
+    return user, access.roles_of(user, _context.settings.roles, _context.settings.default_role)
 
 
 def _user(headers: dict) -> str | None:
@@ -208,8 +227,3 @@ def _user(headers: dict) -> str | None:
         return base64.b64decode(value[6:]).decode("utf-8").split(":", 1)[0]
     except ValueError:
         return None
-
-
-def _send_status(output, status: int, payload: str) -> None:
-    body = payload.encode()
-    output.SendHttpStatus(status, payload, len(body))  # plugin 4.0: (status, str, size in bytes)

@@ -81,9 +81,11 @@ class OrthancProcess:
     def url(self):
         return "http://127.0.0.1:%d" % self.http_port
 
-    def session(self):
+    def session(self, auth=None):
+        """A client of Kerma's API as its UI is: authenticated, and with the header Kerma wants on every write."""
         s = requests.Session()
-        s.auth = self.auth
+        s.auth = tuple(auth) if auth else self.auth
+        s.headers["X-Requested-With"] = "kerma"
         return s
 
     def write_config(self):

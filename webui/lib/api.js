@@ -13,11 +13,15 @@ function url(path, params = {}) {
   return target;
 }
 
+// Kerma refuses a write without both headers: a page on another site can send neither (cross-site request forgery).
+const WRITE_HEADERS = { "Content-Type": "application/json", "X-Requested-With": "kerma" };
+
 async function call(method, path, params, body) {
   const response = await fetch(url(path, params), {
     method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    headers: method === "GET" ? {} : WRITE_HEADERS,
     body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, data.error || `${method} ${path}: HTTP ${response.status}`);

@@ -2,6 +2,7 @@
 import { get, post } from "../lib/api.js";
 import { el, field, message, number, table } from "../lib/dom.js";
 import { params } from "../app.js";
+import { can } from "../lib/user.js";
 
 const STATUS_FILTERS = ["new", "acknowledged", "under_investigation", "justified", "closed"];
 
@@ -25,7 +26,7 @@ export async function alertDetail(id) {
   const comment = el("input", { name: "comment", placeholder: "comment (optional)" });
   const reportable = el("input", { type: "checkbox", name: "reportable" });
   const result = el("div", { class: "result" });
-  const allowed = Object.entries(workflow.actions).filter(([, step]) => step.from.includes(alert.status));
+  const allowed = Object.entries(workflow.actions).filter(([, step]) => step.from.includes(alert.status) && can(step.role));
   const step = (action) => async () => {
     try {
       const body = { comment: comment.value || null };
@@ -45,10 +46,10 @@ export async function alertDetail(id) {
       el("dt", {}, "Study"), el("dd", {}, el("a", { href: `#/studies/${alert.study_instance_uid}` }, alert.study_instance_uid)),
       el("dt", {}, "Assignee"), el("dd", {}, alert.assignee ?? "—"),
     ),
-    el("form", { class: "review", onsubmit: (e) => e.preventDefault() },
+    allowed.length ? el("form", { class: "review", onsubmit: (e) => e.preventDefault() },
       field("Comment", comment), field("Reportable (on close)", reportable),
       allowed.map(([action]) => el("button", { type: "button", class: `action-${action}`, onclick: step(action) }, action)),
-      result),
+      result) : null,
     el("h2", {}, "Comments"),
     alert.comments.length ? el("ul", {}, alert.comments.map((c) => el("li", {}, `${c.at} ${c.author ?? ""}: ${c.text}`)))
       : el("p", {}, "No comment yet."),

@@ -2,6 +2,7 @@
 import { get, post } from "../lib/api.js";
 import { el, field, message, table } from "../lib/dom.js";
 import { params } from "../app.js";
+import { can } from "../lib/user.js";
 
 export async function drl() {
   const sets = (await get("drl/sets")).sets;
@@ -34,6 +35,6 @@ export async function drl() {
     detail ? table(detail.values, [["standard_exam_id", "Exam"], ["patient_group", "Group"], ["quantity", "Quantity"], ["level", "Level"],
       ["value", "Value"], ["verification", "Verification"], ["enabled", "Enabled", (v) => (v ? "yes" : "no (unverified)")],
       ["source", "Source"]]) : null,
-    newValue, newSet,
+    can("physicist") ? [newValue, newSet] : null,
   );
 }

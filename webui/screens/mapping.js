@@ -1,6 +1,7 @@
 // Mapping local names to standard exams: what is unmapped, rules with a preview, duplicate protocols.
 import { get, post, remove } from "../lib/api.js";
 import { el, field, message, table } from "../lib/dom.js";
+import { can } from "../lib/user.js";
 
 const OPS = ["contains", "equals", "regex", "range"];
 
@@ -56,12 +57,12 @@ export async function mapping() {
   sessionStorage.removeItem("kerma-flash");
   return el("section", {},
     el("h1", {}, "Mapping"),
-    ruleForm(refresh, flash),
+    can("physicist") ? ruleForm(refresh, flash) : null,
     el("h2", {}, "Rules"),
     table(rules.rules, [["id", "#"], ["level", "Level"], ["priority", "Priority"], ["modality", "Modality"],
       ["conditions", "Conditions", (c) => c.map((x) => `${x.field} ${x.op} ${x.value ?? `${x.min ?? ""}–${x.max ?? ""}`}`).join(" and ")],
       ["standard_exam_id", "Standard exam"], ["version", "Version"], ["updated_by", "By"],
-      ["id", "", (id) => el("button", { class: "delete", onclick: async (e) => { e.stopPropagation(); await remove(`mapping/rules/${id}`); refresh(); } }, "Delete")]]),
+      ...(can("physicist") ? [["id", "", (id) => el("button", { class: "delete", onclick: async (e) => { e.stopPropagation(); await remove(`mapping/rules/${id}`); refresh(); } }, "Delete")]] : [])]),
     el("h2", {}, "Not mapped yet (most frequent first)"),
     table(unmapped.unmapped, [["count", "n"], ["modality", "Modality"], ["protocol", "Protocol"], ["target_region", "Region"],
       ["body_part", "Body part"], ["view", "View"],

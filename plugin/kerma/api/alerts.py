@@ -17,7 +17,7 @@ from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import study_link
 from .his import page
-from .router import ApiError, Context, Request, date_param, int_param, route
+from .router import ApiError, Context, Request, date_param, int_param, role_needed, route
 from .views import iso
 
 RULE_FIELDS = ("name", "kind", "enabled", "severity", "modality", "device_id", "standard_exam_id", "patient_group",
@@ -113,7 +113,9 @@ def digest(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"alerts/workflow", role=VIEWER)
 def workflow(ctx: Context, session: Session, request: Request):
-    return {"statuses": list(STATUSES), "actions": {a: {"to": t, "from": list(f)} for a, (t, f) in ACTIONS.items()}}
+    return {"statuses": list(STATUSES),
+            "actions": {a: {"to": t, "from": list(f), "role": role_needed("POST", f"alerts/1/{a}")}
+                        for a, (t, f) in ACTIONS.items()}}
 
 
 # --- rules ---------------------------------------------------------------------------------------

@@ -91,6 +91,11 @@ def route(method: str, pattern: str, *, role: str, personal: bool = False) -> Ca
     return register
 
 
+def role_needed(method: str, path: str) -> str | None:
+    """The role the route for ``method`` and ``path`` needs (None: no such route); the UI shows what a user may do."""
+    return next((r.role for r in ROUTES if r.method == method and r.pattern.fullmatch(path)), None)
+
+
 def handle(ctx: Context, request: Request) -> tuple[int, Any]:
     """Answer a request for ``/kerma/api/<request.path>``: (HTTP status, JSON value or Answer)."""
     path = request.path.strip("/")

@@ -1,0 +1,155 @@
+"""The HTTP side of the API (pure, no Orthanc): bounded bodies, cross-site writes refused, strict JSON, headers."""
+
+import html
+import json
+import logging
+import math
+import random
+
+import pytest
+
+from kerma import access
+from kerma.api import Context, http, router
+from kerma.ui_page import ui_page
+from test_access import WRITE_METHODS, ctx, sample_path, snapshot  # noqa: F401  (ctx is a fixture)
+
+ADMIN = frozenset({access.ADMIN})
+JSON_WRITE = {"Content-Type": "application/json", "X-Requested-With": "kerma"}
+# what a page on another site can make a browser send with the user's cached credentials, and what it cannot
+CROSS_SITE = {
+    "text/plain form": {"Content-Type": "text/plain", "X-Requested-With": "kerma"},
+    "url-encoded form": {"Content-Type": "application/x-www-form-urlencoded"},
+    "no custom header": {"Content-Type": "application/json"},
+    "foreign Origin": {**JSON_WRITE, "Origin": "http://attacker.example:8000", "Host": "pacs.example:8042"},
+    "Sec-Fetch-Site: cross-site": {**JSON_WRITE, "Sec-Fetch-Site": "cross-site"},
+}
+BODY = b'{"name": "x", "text": "y", "note": "z", "code": "X", "email": "attacker@example.com", "value": 0.001}'
+
+
+def strict_loads(data: bytes):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(data, parse_constant=refuse)
+
+
+def call(ctx, method, path, headers=None, body=None, roles=ADMIN, query=None):
+    return http.serve(ctx, method, path, query or {}, headers or {}, body, "alice", roles)
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * (depth - 1) + b"[1]" + b"}" * (depth - 1)
+
+
+@pytest.mark.parametrize("form", CROSS_SITE)
+def test_every_write_route_refuses_each_cross_site_form_and_changes_nothing(ctx, form):  # noqa: F811
+    before = snapshot(ctx.sessions)
+    writes = [r for r in router.ROUTES if r.method in WRITE_METHODS]
+    for entry in writes:
+        response = call(ctx, entry.method, sample_path(entry.pattern), CROSS_SITE[form], BODY)
+        assert response.status == 403, (form, entry.method, entry.pattern.pattern, response.body)
+        assert "error" in strict_loads(response.body)
+    assert snapshot(ctx.sessions) == before
+
+
+def test_a_same_origin_write_goes_through(ctx):  # noqa: F811
+    same_origin = {**JSON_WRITE, "Origin": "http://pacs.example:8042", "Host": "pacs.example:8042",
+                   "Sec-Fetch-Site": "same-origin"}
+    created = call(ctx, "POST", "exams", same_origin, b'{"code": "CT-X", "name": "CT X", "modality": "CT"}')
+    assert created.status == 200, created.body
+    behind_proxy = {**JSON_WRITE, "Origin": "https://dose.example", "Host": "127.0.0.1:8042",
+                    "X-Forwarded-Host": "dose.example"}
+    assert call(ctx, "POST", "exams", behind_proxy, b'{"code": "CT-Y", "name": "CT Y", "modality": "CT"}').status == 200
+    assert call(ctx, "GET", "exams", {"Sec-Fetch-Site": "cross-site"}).status == 200  # reads are not refused
+    # header names arrive in any case
+    assert call(ctx, "POST", "exams", {"content-type": "application/json; charset=utf-8", "x-requested-with": "Kerma"},
+                b'{"code": "CT-Z", "name": "CT Z", "modality": "CT"}').status == 200
+
+
+@pytest.mark.parametrize("depth", [600, 10_000, 1_000_000])
+def test_deep_bodies_are_refused_before_parsing(ctx, depth):  # noqa: F811
+    for method, path in [("POST", "exams"), ("POST", "mapping/rules"), ("PUT", "drl/values/1"), ("POST", "alerts/rules")]:
+        for body in (b"[" * depth, b"[" * depth + b"]" * depth, nested(depth)):
+            response = call(ctx, method, path, JSON_WRITE, body)
+            if len(body) > http.MAX_BODY_BYTES:
+                assert response.status == 413 and b"larger than" in response.body
+            else:
+                assert response.status == 400 and b"nests deeper than 32" in response.body
+
+
+def test_body_size_and_content_limits(ctx):  # noqa: F811
+    big = b'{"name": "' + b"x" * http.MAX_BODY_BYTES + b'"}'
+    assert call(ctx, "POST", "exams", JSON_WRITE, big).status == 413
+    for bad in (b"[NaN]", b'{"value": Infinity}', b'{"value": 1e309}', b"{", b"\xff\xfe{}", b"]]]][[[["):
+        response = call(ctx, "POST", "exams", JSON_WRITE, bad)
+        assert response.status == 400, bad
+        assert strict_loads(response.body)["error"].startswith("the request body")
+    at_limit = call(ctx, "POST", "exams", JSON_WRITE, nested(http.MAX_JSON_DEPTH))  # parsed, then judged by the handler
+    assert not strict_loads(at_limit.body).get("error", "").startswith("the request body")
+
+
+def test_the_depth_scan_agrees_with_the_parser():
+    rng = random.Random(15)
+
+    def value(depth):
+        kind = rng.random()
+        if depth > 0 and kind < 0.3:
+            return [value(depth - 1) for _ in range(rng.randint(0, 3))]
+        if depth > 0 and kind < 0.6:
+            return {rng.choice(["a", "[", "}", '"]"', "\\"]): value(depth - 1) for _ in range(rng.randint(0, 3))}
+        return rng.choice([1, 2.5, None, True, "x", "[[[", "]}", '\\"[', "\u00e9{"])
+
+    def depth_of(v):
+        if isinstance(v, list):
+            return 1 + max(map(depth_of, v), default=0)
+        if isinstance(v, dict):
+            return 1 + max(map(depth_of, v.values()), default=0)
+        return 0
+
+    for _ in range(2000):
+        v = value(rng.randint(0, 8))
+        text = json.dumps(v).encode()
+        assert http.json_depth(text, 100) == depth_of(v), text
+        assert http.parse_body(text) == v
+
+
+def test_every_answer_is_strict_json_non_finite_numbers_become_null_and_are_logged(ctx, monkeypatch, caplog):  # noqa: F811
+    def poisoned(c, s, r):
+        return {"studies": [{"patient": {"name": "DOE^JANE"}, "totals": {"dlp_mGycm": math.nan, "ok": 1.5}},
+                            {"totals": {"dlp_mGycm": math.inf}}], "weight_kg": -math.inf}
+    monkeypatch.setattr(router, "ROUTES", [router.Route("GET", router.re.compile("poisoned"), poisoned, "viewer", False)])
+    with caplog.at_level(logging.WARNING, logger="kerma.api"):
+        response = call(ctx, "GET", "poisoned")
+    assert response.status == 200
+    assert strict_loads(response.body) == {"studies": [{"patient": {"name": "DOE^JANE"}, "totals": {"dlp_mGycm": None, "ok": 1.5}},
+                                                       {"totals": {"dlp_mGycm": None}}], "weight_kg": None}
+    logged = caplog.text
+    assert "3 non-finite" in logged and "studies[].totals.dlp_mGycm" in logged and "weight_kg" in logged
+    assert "DOE" not in logged
+
+
+def test_security_headers_on_every_kind_of_answer(ctx):  # noqa: F811
+    answers = [call(ctx, "GET", "health"), call(ctx, "GET", "no/such/route"), call(ctx, "POST", "health", JSON_WRITE),
+               call(ctx, "POST", "exams", {}, b"{}"), call(ctx, "POST", "exams", JSON_WRITE, b"[" * 100),
+               call(ctx, "GET", "statistics", query={"quantity": "ctdivol_mGy", "format": "csv"}),
+               call(ctx, "GET", "audit", roles=frozenset({"viewer"}))]
+    assert [a.status for a in answers] == [200, 404, 405, 403, 400, 200, 403]
+    for answer in answers:
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answers[5].content_type.startswith("text/csv") and answers[5].filename
+    assert answers[2].allowed == ["GET"]
+
+
+def test_the_ui_page_says_who_is_signed_in_without_inline_script():
+    page = ui_page('al"ice<script>', frozenset({"radiologist"}))
+    text = page.body.decode()
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["Cache-Control"] == "no-store" and page.content_type.startswith("text/html")
+    assert "<script>" not in text.replace('<script type="module" src="app.js"></script>', "")  # no inline script
+    assert " style=" not in text and "<style" not in text
+    meta = text.split('<meta name="kerma-user" content="')[1].split('">')[0]
+    assert json.loads(html.unescape(meta)) == {"user": 'al"ice<script>', "roles": ["radiologist"],
+                                               "may": ["viewer", "radiographer", "radiologist"]}
