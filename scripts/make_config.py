@@ -10,7 +10,7 @@ written as plain JSON into OUT_DIR under the same file name. Orthanc merges ever
 this script refuses to write into a folder holding other *.json files.
 
     make_config.py OUT_DIR --http-port 8042 --dicom-port 4242 \
-        --storage-dir var/orthanc --database-url sqlite:///var/kerma.sqlite \
+        --storage-dir var/orthanc [--database-url URL] \
         [--python-script plugin/entry.py] [--user kerma:kerma] [--set StableAge=1]
 """
 import argparse
@@ -85,9 +85,10 @@ def build(args):
         "RegisteredUsers": users,
         "PythonScript": os.path.abspath(args.python_script),
         "ServeFolders": {"/kerma/ui": os.path.join(REPO, "webui")},
-        "Kerma.DatabaseUrl": args.database_url,
         "Kerma.Roles": {next(iter(users)): ["admin"]},  # the install's own user; --set Kerma.Roles=... replaces it
     }
+    if args.database_url:  # else Kerma's default: kerma.sqlite in the IndexDirectory
+        overrides["Kerma.DatabaseUrl"] = args.database_url
     if args.aet:
         overrides["DicomAet"] = args.aet
     for dotted, value in overrides.items():
@@ -111,8 +112,7 @@ def main(argv=None):
     p.add_argument("--dicom-port", type=int, default=4242)
     p.add_argument("--storage-dir", default=os.path.join(REPO, "var", "orthanc"),
                    help="Orthanc's storage and index go in STORAGE_DIR/storage and STORAGE_DIR/index")
-    p.add_argument("--database-url", default="sqlite:///" + os.path.join(REPO, "var", "kerma.sqlite"),
-                   help="Kerma.DatabaseUrl (SQLAlchemy URL)")
+    p.add_argument("--database-url", help="Kerma.DatabaseUrl (SQLAlchemy URL; default: kerma.sqlite in the index folder)")
     p.add_argument("--python-script", default=os.path.join(REPO, "plugin", "entry.py"))
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                    help="registered HTTP user (repeatable; default kerma:kerma)")

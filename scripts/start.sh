@@ -6,7 +6,8 @@
 # Environment:
 #   KERMA_HTTP_PORT     HTTP port (default 8042)
 #   KERMA_DICOM_PORT    DICOM port (default 4242)
-#   KERMA_DATABASE_URL  SQLAlchemy URL of Kerma's database (default sqlite:///<repo>/var/kerma.sqlite)
+#   KERMA_DATABASE_URL  SQLAlchemy URL of Kerma's database (default: Kerma's own, the SQLite file
+#                       kerma.sqlite in Orthanc's index folder: <repo>/var/orthanc/index/kerma.sqlite)
 #   KERMA_USER, KERMA_PASSWORD   HTTP user (default kerma / kerma: change it)
 #   KERMA_CONFIG_DIR    runtime configuration folder (default <repo>/var/orthanc-config)
 # Extra arguments are passed to Orthanc (e.g. --verbose).
@@ -18,7 +19,7 @@ bash scripts/setup.sh
 
 HTTP_PORT="${KERMA_HTTP_PORT:-8042}"
 DICOM_PORT="${KERMA_DICOM_PORT:-4242}"
-DATABASE_URL="${KERMA_DATABASE_URL:-sqlite:///$REPO/var/kerma.sqlite}"
+DATABASE_URL="${KERMA_DATABASE_URL:-}"
 USER_NAME="${KERMA_USER:-kerma}"
 PASSWORD="${KERMA_PASSWORD:-kerma}"
 CONFIG_DIR="${KERMA_CONFIG_DIR:-$REPO/var/orthanc-config}"
@@ -35,9 +36,11 @@ done
 
 .venv/bin/python scripts/make_config.py "$CONFIG_DIR" \
     --http-port "$HTTP_PORT" --dicom-port "$DICOM_PORT" \
-    --storage-dir "$REPO/var/orthanc" --database-url "$DATABASE_URL" \
+    --storage-dir "$REPO/var/orthanc" ${DATABASE_URL:+--database-url "$DATABASE_URL"} \
     --python-script "$REPO/plugin/entry.py" --user "$USER_NAME:$PASSWORD" --aet "$AET"
 
+DATABASE_SHOWN="$REPO/var/orthanc/index/kerma.sqlite"  # Kerma's default: beside Orthanc's index
+[ -z "$DATABASE_URL" ] || DATABASE_SHOWN="${DATABASE_URL%%://*}://..."  # never the password
 SITE_PACKAGES="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 
 cat <<EOF
@@ -47,7 +50,7 @@ cat <<EOF
   Kerma UI       http://localhost:$HTTP_PORT/kerma/ui/
   DICOM          AE title $AET, port $DICOM_PORT
   Configuration  $CONFIG_DIR
-  Kerma database ${DATABASE_URL%%://*}://...
+  Kerma database $DATABASE_SHOWN
 
 EOF
 if [ "$USER_NAME:$PASSWORD" = "kerma:kerma" ]; then

@@ -1,6 +1,6 @@
 """``kerma``: command-line tools over the same library the plugin uses.
 
-``kerma extract FILE... --json`` prints one record per file.
+``kerma extract FILE... --json`` prints a JSON array, one record per file.
 ``kerma db upgrade --url URL`` brings a dose database to the current schema.
 ``kerma exams import-playbook FILE --url URL`` loads the RSNA RadLex Playbook CSV into the catalogue.
 ``kerma drl load FILE --url URL [--reference-format]`` loads a DRL table (unverified rows stay disabled).
@@ -74,38 +74,42 @@ def _load_drl(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The ``kerma`` command line (the README's *Command line* section is tested against it)."""
+    top = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
+    sub = top.add_subparsers(dest="command", required=True)
     p = sub.add_parser("extract", help="extract dose records from DICOM files")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print a JSON array, one object per file (else one line per file)")
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when a file is an error")
     p.set_defaults(func=_extract)
     d = sub.add_parser("db", help="dose database administration")
     dsub = d.add_subparsers(dest="db_command", required=True)
     u = dsub.add_parser("upgrade", help="create or migrate the schema (Alembic)")
-    u.add_argument("--url", required=True, help="SQLAlchemy URL, e.g. sqlite:///var/kerma.sqlite")
+    u.add_argument("--url", required=True, help="SQLAlchemy URL of the dose database")
     u.set_defaults(func=_db_upgrade)
     e = sub.add_parser("exams", help="standard exam catalogue")
     esub = e.add_subparsers(dest="exams_command", required=True)
     ip = esub.add_parser("import-playbook", help="load the RSNA RadLex Playbook CSV (the official release)")
-    ip.add_argument("file")
+    ip.add_argument("file", metavar="FILE")
     ip.add_argument("--url", required=True, help="SQLAlchemy URL of the dose database")
     ip.set_defaults(func=_import_playbook)
     r = sub.add_parser("drl", help="diagnostic reference levels")
     rsub = r.add_subparsers(dest="drl_command", required=True)
     lp = rsub.add_parser("load", help="load a DRL table")
-    lp.add_argument("file")
+    lp.add_argument("file", metavar="FILE")
     lp.add_argument("--url", required=True, help="SQLAlchemy URL of the dose database")
-    lp.add_argument("--kind", default="national", choices=("national", "local", "achievable"))
+    lp.add_argument("--kind", default="national", choices=("national", "local", "achievable"), help="the kind of set: national (default), local or achievable")
     lp.add_argument("--reference-format", action="store_true",
                     help="the project's reference-table columns (quantity_code, value_normalised, verification...)")
     lp.set_defaults(func=_load_drl)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return top
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
 
 if __name__ == "__main__":
     sys.exit(main())
