@@ -1,5 +1,6 @@
 """Roles: every route declares the least role it needs, and handle() enforces it (pure, over the router's table)."""
 
+import json
 import re
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import func, select
 
 from kerma import access
 from kerma.api import Context, Request, handle, router
+from kerma.auth_profile import UserProfiles
 from kerma.config import Settings
 from kerma.db.models import AuditEntry, Base
 from kerma.drl.sets import load_table
@@ -141,3 +143,56 @@ def test_roles_come_from_the_configuration():
         Settings.from_orthanc({"Kerma": {"Roles": {"alice": ["root"]}}})
     with pytest.raises(ValueError):
         Settings.from_orthanc({"Kerma": {"DefaultRole": "superuser"}})
+
+
+@pytest.fixture
+def profile_service():
+    """A stand-in for the authorization service: a profile for token t-carol, 401 for any other."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.headers.get("token"))
+            known = self.headers.get("token") == "t-carol"
+            body = json.dumps({"name": "carol", "groups": ["dose-team"], "permissions": ["view"]}).encode()
+            self.send_response(200 if known else 401)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body if known else b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/auth/user/profile", asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_token_is_the_user_of_its_profile(profile_service):
+    url, asked = profile_service
+    now = [0.0]
+    profiles = UserProfiles(url, ("Token",), ttl_s=60, clock=lambda: now[0])
+    settings = Settings.from_orthanc({"HttpPort": 8042, "Authorization": {"TokenHttpHeaders": ["token"]},
+                                      "Kerma": {"ProfileRoles": {"dose-team": "mpe"}, "Roles": {"dave": ["admin"]}}})
+    assert settings.user_profile_url == "http://127.0.0.1:8042/auth/user/profile" and settings.token_headers == ("token",)
+
+    def who(headers):
+        return access.identify("kerma", profiles.profile(headers), settings.roles, settings.profile_roles,
+                               settings.default_role)
+
+    assert who({"Authorization": "Basic a2VybWE6a2VybWE="}) == ("kerma", {"viewer"})  # no token: the Basic user
+    assert who({"token": "t-carol"}) == ("carol", {"physicist"})  # the profile's group, through ProfileRoles
+    assert who({"Token": "t-carol"}) == ("carol", {"physicist"}) and asked == ["t-carol"]  # cached a minute
+    now[0] = 61.0
+    assert who({"token": "t-carol"}) == ("carol", {"physicist"}) and asked == ["t-carol", "t-carol"]
+    assert who({"token": "made-up"}) == (None, frozenset())  # the service does not know it: no role at all
+    assert access.identify(None, {"name": "dave", "groups": ["dose-team"]}, settings.roles, settings.profile_roles,
+                           settings.default_role) == ("dave", {"admin"})  # Roles names the user first
+    assert access.identify(None, {"name": "erin"}, settings.roles, settings.profile_roles, "viewer") == ("erin", {"viewer"})
+    unreachable = UserProfiles("http://127.0.0.1:9/none", ("token",), timeout_s=1)
+    assert unreachable.profile({"token": "t-carol"}) == {}

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from corpus import CORPUS
 from kerma.api import router
 from support.orthanc import OrthancProcess, free_port
-from test_access import sample_path
+from test_access import profile_service, sample_path  # noqa: F401  (profile_service is a fixture)
 from test_orthanc_ingest import wait_until_ingested
 from test_ui import browser  # noqa: F401  (a fixture)
 
@@ -249,3 +249,28 @@ def test_the_ui_works_under_its_policy_and_shows_what_each_role_may_do(browser, 
         context.close()
     assert shown == {"alice": 1, "bob": 0, ("alice", "steps"): shown["alice", "steps"], ("bob", "steps"): 0}
     assert shown["alice", "steps"] >= 1
+
+
+def test_a_token_of_the_authorization_plugin_names_the_user_through_orthanc(tmp_path, profile_service):
+    url, asked = profile_service
+    process = OrthancProcess(tmp_path, free_port(), free_port(), f"sqlite:///{tmp_path / 'kerma.sqlite'}",
+                             extra_config={"Authorization": {"TokenHttpHeaders": ["token"]},
+                                           "Kerma.UserProfileUrl": url, "Kerma.ProfileRoles": {"dose-team": "physicist"}})
+    process.start()
+    try:
+        api = process.url + "/kerma/api/"
+        session = process.session()
+        assert session.get(api + "me").json()["roles"] == ["admin"]  # no token: the Basic user
+        assert session.get(api + "me", headers={"token": "t-carol"}).json() == {
+            "user": "carol", "roles": ["physicist"], "may": ["viewer", "radiographer", "radiologist", "physicist"]}
+        created = session.post(api + "drl/sets", json={"name": "Carol's set", "kind": "local"}, headers={"token": "t-carol"})
+        assert created.status_code == 200
+        trail = session.get(api + "audit", params={"action": "drl_set.create"}).json()["entries"]
+        assert [e["actor"] for e in trail] == ["carol"]
+        refused = session.get(api + "studies", headers={"token": "stolen-or-made-up"})
+        assert refused.status_code == 403 and strict(refused)["roles"] == []
+        page = session.get(process.url + "/kerma/ui/index.html", headers={"token": "t-carol"})
+        assert "carol" in page.text
+        assert asked.count("t-carol") == 1  # asked once, then kept
+    finally:
+        process.stop()

@@ -13,7 +13,9 @@ The roles are ordered; each one may do what the roles before it may do::
 
 Every route declares the least role it needs where it is registered (:func:`kerma.api.router.route`).
 A user's roles come from ``Kerma.Roles`` (``{"alice": ["physicist"]}``); a user not listed there has
-``Kerma.DefaultRole`` (``viewer`` unless configured otherwise, ``none`` for no access at all).
+``Kerma.DefaultRole`` (``viewer`` unless configured otherwise, ``none`` for no access at all).  A user known by
+a token of Orthanc's authorization plugin (:mod:`kerma.auth_profile`) is its profile's name, with the roles
+``Kerma.Roles`` gives that name, else those ``Kerma.ProfileRoles`` gives the profile's groups and permissions.
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ def roles_of(user: str | None, mapping: Mapping[str, Iterable[str]], default_rol
     if user is not None and user in mapping:
         return frozenset(mapping[user])
     return frozenset() if default_role == NO_ROLE else frozenset({default_role})
+
+
+def identify(basic_user: str | None, profile: dict | None, mapping: Mapping[str, Iterable[str]],
+             profile_roles: Mapping[str, str], default_role: str) -> tuple[str | None, frozenset[str]]:
+    """Who asks and their roles: the token's profile when the request carries a token, else the Basic user."""
+    if profile is None:
+        return basic_user, roles_of(basic_user, mapping, default_role)
+    name = profile.get("name")
+    if not name:  # a token the authorization service does not know
+        return None, frozenset()
+    if name in mapping:
+        return name, frozenset(mapping[name])
+    granted = {profile_roles[g] for g in [*(profile.get("groups") or []), *(profile.get("permissions") or [])]
+               if isinstance(g, str) and g in profile_roles}
+    return name, frozenset(granted) if granted else roles_of(None, {}, default_role)
 
 
 def allows(roles: Iterable[str], needed: str) -> bool:

@@ -53,6 +53,9 @@ class Settings:
     digest_roles: tuple[str, ...] = ("mpe", "rpo")
     roles: dict = field(default_factory=dict)  # Orthanc user -> Kerma roles (kerma.access)
     default_role: str = access.VIEWER  # the role of a user not in ``roles`` ("none": no access)
+    user_profile_url: str | None = None  # the authorization plugin's user-profile route (kerma.auth_profile)
+    token_headers: tuple[str, ...] = ()  # the headers that carry its tokens (Authorization.TokenHttpHeaders)
+    profile_roles: dict = field(default_factory=dict)  # a profile's group or permission -> Kerma role
 
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
@@ -79,6 +82,9 @@ class Settings:
             digest_roles=tuple(section.get("DigestRoles", ("mpe", "rpo"))),
             roles=access.parse_roles(section.get("Roles") or {}),
             default_role=_default_role(section.get("DefaultRole", access.VIEWER)),
+            user_profile_url=section.get("UserProfileUrl") or _plugin_profile_url(configuration),
+            token_headers=tuple(str(h).lower() for h in (configuration.get("Authorization") or {}).get("TokenHttpHeaders", ())),
+            profile_roles={str(k): access.role_name(v) for k, v in (section.get("ProfileRoles") or {}).items()},
         )
 
     @classmethod
@@ -89,3 +95,10 @@ class Settings:
 
 def _default_role(name: str) -> str:
     return access.NO_ROLE if str(name).strip().lower() == access.NO_ROLE else access.role_name(name)
+
+
+def _plugin_profile_url(configuration: dict) -> str | None:
+    """Orthanc's own /auth/user/profile when the authorization plugin is configured (an ``Authorization`` section)."""
+    if not configuration.get("Authorization"):
+        return None
+    return f"http://127.0.0.1:{int(configuration.get('HttpPort', 8042))}/auth/user/profile"

@@ -23,6 +23,7 @@ import orthanc
 from . import __version__, access
 from .api import Context
 from .api.http import Response, json_response, serve
+from .auth_profile import UserProfiles
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.schema import upgrade
@@ -98,10 +99,11 @@ _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
 _hl7_listener: Hl7Supervisor | None = None
 _summaries: SummaryRefresher | None = None
+_profiles: UserProfiles | None = None
 
 
 def start() -> None:
-    global _worker, _context, _hl7_listener, _outbox, _jobs, _summaries
+    global _worker, _context, _hl7_listener, _outbox, _jobs, _summaries, _profiles
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -119,6 +121,8 @@ def start() -> None:
         load_shipped_rules(session)  # the shipped alert rules and criteria, once each
         refresh_unresolved(session)
     configure_notifications(settings)
+    if settings.user_profile_url and settings.token_headers:
+        _profiles = UserProfiles(settings.user_profile_url, settings.token_headers)
     _outbox = OutboxPoller(sessions, settings)  # e-mails and webhooks, outside every ingest transaction
     _jobs = Scheduler(sessions, settings)  # daily digest and reports (rendered in child processes)
     _summaries = SummaryRefresher(sessions)
@@ -213,9 +217,10 @@ def _on_ui_page(output, uri, **request) -> None:
 
 
 def _identity(headers: dict) -> tuple[str | None, frozenset[str]]:
-    """Who asks (Orthanc checked the password) and their roles in Kerma."""
-    user = _user(headers)
-    return user, access.roles_of(user, _context.settings.roles, _context.settings.default_role)
+    """Who asks (Orthanc checked the password, or the authorization plugin the token) and their roles in Kerma."""
+    settings = _context.settings
+    profile = _profiles.profile(headers) if _profiles is not None else None
+    return access.identify(_user(headers), profile, settings.roles, settings.profile_roles, settings.default_role)
 
 
 def _user(headers: dict) -> str | None:
