@@ -13,7 +13,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 SYSTEM_PYTHON=/usr/bin/python3
 APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv)  # to run Kerma (dcmtk: storescu, to send files)
-APT_DEV_PACKAGES=(postgresql chromium poppler-utils)      # the tests: PostgreSQL server, UI, PDF reports
+APT_DEV_PACKAGES=(postgresql chromium poppler-utils faketime)  # the tests: PostgreSQL server, UI, PDF reports, fake dates
 
 dev=0
 for arg in "$@"; do

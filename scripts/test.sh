@@ -2,10 +2,17 @@
 # Run Kerma's test suite: installs what is missing (scripts/setup.sh --dev), then pytest.
 # The tests start their own Orthanc and PostgreSQL on free ports (tests/support/).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k extract -x
+# In CI (CI=true, no arguments) the tests without Orthanc or a browser then run again under two fake
+# dates far from today (scripts/fake_dates.sh): no test may depend on the day it runs.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 bash scripts/setup.sh --dev
 export TCP_NODELAY=1
-exec .venv/bin/python -m pytest -q tests "$@"
+status=0
+.venv/bin/python -m pytest -q tests "$@" || status=$?
+if [ "${CI:-}" = "true" ] && [ "$#" -eq 0 ]; then
+    bash scripts/fake_dates.sh || status=1
+fi
+exit "$status"

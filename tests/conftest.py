@@ -1,4 +1,7 @@
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -6,6 +9,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugin"))
 sys.path.insert(0, str(ROOT / "tests"))
+
+if "FAKETIME" in os.environ:  # a fake-date pass of scripts/fake_dates.sh (libfaketime)
+    # libfaketime 0.9.10 shifts the absolute monotonic deadline of clock_nanosleep, which time.sleep uses, even
+    # when told not to fake the monotonic clock (EINVAL); a timed wait on an event sleeps as long without it
+    time.sleep = lambda seconds: threading.Event().wait(seconds)
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"

@@ -10,11 +10,11 @@ import time
 import pytest
 from sqlalchemy import select
 
+from kerma import clock
 from kerma.config import Settings, SmtpSettings
 from kerma.db.models import Alert, AlertRule, OutboxMessage, Recipient
 from kerma.evaluate.rules import check
 from kerma.ingest.store import Processed, store_batch
-from kerma.notify import outbox
 from kerma.notify.digest import daily_digest, previous_working_day
 from kerma.notify.poller import OutboxPoller, configure, deliver_due
 from kerma.reports.scheduler import due_digest
@@ -23,6 +23,14 @@ from support.mailbox import Mailbox, WebhookReceiver
 from support.orthanc import free_port
 
 _seq = itertools.count(1)
+MONDAY_NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)  # a Monday in every time zone within ±11 h
+
+
+@pytest.fixture
+def monday():
+    """The product's clock pinned to a Monday (it advances from there): no test depends on the day it runs."""
+    with clock.use(clock.starting_at(MONDAY_NOON)):
+        yield clock.today()
 
 
 @pytest.fixture
@@ -138,7 +146,7 @@ def test_webhook_posts_the_alert_signed_and_retries_a_server_error(sessions):
         assert deliver_due(sessions, settings) == {"sent": 0, "retry": 1, "failed": 0}
         receiver.status = 200
         with sessions() as s, s.begin():
-            s.scalars(select(OutboxMessage)).one().next_attempt_at = outbox.now()  # skip the backoff
+            s.scalars(select(OutboxMessage)).one().next_attempt_at = clock.now()  # skip the backoff
         assert deliver_due(sessions, settings) == {"sent": 1, "retry": 0, "failed": 0}
     finally:
         receiver.stop()
@@ -152,10 +160,10 @@ def test_webhook_posts_the_alert_signed_and_retries_a_server_error(sessions):
     assert second["headers"]["X-Kerma-Signature"] == f"sha256={signature}"
 
 
-def test_alerts_on_back_filled_studies_are_recorded_but_not_sent(sessions):
+def test_alerts_on_back_filled_studies_are_recorded_but_not_sent(sessions, monday):
     configure(settings_for(free_port(), notify_within_days=30))
-    recent = ct_study(dt.date.today().isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
-    back_filled = ct_study((dt.date.today() - dt.timedelta(days=31)).isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
+    recent = ct_study(monday.isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
+    back_filled = ct_study((monday - dt.timedelta(days=31)).isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
     with sessions() as s, s.begin():
         store_batch(s, [Processed(next(_seq), f"id-{next(_seq)}", r) for r in (recent, back_filled)], last_seq=next(_seq))
     with sessions() as s:
@@ -177,9 +185,9 @@ def test_recipients_by_role_device_site_and_severity(sessions):
         assert [r.email for r in recipients_for(s, ["radiographer", "rpo"])] == ["rad@hospital.example"]
 
 
-def test_daily_digest_lists_what_needs_attention_once_per_working_day(sessions):
-    store_alerting_studies(sessions, 2)
-    today = dt.date.today()
+def test_daily_digest_lists_what_needs_attention_once_per_working_day(sessions, monday):
+    store_alerting_studies(sessions, 2)  # alerts created on Monday 2026-11-30 by the product's clock
+    today = monday
     with sessions() as s, s.begin():
         alerts = s.scalars(select(Alert).order_by(Alert.id)).all()
         alerts[0].status, alerts[0].assignee = "acknowledged", None

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import audit
+from .. import audit, clock
 from ..access import PHYSICIST, RADIOGRAPHER, RADIOLOGIST, VIEWER
 from ..db.models import Alert, AlertRule, Device, DoseObject, StandardExam, Study
 from ..evaluate.evaluator import evaluate_studies
@@ -108,7 +106,7 @@ def add_comment(ctx: Context, session: Session, request: Request):
 @route("GET", r"alerts/digest", role=VIEWER)
 def digest(ctx: Context, session: Session, request: Request):
     """What needs attention today (or on ``date``)."""
-    return daily_digest(session, date_param(request.query, "date") or dt.date.today())
+    return daily_digest(session, date_param(request.query, "date") or clock.today())
 
 
 @route("GET", r"alerts/workflow", role=VIEWER)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, clock
 from ..access import PHYSICIST
 from ..db.models import Device, OutboxMessage, Recipient
-from ..notify.outbox import message_json, now
+from ..notify.outbox import message_json
 from ..notify.recipients import ROLES, SEVERITY_RANK, recipient_json
 from .his import page
 from .router import ApiError, Context, Request, route
@@ -90,6 +90,6 @@ def retry(ctx: Context, session: Session, request: Request):
         raise ApiError(404, "no such message")
     if message.status != "failed":
         raise ApiError(409, f"only failed messages are retried by hand; this one is {message.status}")
-    message.status, message.next_attempt_at = "pending", now()
+    message.status, message.next_attempt_at = "pending", clock.now()
     audit.record(session, request.user, "outbox.retry", "outbox_message", message.id, note=message.last_error)
     return message_json(message)

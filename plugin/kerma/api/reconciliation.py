@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..access import RADIOGRAPHER, VIEWER
 from ..db.models import Study, StudyReassignment
 from ..reconcile import actions, lists
@@ -30,7 +31,7 @@ def _no_order(ctx: Context, session: Session, query: dict) -> dict:
 
 
 def _no_dose(ctx: Context, session: Session, query: dict) -> dict:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     delay = ctx.settings.no_dose_delay_hours
     found = lists.orders_without_dose(session, now, delay)
     return {**_paged(query, "orders", found, order_view), "delay_hours": delay}

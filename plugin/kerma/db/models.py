@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extract.concepts import event_fields
 
 
@@ -27,7 +28,7 @@ class IngestCursor(Base):
     __tablename__ = "ingest_cursor"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
 
 
 class Study(Base):
@@ -51,7 +52,7 @@ class Study(Base):
     patient_age_years: Mapped[float | None] = mapped_column(Float)
     patient_height_m: Mapped[float | None] = mapped_column(Float)
     patient_weight_kg: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     # the study's standard exam (exam-level mapping) and which rule chose it
     standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id"), index=True)
     mapping_rule_id: Mapped[int | None] = mapped_column(ForeignKey("mapping_rule.id"))
@@ -119,7 +120,7 @@ class MappingRule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     updated_by: Mapped[str | None] = mapped_column(String(128))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
 
 
 class DrlSet(Base):
@@ -195,7 +196,7 @@ class DoseObject(Base):
     device_observer_uid: Mapped[str | None] = mapped_column(String(64))
     totals: Mapped[dict | None] = mapped_column(JSON)
     warnings: Mapped[list | None] = mapped_column(JSON)
-    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     study: Mapped[Study | None] = relationship(back_populates="objects")
     device: Mapped[Device | None] = relationship()
     events: Mapped[list["IrradiationEvent"]] = relationship(
@@ -244,7 +245,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entry"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), index=True)
     actor: Mapped[str | None] = mapped_column(String(128), index=True)
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     target_type: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -260,7 +261,7 @@ class Hl7Message(Base):
 
     __tablename__ = "hl7_message"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), index=True)
     control_id: Mapped[str | None] = mapped_column(String(64), index=True)
     message_type: Mapped[str | None] = mapped_column(String(32), index=True)  # "ADT^A40", "ORM^O01"
     version: Mapped[str | None] = mapped_column(String(16))
@@ -286,7 +287,7 @@ class PatientRecord(Base):
     height_m: Mapped[float | None] = mapped_column(Float)
     weight_kg: Mapped[float | None] = mapped_column(Float)
     merged_into: Mapped[str | None] = mapped_column(String(64), index=True)  # the surviving patient ID
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
     last_message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
 
 
@@ -313,8 +314,8 @@ class ImagingOrder(Base):
     order_status: Mapped[str | None] = mapped_column(String(8))  # ORC-5
     result_status: Mapped[str | None] = mapped_column(String(8))  # OBR-25
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
     last_message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
 
 
@@ -323,7 +324,7 @@ class PatientMerge(Base):
 
     __tablename__ = "patient_merge"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # "merge" or "identifier"
     survivor_patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     merged_patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
@@ -338,7 +339,7 @@ class StudyReassignment(Base):
 
     __tablename__ = "study_reassignment"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), index=True)
     actor: Mapped[str | None] = mapped_column(String(128))
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), nullable=False, index=True)
     before: Mapped[dict] = mapped_column(JSON, nullable=False)
@@ -376,7 +377,7 @@ class AlertRule(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     updated_by: Mapped[str | None] = mapped_column(String(128))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
 
 
 class Alert(Base):
@@ -386,8 +387,8 @@ class Alert(Base):
     __table_args__ = (Index("ux_alert_subject", "rule_id", "study_id", "subject", unique=True),
                       Index("ix_alert_status_created", "status", "created_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
     rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id", name="fk_alert_rule"), nullable=False)
     rule_version: Mapped[int] = mapped_column(Integer, nullable=False)
     rule: Mapped[dict] = mapped_column(JSON, nullable=False)  # the rule as it was when it fired
@@ -419,7 +420,7 @@ class AlertComment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", name="fk_alert_comment_alert", ondelete="CASCADE"),
                                           nullable=False, index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     author: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text, nullable=False)
     alert: Mapped[Alert] = relationship(back_populates="comments")
@@ -467,7 +468,7 @@ class ReportRun(Base):
     roles: Mapped[list | None] = mapped_column(JSON)  # who gets it by e-mail; None: nobody
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # pending, running, done, failed
     requested_by: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict | None] = mapped_column(JSON)
@@ -485,7 +486,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # alert, digest, report
     channel: Mapped[str] = mapped_column(String(16), nullable=False)  # email, webhook
     address: Mapped[str] = mapped_column(String(512), nullable=False)

@@ -6,11 +6,9 @@ trail with the alert's state before and after, in the transaction of the change.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, clock
 from ..db.models import Alert, AlertComment
 
 # action -> (status it leads to, statuses it may start from)
@@ -59,7 +57,7 @@ def act(session: Session, alert: Alert, action: str, actor: str | None, *, comme
         reportable = False  # closing without a notification to the authority: say so in the audit trail
     before = state(alert)
     alert.status = target
-    alert.closed_at = dt.datetime.now(dt.timezone.utc) if target in ("closed", "justified") else None
+    alert.closed_at = clock.now() if target in ("closed", "justified") else None
     if assignee is not None:
         alert.assignee = assignee or None
     if action == "close":

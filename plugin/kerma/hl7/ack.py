@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
+from .. import clock
 from .messages import Encoding, Header, escape_text
 
 RECEIVING_APPLICATION = "KERMA"
@@ -31,7 +31,7 @@ def acknowledgement(header: Header | None, ack_code: str, text: str | None = Non
     encoding = header.encoding
     version = header.version or "2.5"
     component = encoding.component
-    now = dt.datetime.now().strftime("%Y%m%d%H%M%S")
+    now = clock.local_now().strftime("%Y%m%d%H%M%S")
     message_type = component.join(["ACK", header.trigger or ""] + (["ACK"] if version >= "2.4" else []))
     msh = [
         "MSH", encoding.msh2,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, clock
 from ..db.models import ImagingOrder, PatientMerge, PatientRecord, Study
 from ..reconcile.records import Conflict, NotFound, give_to_patient, restore, snapshot
 from .messages import Patient
@@ -128,7 +126,7 @@ def undo_merge(session: Session, merge_id: int, actor: str | None, note: str | N
     merged_record = patient_record(session, merge.merged_patient_id)
     if merged_record is not None and merged_record.merged_into == merge.survivor_patient_id:
         merged_record.merged_into = None
-    merge.undone_at = dt.datetime.now(dt.timezone.utc)
+    merge.undone_at = clock.now()
     merge.undone_by = actor
     audit.record(session, actor, f"patient.{merge.kind}.undo", "patient", merge.merged_patient_id,
                  before={"patient_id": merge.survivor_patient_id, "study_instance_uids": restored},

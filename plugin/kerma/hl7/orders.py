@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..db.models import ImagingOrder
 from .messages import Order
 
@@ -85,7 +86,7 @@ def apply_order(session: Session, order: Order, patient_id: str | None, message_
     status = state or stored.status or SCHEDULED
     if status != stored.status:
         # the no-dose delay runs from when Kerma learnt of the completion
-        stored.completed_at = (now or dt.datetime.now(dt.timezone.utc)) if status == COMPLETED else None
+        stored.completed_at = (now or clock.now()) if status == COMPLETED else None
         stored.status = status
     stored.last_message_id = message_id
     return f"order {action} ({stored.status})"

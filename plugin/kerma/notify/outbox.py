@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..db.models import Alert, OutboxMessage, ReportRun, Study
 from .recipients import recipients_for
 
@@ -51,14 +52,9 @@ def webhooks() -> tuple[Webhook, ...]:
     return _targets.webhooks
 
 
-def now() -> dt.datetime:
-    """The current time, timezone-aware UTC (the outbox's clock)."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _add(session: Session, kind: str, channel: str, address: str, key: str, **links) -> None:
     session.add(OutboxMessage(kind=kind, channel=channel, address=address, dedup_key=key[:600], status="pending",
-                              attempts=0, next_attempt_at=now(), **links))
+                              attempts=0, next_attempt_at=clock.now(), **links))
 
 
 def enqueue_alert(session: Session, alert: Alert, roles) -> int:
@@ -68,7 +64,7 @@ def enqueue_alert(session: Session, alert: Alert, roles) -> int:
     Kerma is enabled) is told to nobody: it waits in the alert list and the digest.
     """
     if _targets.within_days and alert.study_date is not None \
-            and alert.study_date < now().date() - dt.timedelta(days=_targets.within_days):
+            and alert.study_date < clock.today() - dt.timedelta(days=_targets.within_days):
         return 0
     site = session.scalar(select(Study.institution_name).where(Study.id == alert.study_id))
     people = recipients_for(session, roles, device_id=alert.device_id, site=site, severity=alert.severity)
@@ -102,7 +98,7 @@ def enqueue_report(session: Session, run: ReportRun) -> int:
 
 def claim_due(session: Session, limit: int = 20) -> list[OutboxMessage]:
     """Claim up to ``limit`` due messages for this poller (each claim is an atomic conditional update)."""
-    moment = now()
+    moment = clock.now()
     due = session.scalars(select(OutboxMessage.id).where(
         or_((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= moment),
             (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < moment)))
@@ -121,7 +117,7 @@ def claim_due(session: Session, limit: int = 20) -> list[OutboxMessage]:
 
 def mark_sent(message: OutboxMessage) -> None:
     """The server took the message: it is never sent again."""
-    message.status, message.sent_at, message.claimed_until, message.last_error = "sent", now(), None, None
+    message.status, message.sent_at, message.claimed_until, message.last_error = "sent", clock.now(), None, None
     message.attempts += 1
 
 
@@ -134,7 +130,7 @@ def mark_failed_attempt(message: OutboxMessage, error: str, *, permanent: bool =
         message.status = "failed"
         return
     message.status = "pending"
-    message.next_attempt_at = now() + dt.timedelta(seconds=min(5 * 2 ** (message.attempts - 1), MAX_BACKOFF_SECONDS))
+    message.next_attempt_at = clock.now() + dt.timedelta(seconds=min(5 * 2 ** (message.attempts - 1), MAX_BACKOFF_SECONDS))
 
 
 def message_json(m: OutboxMessage) -> dict:

@@ -7,6 +7,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from .. import clock
 from ..config import SmtpSettings
 from .messages import Email
 
@@ -21,7 +22,7 @@ def build(email: Email, sender: str, to: str, message_id: str) -> EmailMessage:
     """The MIME message of ``email``."""
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = email.subject, sender, to
-    msg["Date"] = formatdate(localtime=False)
+    msg["Date"] = formatdate(clock.now().timestamp())
     msg["Message-ID"] = message_id
     msg.set_content(email.text)
     for name, mime, content in email.attachments:

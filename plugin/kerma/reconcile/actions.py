@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, clock
 from ..db.models import ImagingOrder, PatientRecord, Study, StudyReassignment
 from .orthanc_sync import OrthancRest, correct_study
 from .records import Conflict, NotFound, give_to_patient, restore, snapshot
@@ -90,7 +88,7 @@ def undo_reassignment(session: Session, reassignment_id: int, actor: str | None,
     if current != reassignment.after:
         raise Conflict(f"the study changed after reassignment {reassignment_id}: undo the later change first")
     restore(study, reassignment.before)
-    reassignment.undone_at = dt.datetime.now(dt.timezone.utc)
+    reassignment.undone_at = clock.now()
     reassignment.undone_by = actor
     audit.record(session, actor, "study.reassign.undo", "study", study.study_instance_uid, before=current,
                  after=reassignment.before, note=note or f"undo of reassignment {reassignment.id}")

@@ -6,11 +6,11 @@ Nothing here imports ``orthanc``: the module is the target of a ``spawn`` proces
 
 from __future__ import annotations
 
-import datetime as dt
 import traceback
 
 from sqlalchemy import select
 
+from .. import clock
 from ..db.engine import make_engine, make_sessionmaker
 from ..db.models import Device, ReportRun
 from ..notify.outbox import enqueue_report
@@ -39,13 +39,13 @@ def run(database_url: str, run_id: int) -> None:
                 report.summary = {"title": data["title"], "examinations": data["examinations"],
                                   "alerts": data["alerts"]["total"], "above_drl": len(data["above_drl"]),
                                   "charts": sum(len(p.figures) for p in parts), "sections": [p.title for p in parts]}
-                report.status, report.finished_at = "done", dt.datetime.now(dt.timezone.utc)
+                report.status, report.finished_at = "done", clock.now()
                 enqueue_report(session, report)
         except Exception:
             with sessions() as session, session.begin():
                 report = session.get(ReportRun, run_id)
                 report.status, report.error = "failed", traceback.format_exc(limit=5)[-4000:]
-                report.finished_at = dt.datetime.now(dt.timezone.utc)
+                report.finished_at = clock.now()
             raise
     finally:
         engine.dispose()

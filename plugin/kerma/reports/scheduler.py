@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from .. import clock
 from ..config import Settings
 from ..db.models import ReportRun, ReportSchedule
 from ..notify.digest import WORKING_DAYS
@@ -72,7 +73,7 @@ class Scheduler(PeriodicThread):
         self.settings = settings
 
     def tick(self) -> bool:
-        moment = dt.datetime.now()  # local time: the digest hour and the periods are the site's
+        moment = clock.local_now()  # local time: the digest hour and the periods are the site's
         due_digest(self.sessions, self.settings, moment)
         due_scheduled_reports(self.sessions, moment.date())
         make_pending_reports(self.sessions, self.settings.database_url)
