@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Callable
 
+from ..clock import now as utc_now
 from .mllp import ListenerLimits
 
 log = logging.getLogger("kerma.hl7")
@@ -61,10 +62,6 @@ def serve(host: str, port: int, database_url: str, patient_id_authority: str | N
         sys.exit(1)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class Hl7Supervisor:
     """Runs :func:`serve` in a spawned process (Debian's Python) and starts it again whenever it dies.
 
@@ -80,7 +77,7 @@ class Hl7Supervisor:
     """
 
     def __init__(self, host: str, port: int, database_url: str, patient_id_authority: str | None,
-                 limits: ListenerLimits = ListenerLimits(), *, clock: Callable[[], dt.datetime] = _utc_now,
+                 limits: ListenerLimits = ListenerLimits(), *, clock: Callable[[], dt.datetime] = utc_now,
                  backoff: tuple[float, float] = (1.0, 60.0), stable_seconds: float = 60.0):
         self.args = (host, port, database_url, patient_id_authority, limits, os.getpid())
         self.clock = clock
