@@ -323,7 +323,7 @@ def phases_median(session, quantity, filters, period="month") -> tuple[dict, lis
     t.append(time.perf_counter())
     groups, drls = defaultdict(list), {}
     for row in rows:
-        level = index.find(row.exam_id, quantity, row.age, row.weight)
+        level = index.find(row.exam_id, quantity, row.age, row.weight, row.day)
         key = (row.exam_id, row.device_id, tables.period_of(row.day, period), level.id if level else None)
         groups[key].append(row.value)
         drls[key] = level
@@ -359,7 +359,7 @@ def phases_above(session, quantity, filters) -> tuple[dict, list]:
     t.append(time.perf_counter())
     hits = []
     for row in rows:
-        level = index.find(row.exam_id, quantity, row.age, row.weight)
+        level = index.find(row.exam_id, quantity, row.age, row.weight, row.day)
         if level is not None and row.value > level.value:
             hits.append((row, level))
     t.append(time.perf_counter())

@@ -84,7 +84,12 @@ class OrthancInstances:
 
 
 class OrthancRestApi:
-    """:class:`kerma.reconcile.orthanc_sync.OrthancRest` over Orthanc's in-process REST API."""
+    """:class:`kerma.reconcile.orthanc_sync.OrthancRest` and :class:`kerma.images.OrthancReader` over Orthanc's
+    in-process REST API."""
+
+    @staticmethod
+    def get(uri: str) -> object:
+        return json.loads(orthanc.RestApiGet(uri))
 
     @staticmethod
     def post(uri: str, body) -> object:

@@ -149,8 +149,17 @@ def ct_acquisitions(slices: list[dict]) -> list[dict]:
     for key, group in groups.items():
         members = original[key] if any_original else group
         if members:
-            events.append(_acquisition_event(members))
+            events.append({**_acquisition_event(members), "folded_key": folded_key(key)})
     return sorted(events, key=lambda e: (e["image"].get("acquisition_datetime") or "", e["z_start_mm"] or 0))
+
+
+def folded_key(group: tuple) -> str:
+    """The grouping key of a folded acquisition as text: it names the acquisition's counted row across refreshes."""
+    kind, *parts = group
+    if kind == "acquisition":
+        parts[-1] = "localizer" if parts[-1] else "images"
+        parts[1] = f"{parts[1]:g}"
+    return ":".join([kind, *(str(p) for p in parts)])
 
 
 def _is_original(event: dict) -> bool:

@@ -4,18 +4,34 @@ import { el, number, table } from "../lib/dom.js";
 
 const HIDDEN = new Set(["event_id", "image", "source"]);
 
-function eventColumns(events) {
+const EXPLORER = "../../app/explorer.html";
+
+function eventColumns(events, series) {
   const keys = new Set();
   for (const e of events) for (const [k, v] of Object.entries(e)) if (v !== null && !HIDDEN.has(k) && typeof v !== "object") keys.add(k);
-  return [...keys].map((k) => [k, k]);
+  const columns = [...keys].map((k) => [k, k]);
+  // an event read from image headers links to the series that holds its images, where Orthanc still has it
+  if (events.some((e) => series[e.image?.series_instance_uid])) {
+    columns.unshift([(e) => series[e.image?.series_instance_uid], "Images", (s) => s
+      ? el("a", { class: "series-images", href: `${EXPLORER}#series?uuid=${s.orthanc_series_id}`, target: "_blank" }, "series")
+      : "—"]);
+  }
+  return columns;
 }
 
 async function alertsFor(uid) {
   try { return (await get("alerts", { study: uid })).alerts || []; } catch { return null; }
 }
 
+// Orthanc's ids are looked up from the Study Instance UID each time the page is shown: a merge or a
+// reassignment changes them, so a kept id would lead to a 404
+async function imagesOf(uid) {
+  try { return await get(`studies/${encodeURIComponent(uid)}/images`); } catch { return null; }
+}
+
 export async function study(uid) {
-  const [data, alerts] = await Promise.all([get(`studies/${uid}`), alertsFor(uid)]);
+  const [data, alerts, images] = await Promise.all([get(`studies/${uid}`), alertsFor(uid), imagesOf(uid)]);
+  const series = Object.fromEntries((images?.series || []).map((s) => [s.series_instance_uid, s]));
   const totals = Object.entries(data.totals).filter(([, v]) => typeof v !== "object").map(([k, v]) => ({ quantity: k, value: v }));
   return el("section", {},
     el("h1", {}, data.study_description || "Study"),
@@ -27,15 +43,17 @@ export async function study(uid) {
       el("dt", {}, "Statistics use"), el("dd", { class: "source" }, `${data.source ?? "—"}`,
         data.sources ? ` (${Object.entries(data.sources).map(([f, s]) => `${f}: ${s}`).join(", ")})` : ""),
     ),
-    el("p", {}, el("a", { class: "images", href: `../../app/explorer.html#study?uuid=${data.orthanc_study_id}`, target: "_blank" },
-      "Open the images in Orthanc Explorer")),
+    el("p", {}, images
+      ? el("a", { class: "images", href: `${EXPLORER}#study?uuid=${images.orthanc_study_id}`, target: "_blank" },
+        "Open the images in Orthanc Explorer")
+      : el("span", { class: "images-missing" }, "Orthanc has no images of this study (deleted from PACS?)")),
     el("h2", {}, "Totals"),
     table(totals, [["quantity", "Quantity"], ["value", "Value", (v) => number(v, 4)]]),
     alerts === null ? null : el("h2", {}, "Alerts"),
     alerts === null ? null : alerts.length ? table(alerts, [["status", "Status"], ["rule", "Rule"], ["message", "Why"]])
       : el("p", {}, "No alert for this study."),
     el("h2", {}, `Irradiation events (${data.events.length})`),
-    table(data.events, eventColumns(data.events), { caption: "Every parameter the chosen source gives" }),
+    table(data.events, eventColumns(data.events, series), { caption: "Every parameter the chosen source gives" }),
     el("h2", {}, "Records by source"),
     el("ul", {}, Object.entries(data.records_by_source).map(([source, r]) =>
       el("li", {}, `${source}: ${r.events.length} event(s)`))),

@@ -9,8 +9,9 @@ from .. import __version__, access
 from ..access import VIEWER
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..drl.sets import active_levels
+from ..images import locate_study
 from ..ingest.store import read_cursor
-from ..stats.tables import Filters, exceedances
+from ..stats.tables import Filters, exceedances, study_reference_levels
 from . import views
 from .router import ApiError, Context, Request, date_param, int_param, route
 
@@ -96,7 +97,24 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
     ).first()
     if study is None:
         raise ApiError(404, "no dose record for this Study Instance UID")
-    return views.study_detail(study)
+    return {**views.study_detail(study), "reference_levels": study_reference_levels(session, study)}
+
+
+@route("GET", r"studies/(?P<uid>[^/]+)/images")
+def study_images(ctx: Context, session: Session, request: Request) -> dict:
+    """Where the study's images are in Orthanc now (looked up by Study Instance UID: merges change Orthanc's ids)."""
+    uid = request.param("uid")
+    if session.scalar(select(Study.id).where(Study.study_instance_uid == uid)) is None:
+        raise ApiError(404, "no dose record for this Study Instance UID")
+    if ctx.orthanc is None:
+        raise ApiError(503, "Orthanc's REST API is not available here")
+    try:
+        located = locate_study(ctx.orthanc, uid)
+    except Exception:  # Orthanc answers errors by raising (e.g. while the study is being deleted)
+        located = None
+    if located is None:
+        raise ApiError(404, "Orthanc has no study with this Study Instance UID (deleted from PACS?)")
+    return {"study_instance_uid": uid, **located}
 
 
 @route("GET", r"ingest-errors", role=VIEWER)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from ..db.models import DoseObject, Study
-from ..ingest.refresh import TOTAL_COLUMNS
 from ..db.records import event, record
 from ..study_dose import resolve_study
 
@@ -20,40 +17,35 @@ def iso(value):
     return value.isoformat() if value is not None else None
 
 
-def study_summary(study: Study, resolved: dict | None = None) -> dict:
-    """A study as lists show it: totals as kept after ingestion, unless ``resolved`` gives them afresh."""
+def study_summary(study: Study) -> dict:
+    """A study as both the study list and the study page show it: what ingestion resolved and kept.
+
+    ``source``, ``sources`` (per dose family) and ``totals`` are those its statistics use.
+    """
     objects = [o for o in study.objects if o.status == "ok"]
-    if resolved is None:
-        kept = {total: getattr(study, column) for total, column in TOTAL_COLUMNS.items() if getattr(study, column) is not None}
-        resolved = {"source": study.dose_source, "sources": None, "totals": kept}
     out = {name: getattr(study, name) for name in STUDY_FIELDS}
     out["study_date"] = iso(study.study_date)
     out["patient"] = {k: getattr(study, col) for k, col in PATIENT_FIELDS.items()}
     out["patient"]["birth_date"] = iso(study.patient_birth_date)
     out["modalities"] = sorted({o.modality for o in objects if o.modality})
     out["devices"] = _unique(device(o) for o in objects)
-    out["source"] = resolved["source"]
-    out["sources"] = resolved["sources"]
-    out["totals"] = resolved["totals"]
+    out["source"] = study.dose_source
+    out["sources"] = study.dose_sources or {}
+    out["totals"] = study.dose_totals or {}
     out["dose_object_count"] = len(objects)
     out["standard_exam_id"] = study.standard_exam_id
-    out["orthanc_study_id"] = orthanc_study_id(study.patient_id, study.study_instance_uid)
     return out
 
 
-def orthanc_study_id(patient_id: str | None, study_instance_uid: str) -> str:
-    """The identifier Orthanc gives the study: SHA-1 of "PatientID|StudyInstanceUID" in five dashed groups."""
-    digest = hashlib.sha1(f"{patient_id or ''}|{study_instance_uid}".encode()).hexdigest()
-    return "-".join(digest[i:i + 8] for i in range(0, 40, 8))
-
-
 def study_detail(study: Study) -> dict:
-    """The study with the records each source gives and the ones its statistics use."""
+    """The study summary, with the events its statistics count and what each source alone gives."""
     objects = [o for o in study.objects if o.status == "ok"]
     records = [record(o) for o in objects]
-    resolved = resolve_study(records)
-    out = study_summary(study, resolved)
-    out["events"] = resolved["events"]
+    out = study_summary(study)
+    folded_rows = {e.folded_key: e.id for o in objects for e in o.events if e.folded_key is not None}
+    # a folded CT acquisition is counted on a row of its own: that row is the event's id
+    out["events"] = [{**e, "event_id": folded_rows.get(e["folded_key"])} if e.get("folded_key") else e
+                     for e in resolve_study(records)["events"]]
     out["records_by_source"] = {
         source: {k: v for k, v in resolve_study([r for r in records if r["source"] == source]).items() if k in ("totals", "events")}
         for source in sorted({r["source"] for r in records})
@@ -78,9 +70,10 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
         "warnings": obj.warnings or [],
         "processed_at": iso(obj.processed_at),
     }
-    out["event_count"] = len(obj.events)
+    given = [e for e in obj.events if e.folded_key is None]
+    out["event_count"] = len(given)
     if with_events:
-        out["events"] = [event(e) for e in obj.events]
+        out["events"] = [event(e) for e in given]
     return out
 
 

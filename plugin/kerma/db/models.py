@@ -59,6 +59,8 @@ class Study(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"), index=True)  # of the counted records
     # dose totals from the source that study_dose.resolve_study chose, kept for statistics at scale
     dose_source: Mapped[str | None] = mapped_column(String(16))
+    dose_sources: Mapped[dict | None] = mapped_column(JSON)  # the source per dose family, {"CT": "rdsr"}
+    dose_totals: Mapped[dict | None] = mapped_column(JSON)  # every resolved total, as the study's answers show them
     total_dlp_mGycm: Mapped[float | None] = mapped_column(Float)
     total_dap_Gycm2: Mapped[float | None] = mapped_column(Float)
     total_ka_r_mGy: Mapped[float | None] = mapped_column(Float)
@@ -229,6 +231,10 @@ def _event_namespace() -> dict:
         "mapping_rule_id": mapped_column(ForeignKey("mapping_rule.id")),
         "device_id": mapped_column(ForeignKey("device.id")),
         "event_date": mapped_column(Date),
+        # a CT acquisition folded from per-slice header observations (kerma.study_dose.ct_acquisitions) has a row of
+        # its own, kept with the dose object of its first slice and named by its grouping key; null for an event as
+        # its object gives it
+        "folded_key": mapped_column(Text),
         "dose_object": relationship("DoseObject", back_populates="events"),
         "study": relationship("Study"),
     }
@@ -507,7 +513,8 @@ Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.p
 
 
 class MonthSummary(Base):
-    """The month statistics table kept ready (see kerma.stats.monthly): one row per quantity, exam, device, month, DRL."""
+    """The month statistics table kept ready (see kerma.stats.monthly): one row per quantity, exam, device, month, DRL
+    and achievable dose."""
 
     __tablename__ = "month_summary"
     __table_args__ = (Index("ix_month_summary_quantity_month", "quantity", "month"),)
@@ -517,6 +524,7 @@ class MonthSummary(Base):
     standard_exam_id: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[int | None] = mapped_column(Integer)
     drl_value_id: Mapped[int | None] = mapped_column(Integer)
+    achievable_value_id: Mapped[int | None] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer, nullable=False)
     median: Mapped[float | None] = mapped_column(Float)
     mean: Mapped[float | None] = mapped_column(Float)

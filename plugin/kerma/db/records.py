@@ -13,5 +13,7 @@ def event(row: IrradiationEvent) -> dict:
 
 
 def record(obj: DoseObject) -> dict:
+    """The object's record as extracted: the events it gives (a folded acquisition's row is a result, not one of them)."""
     return {"source": obj.source, "modality": obj.modality, "sop_instance_uid": obj.sop_instance_uid,
-            "device_id": obj.device_id, "totals": obj.totals or {}, "events": [event(e) for e in obj.events]}
+            "device_id": obj.device_id, "totals": obj.totals or {},
+            "events": [event(e) for e in obj.events if e.folded_key is None]}

@@ -100,7 +100,7 @@ def _load(session: Session, rows, kind: str) -> int:
 
 @dataclass(frozen=True)
 class Level:
-    """An applicable DRL value, flattened for fast matching."""
+    """An applicable DRL value (or achievable dose), flattened for fast matching, with its set's validity."""
 
     id: int
     set_name: str
@@ -114,6 +114,8 @@ class Level:
     age_max: float | None
     weight_min: float | None
     weight_max: float | None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
 
     def fits(self, age: float | None, weight: float | None) -> bool:
         if self.patient_group == "paediatric":
@@ -124,37 +126,52 @@ class Level:
             return age is None or age >= (self.age_min if self.age_min is not None else ADULT_FROM_YEARS)
         return True
 
+    def in_force(self, day: dt.date | None) -> bool:
+        """Whether the set was in force on ``day`` (inclusive bounds); a value without a date meets the open-ended set."""
+        if day is None:
+            return self.valid_to is None
+        return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
+
+    def describe(self) -> dict:
+        """The level as answers show it beside a value."""
+        return {"id": self.id, "value": self.value, "set": self.set_name, "kind": self.kind, "level": self.level,
+                "patient_group": self.patient_group, "valid_from": _iso(self.valid_from), "valid_to": _iso(self.valid_to)}
+
 
 def _within(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value < high)
 
 
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 KIND_ORDER = {"local": 0, "national": 1, "achievable": 2}
+DRL_KINDS = ("local", "national")
 
 
-def active_levels(session: Session, on: dt.date | None = None, kinds=("local", "national")) -> list[Level]:
-    """Enabled values of enabled sets valid on ``on``, local sets before national ones."""
+def active_levels(session: Session, kinds=DRL_KINDS) -> list[Level]:
+    """Enabled values of enabled sets of ``kinds``, each with its set's validity; local sets before national ones."""
     stmt = select(DrlValue, DrlSet).join(DrlSet).where(DrlValue.enabled.is_(True), DrlSet.enabled.is_(True), DrlSet.kind.in_(kinds))
-    levels = []
-    for value, drl_set in session.execute(stmt):
-        if on is not None and ((drl_set.valid_from and on < drl_set.valid_from) or (drl_set.valid_to and on > drl_set.valid_to)):
-            continue
-        levels.append(Level(value.id, drl_set.name, drl_set.kind, value.standard_exam_id, value.quantity, value.level,
-                            value.value, value.patient_group, value.age_min_years, value.age_max_years,
-                            value.weight_min_kg, value.weight_max_kg))
+    levels = [Level(value.id, drl_set.name, drl_set.kind, value.standard_exam_id, value.quantity, value.level,
+                    value.value, value.patient_group, value.age_min_years, value.age_max_years,
+                    value.weight_min_kg, value.weight_max_kg, drl_set.valid_from, drl_set.valid_to)
+              for value, drl_set in session.execute(stmt)]
     return sorted(levels, key=lambda lv: (KIND_ORDER.get(lv.kind, 9), lv.id))
 
 
 class LevelIndex:
-    """Find the DRL for (standard exam, quantity, patient) among :func:`active_levels`."""
+    """Find the level for (standard exam, quantity, patient, date) among :func:`active_levels`."""
 
     def __init__(self, levels: list[Level]):
         self.by_key: dict[tuple[int, str], list[Level]] = {}
         for level in levels:
             self.by_key.setdefault((level.standard_exam_id, level.quantity), []).append(level)
 
-    def find(self, exam_id: int | None, quantity: str, age: float | None, weight: float | None) -> Level | None:
+    def find(self, exam_id: int | None, quantity: str, age: float | None, weight: float | None,
+             day: dt.date | None) -> Level | None:
+        """The first level (local before national) for the patient's band whose set was in force on ``day``."""
         for level in self.by_key.get((exam_id, quantity), ()):
-            if level.fits(age, weight):
+            if level.fits(age, weight) and level.in_force(day):
                 return level
         return None

@@ -14,7 +14,7 @@ DRL_KIND_SETS = {"any": ("local", "national"), "local": ("local",), "national": 
 
 
 class Environment:
-    """The DRLs in force (read once) and the history queries, for one evaluation batch."""
+    """The DRLs and achievable doses (read once) and the history queries, for one evaluation batch."""
 
     def __init__(self, session: Session):
         self.history = History(session)
@@ -23,6 +23,18 @@ class Environment:
     @cached_property
     def _levels(self):
         return active_levels(self._session)  # local before national, as the statistics use them
+
+    @cached_property
+    def _achievable(self):
+        return active_levels(self._session, ("achievable",))
+
+    def achievable(self) -> LevelIndex:
+        """The achievable doses (in force by date, per patient band, like the DRLs)."""
+        return LevelIndex(self._achievable)
+
+    def achievable_quantities(self) -> set[str]:
+        """Examination-level quantities that have an achievable dose."""
+        return {lv.quantity for lv in self._achievable} & set(EXAM_QUANTITIES)
 
     def drls(self, drl_kind: str) -> LevelIndex:
         """The DRL index for ``drl_kind`` (any: local first, then national)."""

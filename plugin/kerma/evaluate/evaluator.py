@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Alert, AlertComment, AlertRule, Study
 from ..notify.outbox import enqueue_alert
-from . import cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
+from . import achievable, cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
 from .environment import Environment
 from .facts import StudyFacts, show, study_facts
 from .findings import Finding
@@ -36,6 +36,7 @@ CHECKS = {
     "new_device": (device_changes.find_new_device, device_changes.NEW_DEVICE_ADVICE),
     "new_software_version": (device_changes.find_new_software_version, device_changes.NEW_SOFTWARE_ADVICE),
     "group_drl": (significant_events.find_group_exceedance, significant_events.ADVICE),
+    "achievable": (achievable.find_against_achievable, achievable.ADVICE),
 }
 
 

@@ -48,7 +48,7 @@ class EventFacts:
     """One counted irradiation event: its values and the series and standard exam it belongs to."""
 
     event_id: int
-    key: str  # irradiation event UID, else the row id
+    key: str  # irradiation event UID, else a folded acquisition's grouping key, else the row id
     series: str  # the series the event belongs to (header series, else its own key: an RDSR event is one series)
     standard_exam_id: int | None
     values: dict  # every event field of the record (db.records.event)
@@ -101,7 +101,7 @@ def study_facts(study: Study) -> StudyFacts:
             # the row's loaded values read directly: every study of every batch passes here (the ingest path)
             values = {k: v for k, v in vars(row).items() if v is not None and k in EVENT_FIELDS}
             values.update(row.details or {})
-            key = row.irradiation_event_uid or f"row{row.id}"
+            key = row.irradiation_event_uid or row.folded_key or f"row{row.id}"
             series = ((row.details or {}).get("image") or {}).get("series_instance_uid") or key
             events.append(EventFacts(row.id, key, series, row.standard_exam_id, values))
     return StudyFacts(

@@ -72,13 +72,13 @@ class History:
                 column.is_not(None))).one()
         return float(total or 0.0), int(count)
 
-    def recent_exam_values(self, facts: StudyFacts, quantity: str, count: int) -> list[float]:
-        """``quantity`` of the last ``count`` studies of the same standard exam on the same device, this one included."""
+    def recent_exams(self, facts: StudyFacts, quantity: str, count: int) -> list[tuple[int, float]]:
+        """(study id, ``quantity``) of the last ``count`` studies of the same standard exam on the same device, this one included."""
         column = getattr(Study, quantity)
         same = (Study.standard_exam_id == facts.standard_exam_id, Study.device_id == facts.device_id, column.is_not(None))
-        stmt = (select(column).where(*same, or_(Study.id == facts.id, self._before(Study.study_date, Study.id, facts)))
+        stmt = (select(Study.id, column).where(*same, or_(Study.id == facts.id, self._before(Study.study_date, Study.id, facts)))
                 .order_by(Study.study_date.desc(), Study.id.desc()).limit(count))
-        return [float(v) for v in self.session.scalars(stmt)]
+        return [(study_id, float(v)) for study_id, v in self.session.execute(stmt)]
 
     def alerted(self, rule_id: int, subject: str, study_ids: list[int]) -> bool:
         """Whether the rule already fired with this subject on one of ``study_ids``."""

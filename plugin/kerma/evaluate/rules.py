@@ -36,6 +36,7 @@ KINDS: dict[str, tuple[dict, bool, tuple[str, ...]]] = {
     "new_software_version": ({}, False, ("exam",)),
     "group_drl": ({"exam_count": 20, "mean_factor": 2.0, "trigger_factor": 3.0, "drl_kind": "national"}, False,
                   ("exam",)),
+    "achievable": ({"direction": "above", "exam_count": 20, "min_exams": 5}, False, ("exam",)),
 }
 OPTIONAL = {"lower", "upper", "increment"}  # may stay None (expected_range needs one of lower/upper)
 
@@ -144,7 +145,7 @@ def check(fields: dict) -> dict:
             raise AlertRuleError(f"a {kind} rule needs parameter {name!r}")
         if name in ("k", "threshold", "lower", "upper", "increment", "tolerance_percent", "mean_factor",
                     "trigger_factor", "window_days", "exam_count", "baseline_exams", "recent_exams",
-                    "min_baseline_exams") and value is not None and not (isinstance(value, (int, float)) and value > 0):
+                    "min_baseline_exams", "min_exams") and value is not None and not (isinstance(value, (int, float)) and value > 0):
             raise AlertRuleError(f"parameter {name!r} must be a positive number")
     if kind == "expected_range" and parameters["lower"] is None and parameters["upper"] is None:
         raise AlertRuleError("an expected range needs a lower and/or an upper bound")
@@ -153,6 +154,10 @@ def check(fields: dict) -> dict:
         raise AlertRuleError("the lower bound must be below the upper bound")
     if parameters.get("drl_kind", "any") not in DRL_KINDS:
         raise AlertRuleError(f"drl_kind must be one of {', '.join(DRL_KINDS)}")
+    if kind == "achievable" and parameters["direction"] not in ("above", "below"):
+        raise AlertRuleError("an achievable rule watches the median 'above' or 'below' the achievable dose")
+    if kind == "achievable" and parameters["min_exams"] > parameters["exam_count"]:
+        raise AlertRuleError("min_exams cannot exceed exam_count")
     if kind == "dose_check" and parameters["which"] not in ("alert", "notification"):
         raise AlertRuleError("a dose_check rule watches the device's 'alert' or 'notification' values")
     for name in ("conditions", "exclude"):

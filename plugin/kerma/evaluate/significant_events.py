@@ -37,12 +37,12 @@ def find_group_exceedance(rule: RuleSpec, facts: StudyFacts, env: Environment) -
     findings = []
     for quantity in quantities:
         value = facts.totals.get(quantity)
-        level = index.find(facts.standard_exam_id, quantity, facts.age, facts.weight)
+        level = index.find(facts.standard_exam_id, quantity, facts.age, facts.weight, facts.study_date)
         if value is None or level is None or value <= trigger_factor * level.value:
             continue
         if not rule.selects(facts.standard_exam_id, facts.exam_context()):
             continue
-        last = env.history.recent_exam_values(facts, quantity, count)
+        last = [value for _, value in env.history.recent_exams(facts, quantity, count)]
         if len(last) < count:
             continue
         mean = statistics.fmean(last)

@@ -20,8 +20,9 @@ ABSOLUTE_ADVICE = (
 
 
 def drl_reference(level: Level) -> dict:
-    """The DRL a value was compared with, as an alert's ``reference`` keeps it."""
-    return {"drl": level.value, "drl_set": level.set_name, "drl_kind": level.kind, "patient_group": level.patient_group}
+    """The DRL a value was compared with (the one in force on the study's date), as an alert's ``reference`` keeps it."""
+    return {"drl": level.value, "drl_set": level.set_name, "drl_kind": level.kind, "patient_group": level.patient_group,
+            "drl_valid_from": level.describe()["valid_from"], "drl_valid_to": level.describe()["valid_to"]}
 
 
 def find_above_drl(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
@@ -37,7 +38,7 @@ def find_above_drl(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[
         for m in measured(facts, quantity, rule.level):
             if not rule.selects(m.standard_exam_id, m.context):
                 continue
-            level = index.find(m.standard_exam_id, quantity, facts.age, facts.weight)
+            level = index.find(m.standard_exam_id, quantity, facts.age, facts.weight, facts.study_date)
             if level is None or m.value <= k * level.value:
                 continue
             exam = env.history.exam_name(m.standard_exam_id) or "this examination"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..classify.apply import classify_study, load_rules
-from ..db.models import DoseObject, Study
+from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import record
 from ..evaluate.evaluator import evaluate_studies
 from ..stats.monthly import mark_stale, month_key
@@ -40,22 +40,59 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
 
 
 def refresh_study(study: Study) -> None:
-    """Keep the study's resolved totals and mark which event rows its statistics count."""
+    """Keep the study's resolved totals and mark which event rows its statistics count.
+
+    An event its object gives (a report's, a radiograph's) is counted on its own row; a CT acquisition
+    folded from per-slice header observations is counted on a row of its own (see :func:`keep_folded`).
+    """
     objects = [o for o in study.objects if o.status == "ok"]
     resolved = resolve_study([record(o) for o in objects])
     totals = resolved["totals"]
     study.dose_source = resolved["source"]
+    study.dose_sources = resolved["sources"] or None
+    study.dose_totals = totals or None
     for total, column in TOTAL_COLUMNS.items():
         value = totals.get(total)
         setattr(study, column, value if isinstance(value, (int, float)) else None)
-    counted = {e["event_id"] for e in resolved["events"] if e.get("event_id") and e.get("slice_count") is None}
+    keep_folded(objects, [e for e in resolved["events"] if e.get("folded_key")])
+    counted = {e["event_id"] for e in resolved["events"] if e.get("event_id") and not e.get("folded_key")}
     devices = [o.device_id for o in objects if o.source in resolved["sources"].values() and o.device_id]
     study.device_id = devices[0] if devices else None
     for obj in objects:
         for row in obj.events:
-            row.counted = row.id in counted
+            row.counted = row.folded_key is not None or row.id in counted
             row.event_date = study.study_date
             row.device_id = obj.device_id
+
+
+def keep_folded(objects: list[DoseObject], folded: list[dict]) -> None:
+    """One counted row per folded CT acquisition, updated in place as its slices arrive, gone when not resolved.
+
+    The per-slice rows stay the evidence they are (each slice's own CTDIvol and position), uncounted; the
+    acquisition's row holds the folded values (mean CTDIvol along z, estimated DLP, slice count...) and is kept
+    with the dose object of the acquisition's first slice, so it has that image's modality, device and ledger row.
+    Its grouping key names it, so re-folding after more slices updates the same row (and its alerts).
+    """
+    rows = {row.folded_key: row for obj in objects for row in obj.events if row.folded_key is not None}
+    owner = {row.id: obj for obj in objects for row in obj.events if row.folded_key is None}
+    for index, event in enumerate(folded):
+        key = event["folded_key"]
+        row = rows.pop(key, None)
+        values = {k: v for k, v in event.items() if k not in ("event_id", "source", "folded_key")}
+        columns = {k: v for k, v in values.items() if k in EVENT_FIELDS and not isinstance(v, (list, dict))}
+        obj = owner[event["event_id"]]
+        if row is None:
+            row = IrradiationEvent(folded_key=key, study=obj.study)
+        if row.dose_object is not obj:
+            if row.dose_object is not None:
+                row.dose_object.events.remove(row)
+            obj.events.append(row)
+        row.event_index = index
+        for name in EVENT_FIELDS:
+            setattr(row, name, columns.get(name))
+        row.details = {k: v for k, v in values.items() if k not in columns} or None
+    for row in rows.values():  # no longer resolved (an RDSR took over, or the slices were regrouped)
+        row.dose_object.events.remove(row)
 
 
 def refresh_unresolved(session: Session) -> int:

@@ -55,6 +55,7 @@ def refresh(session: Session, max_months: int = 3) -> bool:
             for row in median_table(session, quantity, filters, "month", use_summary=False):
                 session.add(MonthSummary(quantity=quantity, month=month, standard_exam_id=row["standard_exam_id"],
                                          device_id=row["device_id"], drl_value_id=row["drl_value_id"],
+                                         achievable_value_id=row["achievable_value_id"],
                                          **{k: row[k] for k in STATS}))
         session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == month))
         session.flush()
@@ -68,8 +69,8 @@ def _month_range(month: str) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
-def read(session: Session, quantity: str, filters) -> list[tuple[dict, int | None]] | None:
-    """Rows of the month table and their DRL value ids, or None when the summary cannot answer exactly."""
+def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int | None, int | None]]] | None:
+    """Rows of the month table with their (DRL, achievable dose) value ids, or None when the summary cannot answer exactly."""
     if quantity not in SUMMARISED or filters.modality or filters.undated:
         return None
     if filters.date_from and filters.date_from.day != 1:
@@ -88,7 +89,7 @@ def read(session: Session, quantity: str, filters) -> list[tuple[dict, int | Non
     if session.scalar(stale):
         return None
     columns = [MonthSummary.standard_exam_id, MonthSummary.device_id, MonthSummary.month, MonthSummary.drl_value_id,
-               *[getattr(MonthSummary, k) for k in STATS]]
+               MonthSummary.achievable_value_id, *[getattr(MonthSummary, k) for k in STATS]]
     stmt = select(*columns).where(MonthSummary.quantity == quantity)  # plain rows: tens of thousands, no ORM objects
     if filters.date_from or filters.date_to:
         stmt = stmt.where(MonthSummary.month != UNDATED)
@@ -101,8 +102,8 @@ def read(session: Session, quantity: str, filters) -> list[tuple[dict, int | Non
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
     return [({"standard_exam_id": exam, "device_id": device, "period": None if month == UNDATED else month,
-              **dict(zip(STATS, figures))}, level)
-            for exam, device, month, level, *figures in session.execute(stmt)]
+              **dict(zip(STATS, figures))}, (drl, achievable))
+            for exam, device, month, drl, achievable, *figures in session.execute(stmt)]
 
 
 class SummaryRefresher(PeriodicThread):

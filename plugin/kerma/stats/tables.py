@@ -16,7 +16,7 @@ from sqlalchemy import func, literal, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
-from ..drl.sets import Level, LevelIndex, active_levels
+from ..drl.sets import DRL_KINDS, Level, LevelIndex, active_levels
 from . import monthly
 from .summary import summarize
 
@@ -111,60 +111,120 @@ def period_of(day: dt.date | None, period: str) -> str | None:
 
 def median_table(session: Session, quantity: str, filters: Filters, period: str = "month",
                  by_device: bool = True, use_summary: bool = True) -> list[dict]:
-    """Statistics per standard exam × device × period (× applicable DRL), with the DRL comparison.
+    """Statistics per standard exam × device × period (× applicable DRL × achievable dose), with the comparisons.
 
-    The month table per device comes from :mod:`kerma.stats.monthly` when it is fresh for the
-    request; otherwise (and for other periods) it is computed from the rows.
+    Each value is matched to the DRL and the achievable dose in force on its date for its patient band, so a
+    period that spans a change of DRL gives one row under each.  The month table per device comes from
+    :mod:`kerma.stats.monthly` when it is fresh for the request; otherwise (and for other periods) it is
+    computed from the rows.
     """
-    levels = {level.id: level for level in active_levels(session)}
+    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
     kept = monthly.read(session, quantity, filters) if use_summary and by_device and period == "month" else None
     if kept is not None:
-        groups = [((r["standard_exam_id"], r["device_id"], r["period"], level_id), {k: r[k] for k in monthly.STATS})
-                  for r, level_id in kept]
+        groups = [((r["standard_exam_id"], r["device_id"], r["period"], *level_ids), {k: r[k] for k in monthly.STATS})
+                  for r, level_ids in kept]
     else:
-        index = LevelIndex(list(levels.values()))
         values: dict[tuple, list[float]] = defaultdict(list)
         for row in fetch(session, quantity, filters):
-            level = index.find(row.exam_id, quantity, row.age, row.weight)
-            key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period), level.id if level else None)
+            key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period),
+                   drls.id_for(row, quantity), achievables.id_for(row, quantity))
             values[key].append(row.value)
         groups = [(key, summarize(v)) for key, v in values.items()]
     names = _exam_names(session, {key[0] for key, _ in groups})
     out = []
-    for (exam_id, device_id, period_key, level_id), stats in sorted(
-            groups, key=lambda g: (names.get(g[0][0]) or "", g[0][1] or 0, g[0][2] or "", g[0][3] or 0)):
-        level = levels.get(level_id)
+    for (exam_id, device_id, period_key, drl_id, achievable_id), stats in sorted(
+            groups, key=lambda g: (names.get(g[0][0]) or "", g[0][1] or 0, g[0][2] or "", g[0][3] or 0, g[0][4] or 0)):
         out.append({
             "standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "device_id": device_id,
-            "period": period_key, "quantity": quantity, **stats, "drl_value_id": level_id,
-            "drl": None if level is None else {"value": level.value, "set": level.set_name, "kind": level.kind,
-                                               "level": level.level, "patient_group": level.patient_group},
-            "median_over_drl": None if level is None else stats["median"] / level.value,
-            "median_above_drl": None if level is None else stats["median"] > level.value,
+            "period": period_key, "quantity": quantity, **stats, "drl_value_id": drl_id,
+            "achievable_value_id": achievable_id,
+            **compare(stats["median"], drls.by_id.get(drl_id), achievables.by_id.get(achievable_id), "median"),
         })
     return out
 
 
+ACHIEVABLE = ("achievable",)
+
+
+class ReferenceLevels:
+    """The DRLs (or achievable doses) of a request: by id, and found for a row's exam, patient band and date."""
+
+    def __init__(self, session: Session, kinds=DRL_KINDS):
+        levels = active_levels(session, kinds)
+        self.by_id = {level.id: level for level in levels}
+        self.index = LevelIndex(levels)
+
+    def find(self, row: Row, quantity: str) -> Level | None:
+        return self.index.find(row.exam_id, quantity, row.age, row.weight, row.day)
+
+    def quantities(self, exam_id: int | None) -> set[str]:
+        """The quantities that have a level for ``exam_id`` (in any band or period)."""
+        return {quantity for exam, quantity in self.index.by_key if exam == exam_id}
+
+    def id_for(self, row: Row, quantity: str) -> int | None:
+        level = self.find(row, quantity)
+        return level.id if level else None
+
+
+def compare(value: float | None, drl: Level | None, achievable: Level | None, name: str = "value") -> dict:
+    """``value`` beside its DRL and its achievable dose: both levels, the ratios, above the DRL, below the achievable dose."""
+    def ratio(level):
+        return None if level is None or value is None else value / level.value
+
+    return {"drl": drl.describe() if drl else None, f"{name}_over_drl": ratio(drl),
+            f"{name}_above_drl": None if ratio(drl) is None else value > drl.value,
+            "achievable": achievable.describe() if achievable else None, f"{name}_over_achievable": ratio(achievable),
+            f"{name}_below_achievable": None if ratio(achievable) is None else value < achievable.value}
+
+
+def study_reference_levels(session: Session, study: Study) -> list[dict]:
+    """Each counted value of a study that has a DRL or an achievable dose, beside both (those in force on its date).
+
+    The study's totals (exam level, its standard exam) and its counted events (exposure level, each event's
+    standard exam), as the statistics and the alerts compare them.
+    """
+    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
+    values = [(None, study.standard_exam_id, q, getattr(study, q)) for q in EXAM_QUANTITIES]
+    values += [(e.id, e.standard_exam_id, q, getattr(e, q)) for o in study.objects for e in o.events if e.counted
+               for q in EXPOSURE_QUANTITIES]
+    out = []
+    for event_id, exam_id, quantity, value in values:
+        if value is None or quantity not in drls.quantities(exam_id) | achievables.quantities(exam_id):
+            continue
+        row = Row(exam_id, None, study.study_date, value, study.patient_age_years, study.patient_weight_kg, study.id, event_id)
+        out.append({"level": level_of(quantity), "event_id": event_id, "standard_exam_id": exam_id, "quantity": quantity,
+                    "value": value, **compare(value, drls.find(row, quantity), achievables.find(row, quantity))})
+    return out
+
+
 def exceedances(session: Session, quantity: str, filters: Filters) -> list[tuple[Row, Level]]:
-    """(row, DRL) for every study (exam level) or event (exposure level) above the DRL that applies to it."""
-    index = LevelIndex(active_levels(session))
+    """(row, DRL) for every study (exam level) or event (exposure level) above the DRL in force on its date."""
+    drls = ReferenceLevels(session)
     hits = []
     for row in fetch(session, quantity, filters, with_uid=True):
-        level = index.find(row.exam_id, quantity, row.age, row.weight)
+        level = drls.find(row, quantity)
         if level is not None and row.value > level.value:
             hits.append((row, level))
     return hits
 
 
 def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
-    """Every study (exam level) or event (exposure level) whose value exceeds the DRL that applies to it."""
+    """Every study (exam level) or event (exposure level) whose value exceeds the DRL in force on its date."""
     hits = exceedances(session, quantity, filters)
+    achievables = ReferenceLevels(session, ACHIEVABLE)
     names = _exam_names(session, {r.exam_id for r, _ in hits})
-    return [{
-        "study_instance_uid": row.study_uid, "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
-        "standard_exam": names.get(row.exam_id), "device_id": row.device_id, "quantity": quantity, "value": row.value,
-        "drl": level.value, "drl_set": level.set_name, "ratio": row.value / level.value,
-    } for row, level in sorted(hits, key=lambda h: (h[0].day or dt.date.min, h[0].study_id), reverse=True)]
+    out = []
+    for row, level in sorted(hits, key=lambda h: (h[0].day or dt.date.min, h[0].study_id), reverse=True):
+        achievable = achievables.find(row, quantity)
+        out.append({
+            "study_instance_uid": row.study_uid, "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
+            "standard_exam": names.get(row.exam_id), "device_id": row.device_id, "quantity": quantity, "value": row.value,
+            "drl": level.value, "drl_set": level.set_name, "drl_valid_from": level.describe()["valid_from"],
+            "drl_valid_to": level.describe()["valid_to"], "ratio": row.value / level.value,
+            "achievable": achievable.value if achievable else None,
+            "achievable_set": achievable.set_name if achievable else None,
+        })
+    return out
 
 
 def _exam_names(session: Session, ids: set) -> dict[int, str]:

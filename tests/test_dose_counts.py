@@ -1,0 +1,102 @@
+"""Dose that exists counts: header-only CT acquisitions feed statistics, DRL comparisons and alerts like RDSR events.
+
+Generated CT slices go through the real extractor and the real ingest path (store_batch → refresh → classify →
+evaluate) on SQLite and PostgreSQL; expected values come from the slices as generated, not from Kerma.
+"""
+
+import itertools
+import statistics
+
+import pytest
+from pydicom.uid import generate_uid
+from sqlalchemy import func, select
+
+from dicom_factory import ct_slice
+from dose_setup import exam_with_drl
+from kerma.api import Context, Request, handle
+from kerma.db.models import Alert, AlertRule, IrradiationEvent
+from kerma.evaluate.shipped import load_shipped_rules
+from kerma.extract import extract
+from kerma.ingest.store import Processed, store_batch
+from kerma.stats.tables import Filters, above_drl, median_table
+
+_seq = itertools.count(1)
+
+
+def store(sessions, blobs):
+    with sessions() as s, s.begin():
+        store_batch(s, [Processed(next(_seq), f"id-{next(_seq)}", extract(b)) for b in blobs], last_seq=next(_seq))
+
+
+def ct_series(study: str, ctdivols: list[float], description: str = "Abdomen", acquisition: int = 2) -> list[bytes]:
+    series, frame = generate_uid(), generate_uid()
+    return [ct_slice(study, series, frame, z=float(z), ctdivol=c, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                     acquisition_number=acquisition, thickness=1.0, instance=z + 1, series_description=description)
+            for z, c in enumerate(ctdivols)]
+
+
+def api(sessions, path, **query):
+    status, answer = handle(Context(sessions), Request("GET", path, query))
+    assert status == 200, answer
+    return answer
+
+
+def test_header_only_ct_acquisition_is_counted_compared_and_alerted(sessions):
+    with sessions() as s, s.begin():
+        load_shipped_rules(s)  # "Exposure above 2 × DRL" is on by default
+        exam = exam_with_drl(s, "CT-ABD", "CT abdomen", "CT", {"field": "protocol", "op": "contains", "value": "abdomen"},
+                             quantity="ctdivol_mGy", value=5.0, level="exposure")
+    study = generate_uid()
+    profile = [18.0 + (z % 5) for z in range(40)]  # mean 20 mGy along z: 4 × the per-exposure DRL
+    slices = ct_series(study, profile)
+    store(sessions, slices[:25])  # the series arrives in two batches: the acquisition's row is updated, not doubled
+    with sessions() as s:
+        (first,) = s.scalars(select(IrradiationEvent).where(IrradiationEvent.counted.is_(True))).all()
+        first_id, first_count = first.id, first.slice_count
+    store(sessions, slices[25:])
+
+    with sessions() as s:
+        counted = s.scalars(select(IrradiationEvent).where(IrradiationEvent.counted.is_(True))).all()
+        assert len(counted) == 1  # one acquisition, not 40 slices
+        row = counted[0]
+        assert (row.id, first_count, row.slice_count) == (first_id, 25, 40)
+        assert row.ctdivol_mGy == pytest.approx(statistics.fmean(profile))
+        assert (row.ctdivol_min_mGy, row.ctdivol_max_mGy) == (min(profile), max(profile))
+        assert row.standard_exam_id == exam and row.folded_key
+        assert row.dlp_mGycm == pytest.approx(statistics.fmean(profile) * 40 / 10)  # 40 slices of 1 mm
+        assert row.details["dlp_estimated"] is True
+        assert s.scalar(select(func.count()).select_from(IrradiationEvent)) == 41  # 40 slice observations + the acquisition
+
+        table = median_table(s, "ctdivol_mGy", Filters(), "all")
+        (line,) = [r for r in table if r["standard_exam_id"] == exam]
+        assert line["n"] == 1 and line["median"] == pytest.approx(20.0)
+        assert line["drl"]["value"] == 5.0 and line["median_above_drl"] is True
+        (hit,) = above_drl(s, "ctdivol_mGy", Filters())
+        assert hit["study_instance_uid"] == study and hit["event_id"] == row.id and hit["ratio"] == pytest.approx(4.0)
+
+        rule = s.scalars(select(AlertRule).where(AlertRule.code == "kerma:drl-2x-exposure")).one()
+        (alert,) = s.scalars(select(Alert).where(Alert.rule_id == rule.id)).all()
+        assert alert.value == pytest.approx(20.0) and alert.threshold == pytest.approx(10.0)
+        assert "Abdomen" in alert.reason and alert.study_instance_uid == study
+
+    page = api(sessions, f"studies/{study}")
+    (event,) = page["events"]
+    assert event["event_id"] == row.id and event["slice_count"] == 40
+    events = api(sessions, "events")["events"]
+    assert [e["event_id"] for e in events] == [row.id]
+    assert api(sessions, "statistics/above-drl", quantity="ctdivol_mGy")["above_drl"][0]["study_instance_uid"] == study
+
+
+def test_an_rdsr_replaces_the_folded_acquisition_rows(sessions):
+    from corpus import CORPUS
+    from dicom_factory import renamed_copy
+
+    study = generate_uid()
+    store(sessions, ct_series(study, [7.0] * 10) + ct_series(study, [0.1] * 2, "Topogram", acquisition=1))
+    with sessions() as s:
+        assert s.scalar(select(func.count()).where(IrradiationEvent.counted.is_(True))) == 2
+    store(sessions, [renamed_copy(CORPUS / "openrem/CT-RDSR-Siemens-Continued-1.dcm", study_uid=study)])
+    with sessions() as s:
+        assert s.scalar(select(func.count()).where(IrradiationEvent.folded_key.is_not(None))) == 0
+        counted = s.scalars(select(IrradiationEvent).where(IrradiationEvent.counted.is_(True))).all()
+        assert len(counted) == 2 and all(r.dose_object.source == "rdsr" for r in counted)

@@ -1,0 +1,123 @@
+"""DRLs compared by the date they were in force, and achievable doses beside them (statistics, study answers, alerts).
+
+Generated CT studies through the real ingest path on SQLite and PostgreSQL; each expectation is worked out here
+from the generated values and the levels set up, not taken from Kerma's output.
+"""
+
+import datetime as dt
+import itertools
+import statistics
+
+import pytest
+from sqlalchemy import select
+
+from kerma.api import Context, Request, handle
+from kerma.classify.catalogue import add_site_exam
+from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule
+from kerma.evaluate.rules import check
+from kerma.evaluate.shipped import load_shipped_rules
+from kerma.ingest.store import Processed, store_batch
+from kerma.stats import monthly, tables
+from records_factory import ct_study
+
+_seq = itertools.count(1)
+OLD, NEW, ACHIEVABLE = 500.0, 300.0, 350.0  # DLP levels: the old DRL until 31 March 2026, the new one from 1 April
+
+
+def store(sessions, *records):
+    with sessions() as s, s.begin():
+        store_batch(s, [Processed(next(_seq), f"id-{next(_seq)}", r) for r in records], last_seq=next(_seq))
+
+
+def api(sessions, path, **query):
+    status, answer = handle(Context(sessions), Request("GET", path, query))
+    assert status == 200, answer
+    return answer
+
+
+@pytest.fixture
+def exam(sessions):
+    """A CT head exam with the DRL changed on 1 April 2026, an achievable dose, and a rule alerting above 1 × DRL."""
+    with sessions() as s, s.begin():
+        load_shipped_rules(s)
+        exam = add_site_exam(s, "CT-HEAD-V", "CT head", "CT")
+        s.add(MappingRule(level="exam", priority=1, standard_exam_id=exam.id,
+                          conditions=[{"field": "study_description", "op": "contains", "value": "head"}]))
+        for name, kind, value, start, end in (("Local 2025", "local", OLD, None, dt.date(2026, 3, 31)),
+                                              ("Local 2026", "local", NEW, dt.date(2026, 4, 1), None),
+                                              ("Achievable 2025", "achievable", ACHIEVABLE, None, None)):
+            s.add(DrlSet(name=name, kind=kind, valid_from=start, valid_to=end, enabled=True, values=[DrlValue(
+                standard_exam_id=exam.id, patient_group="adult", quantity="total_dlp_mGycm", level="exam", value=value)]))
+        s.add(AlertRule(**check({"name": "above the DRL", "kind": "drl", "level": "exam", "parameters": {"k": 1.0}}),
+                        version=1))
+        return exam.id
+
+
+def head(day: str, dlp: float) -> dict:
+    return ct_study(day, "CT-V1", "Head", [dlp / 10], [dlp], description="CT head")
+
+
+def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
+    march, april = head("2026-03-15", 400.0), head("2026-04-15", 400.0)  # below the old DRL, above the new one
+    store(sessions, march, april)
+
+    with sessions() as s:
+        (hit,) = tables.above_drl(s, "total_dlp_mGycm", tables.Filters())
+        assert hit["study_instance_uid"] == april["study_instance_uid"]
+        assert (hit["drl"], hit["drl_set"], hit["drl_valid_from"]) == (NEW, "Local 2026", "2026-04-01")
+        assert hit["achievable"] == ACHIEVABLE
+
+        # a year spanning the change: one row under each DRL, each with the achievable dose beside it
+        rows = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "year")
+        assert sorted((r["period"], r["n"], r["drl"]["value"], r["drl"]["set"]) for r in rows) == [
+            ("2026", 1, NEW, "Local 2026"), ("2026", 1, OLD, "Local 2025")]
+        for row in rows:
+            assert row["median_above_drl"] == (400.0 > row["drl"]["value"])
+            assert row["achievable"]["value"] == ACHIEVABLE and row["median_below_achievable"] is False
+            assert row["median_over_achievable"] == pytest.approx(400.0 / ACHIEVABLE)
+
+        # the kept month table says the same
+        monthly.mark_all_stale(s)
+        while monthly.refresh(s):
+            pass
+        kept = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "month")
+        assert monthly.read(s, "total_dlp_mGycm", tables.Filters()) is not None
+        assert kept == tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "month", use_summary=False)
+        assert {(r["period"], r["drl"]["value"], r["achievable"]["value"]) for r in kept} == {
+            ("2026-03", OLD, ACHIEVABLE), ("2026-04", NEW, ACHIEVABLE)}
+
+        rule = s.scalars(select(AlertRule).where(AlertRule.name == "above the DRL")).one()
+        (alert,) = s.scalars(select(Alert).where(Alert.rule_id == rule.id)).all()
+        assert alert.study_instance_uid == april["study_instance_uid"]
+        assert alert.reference["drl"] == NEW and alert.reference["drl_valid_from"] == "2026-04-01"
+
+    page = api(sessions, f"studies/{march['study_instance_uid']}")
+    (exam_level,) = [r for r in page["reference_levels"] if r["level"] == "exam"]
+    assert exam_level["value"] == 400.0 and exam_level["drl"]["value"] == OLD and exam_level["drl"]["set"] == "Local 2025"
+    assert exam_level["value_above_drl"] is False and exam_level["achievable"]["value"] == ACHIEVABLE
+
+
+def test_alert_rules_watch_the_median_against_the_achievable_dose(sessions, exam):
+    with sessions() as s:
+        codes = {r.code: r.id for r in s.scalars(select(AlertRule).where(AlertRule.kind == "achievable"))}
+    assert set(codes) == {"kerma:achievable-above", "kerma:achievable-below"}
+
+    def fired(code):
+        with sessions() as s:
+            return [(a.study_instance_uid, a.value, a.threshold) for a in
+                    s.scalars(select(Alert).where(Alert.rule_id == codes[code]).order_by(Alert.id))]
+
+    good = [head(f"2026-05-{day:02d}", dlp) for day, dlp in zip(range(1, 8), (200, 210, 190, 220, 205, 215, 195))]
+    for study in good:
+        store(sessions, study)
+    # from the 5th examination on (min_exams) the median is below the achievable dose: a positive signal, once
+    assert fired("kerma:achievable-below") == [(good[4]["study_instance_uid"], statistics.median([200, 210, 190, 220, 205]),
+                                                ACHIEVABLE)]
+    assert fired("kerma:achievable-above") == []
+
+    high = [head(f"2026-06-{day:02d}", 600.0) for day in range(1, 9)]
+    for study in high:
+        store(sessions, study)
+    # 7 good + 6 high: the median of 13 is still a good one (220); 7 + 7 high: the median of 14 is (220 + 600) / 2
+    (above,) = fired("kerma:achievable-above")  # and not again on the 8th, while the state lasts
+    assert above[0] == high[6]["study_instance_uid"] and above[1] == pytest.approx((220 + 600) / 2)

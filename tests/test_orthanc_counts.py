@@ -1,0 +1,75 @@
+"""Through a real Orthanc on both databases: CT slices sent by C-STORE from a scanner without RDSR count like
+RDSR events (statistics, above-DRL list, per-exposure DRL alert), and the study's image links are found from its
+Study Instance UID after a reassignment changed its patient."""
+
+import pytest
+from pydicom.uid import generate_uid
+
+from support.orthanc import OrthancProcess, free_port
+from test_dose_counts import ct_series
+from test_orthanc_alerts import wait_for
+from test_orthanc_ingest import wait_until_ingested
+
+
+@pytest.fixture
+def orthanc(tmp_path, database_url):
+    process = OrthancProcess(tmp_path / "orthanc", free_port(), free_port(), database_url)
+    process.start()
+    yield process
+    process.stop()
+
+
+def _write(folder, blobs):
+    folder.mkdir()
+    paths = [folder / f"{i:05d}.dcm" for i in range(len(blobs))]
+    for path, blob in zip(paths, blobs):
+        path.write_bytes(blob)
+    return paths
+
+
+def test_header_only_ct_study_is_counted_alerted_and_linked(orthanc, tmp_path):
+    api = orthanc.session()
+    url = orthanc.url + "/kerma/api/"
+
+    def post(path, body):
+        answer = api.post(url + path, json=body)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    exam = post("exams", {"code": "CT-ABD-H", "name": "CT abdomen (header)", "modality": "CT"})
+    post("mapping/rules", {"level": "exposure", "standard_exam_id": exam["id"], "priority": 1,
+                           "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]})
+    local = post("drl/sets", {"name": "Local CT per acquisition", "kind": "local"})
+    post(f"drl/sets/{local['id']}/values", {"standard_exam_id": exam["id"], "quantity": "ctdivol_mGy", "value": 5.0})
+
+    study = generate_uid()
+    assert all(s == 0 for s in orthanc.store(_write(tmp_path / "ct", ct_series(study, [20.0] * 30))))
+    wait_until_ingested(orthanc)
+
+    alerts = wait_for("the per-exposure DRL alert", lambda: [
+        a for a in api.get(url + "alerts", params={"study": study}).json()["alerts"] if a["kind"] == "drl"],
+        log=orthanc.log_tail)
+    (alert,) = alerts
+    assert alert["value"] == pytest.approx(20.0) and alert["reference"]["drl"] == 5.0
+    rows = api.get(url + "statistics", params={"quantity": "ctdivol_mGy", "period": "all"}).json()["statistics"]
+    (row,) = [r for r in rows if r["standard_exam_id"] == exam["id"]]
+    assert row["n"] == 1 and row["median"] == pytest.approx(20.0)
+    (hit,) = api.get(url + "statistics/above-drl", params={"quantity": "ctdivol_mGy"}).json()["above_drl"]
+    assert hit["study_instance_uid"] == study and hit["ratio"] == pytest.approx(4.0)
+
+    # the links to the images: found from the Study Instance UID, also after the study changed patient in Kerma
+    page = api.get(url + f"studies/{study}").json()
+    series_uid = page["events"][0]["image"]["series_instance_uid"]
+    post(f"reconciliation/studies/{study}/reassign", {"patient_id": "HIS-MERGED-7", "note": "HIS merge"})
+    assert api.get(url + f"studies/{study}").json()["patient"]["patient_id"] == "HIS-MERGED-7"
+    images = api.get(url + f"studies/{study}/images").json()
+    (found,) = [r for r in api.post(orthanc.url + "/tools/lookup", data=study).json() if r["Type"] == "Study"]
+    assert images["orthanc_study_id"] == found["ID"]
+    assert api.get(orthanc.url + f"/studies/{images['orthanc_study_id']}").status_code == 200
+    (series,) = images["series"]
+    assert series["series_instance_uid"] == series_uid and series["instances"] == 30
+    assert api.get(orthanc.url + f"/series/{series['orthanc_series_id']}").json()["MainDicomTags"]["SeriesInstanceUID"] == series_uid
+
+    assert api.delete(orthanc.url + f"/studies/{found['ID']}").status_code == 200
+    missing = api.get(url + f"studies/{study}/images")
+    assert missing.status_code == 404 and "Orthanc has no study" in missing.json()["error"]
