@@ -100,7 +100,7 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
     return {**views.study_detail(study), "reference_levels": study_reference_levels(session, study)}
 
 
-@route("GET", r"studies/(?P<uid>[^/]+)/images")
+@route("GET", r"studies/(?P<uid>[^/]+)/images", role=VIEWER)
 def study_images(ctx: Context, session: Session, request: Request) -> dict:
     """Where the study's images are in Orthanc now (looked up by Study Instance UID: merges change Orthanc's ids)."""
     uid = request.param("uid")
