@@ -13,7 +13,7 @@ for _p in (REPO / "plugin", REPO / "tests"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from support.orthanc import OrthancProcess, free_port  # noqa: E402  (tests/support)
+from support.orthanc import CALLING_AET, OrthancProcess, free_port  # noqa: E402,F401  (tests/support)
 
 CORPUS = REPO.parent / "shared" / "corpus"
 CT_IMAGE = CORPUS / "public" / "ct_image" / "orthanc-tests__TEST_1_study_1234.dcm"

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import AUTH, median, percentile, start_orthanc, wait_for
+from common import AUTH, CALLING_AET, median, percentile, start_orthanc, wait_for
 
 # storescu logs through log4cplus; this layout stamps each line with epoch seconds.milliseconds.
 LOG_CONFIG = """\
@@ -37,7 +37,7 @@ def storescu(paths: list[Path], port: int, log_config: Path, aet: str = "ORTHANC
         own log time stamps, so without its start-up and file scan), ``failed`` (stores that failed),
         ``returncode``, ``started`` (time.perf_counter() at launch).
     """
-    cmd = ["storescu", "-R", "-xs", "-nh", "-lc", str(log_config), "-aec", aet, "127.0.0.1", str(port)]
+    cmd = ["storescu", "-R", "-xs", "-nh", "-lc", str(log_config), "-aet", CALLING_AET, "-aec", aet, "127.0.0.1", str(port)]
     cmd += [str(p) for p in paths]
     env = dict(os.environ, TCP_NODELAY="1")
     started = time.perf_counter()
@@ -207,7 +207,7 @@ def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: floa
             meta = dcmread(f["path"], stop_before_pixels=True, specific_tags=[]).file_meta
             syntaxes.setdefault(str(meta.MediaStorageSOPClassUID), set()).add(str(meta.TransferSyntaxUID))
         contexts = [build_context(cls, ts) for cls, tss in syntaxes.items() for ts in sorted(tss)]
-        ae = AE(ae_title="KERMA-BENCH")
+        ae = AE(ae_title=CALLING_AET)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 600
         assoc = ae.associate("127.0.0.1", orthanc.dicom_port, contexts=contexts, ae_title=orthanc.aet)
         if not assoc.is_established:

@@ -11,11 +11,15 @@ this script refuses to write into a folder holding other *.json files.
 
     make_config.py OUT_DIR --http-port 8042 --dicom-port 4242 \
         --storage-dir var/orthanc [--database-url URL] \
-        [--python-script plugin/entry.py] [--user kerma:kerma] [--set StableAge=1]
+        [--python-script plugin/entry.py] [--user kerma:kerma] [--modality CT1@10.1.2.3:104] [--set StableAge=1]
+
+DICOM: the templates accept associations only from the declared modalities (by AE title and
+IP address) calling Orthanc's own AE title; --modality AET@HOST[:PORT] declares one (repeatable).
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,6 +67,15 @@ def put(files, owner, dotted_key, value):
     node[keys[-1]] = value
 
 
+def modality(text):
+    """``AET@HOST[:PORT]`` -> ``(AET, HOST, PORT)`` (port 104 when not given): an entry of ``DicomModalities``."""
+    aet, at, address = text.partition("@")
+    host, colon, port = address.rpartition(":") if ":" in address else (address, "", "104")
+    if not (at and aet and host and port.isdigit()) or len(aet) > 16 or "\\" in aet:
+        raise argparse.ArgumentTypeError(f"a modality is AET@HOST or AET@HOST:PORT (AE title <= 16 characters), not {text!r}")
+    return aet, host, int(port)
+
+
 def build(args):
     """Return {file name: config dict} for every template, with overrides applied."""
     names = sorted(n for n in os.listdir(args.templates) if n.endswith(".json"))
@@ -91,6 +104,10 @@ def build(args):
         overrides["Kerma.DatabaseUrl"] = args.database_url
     if args.aet:
         overrides["DicomAet"] = args.aet
+    if args.modality:  # modalities declared here replace the template's
+        # Orthanc allows letters, digits, "-" and "_" in a modality's name
+        overrides["DicomModalities"] = {re.sub(r"[^A-Za-z0-9_-]", "_", f"{aet}_{host}").lower(): [aet, host, port]
+                                        for aet, host, port in args.modality}
     for dotted, value in overrides.items():
         put(files, owner, dotted, value)
     for item in args.set:
@@ -117,6 +134,8 @@ def main(argv=None):
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                    help="registered HTTP user (repeatable; default kerma:kerma)")
     p.add_argument("--aet", help="DICOM AE title (default: the template's)")
+    p.add_argument("--modality", action="append", default=[], type=modality, metavar="AET@HOST[:PORT]",
+                   help="a modality allowed to store (repeatable): calling AE title and IP address")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="extra setting, dotted keys for sections (Kerma.Foo=1); VALUE is JSON or a string")
     p.add_argument("--templates", default=TEMPLATES, help=argparse.SUPPRESS)

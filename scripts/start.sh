@@ -10,6 +10,9 @@
 #                       kerma.sqlite in Orthanc's index folder: <repo>/var/orthanc/index/kerma.sqlite)
 #   KERMA_USER, KERMA_PASSWORD   HTTP user (default kerma / kerma: change it)
 #   KERMA_CONFIG_DIR    runtime configuration folder (default <repo>/var/orthanc-config)
+#   KERMA_MODALITIES    the modalities allowed to store (C-STORE, C-ECHO), space-separated AET@IP[:PORT]
+#                       (default STORESCU@127.0.0.1: DCMTK's storescu on this machine; "" for none).
+#                       Orthanc refuses every other calling AE title or address, and a wrong called AE title.
 # Extra arguments are passed to Orthanc (e.g. --verbose).
 set -euo pipefail
 
@@ -23,7 +26,10 @@ DATABASE_URL="${KERMA_DATABASE_URL:-}"
 USER_NAME="${KERMA_USER:-kerma}"
 PASSWORD="${KERMA_PASSWORD:-kerma}"
 CONFIG_DIR="${KERMA_CONFIG_DIR:-$REPO/var/orthanc-config}"
+MODALITIES="${KERMA_MODALITIES-STORESCU@127.0.0.1}"  # set but empty: no modality at all
 AET=ORTHANC
+modality_args=()
+for modality in $MODALITIES; do modality_args+=(--modality "$modality"); done
 
 # On a systemd host, installing the orthanc package starts Debian's own Orthanc on 8042/4242.
 for port in "$HTTP_PORT" "$DICOM_PORT"; do
@@ -37,7 +43,7 @@ done
 .venv/bin/python scripts/make_config.py "$CONFIG_DIR" \
     --http-port "$HTTP_PORT" --dicom-port "$DICOM_PORT" \
     --storage-dir "$REPO/var/orthanc" ${DATABASE_URL:+--database-url "$DATABASE_URL"} \
-    --python-script "$REPO/plugin/entry.py" --user "$USER_NAME:$PASSWORD" --aet "$AET"
+    --python-script "$REPO/plugin/entry.py" --user "$USER_NAME:$PASSWORD" --aet "$AET" "${modality_args[@]}"
 
 DATABASE_SHOWN="$REPO/var/orthanc/index/kerma.sqlite"  # Kerma's default: beside Orthanc's index
 [ -z "$DATABASE_URL" ] || DATABASE_SHOWN="${DATABASE_URL%%://*}://..."  # never the password
@@ -48,7 +54,8 @@ cat <<EOF
   Orthanc web    http://localhost:$HTTP_PORT/
   Kerma API      http://localhost:$HTTP_PORT/kerma/api/health
   Kerma UI       http://localhost:$HTTP_PORT/kerma/ui/
-  DICOM          AE title $AET, port $DICOM_PORT
+  DICOM          AE title $AET, port $DICOM_PORT, stores from: ${MODALITIES:-nobody (set KERMA_MODALITIES)}
+                 e.g. storescu -R -aec $AET 127.0.0.1 $DICOM_PORT FILE.dcm
   Configuration  $CONFIG_DIR
   Kerma database $DATABASE_SHOWN
 

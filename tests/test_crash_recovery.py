@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from corpus import CORPUS
 from dicom_factory import renamed_copy
 from kerma.extract import extract
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import CALLING_AET, OrthancProcess, free_port
 from test_orthanc_ingest import wait_until_ingested
 
 TEMPLATES = [
@@ -62,7 +62,7 @@ def test_kill9_mid_stream_loses_and_doubles_nothing(tmp_path, reports, database_
     orthanc = OrthancProcess(tmp_path / "orthanc", free_port(), free_port(), database_url)
     orthanc.start()
     sender = subprocess.Popen(
-        ["storescu", "-R", "-aet", "CRASH-TEST", "-aec", "ORTHANC", "127.0.0.1", str(orthanc.dicom_port), *map(str, paths)],
+        ["storescu", "-R", "-aet", CALLING_AET, "-aec", "ORTHANC", "127.0.0.1", str(orthanc.dicom_port), *map(str, paths)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TCP_NODELAY": "1"},
     )
     session = orthanc.session()

@@ -290,7 +290,7 @@ def test_shipped_kerma_json_sets_only_known_settings():
 
 def test_readme_start_variables_are_the_ones_start_sh_reads():
     start = (ROOT / "scripts" / "start.sh").read_text()
-    read = {name: default.replace("$REPO/", "") for name, default in re.findall(r"\$\{(KERMA_[A-Z_]+):-([^}]*)\}", start)}
+    read = {name: default.replace("$REPO/", "") for name, default in re.findall(r"\$\{(KERMA_[A-Z_]+):?-([^}]*)\}", start)}
     (table,) = readme_tables("variable", "default", "meaning")
     documented = {}
     for row in table:

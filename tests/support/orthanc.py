@@ -30,6 +30,9 @@ DOSE_SR_SOP_CLASSES = [
     "1.2.840.10008.5.1.4.1.1.88.76",  # Enhanced X-Ray Radiation Dose SR
 ]
 IMPLICIT_VR_LE = "1.2.840.10008.1.2"
+# The shipped configuration accepts associations only from declared modalities (AE title and IP address):
+# the tests and bench/ call from this one, declared by every OrthancProcess unless told otherwise.
+CALLING_AET = "KERMA-TEST"
 EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
 
 
@@ -62,8 +65,9 @@ def venv_site_packages():
 
 class OrthancProcess:
     def __init__(self, workdir, http_port, dicom_port, database_url, auth=("kerma", "kerma"),
-                 python_script=None, aet="ORTHANC", extra_config=None):
-        """extra_config: {"StableAge": 1, "Kerma.Something": 2} -> make_config.py --set KEY=JSON."""
+                 python_script=None, aet="ORTHANC", extra_config=None, modalities=(CALLING_AET + "@127.0.0.1",)):
+        """extra_config: {"StableAge": 1, "Kerma.Something": 2} -> make_config.py --set KEY=JSON.
+        modalities: the calling AEs allowed to store, "AET@HOST[:PORT]" -> make_config.py --modality."""
         self.workdir = os.path.abspath(str(workdir))
         self.http_port = int(http_port)
         self.dicom_port = int(dicom_port)
@@ -72,6 +76,7 @@ class OrthancProcess:
         self.python_script = os.path.abspath(python_script or os.path.join(REPO, "plugin", "entry.py"))
         self.aet = aet
         self.extra_config = dict(extra_config or {})
+        self.modalities = tuple(modalities)
         self.config_dir = os.path.join(self.workdir, "orthanc-config")
         self.log_path = os.path.join(self.workdir, "orthanc.log")
         self.process = None
@@ -94,6 +99,8 @@ class OrthancProcess:
                "--storage-dir", os.path.join(self.workdir, "orthanc-data"),
                "--database-url", self.database_url, "--python-script", self.python_script,
                "--user", "%s:%s" % self.auth, "--aet", self.aet]
+        for modality in self.modalities:
+            cmd += ["--modality", modality]
         for key, value in self.extra_config.items():
             cmd += ["--set", "%s=%s" % (key, json.dumps(value))]
         subprocess.run(cmd, check=True)
@@ -161,9 +168,10 @@ class OrthancProcess:
         except OSError:
             return ""
 
-    def store(self, paths, calling_aet="KERMA-TEST", timeout=60):
+    def store(self, paths, calling_aet=CALLING_AET, timeout=60, called_aet=None):
         """C-STORE files over one association; one status per file (int; None when unanswered or never sent
-        because the association broke off)."""
+        because the association broke off). RuntimeError when the association is refused (an undeclared
+        calling AE, or a called AE other than Orthanc's)."""
         from pydicom import dcmread
         from pynetdicom import AE, build_context
 
@@ -184,9 +192,10 @@ class OrthancProcess:
 
         ae = AE(ae_title=calling_aet)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
-        assoc = ae.associate("127.0.0.1", self.dicom_port, contexts=contexts, ae_title=self.aet)
+        assoc = ae.associate("127.0.0.1", self.dicom_port, contexts=contexts, ae_title=called_aet or self.aet)
         if not assoc.is_established:
-            raise RuntimeError("association to %s:%d rejected or aborted" % (self.aet, self.dicom_port))
+            raise RuntimeError("association %s -> %s:%d rejected or aborted (declared calling AEs: %s)"
+                               % (calling_aet, called_aet or self.aet, self.dicom_port, ", ".join(self.modalities)))
         # pynetdicom leaves Nagle on: ~55 ms per C-STORE instead of ~11 ms
         assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         statuses = []
