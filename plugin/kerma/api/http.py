@@ -28,7 +28,7 @@ from .router import Answer, ApiError, Context, Request, handle
 
 log = logging.getLogger("kerma.api")
 
-MAX_BODY_BYTES = 1 << 20  # the largest legitimate body (a DRL table, a rule) is a few kB
+MAX_BODY_BYTES = 256 << 10  # the largest legitimate body (a rule, a DRL value) is a few kB; a 1 MB scan holds the GIL ~0.2-0.6 s
 MAX_JSON_DEPTH = 32  # rules and filters nest 4 deep
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 CSRF_HEADER, CSRF_VALUE = "x-requested-with", "kerma"
