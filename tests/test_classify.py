@@ -9,7 +9,7 @@ from dicom_factory import copy_with
 from kerma.classify import assistant
 from kerma.classify.apply import remap_history
 from kerma.classify.catalogue import add_site_exam, import_playbook
-from kerma.classify.rules import Rule, RuleError, choose, validate
+from kerma.classify.rules import Rule, RuleError, choose, conditions_of
 from kerma.db.models import Device, IrradiationEvent, MappingRule, StandardExam
 from kerma.extract import extract
 from kerma.ingest.store import Processed, store_batch
@@ -18,7 +18,7 @@ PLAYBOOK = CORPUS.parent / "reference" / "radlex_playbook_ct_xr_mg_fl_xa.csv"
 
 
 def rule(id, conditions, level="exposure", priority=100, device_id=None, modality=None, exam=1):
-    return Rule(id, level, priority, exam, tuple(conditions), modality, device_id)
+    return Rule(id, level, priority, exam, conditions_of(conditions), modality, device_id)
 
 
 # --- pure rules ----------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def test_invalid_rules_are_refused():
     for conditions in ([], [{"field": "x", "op": "like", "value": "a"}], [{"field": "x", "op": "regex", "value": "("}],
                        [{"field": "x", "op": "range"}], [{"op": "equals", "value": 1}]):
         with pytest.raises(RuleError):
-            validate(conditions)
+            conditions_of(conditions)
 
 
 # --- on stored studies ---------------------------------------------------------------------------

@@ -10,17 +10,19 @@ from ..access import PHYSICIST, RADIOGRAPHER, RADIOLOGIST, VIEWER
 from ..db.models import Alert, AlertRule, Device, DoseObject, StandardExam, Study
 from ..evaluate.evaluator import evaluate_studies
 from ..evaluate.review import ACTIONS, STATUSES, ReviewError, act, assign, comment_on
-from ..evaluate.rules import AlertRuleError, check, rule_json
+from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, check, rule_json, spec_of
 from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import study_link
 from .his import page
-from .router import ApiError, Context, Request, date_param, int_param, role_needed, route
+from .router import ApiError, Context, Request, role_needed, route
+from .schemas import Body, Day, Id, JsonObject, Page, Query, body, choices, column_text, path_id, query, text
 from .views import iso
 
 RULE_FIELDS = ("name", "kind", "enabled", "severity", "modality", "device_id", "standard_exam_id", "patient_group",
                "quantity", "level", "parameters", "notify_roles", "source", "verification", "notes")
 EVALUATE_BATCH = 200
+CommentText = text()
 
 
 def alert_json(alert: Alert, base_url: str) -> dict:
@@ -36,29 +38,40 @@ def alert_json(alert: Alert, base_url: str) -> dict:
 
 
 def _alert(session: Session, request: Request) -> Alert:
-    alert = session.get(Alert, int(request.param("id")))
+    alert = session.get(Alert, path_id(request))
     if alert is None:
         raise ApiError(404, "no such alert")
     return alert
 
 
+class AlertQuery(Page):
+    status: choices(STATUSES) = ()
+    severity: choices(SEVERITIES) = ()
+    kind: choices(KINDS) = ()
+    study: column_text(Alert.study_instance_uid) | None = None
+    assignee: column_text(Alert.assignee) | None = None
+    device_id: Id | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
+
+
 @route("GET", r"alerts", role=VIEWER)
 def list_alerts(ctx: Context, session: Session, request: Request):
-    q = request.query
+    q = query(request, AlertQuery)
     stmt = select(Alert)
     for name in ("status", "severity", "kind"):
-        if q.get(name):
-            stmt = stmt.where(getattr(Alert, name).in_(q[name].split(",")))
-    if q.get("study"):
-        stmt = stmt.where(Alert.study_instance_uid == q["study"])
-    if q.get("assignee"):
-        stmt = stmt.where(Alert.assignee == q["assignee"])
-    if q.get("device_id"):
-        stmt = stmt.where(Alert.device_id == int_param(q, "device_id", 0, 1, None))
-    if date_param(q, "date_from"):
-        stmt = stmt.where(Alert.study_date >= date_param(q, "date_from"))
-    if date_param(q, "date_to"):
-        stmt = stmt.where(Alert.study_date <= date_param(q, "date_to"))
+        if getattr(q, name):
+            stmt = stmt.where(getattr(Alert, name).in_(getattr(q, name)))
+    if q.study:
+        stmt = stmt.where(Alert.study_instance_uid == q.study)
+    if q.assignee:
+        stmt = stmt.where(Alert.assignee == q.assignee)
+    if q.device_id:
+        stmt = stmt.where(Alert.device_id == q.device_id)
+    if q.date_from:
+        stmt = stmt.where(Alert.study_date >= q.date_from)
+    if q.date_to:
+        stmt = stmt.where(Alert.study_date <= q.date_to)
     return page(session, stmt.order_by(Alert.id.desc()), q, "alerts", lambda a: alert_json(a, ctx.settings.base_url))
 
 
@@ -71,42 +84,60 @@ def get_alert(ctx: Context, session: Session, request: Request):
             "audit": [audit.as_json(e) for e in reversed(trail)]}
 
 
+Assignee = column_text(Alert.assignee)
+
+
+class ReviewBody(Body):
+    comment: text() | None = None
+    assignee: Assignee | None = None
+    reportable: bool | None = None
+
+
 @route("POST", r"alerts/(?P<id>\d+)/(?P<action>acknowledge|investigate)", role=RADIOGRAPHER)
 @route("POST", r"alerts/(?P<id>\d+)/(?P<action>justify|close|reopen)", role=RADIOLOGIST)  # a clinical judgement
 def review_alert(ctx: Context, session: Session, request: Request):
-    body = request.body or {}
-    reportable = body.get("reportable")
-    if reportable is not None and not isinstance(reportable, bool):
-        raise ApiError(400, "reportable must be true or false")
+    step = body(request, ReviewBody)
     try:
         alert = act(session, _alert(session, request), request.param("action"), request.user,
-                    comment=body.get("comment"), assignee=body.get("assignee"), reportable=reportable)
+                    comment=step.comment, assignee=step.assignee, reportable=step.reportable)
     except ReviewError as exc:
         raise ApiError(409, str(exc)) from None
     return alert_json(alert, ctx.settings.base_url)
 
 
+class AssignBody(Body):
+    """Only the assignee is set this way; review steps are POST alerts/{id}/<action>."""
+
+    assignee: Assignee | None
+
+
 @route("PUT", r"alerts/(?P<id>\d+)", role=RADIOGRAPHER)
 def assign_alert(ctx: Context, session: Session, request: Request):
-    body = request.body or {}
-    if "assignee" not in body:
-        raise ApiError(400, "only the assignee is set this way; review steps are POST alerts/{id}/<action>")
-    return alert_json(assign(session, _alert(session, request), body["assignee"], request.user), ctx.settings.base_url)
+    assignee = body(request, AssignBody).assignee
+    return alert_json(assign(session, _alert(session, request), assignee, request.user), ctx.settings.base_url)
+
+
+class CommentBody(Body):
+    text: CommentText
 
 
 @route("POST", r"alerts/(?P<id>\d+)/comments", role=RADIOGRAPHER)
 def add_comment(ctx: Context, session: Session, request: Request):
     try:
-        entry = comment_on(session, _alert(session, request), (request.body or {}).get("text"), request.user)
+        entry = comment_on(session, _alert(session, request), body(request, CommentBody).text, request.user)
     except ReviewError as exc:
         raise ApiError(400, str(exc)) from None
     return {"id": entry.id, "at": iso(entry.at), "author": entry.author, "text": entry.text}
 
 
+class DigestQuery(Query):
+    date: Day | None = None
+
+
 @route("GET", r"alerts/digest", role=VIEWER)
 def digest(ctx: Context, session: Session, request: Request):
     """What needs attention today (or on ``date``)."""
-    return daily_digest(session, date_param(request.query, "date") or clock.today())
+    return daily_digest(session, query(request, DigestQuery).date or clock.today())
 
 
 @route("GET", r"alerts/workflow", role=VIEWER)
@@ -119,27 +150,54 @@ def workflow(ctx: Context, session: Session, request: Request):
 # --- rules ---------------------------------------------------------------------------------------
 
 
-def _checked_rule(session: Session, body: dict, current: dict | None = None) -> dict:
-    fields = {**(current or {}), **{k: body[k] for k in RULE_FIELDS if k in body}}
+class AlertRuleBody(Body):
+    name: column_text(AlertRule.name, nonempty=True)
+    kind: column_text(AlertRule.kind)  # kinds, levels, quantities and parameters are checked by kerma.evaluate.rules
+    enabled: bool = True
+    severity: column_text(AlertRule.severity) = "warning"
+    modality: column_text(AlertRule.modality) | None = None
+    device_id: Id | None = None
+    standard_exam_id: Id | None = None
+    patient_group: column_text(AlertRule.patient_group) | None = None
+    quantity: column_text(AlertRule.quantity) | None = None
+    level: column_text(AlertRule.level) | None = None
+    parameters: JsonObject = {}
+    notify_roles: list[text(32)] = []
+    source: text() | None = None
+    verification: column_text(AlertRule.verification) | None = None
+    notes: text() | None = None
+
+
+def _checked_rule(session: Session, request: Request, current: dict | None = None) -> dict:
     try:
-        fields = check(fields)
+        fields = check(body(request, AlertRuleBody, current).model_dump())
     except AlertRuleError as exc:
         raise ApiError(400, str(exc)) from None
-    if fields.get("device_id") is not None and session.get(Device, fields["device_id"]) is None:
+    if fields["device_id"] is not None and session.get(Device, fields["device_id"]) is None:
         raise ApiError(400, "device_id names no device")
-    if fields.get("standard_exam_id") is not None and session.get(StandardExam, fields["standard_exam_id"]) is None:
+    if fields["standard_exam_id"] is not None and session.get(StandardExam, fields["standard_exam_id"]) is None:
         raise ApiError(400, "standard_exam_id names no standard exam")
     return {k: fields.get(k) for k in RULE_FIELDS}
 
 
 @route("GET", r"alerts/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
-    return {"rules": [rule_json(r) for r in session.scalars(select(AlertRule).order_by(AlertRule.kind, AlertRule.id))]}
+    rules = session.scalars(select(AlertRule).order_by(AlertRule.kind, AlertRule.id))
+    return {"rules": [{**rule_json(r), "invalid": _invalid(r)} for r in rules]}
+
+
+def _invalid(rule: AlertRule) -> str | None:
+    """Why the rule cannot be evaluated (it is left out), or None."""
+    try:
+        spec_of(rule)
+    except AlertRuleError as exc:
+        return str(exc)
+    return None
 
 
 @route("POST", r"alerts/rules", role=PHYSICIST)
 def create_rule(ctx: Context, session: Session, request: Request):
-    rule = AlertRule(**_checked_rule(session, request.body or {}), version=1, updated_by=request.user)
+    rule = AlertRule(**_checked_rule(session, request), version=1, updated_by=request.user)
     session.add(rule)
     session.flush()
     audit.record(session, request.user, "alert_rule.create", "alert_rule", rule.id, after=rule_json(rule))
@@ -148,11 +206,11 @@ def create_rule(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"alerts/rules/(?P<id>\d+)", role=PHYSICIST)
 def update_rule(ctx: Context, session: Session, request: Request):
-    rule = session.get(AlertRule, int(request.param("id")))
+    rule = session.get(AlertRule, path_id(request))
     if rule is None:
         raise ApiError(404, "no such alert rule")
     before = rule_json(rule)
-    for name, value in _checked_rule(session, request.body or {}, {k: before[k] for k in RULE_FIELDS}).items():
+    for name, value in _checked_rule(session, request, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)
     rule.version += 1  # alerts keep the version that fired them
     rule.updated_by = request.user
@@ -167,12 +225,17 @@ def criteria(ctx: Context, session: Session, request: Request):
     return {"criteria": reference_criteria()}
 
 
+class EvaluateBody(Body):
+    date_from: Day | None = None
+    date_to: Day | None = None
+
+
 @route("POST", r"alerts/evaluate", role=PHYSICIST)
 def evaluate_history(ctx: Context, session: Session, request: Request):
     """Run the enabled rules over stored studies (e.g. after a new rule), optionally between two dates."""
-    body = request.body or {}
+    window = body(request, EvaluateBody)
     stmt = select(Study.id).order_by(Study.id)
-    start, end = date_param(body, "date_from"), date_param(body, "date_to")
+    start, end = window.date_from, window.date_to
     if start:
         stmt = stmt.where(Study.study_date >= start)
     if end:

@@ -9,17 +9,26 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..access import ADMIN
 from .his import page
-from .router import Context, Request, date_param, route
+from ..db.models import AuditEntry
+from .router import Context, Request, route
+from .schemas import Day, Page, column_text, query
+
+
+class AuditQuery(Page):
+    actor: column_text(AuditEntry.actor) | None = None
+    action: column_text(AuditEntry.action) | None = None
+    target_type: column_text(AuditEntry.target_type) | None = None
+    target_id: column_text(AuditEntry.target_id) | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
 
 @route("GET", r"audit", role=ADMIN)
 def list_audit(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
-    date_from, date_to = date_param(query, "date_from"), date_param(query, "date_to")
-    stmt = audit.query(actor=query.get("actor"), action=query.get("action"), target_type=query.get("target_type"),
-                       target_id=query.get("target_id"),
-                       since=_start_of(date_from), until=_start_of(date_to + dt.timedelta(days=1)) if date_to else None)
-    return page(session, stmt, query, "entries", audit.as_json)
+    q = query(request, AuditQuery)
+    stmt = audit.query(actor=q.actor, action=q.action, target_type=q.target_type, target_id=q.target_id,
+                       since=_start_of(q.date_from), until=_start_of(q.date_to + dt.timedelta(days=1)) if q.date_to else None)
+    return page(session, stmt, q, "entries", audit.as_json)
 
 
 def _start_of(day: dt.date | None) -> dt.datetime | None:

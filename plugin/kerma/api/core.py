@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,9 +16,8 @@ from ..images import locate_study
 from ..ingest.store import read_cursor
 from ..stats.tables import Filters, exceedances, study_reference_levels
 from . import views
-from .router import ApiError, Context, Request, date_param, int_param, route
-
-MAX_PAGE = 500
+from .router import ApiError, Context, Request, route
+from .schemas import Day, Flag, Id, Page, column_text, path_text, query
 
 
 @route("GET", r"health", role=VIEWER)
@@ -47,52 +49,62 @@ def me(ctx: Context, session: Session, request: Request) -> dict:
             "may": access.may(request.roles)}
 
 
+class StudyQuery(Page):
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    date_from: Day | None = None
+    date_to: Day | None = None
+    modality: column_text(DoseObject.modality) | None = None
+    device: column_text(DoseObject.station_name) | None = None
+    patient_id: column_text(Study.patient_id) | None = None
+    accession: column_text(Study.accession_number) | None = None
+    standard_exam_id: Id | None = None
+    above_drl: Flag = False
+
+
 @route("GET", r"studies", role=VIEWER, personal=True)
 def list_studies(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
-    limit = int_param(query, "limit", 50, 1, MAX_PAGE)
-    offset = int_param(query, "offset", 0, 0, None)
+    q = query(request, StudyQuery)
     stmt = select(Study)
-    if "date_from" in query:
-        stmt = stmt.where(Study.study_date >= date_param(query, "date_from"))
-    if "date_to" in query:
-        stmt = stmt.where(Study.study_date <= date_param(query, "date_to"))
-    if query.get("patient_id"):
-        stmt = stmt.where(Study.patient_id == query["patient_id"])
-    if query.get("accession"):
-        stmt = stmt.where(Study.accession_number == query["accession"])
+    if q.date_from:
+        stmt = stmt.where(Study.study_date >= q.date_from)
+    if q.date_to:
+        stmt = stmt.where(Study.study_date <= q.date_to)
+    if q.patient_id:
+        stmt = stmt.where(Study.patient_id == q.patient_id)
+    if q.accession:
+        stmt = stmt.where(Study.accession_number == q.accession)
     object_filters = []
-    if query.get("modality"):
-        object_filters.append(DoseObject.modality == query["modality"].upper())
-    if query.get("device"):
-        like = f"%{query['device']}%"
+    if q.modality:
+        object_filters.append(DoseObject.modality == q.modality.upper())
+    if q.device:
+        like = f"%{q.device}%"
         object_filters.append(
             DoseObject.station_name.ilike(like) | DoseObject.model.ilike(like)
-            | DoseObject.manufacturer.ilike(like) | (DoseObject.device_observer_uid == query["device"])
+            | DoseObject.manufacturer.ilike(like) | (DoseObject.device_observer_uid == q.device)
         )
     if object_filters:
         # EXISTS lets the database walk the study-date index and stop at a page (IN built the whole list first)
         stmt = stmt.where(select(DoseObject.id).where(DoseObject.study_id == Study.id, DoseObject.status == "ok",
                                                       *object_filters).exists())
-    if query.get("standard_exam_id"):
-        stmt = stmt.where(Study.standard_exam_id == int_param(query, "standard_exam_id", 0, 0, None))
-    if query.get("above_drl") in ("1", "true", "yes"):
-        stmt = stmt.where(Study.id.in_(_studies_above_drl(session, query)))
+    if q.standard_exam_id:
+        stmt = stmt.where(Study.standard_exam_id == q.standard_exam_id)
+    if q.above_drl:
+        stmt = stmt.where(Study.id.in_(_studies_above_drl(session, q)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = session.scalars(
         stmt.options(selectinload(Study.objects))
         .order_by(Study.study_date.desc(), Study.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(q.limit)
+        .offset(q.offset)
     ).all()
-    return {"total": total, "limit": limit, "offset": offset, "studies": [views.study_summary(s) for s in page]}
+    return {"total": total, "limit": q.limit, "offset": q.offset, "studies": [views.study_summary(s) for s in page]}
 
 
 @route("GET", r"studies/(?P<uid>[0-9.]+)", role=VIEWER, personal=True)
 def get_study(ctx: Context, session: Session, request: Request) -> dict:
     study = session.scalars(
         select(Study)
-        .where(Study.study_instance_uid == request.param("uid"))
+        .where(Study.study_instance_uid == path_text(request, "uid"))
         .options(selectinload(Study.objects).selectinload(DoseObject.events))
     ).first()
     if study is None:
@@ -117,21 +129,20 @@ def study_images(ctx: Context, session: Session, request: Request) -> dict:
     return {"study_instance_uid": uid, **located}
 
 
+class IngestErrorQuery(Page):
+    status: Literal["error", "ignored", "error,ignored", "ignored,error"] = "error"
+
+
 @route("GET", r"ingest-errors", role=VIEWER)
 def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
-    statuses = query.get("status", "error").split(",")
-    if not set(statuses) <= {"error", "ignored"}:
-        raise ApiError(400, "status must be error, ignored or both")
-    limit = int_param(query, "limit", 100, 1, MAX_PAGE)
-    offset = int_param(query, "offset", 0, 0, None)
-    stmt = select(DoseObject).where(DoseObject.status.in_(statuses))
+    q = query(request, IngestErrorQuery)
+    stmt = select(DoseObject).where(DoseObject.status.in_(q.status.split(",")))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(DoseObject.id.desc()).limit(limit).offset(offset)).all()
+    rows = session.scalars(stmt.order_by(DoseObject.id.desc()).limit(q.limit).offset(q.offset)).all()
     return {
         "total": total,
-        "limit": limit,
-        "offset": offset,
+        "limit": q.limit,
+        "offset": q.offset,
         "errors": [
             {"orthanc_id": r.orthanc_id, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
              "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at)}
@@ -141,9 +152,8 @@ def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict
 
 
 
-def _studies_above_drl(session: Session, query: dict) -> set[int]:
+def _studies_above_drl(session: Session, q: StudyQuery) -> set[int]:
     """Studies with a value above its DRL, for every quantity some active DRL covers."""
-    filters = Filters(date_param(query, "date_from") if query.get("date_from") else None,
-                      date_param(query, "date_to") if query.get("date_to") else None)
+    filters = Filters(q.date_from, q.date_to)
     quantities = {level.quantity for level in active_levels(session)}
     return {row.study_id for quantity in quantities for row, _ in exceedances(session, quantity, filters)}

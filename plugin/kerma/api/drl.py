@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Annotated, Literal
 
+from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -13,6 +15,7 @@ from ..db.models import DrlSet, DrlValue, StandardExam
 from ..stats.monthly import mark_all_stale
 from ..stats.tables import level_of, StatisticsError
 from .router import ApiError, Context, Request, route
+from .schemas import Body, Day, Id, body, column_text, path_id, text
 
 SET_FIELDS = ("name", "kind", "country_body", "year", "status", "source", "valid_from", "valid_to", "enabled")
 VALUE_FIELDS = ("standard_exam_id", "patient_group", "age_min_years", "age_max_years", "weight_min_kg", "weight_max_kg",
@@ -40,34 +43,61 @@ def list_sets(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"drl/sets/(?P<id>\d+)", role=VIEWER)
 def get_set(ctx: Context, session: Session, request: Request):
-    drl_set = session.get(DrlSet, int(request.param("id")))
+    drl_set = session.get(DrlSet, path_id(request))
     if drl_set is None:
         raise ApiError(404, "no such DRL set")
     return set_json(drl_set, with_values=True)
+
+
+class SetBody(Body):
+    name: column_text(DrlSet.name)
+    kind: Literal["local", "achievable"]  # national sets are loaded as data
+    country_body: column_text(DrlSet.country_body) | None = None
+    year: Annotated[int, Field(ge=1900, le=2999)] | None = None
+    status: column_text(DrlSet.status) | None = None
+    source: text() | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
+    enabled: bool = True
 
 
 @route("POST", r"drl/sets", role=PHYSICIST)
 def create_set(ctx: Context, session: Session, request: Request):
-    body = request.body or {}
-    if not body.get("name") or body.get("kind") not in ("local", "achievable"):
-        raise ApiError(400, "a new set needs a name and kind local or achievable (national sets are loaded as data)")
-    fields = {k: body.get(k) for k in SET_FIELDS if k in body}
-    for k in ("valid_from", "valid_to"):
-        if fields.get(k):
-            fields[k] = _date(fields[k], k)
-    drl_set = DrlSet(**fields)
+    drl_set = DrlSet(**body(request, SetBody).model_dump())
     session.add(drl_set)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the request's transaction is rolled back as a whole
+        raise ApiError(409, f"a DRL set named {drl_set.name!r} exists") from None
     audit.record(session, request.user, "drl_set.create", "drl_set", drl_set.id, after=set_json(drl_set))
     return set_json(drl_set, with_values=True)
 
 
+Age = Annotated[float, Field(ge=0, le=150)]
+Weight = Annotated[float, Field(ge=0, le=1000)]
+
+
+class ValueBody(Body):
+    standard_exam_id: Id
+    quantity: column_text(DrlValue.quantity)
+    value: Annotated[float, Field(gt=0, le=1e15)]
+    patient_group: Literal["adult", "paediatric", "any"] = "adult"
+    age_min_years: Age | None = None
+    age_max_years: Age | None = None
+    weight_min_kg: Weight | None = None
+    weight_max_kg: Weight | None = None
+    notes: text() | None = None
+    source: text() | None = None
+    verification: column_text(DrlValue.verification) | None = None
+    enabled: bool = True
+
+
 @route("POST", r"drl/sets/(?P<id>\d+)/values", role=PHYSICIST)
 def add_value(ctx: Context, session: Session, request: Request):
-    drl_set = session.get(DrlSet, int(request.param("id")))
+    drl_set = session.get(DrlSet, path_id(request))
     if drl_set is None:
         raise ApiError(404, "no such DRL set")
-    value = DrlValue(drl_set=drl_set, **_checked_value(session, request.body or {}))
+    value = DrlValue(drl_set=drl_set, **_checked_value(session, body(request, ValueBody)))
     session.add(value)
     session.flush()
     audit.record(session, request.user, "drl_value.create", "drl_value", value.id, after=value_json(value))
@@ -77,13 +107,14 @@ def add_value(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"drl/values/(?P<id>\d+)", role=PHYSICIST)
 def update_value(ctx: Context, session: Session, request: Request):
-    value = session.get(DrlValue, int(request.param("id")))
+    value = session.get(DrlValue, path_id(request))
     if value is None:
         raise ApiError(404, "no such DRL value")
     before = value_json(value)
-    if value.drl_set.kind == "national" and set(request.body or {}) - {"enabled"}:
+    if value.drl_set.kind == "national" and isinstance(request.body, dict) and set(request.body) - {"enabled"}:
         raise ApiError(400, "national values keep their published number; only 'enabled' can change")
-    for name, new in _checked_value(session, {**before, **(request.body or {})}).items():
+    current = {k: before[k] for k in ValueBody.model_fields}
+    for name, new in _checked_value(session, body(request, ValueBody, current)).items():
         setattr(value, name, new)
     session.flush()
     audit.record(session, request.user, "drl_value.update", "drl_value", value.id, before=before, after=value_json(value))
@@ -91,25 +122,14 @@ def update_value(ctx: Context, session: Session, request: Request):
     return value_json(value)
 
 
-def _checked_value(session: Session, body: dict) -> dict:
-    fields = {k: body.get(k) for k in VALUE_FIELDS if k in body}
-    if session.get(StandardExam, fields.get("standard_exam_id") or 0) is None:
+def _checked_value(session: Session, value: ValueBody) -> dict:
+    if session.get(StandardExam, value.standard_exam_id) is None:
         raise ApiError(400, "standard_exam_id names no standard exam")
     try:
-        fields["level"] = level_of(fields.get("quantity") or "")
+        level = level_of(value.quantity)
     except StatisticsError as exc:
-        raise ApiError(400, str(exc)) from None
-    if not isinstance(fields.get("value"), (int, float)) or fields["value"] <= 0:
-        raise ApiError(400, "value must be a positive number")
-    fields.setdefault("patient_group", "adult")
-    if fields["patient_group"] not in ("adult", "paediatric", "any"):
-        raise ApiError(400, "patient_group must be adult, paediatric or any")
-    fields.setdefault("enabled", True)
-    return fields
-
-
-def _date(text: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a date as YYYY-MM-DD") from None
+        raise ApiError(400, f"quantity: {exc}") from None
+    for low, high in (("age_min_years", "age_max_years"), ("weight_min_kg", "weight_max_kg")):
+        if None not in (getattr(value, low), getattr(value, high)) and getattr(value, low) > getattr(value, high):
+            raise ApiError(400, f"{low}: must not be above {high}")
+    return {**value.model_dump(), "level": level}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -10,62 +13,88 @@ from ..access import PHYSICIST, VIEWER
 from ..classify import assistant
 from ..classify.apply import clear_rule, event_context, remap_history, study_context, to_rule
 from ..classify.catalogue import add_site_exam, exam_json
-from ..classify.rules import LEVELS, RuleError, matches, validate
+from ..classify.rules import LEVELS, RuleError, conditions_of, matches
 from ..db.models import Device, DoseObject, MappingRule, StandardExam, Study
-from .router import ApiError, Context, Request, int_param, route
+from .router import ApiError, Context, Request, route
+from .schemas import MAX_ID, Body, Flag, Id, Json, Page, Query, body, column_text, path_id, query, text
 
 RULE_FIELDS = ("name", "level", "priority", "modality", "device_id", "conditions", "standard_exam_id", "enabled")
 
 
+class ExamQuery(Page):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    modality: column_text(StandardExam.modality) | None = None
+    scheme: column_text(StandardExam.scheme) | None = None
+    q: text(256) | None = None
+
+
 @route("GET", r"exams", role=VIEWER)
 def list_exams(ctx: Context, session: Session, request: Request):
-    q = request.query
+    q = query(request, ExamQuery)
     stmt = select(StandardExam)
-    if q.get("modality"):
-        stmt = stmt.where(StandardExam.modality == q["modality"].upper())
-    if q.get("scheme"):
-        stmt = stmt.where(StandardExam.scheme == q["scheme"])
-    if q.get("q"):
-        stmt = stmt.where(StandardExam.name.ilike(f"%{q['q']}%"))
-    limit = int_param(q, "limit", 100, 1, 1000)
-    offset = int_param(q, "offset", 0, 0, None)
+    if q.modality:
+        stmt = stmt.where(StandardExam.modality == q.modality.upper())
+    if q.scheme:
+        stmt = stmt.where(StandardExam.scheme == q.scheme)
+    if q.q:
+        stmt = stmt.where(StandardExam.name.ilike(f"%{q.q}%"))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    exams = session.scalars(stmt.order_by(StandardExam.scheme, StandardExam.name).limit(limit).offset(offset))
+    exams = session.scalars(stmt.order_by(StandardExam.scheme, StandardExam.name).limit(q.limit).offset(q.offset))
     return {"total": total, "exams": [exam_json(e) for e in exams]}
+
+
+class ExamBody(Body):
+    code: column_text(StandardExam.code, nonempty=True)
+    name: column_text(StandardExam.name, nonempty=True)
+    modality: column_text(StandardExam.modality) | None = None
+    body_region: column_text(StandardExam.body_region) | None = None
+    patient_group: column_text(StandardExam.patient_group) | None = None
+    loinc: column_text(StandardExam.loinc) | None = None
 
 
 @route("POST", r"exams", role=PHYSICIST)
 def create_exam(ctx: Context, session: Session, request: Request):
-    body = request.body or {}
-    if not body.get("code") or not body.get("name"):
-        raise ApiError(400, "a site exam needs a code and a name")
-    if session.scalars(select(StandardExam).where(StandardExam.scheme == "site", StandardExam.code == body["code"])).first():
-        raise ApiError(409, f"site exam {body['code']} exists")
-    exam = add_site_exam(session, body["code"], body["name"], body.get("modality"), body.get("body_region"),
-                         body.get("patient_group"), body.get("loinc"))
+    new = body(request, ExamBody)
+    if session.scalars(select(StandardExam).where(StandardExam.scheme == "site", StandardExam.code == new.code)).first():
+        raise ApiError(409, f"site exam {new.code} exists")
+    exam = add_site_exam(session, **new.model_dump())
     audit.record(session, request.user, "standard_exam.create", "standard_exam", exam.id, after=exam_json(exam))
     return exam_json(exam)
 
 
 def rule_json(rule: MappingRule) -> dict:
-    return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}, "version": rule.version,
-            "updated_by": rule.updated_by, "updated_at": rule.updated_at.isoformat() if rule.updated_at else None}
-
-
-def _checked(session: Session, body: dict, current: dict | None = None) -> dict:
-    fields = {**(current or {}), **{k: body[k] for k in RULE_FIELDS if k in body}}
-    if fields.get("level") not in LEVELS:
-        raise ApiError(400, f"level must be one of {', '.join(LEVELS)}")
+    """The rule, and ``invalid``: why it cannot be evaluated (left out of classification), when it cannot."""
     try:
-        validate(fields.get("conditions"))
+        to_rule(rule)
+        invalid = None
+    except RuleError as exc:
+        invalid = str(exc)
+    return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}, "version": rule.version,
+            "updated_by": rule.updated_by, "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
+            "invalid": invalid}
+
+
+class RuleBody(Body):
+    name: column_text(MappingRule.name) | None = None
+    level: Literal[LEVELS]
+    priority: Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)] = 100
+    modality: column_text(MappingRule.modality) | None = None
+    device_id: Id | None = None
+    conditions: Json  # checked in full by kerma.classify.rules
+    standard_exam_id: Id
+    enabled: bool = True
+
+
+def _checked(session: Session, request: Request, current: dict | None = None) -> dict:
+    fields = body(request, RuleBody, current).model_dump()
+    try:
+        fields["conditions"] = [c.as_json() for c in conditions_of(fields["conditions"])]
     except RuleError as exc:
         raise ApiError(400, str(exc)) from None
-    if session.get(StandardExam, fields.get("standard_exam_id") or 0) is None:
+    if session.get(StandardExam, fields["standard_exam_id"]) is None:
         raise ApiError(400, "standard_exam_id names no standard exam")
-    if fields.get("device_id") is not None and session.get(Device, fields["device_id"]) is None:
+    if fields["device_id"] is not None and session.get(Device, fields["device_id"]) is None:
         raise ApiError(400, "device_id names no device")
-    fields.setdefault("priority", 100)
-    fields.setdefault("enabled", True)
     return fields
 
 
@@ -77,7 +106,7 @@ def list_rules(ctx: Context, session: Session, request: Request):
 
 @route("POST", r"mapping/rules", role=PHYSICIST)
 def create_rule(ctx: Context, session: Session, request: Request):
-    rule = MappingRule(**_checked(session, request.body or {}), version=1, updated_by=request.user)
+    rule = MappingRule(**_checked(session, request), version=1, updated_by=request.user)
     session.add(rule)
     session.flush()
     audit.record(session, request.user, "mapping_rule.create", "mapping_rule", rule.id, after=rule_json(rule))
@@ -85,7 +114,7 @@ def create_rule(ctx: Context, session: Session, request: Request):
 
 
 def _rule(session: Session, request: Request) -> MappingRule:
-    rule = session.get(MappingRule, int(request.param("id")))
+    rule = session.get(MappingRule, path_id(request))
     if rule is None:
         raise ApiError(404, "no such rule")
     return rule
@@ -95,7 +124,7 @@ def _rule(session: Session, request: Request) -> MappingRule:
 def update_rule(ctx: Context, session: Session, request: Request):
     rule = _rule(session, request)
     before = rule_json(rule)
-    for name, value in _checked(session, request.body or {}, {k: before[k] for k in RULE_FIELDS}).items():
+    for name, value in _checked(session, request, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)
     rule.version += 1
     rule.updated_by = request.user
@@ -118,7 +147,7 @@ def delete_rule(ctx: Context, session: Session, request: Request):
 @route("POST", r"mapping/preview", role=PHYSICIST)
 def preview_rule(ctx: Context, session: Session, request: Request):
     """What a rule would match, without saving it: counts and examples."""
-    fields = _checked(session, request.body or {})
+    fields = _checked(session, request)
     rule = to_rule(MappingRule(id=0, **{k: fields.get(k) for k in ("level", "priority", "modality", "device_id", "conditions",
                                                                   "standard_exam_id")}))
     studies = session.scalars(select(Study).options(selectinload(Study.objects).selectinload(DoseObject.events))).all()
@@ -145,13 +174,18 @@ def remap(ctx: Context, session: Session, request: Request):
     return {"remapped_studies": count}
 
 
+class UnmappedQuery(Query):
+    level: Literal[LEVELS] = "exam"
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    suggest: Flag = False
+
+
 @route("GET", r"mapping/unmapped", role=VIEWER)
 def list_unmapped(ctx: Context, session: Session, request: Request):
-    level = request.query.get("level", "exam")
-    if level not in LEVELS:
-        raise ApiError(400, f"level must be one of {', '.join(LEVELS)}")
-    items = assistant.unmapped(session, level, int_param(request.query, "limit", 100, 1, 1000))
-    if request.query.get("suggest") in ("1", "true", "yes"):
+    q = query(request, UnmappedQuery)
+    level = q.level
+    items = assistant.unmapped(session, level, q.limit)
+    if q.suggest:
         for item in items:
             text = " ".join(str(item.get(k) or "") for k in ("study_description", "procedure_reported", "protocol",
                                                               "target_region", "body_part"))
@@ -159,11 +193,18 @@ def list_unmapped(ctx: Context, session: Session, request: Request):
     return {"level": level, "unmapped": items}
 
 
+SearchText = text(1000)
+
+
+class SuggestionQuery(Query):
+    text: SearchText
+    modality: column_text(StandardExam.modality) | None = None
+
+
 @route("GET", r"mapping/suggestions", role=VIEWER)
 def suggest(ctx: Context, session: Session, request: Request):
-    if not request.query.get("text"):
-        raise ApiError(400, "text is required")
-    return {"suggestions": assistant.suggestions(session, request.query["text"], request.query.get("modality"))}
+    q = query(request, SuggestionQuery)
+    return {"suggestions": assistant.suggestions(session, q.text, q.modality)}
 
 
 @route("GET", r"mapping/duplicates", role=VIEWER)

@@ -5,20 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from ..privacy import key, pseudonymise
 from .router import Answer, Request
+from .schemas import Flag, Query, query
 
-TRUE = ("1", "true", "yes")
+
+class ExportQuery(Query):
+    format: Literal["json", "csv"] = "json"
+    pseudonymise: Flag = False
 
 
 def rows_answer(session: Session, request: Request, name: str, rows: list[dict], extra: dict | None = None):
-    if request.query.get("pseudonymise") in TRUE:
+    export = query(request, ExportQuery)
+    if export.pseudonymise:
         secret = key(session)
         rows = [pseudonymise(secret, r) for r in rows]
-    if request.query.get("format") == "csv":
+    if export.format == "csv":
         return Answer(to_csv(rows), "text/csv; charset=utf-8", f"kerma-{name}.csv")
     return {**(extra or {}), name: rows}
 

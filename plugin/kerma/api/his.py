@@ -9,19 +9,16 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Hl7Message, ImagingOrder, PatientMerge, PatientRecord, Study
 from ..reconcile.records import Conflict, NotFound
-from .router import ApiError, int_param
+from .router import ApiError
+from .schemas import Page
 from .views import iso
 
-MAX_PAGE = 500
 
-
-def page(session: Session, stmt, query: dict, key: str, view: Callable) -> dict:
+def page(session: Session, stmt, window: Page, key: str, view: Callable) -> dict:
     """``{"total", "limit", "offset", key: [view(row)...]}`` for a select statement and the query's limit/offset."""
-    limit = int_param(query, "limit", 100, 1, MAX_PAGE)
-    offset = int_param(query, "offset", 0, 0, None)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.limit(limit).offset(offset)).all()
-    return {"total": total, "limit": limit, "offset": offset, key: [view(r) for r in rows]}
+    rows = session.scalars(stmt.limit(window.limit).offset(window.offset)).all()
+    return {"total": total, "limit": window.limit, "offset": window.offset, key: [view(r) for r in rows]}
 
 
 def run_action(action: Callable):

@@ -10,24 +10,31 @@ from ..db.models import Hl7Message, ImagingOrder, PatientMerge
 from ..hl7 import adt
 from .his import merge_view, message_view, order_view, page, patient_view, run_action
 from .router import ApiError, Context, Request, route
+from .schemas import NoteBody, Page, body, column_text, path_id, path_text, query
+
+
+class MessageQuery(Page):
+    ack_code: column_text(Hl7Message.ack_code) | None = None
+    message_type: column_text(Hl7Message.message_type) | None = None
+    control_id: column_text(Hl7Message.control_id) | None = None
 
 
 @route("GET", r"hl7/messages", role=VIEWER)
 def list_messages(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
+    q = query(request, MessageQuery)
     stmt = select(Hl7Message)
-    if query.get("ack_code"):
-        stmt = stmt.where(Hl7Message.ack_code == query["ack_code"].upper())
-    if query.get("message_type"):
-        stmt = stmt.where(Hl7Message.message_type == query["message_type"].upper())
-    if query.get("control_id"):
-        stmt = stmt.where(Hl7Message.control_id == query["control_id"])
-    return page(session, stmt.order_by(Hl7Message.id.desc()), query, "messages", lambda m: message_view(m, with_raw=False))
+    if q.ack_code:
+        stmt = stmt.where(Hl7Message.ack_code == q.ack_code.upper())
+    if q.message_type:
+        stmt = stmt.where(Hl7Message.message_type == q.message_type.upper())
+    if q.control_id:
+        stmt = stmt.where(Hl7Message.control_id == q.control_id)
+    return page(session, stmt.order_by(Hl7Message.id.desc()), q, "messages", lambda m: message_view(m, with_raw=False))
 
 
 @route("GET", r"hl7/messages/(?P<id>[0-9]+)", role=ADMIN, personal=True)
 def get_message(ctx: Context, session: Session, request: Request) -> dict:
-    message = session.get(Hl7Message, int(request.param("id")))
+    message = session.get(Hl7Message, path_id(request))
     if message is None:
         raise ApiError(404, "no such HL7 message")
     return message_view(message, with_raw=True)
@@ -35,7 +42,7 @@ def get_message(ctx: Context, session: Session, request: Request) -> dict:
 
 @route("GET", r"hl7/patients/(?P<patient_id>[^/]+)", role=ADMIN, personal=True)
 def get_patient(ctx: Context, session: Session, request: Request) -> dict:
-    patient_id = request.param("patient_id")
+    patient_id = path_text(request, "patient_id")
     record = adt.patient_record(session, patient_id)
     if record is None:
         raise ApiError(404, "the HIS has sent nothing about this patient ID")
@@ -45,27 +52,38 @@ def get_patient(ctx: Context, session: Session, request: Request) -> dict:
     return {**patient_view(record), "merges": [merge_view(m) for m in merges]}
 
 
+class OrderQuery(Page):
+    accession_number: column_text(ImagingOrder.accession_number) | None = None
+    patient_id: column_text(ImagingOrder.patient_id) | None = None
+    status: column_text(ImagingOrder.status) | None = None
+    placer_order_number: column_text(ImagingOrder.placer_order_number) | None = None
+    filler_order_number: column_text(ImagingOrder.filler_order_number) | None = None
+
+
 @route("GET", r"hl7/orders", role=VIEWER, personal=True)
 def list_orders(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
+    q = query(request, OrderQuery)
     stmt = select(ImagingOrder)
     for name in ("accession_number", "patient_id", "status", "placer_order_number", "filler_order_number"):
-        if query.get(name):
-            stmt = stmt.where(getattr(ImagingOrder, name) == query[name])
-    return page(session, stmt.order_by(ImagingOrder.id.desc()), query, "orders", order_view)
+        if getattr(q, name):
+            stmt = stmt.where(getattr(ImagingOrder, name) == getattr(q, name))
+    return page(session, stmt.order_by(ImagingOrder.id.desc()), q, "orders", order_view)
+
+
+class MergeQuery(Page):
+    patient_id: column_text(PatientMerge.survivor_patient_id) | None = None
 
 
 @route("GET", r"hl7/merges", role=VIEWER, personal=True)
 def list_merges(ctx: Context, session: Session, request: Request) -> dict:
-    query = request.query
+    q = query(request, MergeQuery)
     stmt = select(PatientMerge)
-    if query.get("patient_id"):
-        stmt = stmt.where((PatientMerge.survivor_patient_id == query["patient_id"])
-                          | (PatientMerge.merged_patient_id == query["patient_id"]))
-    return page(session, stmt.order_by(PatientMerge.id.desc()), query, "merges", merge_view)
+    if q.patient_id:
+        stmt = stmt.where((PatientMerge.survivor_patient_id == q.patient_id) | (PatientMerge.merged_patient_id == q.patient_id))
+    return page(session, stmt.order_by(PatientMerge.id.desc()), q, "merges", merge_view)
 
 
 @route("POST", r"hl7/merges/(?P<id>[0-9]+)/undo", role=ADMIN)
 def undo_merge(ctx: Context, session: Session, request: Request) -> dict:
-    body = request.body or {}
-    return run_action(lambda: adt.undo_merge(session, int(request.param("id")), request.user, body.get("note")))
+    note = body(request, NoteBody).note
+    return run_action(lambda: adt.undo_merge(session, path_id(request), request.user, note))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,28 +15,32 @@ from ..notify.outbox import message_json
 from ..notify.recipients import ROLES, SEVERITY_RANK, recipient_json
 from .his import page
 from .router import ApiError, Context, Request, route
+from .schemas import Body, Id, Page, body, choices, column_text, path_id, query
 
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 FIELDS = ("name", "role", "email", "device_id", "site", "min_severity", "daily_digest", "enabled")
 
 
-def _checked(session: Session, body: dict, current: dict | None = None) -> dict:
-    fields = {**(current or {}), **{k: body[k] for k in FIELDS if k in body}}
-    if not fields.get("name") or "@" not in str(fields.get("email") or ""):
-        raise ApiError(400, "a recipient needs a name and an e-mail address")
-    if fields.get("role") not in ROLES:
-        raise ApiError(400, f"role must be one of {', '.join(ROLES)}")
-    fields.setdefault("min_severity", "info")
-    if fields["min_severity"] not in SEVERITY_RANK:
-        raise ApiError(400, f"min_severity must be one of {', '.join(SEVERITY_RANK)}")
-    if fields.get("device_id") is not None and session.get(Device, fields["device_id"]) is None:
+class RecipientBody(Body):
+    name: column_text(Recipient.name, nonempty=True)
+    role: Literal[ROLES]
+    email: Annotated[column_text(Recipient.email), StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
+    device_id: Id | None = None
+    site: column_text(Recipient.site) | None = None
+    min_severity: Literal[tuple(SEVERITY_RANK)] = "info"
+    daily_digest: bool = False
+    enabled: bool = True
+
+
+def _checked(session: Session, request: Request, current: dict | None = None) -> dict:
+    fields = body(request, RecipientBody, current).model_dump()
+    if fields["device_id"] is not None and session.get(Device, fields["device_id"]) is None:
         raise ApiError(400, "device_id names no device")
-    fields.setdefault("daily_digest", False)
-    fields.setdefault("enabled", True)
     return fields
 
 
 def _recipient(session: Session, request: Request) -> Recipient:
-    recipient = session.get(Recipient, int(request.param("id")))
+    recipient = session.get(Recipient, path_id(request))
     if recipient is None:
         raise ApiError(404, "no such recipient")
     return recipient
@@ -46,7 +53,7 @@ def list_recipients(ctx: Context, session: Session, request: Request):
 
 @route("POST", r"notifications/recipients", role=PHYSICIST)
 def create_recipient(ctx: Context, session: Session, request: Request):
-    recipient = Recipient(**_checked(session, request.body or {}))
+    recipient = Recipient(**_checked(session, request))
     session.add(recipient)
     session.flush()
     audit.record(session, request.user, "recipient.create", "recipient", recipient.id, after=recipient_json(recipient))
@@ -57,7 +64,7 @@ def create_recipient(ctx: Context, session: Session, request: Request):
 def update_recipient(ctx: Context, session: Session, request: Request):
     recipient = _recipient(session, request)
     before = recipient_json(recipient)
-    for name, value in _checked(session, request.body or {}, {k: before[k] for k in FIELDS}).items():
+    for name, value in _checked(session, request, {k: before[k] for k in FIELDS}).items():
         setattr(recipient, name, value)
     session.flush()
     audit.record(session, request.user, "recipient.update", "recipient", recipient.id, before=before,
@@ -74,18 +81,23 @@ def delete_recipient(ctx: Context, session: Session, request: Request):
     return {"deleted": before["id"]}
 
 
+class OutboxQuery(Page):
+    status: choices(OUTBOX_STATUSES) = ()
+
+
 @route("GET", r"notifications/outbox", role=PHYSICIST)
 def list_outbox(ctx: Context, session: Session, request: Request):
+    q = query(request, OutboxQuery)
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    if request.query.get("status"):
-        stmt = stmt.where(OutboxMessage.status.in_(request.query["status"].split(",")))
-    return page(session, stmt, request.query, "messages", message_json)
+    if q.status:
+        stmt = stmt.where(OutboxMessage.status.in_(q.status))
+    return page(session, stmt, q, "messages", message_json)
 
 
 @route("POST", r"notifications/outbox/(?P<id>\d+)/retry", role=PHYSICIST)
 def retry(ctx: Context, session: Session, request: Request):
     """Send a message the server refused for good once more (e.g. after an address was corrected)."""
-    message = session.get(OutboxMessage, int(request.param("id")))
+    message = session.get(OutboxMessage, path_id(request))
     if message is None:
         raise ApiError(404, "no such message")
     if message.status != "failed":

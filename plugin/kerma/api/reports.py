@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from .. import audit
 from ..access import PHYSICIST, VIEWER
-from ..db.models import ReportRun, ReportSchedule
+from ..db.models import DoseObject, ReportRun, ReportSchedule
 from ..notify.recipients import ROLES
 from ..reports.periods import PERIODS
 from .his import page
-from .router import Answer, ApiError, Context, Request, date_param, route
+from .router import Answer, ApiError, Context, Request, route
+from .schemas import Body, Day, Id, Page, body, column_text, path_id, query
 from .views import iso
 
 SCHEDULE_FIELDS = ("name", "period", "roles", "filters", "enabled")
@@ -28,29 +31,36 @@ def schedule_json(schedule: ReportSchedule) -> dict:
     return {"id": schedule.id, **{k: getattr(schedule, k) for k in SCHEDULE_FIELDS}, "updated_by": schedule.updated_by}
 
 
-def _roles(value) -> list:
-    roles = value or []
-    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
-        raise ApiError(400, f"roles is a list among {', '.join(ROLES)}")
-    return roles
+class ReportFilters(Body):
+    modality: column_text(DoseObject.modality) | None = None
+    device_id: Id | None = None
+
+
+Roles = list[Literal[ROLES]]
 
 
 @route("GET", r"reports", role=VIEWER)
 def list_reports(ctx: Context, session: Session, request: Request):
     stmt = select(ReportRun).options(defer(ReportRun.pdf), defer(ReportRun.html)).order_by(ReportRun.id.desc())
-    return page(session, stmt, request.query, "reports", run_json)
+    return page(session, stmt, query(request, Page), "reports", run_json)
+
+
+class ReportBody(Body):
+    date_from: Day
+    date_to: Day
+    period: column_text(ReportRun.period, nonempty=True) = "custom"
+    roles: Roles = []
+    filters: ReportFilters | None = None
 
 
 @route("POST", r"reports", role=PHYSICIST)
 def request_report(ctx: Context, session: Session, request: Request):
     """A report for ``date_from``–``date_to``; the background jobs make it within seconds (poll ``reports/{id}``)."""
-    body = request.body or {}
-    start, end = date_param(body, "date_from"), date_param(body, "date_to")
-    if start is None or end is None or end < start:
-        raise ApiError(400, "a report needs date_from and date_to (YYYY-MM-DD), in that order")
-    run = ReportRun(period=body.get("period") or "custom", period_start=start, period_end=end,
-                    filters=body.get("filters") or None, roles=_roles(body.get("roles")), status="pending",
-                    requested_by=request.user)
+    wanted = body(request, ReportBody)
+    if wanted.date_to < wanted.date_from:
+        raise ApiError(400, "date_to: before date_from")
+    run = ReportRun(period=wanted.period, period_start=wanted.date_from, period_end=wanted.date_to,
+                    filters=_filters(wanted.filters), roles=wanted.roles, status="pending", requested_by=request.user)
     session.add(run)
     session.flush()
     audit.record(session, request.user, "report.request", "report_run", run.id, after=run_json(run))
@@ -58,7 +68,7 @@ def request_report(ctx: Context, session: Session, request: Request):
 
 
 def _run(session: Session, request: Request) -> ReportRun:
-    run = session.get(ReportRun, int(request.param("id")))
+    run = session.get(ReportRun, path_id(request))
     if run is None:
         raise ApiError(404, "no such report")
     return run
@@ -85,18 +95,27 @@ def list_schedules(ctx: Context, session: Session, request: Request):
     return {"schedules": [schedule_json(s) for s in session.scalars(select(ReportSchedule).order_by(ReportSchedule.id))]}
 
 
-def _checked(body: dict, current: dict | None = None) -> dict:
-    fields = {**(current or {}), **{k: body[k] for k in SCHEDULE_FIELDS if k in body}}
-    if not fields.get("name") or fields.get("period") not in PERIODS:
-        raise ApiError(400, f"a schedule needs a name and a period among {', '.join(PERIODS)}")
-    fields["roles"] = _roles(fields.get("roles"))
-    fields.setdefault("enabled", True)
-    return fields
+class ScheduleBody(Body):
+    name: column_text(ReportSchedule.name, nonempty=True)
+    period: Literal[PERIODS]
+    roles: Roles = []
+    filters: ReportFilters | None = None
+    enabled: bool = True
+
+
+def _checked(request: Request, current: dict | None = None) -> dict:
+    schedule = body(request, ScheduleBody, current)
+    return {**schedule.model_dump(), "filters": _filters(schedule.filters)}
+
+
+def _filters(filters: ReportFilters | None) -> dict | None:
+    """The filters as stored: only those given, None for none."""
+    return filters.model_dump(exclude_none=True) or None if filters else None
 
 
 @route("POST", r"reports/schedules", role=PHYSICIST)
 def create_schedule(ctx: Context, session: Session, request: Request):
-    schedule = ReportSchedule(**_checked(request.body or {}), updated_by=request.user)
+    schedule = ReportSchedule(**_checked(request), updated_by=request.user)
     session.add(schedule)
     session.flush()
     audit.record(session, request.user, "report_schedule.create", "report_schedule", schedule.id, after=schedule_json(schedule))
@@ -105,11 +124,11 @@ def create_schedule(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"reports/schedules/(?P<id>\d+)", role=PHYSICIST)
 def update_schedule(ctx: Context, session: Session, request: Request):
-    schedule = session.get(ReportSchedule, int(request.param("id")))
+    schedule = session.get(ReportSchedule, path_id(request))
     if schedule is None:
         raise ApiError(404, "no such schedule")
     before = schedule_json(schedule)
-    for name, value in _checked(request.body or {}, {k: before[k] for k in SCHEDULE_FIELDS}).items():
+    for name, value in _checked(request, {k: before[k] for k in SCHEDULE_FIELDS}).items():
         setattr(schedule, name, value)
     schedule.updated_by = request.user
     session.flush()

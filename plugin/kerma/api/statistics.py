@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Annotated, Literal
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,66 +12,57 @@ from ..access import VIEWER
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..stats import tables
 from .export import rows_answer
-from .router import ApiError, Context, Request, int_param, route
+from .router import ApiError, Context, Request, route
+from .schemas import Day, Flag, Id, Offset, Query, column_text, query, text
 
 
-def _filters(query: dict) -> tables.Filters:
-    def day(name):
-        try:
-            return dt.date.fromisoformat(query[name]) if query.get(name) else None
-        except ValueError:
-            raise ApiError(400, f"{name} must be a date as YYYY-MM-DD") from None
+class FilterQuery(Query):
+    date_from: Day | None = None
+    date_to: Day | None = None
+    modality: column_text(DoseObject.modality) | None = None
+    device_id: Id | None = None
+    standard_exam_id: Id | None = None
+    period: Literal[tables.PERIODS] = "month"
 
-    def number(name):
-        try:
-            return int(query[name]) if query.get(name) else None
-        except ValueError:
-            raise ApiError(400, f"{name} must be an integer") from None
-
-    return tables.Filters(day("date_from"), day("date_to"), (query.get("modality") or "").upper() or None,
-                          number("device_id"), number("standard_exam_id"))
+    def filters(self) -> tables.Filters:
+        return tables.Filters(self.date_from, self.date_to, (self.modality or "").upper() or None, self.device_id,
+                              self.standard_exam_id)
 
 
-def _quantity(query: dict) -> str:
-    quantity = query.get("quantity")
-    if not quantity:
-        raise ApiError(400, "quantity is required, e.g. ctdivol_mGy, dap_Gycm2, total_dlp_mGycm")
+class QuantityQuery(FilterQuery):
+    quantity: text(64, nonempty=True)  # e.g. ctdivol_mGy, dap_Gycm2, total_dlp_mGycm
+    by_device: Flag = True
+
+
+def _quantity_query(request: Request) -> QuantityQuery:
+    q = query(request, QuantityQuery)
     try:
-        tables.level_of(quantity)
+        tables.level_of(q.quantity)
     except tables.StatisticsError as exc:
-        raise ApiError(400, str(exc)) from None
-    return quantity
+        raise ApiError(400, f"quantity: {exc}") from None
+    return q
 
 
 @route("GET", r"statistics", role=VIEWER)
 def statistics(ctx: Context, session: Session, request: Request):
-    q = request.query
-    quantity = _quantity(q)
-    try:
-        rows = tables.median_table(session, quantity, _filters(q), q.get("period", "month"),
-                                   by_device=q.get("by_device", "1") not in ("0", "false", "no"))
-    except tables.StatisticsError as exc:
-        raise ApiError(400, str(exc)) from None
-    return rows_answer(session, request, "statistics", rows, {"quantity": quantity, "level": tables.level_of(quantity)})
+    q = _quantity_query(request)
+    rows = tables.median_table(session, q.quantity, q.filters(), q.period, by_device=q.by_device)
+    return rows_answer(session, request, "statistics", rows, {"quantity": q.quantity, "level": tables.level_of(q.quantity)})
 
 
 @route("GET", r"statistics/above-drl", role=VIEWER, personal=True)
 def above_drl(ctx: Context, session: Session, request: Request):
-    quantity = _quantity(request.query)
-    return rows_answer(session, request, "above_drl", tables.above_drl(session, quantity, _filters(request.query)),
-                       {"quantity": quantity})
+    q = _quantity_query(request)
+    return rows_answer(session, request, "above_drl", tables.above_drl(session, q.quantity, q.filters()),
+                       {"quantity": q.quantity})
 
 
 @route("GET", r"statistics/trend", role=VIEWER)
 def trend(ctx: Context, session: Session, request: Request):
-    q = request.query
-    quantity = _quantity(q)
-    try:
-        rows = tables.median_table(session, quantity, _filters(q), q.get("period", "month"), by_device=False)
-    except tables.StatisticsError as exc:
-        raise ApiError(400, str(exc)) from None
+    q = _quantity_query(request)
+    rows = tables.median_table(session, q.quantity, q.filters(), q.period, by_device=False)
     keep = ("standard_exam_id", "standard_exam", "period", "n", "median", "drl")
-    return rows_answer(session, request, "trend", [{k: r[k] for k in keep} for r in rows], {"quantity": quantity})
+    return rows_answer(session, request, "trend", [{k: r[k] for k in keep} for r in rows], {"quantity": q.quantity})
 
 
 @route("GET", r"devices", role=VIEWER)
@@ -80,24 +72,26 @@ def devices(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"statistics/examinations-per-device", role=VIEWER)
 def examinations_per_device(ctx: Context, session: Session, request: Request):
-    try:
-        rows = tables.examinations_per_device(session, _filters(request.query), request.query.get("period", "month"))
-    except tables.StatisticsError as exc:
-        raise ApiError(400, str(exc)) from None
-    return rows_answer(session, request, "examinations", rows)
+    q = query(request, FilterQuery)
+    return rows_answer(session, request, "examinations", tables.examinations_per_device(session, q.filters(), q.period))
+
+
+class EventQuery(FilterQuery):
+    limit: Annotated[int, Field(ge=1, le=10000)] = 100
+    offset: Offset = 0
+    all: Flag = False
 
 
 @route("GET", r"events", role=VIEWER, personal=True)
 def events(ctx: Context, session: Session, request: Request):
     """Exposure events with every parameter (the ESR's event list), counted ones only unless ?all=1."""
-    q = request.query
-    limit = int_param(q, "limit", 100, 1, 10000)
-    offset = int_param(q, "offset", 0, 0, None)
-    filters = _filters(q)
+    q = query(request, EventQuery)
+    limit, offset = q.limit, q.offset
+    filters = q.filters()
     stmt = (select(IrradiationEvent, Study, DoseObject.modality)
             .join(Study, Study.id == IrradiationEvent.study_id)
             .join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id))
-    if q.get("all") not in ("1", "true", "yes"):
+    if not q.all:
         stmt = stmt.where(IrradiationEvent.counted.is_(True))
     if filters.date_from:
         stmt = stmt.where(IrradiationEvent.event_date >= filters.date_from)

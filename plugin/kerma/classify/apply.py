@@ -7,20 +7,35 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, MappingRule, Study
 from ..db.records import event as event_record
+from ..rule_rows import evaluable
 from ..stats.monthly import mark_all_stale
-from .rules import Rule, choose
+from .rules import LEVELS, Rule, RuleError, choose, conditions_of
 
 STUDY_CONTEXT_FIELDS = ("study_description", "requested_procedure", "performed_procedure", "procedure_reported",
                         "accession_number", "institution_name", "department", "patient_age_years", "patient_weight_kg")
 
 
 def load_rules(session: Session) -> list[Rule]:
-    rows = session.scalars(select(MappingRule).where(MappingRule.enabled.is_(True))).all()
-    return [to_rule(r) for r in rows]
+    """The enabled rules that can be evaluated (see :mod:`kerma.rule_rows`)."""
+    return _enabled(session)[0]
+
+
+def invalid_rules(session: Session) -> list[dict]:
+    """The enabled rules :func:`load_rules` leaves out, each with the reason."""
+    return _enabled(session)[1]
+
+
+def _enabled(session: Session) -> tuple[list[Rule], list[dict]]:
+    rows = session.scalars(select(MappingRule).where(MappingRule.enabled.is_(True)).order_by(MappingRule.id))
+    return evaluable(rows, to_rule, RuleError, "mapping rule")
 
 
 def to_rule(row: MappingRule) -> Rule:
-    return Rule(row.id, row.level, row.priority, row.standard_exam_id, tuple(row.conditions), row.modality, row.device_id)
+    """The row as a :class:`Rule`; raises :class:`RuleError` when it cannot be evaluated."""
+    if row.level not in LEVELS:
+        raise RuleError(f"level: {row.level!r} is neither exam nor exposure")
+    return Rule(row.id, row.level, row.priority, row.standard_exam_id, conditions_of(row.conditions), row.modality,
+                row.device_id)
 
 
 def study_context(study: Study) -> dict:

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Alert, AlertComment, AlertRule, Study
 from ..notify.outbox import enqueue_alert
+from ..rule_rows import evaluable
 from . import achievable, cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
 from .environment import Environment
 from .facts import StudyFacts, show, study_facts
 from .findings import Finding
-from .rules import RuleSpec, spec_of
+from .rules import AlertRuleError, RuleSpec, spec_of
 
 log = logging.getLogger("kerma.evaluate")
 
@@ -41,8 +42,18 @@ CHECKS = {
 
 
 def enabled_rules(session: Session) -> list[RuleSpec]:
-    """The enabled alert rules, flattened for one evaluation batch."""
-    return [spec_of(r) for r in session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id))]
+    """The enabled alert rules that can be evaluated, flattened for one batch (see :mod:`kerma.rule_rows`)."""
+    return _enabled(session)[0]
+
+
+def invalid_rules(session: Session) -> list[dict]:
+    """The enabled alert rules left out, each with the reason."""
+    return _enabled(session)[1]
+
+
+def _enabled(session: Session) -> tuple[list[RuleSpec], list[dict]]:
+    rows = session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id))
+    return evaluable(rows, spec_of, AlertRuleError, "alert rule")
 
 
 def evaluate_studies(session: Session, studies: list[Study]) -> list[Alert]:

@@ -9,9 +9,10 @@ region, protocol and study description in one text).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..classify.rules import Rule, RuleError, matches, validate
+from ..classify.rules import Rule, RuleError, conditions_of, matches
 from ..db.models import AlertRule
 from ..notify.recipients import ROLES, SEVERITY_RANK
 from ..stats.tables import EXPOSURE_QUANTITIES
@@ -38,7 +39,10 @@ KINDS: dict[str, tuple[dict, bool, tuple[str, ...]]] = {
                   ("exam",)),
     "achievable": ({"direction": "above", "exam_count": 20, "min_exams": 5}, False, ("exam",)),
 }
+COLUMNS = ("name", "kind", "severity", "quantity", "level", "parameters", "notify_roles", "patient_group")
 OPTIONAL = {"lower", "upper", "increment"}  # may stay None (expected_range needs one of lower/upper)
+COUNTS = {"window_days", "exam_count", "baseline_exams", "recent_exams", "min_baseline_exams", "min_exams"}
+POSITIVE = {"k", "threshold", "lower", "upper", "increment", "tolerance_percent", "mean_factor", "trigger_factor", *COUNTS}
 
 
 class AlertRuleError(ValueError):
@@ -63,6 +67,8 @@ class RuleSpec:
     parameters: dict
     notify_roles: tuple[str, ...]
     snapshot: dict
+    conditions: Rule | None = None  # parameters["conditions"] and ["exclude"], checked once
+    exclude: Rule | None = None
 
     def param(self, name: str):
         """The parameter's value, or the kind's default when the rule leaves it unset."""
@@ -83,15 +89,19 @@ class RuleSpec:
         """The value part of the scope: the standard exam of the value, and the conditions over its fields."""
         if self.standard_exam_id is not None and exam_id != self.standard_exam_id:
             return False
-        conditions = self.parameters.get("conditions")
-        if conditions and not matches(_as_rule(conditions), context):
+        if self.conditions and not matches(self.conditions, context):
             return False
-        exclude = self.parameters.get("exclude")
-        return not (exclude and matches(_as_rule(exclude), context))
+        return not (self.exclude and matches(self.exclude, context))
 
 
-def _as_rule(conditions: list[dict]) -> Rule:
-    return Rule(0, "exam", 0, 0, tuple(conditions))
+def _as_rule(conditions: list | None) -> Rule | None:
+    return Rule(0, "exam", 0, 0, conditions_of(conditions)) if conditions else None
+
+
+def _positive(value, integral: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return False
+    return not integral or float(value).is_integer()
 
 
 def rule_json(row: AlertRule) -> dict:
@@ -105,10 +115,16 @@ def rule_json(row: AlertRule) -> dict:
 
 
 def spec_of(row: AlertRule) -> RuleSpec:
-    """The rule row as an immutable :class:`RuleSpec` (with the snapshot an alert keeps)."""
-    return RuleSpec(row.id, row.version, row.name, row.kind, row.severity, row.modality, row.device_id,
-                    row.standard_exam_id, row.patient_group, row.quantity, row.level, dict(row.parameters or {}),
-                    tuple(row.notify_roles or ()), rule_json(row))
+    """The rule row as an immutable :class:`RuleSpec` (with the snapshot an alert keeps).
+
+    Raises :class:`AlertRuleError` for a row that cannot be evaluated (checked as :func:`check` checks a new rule).
+    """
+    fields = check({name: getattr(row, name) for name in COLUMNS})
+    parameters = fields["parameters"]
+    return RuleSpec(row.id, row.version, row.name, row.kind, fields["severity"], row.modality, row.device_id,
+                    row.standard_exam_id, row.patient_group, row.quantity, fields["level"], parameters,
+                    tuple(fields["notify_roles"]), rule_json(row), _as_rule(parameters.get("conditions")),
+                    _as_rule(parameters.get("exclude")))
 
 
 def check(fields: dict) -> dict:
@@ -117,7 +133,7 @@ def check(fields: dict) -> dict:
     ``fields`` holds the columns of :class:`AlertRule` (``parameters`` a dict).
     """
     kind = fields.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise AlertRuleError(f"kind must be one of {', '.join(KINDS)}")
     defaults, needs_quantity, levels = KINDS[kind]
     if not fields.get("name"):
@@ -139,14 +155,19 @@ def check(fields: dict) -> dict:
             raise AlertRuleError(f"{quantity!r} is not a quantity at level {fields['level']}; use one of {', '.join(known)}")
     if kind == "drift" and quantity not in DRIFT_QUANTITIES:
         raise AlertRuleError(f"drift watches one of {', '.join(DRIFT_QUANTITIES)}")
-    parameters = {**defaults, **(fields.get("parameters") or {})}
+    given = fields.get("parameters") or {}
+    if not isinstance(given, dict):
+        raise AlertRuleError("parameters: must be an object")
+    unknown = sorted(set(given) - set(defaults) - {"conditions", "exclude"})
+    if unknown:
+        raise AlertRuleError(f"parameters.{unknown[0]}: not a parameter of a {kind} rule "
+                             f"({', '.join([*defaults, 'conditions', 'exclude'])})")
+    parameters = {**defaults, **given}
     for name, value in parameters.items():
         if name in defaults and value is None and name not in OPTIONAL:
             raise AlertRuleError(f"a {kind} rule needs parameter {name!r}")
-        if name in ("k", "threshold", "lower", "upper", "increment", "tolerance_percent", "mean_factor",
-                    "trigger_factor", "window_days", "exam_count", "baseline_exams", "recent_exams",
-                    "min_baseline_exams", "min_exams") and value is not None and not (isinstance(value, (int, float)) and value > 0):
-            raise AlertRuleError(f"parameter {name!r} must be a positive number")
+        if name in POSITIVE and value is not None and not _positive(value, integral=name in COUNTS):
+            raise AlertRuleError(f"parameters.{name}: must be a positive {'whole ' if name in COUNTS else ''}number")
     if kind == "expected_range" and parameters["lower"] is None and parameters["upper"] is None:
         raise AlertRuleError("an expected range needs a lower and/or an upper bound")
     if kind == "expected_range" and None not in (parameters["lower"], parameters["upper"]) \
@@ -163,11 +184,11 @@ def check(fields: dict) -> dict:
     for name in ("conditions", "exclude"):
         if parameters.get(name):
             try:
-                validate(parameters[name])
+                parameters[name] = [c.as_json() for c in conditions_of(parameters[name], f"parameters.{name}")]
             except RuleError as exc:
-                raise AlertRuleError(f"{name}: {exc}") from None
+                raise AlertRuleError(str(exc)) from None
     roles = fields.get("notify_roles") or []
-    if any(r not in ROLES for r in roles):
+    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
         raise AlertRuleError(f"notify_roles are among {', '.join(ROLES)}")
     if fields.get("patient_group") not in (None, "adult", "paediatric"):
         raise AlertRuleError("patient_group must be adult, paediatric or empty (every patient)")

@@ -10,7 +10,7 @@ object) take part.
 from __future__ import annotations
 
 import datetime as dt
-import re
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, or_, select
@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from ..db.models import DoseObject, ImagingOrder, PatientRecord, Study
 from ..hl7.orders import CANCELLED, COMPLETED
+from ..patterns import PatternError, compile_pattern
+
+log = logging.getLogger("kerma.reconcile")
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,16 @@ def _name_key(name: str) -> tuple[str, str]:
 def placeholder_patients(session: Session, patterns: tuple[str, ...], window: Window = Window()) -> list[Study]:
     """Studies with dose data whose patient ID is empty, or whose ID or name looks like a placeholder.
 
-    ``patterns`` are regular expressions searched case-insensitively in the patient ID and
-    in the name (``"UNKNOWN"``, ``"^NN"``, ``"Motorbike"``...).
+    ``patterns`` are regular expressions (RE2, :mod:`kerma.patterns`) searched case-insensitively in
+    the patient ID and in the name (``"UNKNOWN"``, ``"^NN"``, ``"Motorbike"``...); one RE2 refuses is
+    logged and left out.
     """
-    compiled = [re.compile(p, re.IGNORECASE) for p in patterns]
+    compiled = []
+    for source in patterns:
+        try:
+            compiled.append(compile_pattern(source))
+        except PatternError as exc:
+            log.error("PlaceholderPatientPatterns: %s left out", exc)
 
     def placeholder(value: str | None) -> bool:
         return bool(value) and any(p.search(value) for p in compiled)
