@@ -108,7 +108,7 @@ def api(sessions):
     return call
 
 
-@settings(max_examples=12, derandomize=True, database=None, deadline=None,
+@settings(max_examples=30, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_every_route_answers_hostile_input_without_a_server_error(api, data):

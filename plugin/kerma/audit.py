@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from .db.models import AuditEntry
 
+TARGET_ID_LENGTH = AuditEntry.target_id.type.length or 10_000
+
 
 def record(session: Session, actor: str | None, action: str, target_type: str, target_id,
            before: dict | None = None, after: dict | None = None, note: str | None = None) -> AuditEntry:
@@ -40,9 +42,9 @@ def record(session: Session, actor: str | None, action: str, target_type: str, t
     AuditEntry
         The new entry (flushed, so its ``id`` is set).
     """
-    entry = AuditEntry(actor=actor, action=action, target_type=target_type,
-                       target_id=None if target_id is None else str(target_id),
-                       before=_jsonable(before), after=_jsonable(after), note=note)
+    entry = AuditEntry(actor=_storable(actor), action=action, target_type=target_type,
+                       target_id=None if target_id is None else _storable(str(target_id))[:TARGET_ID_LENGTH],
+                       before=_jsonable(before), after=_jsonable(after), note=_storable(note))
     session.add(entry)
     session.flush()
     return entry
@@ -80,7 +82,18 @@ def as_json(entry: AuditEntry) -> dict:
 
 
 def _jsonable(values: dict | None) -> dict | None:
-    return None if values is None else json.loads(json.dumps(values, default=_iso))
+    """``values`` as JSON both databases store and every answer can carry (see :func:`_storable`)."""
+    return None if values is None else json.loads(_storable(json.dumps(values, default=_iso, ensure_ascii=False)))
+
+
+def _storable(text: str | None) -> str | None:
+    """The text without what PostgreSQL cannot store: NUL is dropped, a lone surrogate becomes "?".
+
+    What is audited can come from a request as it was sent (its query string): the entry must still be written.
+    """
+    if text is None:
+        return None
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _iso(value):
