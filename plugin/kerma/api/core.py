@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, selectinload
 from .. import __version__, access
 from ..access import VIEWER
 from ..db.models import DoseObject, IrradiationEvent, Study
+from ..classify.apply import invalid_rules as invalid_mapping_rules
 from ..drl.sets import active_levels
+from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
 from ..images import locate_study
 from ..ingest.store import read_cursor
 from ..stats.tables import Filters, exceedances, study_reference_levels
@@ -39,6 +41,8 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
             "dose_objects": by_status,
             "irradiation_events": session.scalar(select(func.count()).select_from(IrradiationEvent)),
         },
+        # enabled rules that cannot be evaluated and are left out (kerma.rule_rows), each with the reason
+        "invalid_rules": {"mapping": invalid_mapping_rules(session), "alert": invalid_alert_rules(session)},
     }
 
 

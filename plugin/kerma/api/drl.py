@@ -50,7 +50,7 @@ def get_set(ctx: Context, session: Session, request: Request):
 
 
 class SetBody(Body):
-    name: column_text(DrlSet.name)
+    name: column_text(DrlSet.name, nonempty=True)
     kind: Literal["local", "achievable"]  # national sets are loaded as data
     country_body: column_text(DrlSet.country_body) | None = None
     year: Annotated[int, Field(ge=1900, le=2999)] | None = None

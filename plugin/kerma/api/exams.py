@@ -64,14 +64,17 @@ def create_exam(ctx: Context, session: Session, request: Request):
 
 def rule_json(rule: MappingRule) -> dict:
     """The rule, and ``invalid``: why it cannot be evaluated (left out of classification), when it cannot."""
-    try:
-        to_rule(rule)
-        invalid = None
-    except RuleError as exc:
-        invalid = str(exc)
     return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}, "version": rule.version,
             "updated_by": rule.updated_by, "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
-            "invalid": invalid}
+            "invalid": _invalid(rule)}
+
+
+def _invalid(rule: MappingRule) -> str | None:
+    try:
+        to_rule(rule)
+    except RuleError as exc:
+        return str(exc)
+    return None
 
 
 class RuleBody(Body):
