@@ -119,7 +119,7 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
 @route("GET", r"studies/(?P<uid>[^/]+)/images", role=VIEWER)
 def study_images(ctx: Context, session: Session, request: Request) -> dict:
     """Where the study's images are in Orthanc now (looked up by Study Instance UID: merges change Orthanc's ids)."""
-    uid = request.param("uid")
+    uid = path_text(request, "uid")
     if session.scalar(select(Study.id).where(Study.study_instance_uid == uid)) is None:
         raise ApiError(404, "no dose record for this Study Instance UID")
     if ctx.orthanc is None:
