@@ -31,7 +31,9 @@ from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
 from .hl7.service import Hl7Supervisor
 from .ingest.refresh import refresh_unresolved
+from .ingest.store import read_cursor
 from .ingest.worker import IngestWorker
+from .startup import start_line
 from .stats.monthly import SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
@@ -145,12 +147,12 @@ def start() -> None:
     orthanc.RegisterRestCallback("/kerma/ui/?", _to_index)  # Orthanc drops the trailing slash: no page at /kerma/ui/
     orthanc.RegisterRestCallback("/kerma/ui/index\\.html", _on_ui_page)  # the UI's other files: ServeFolders (webui/)
     orthanc.ExtendOrthancExplorer(EXPLORER_EXTENSION.read_text(encoding="utf-8"))
-    log.info("version %s, dose database %s", __version__, settings.database_url.split("@")[-1])
 
 
 def _on_change(change_type, level, resource_id) -> None:
     try:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
+            _log_start()
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
             _summaries.start()
             _outbox.start()
@@ -166,6 +168,17 @@ def _on_change(change_type, level, resource_id) -> None:
             _worker.wake()
     except Exception as exc:
         log.error("change callback failed: %s", exc)
+
+
+def _log_start() -> None:
+    """One line in Orthanc's log: version, database (no password), cursor, lag. At warning level, as Orthanc's own
+    start-up lines, so that it shows without --verbose."""
+    try:
+        with _context.sessions() as session:
+            cursor = read_cursor(session)
+        log.warning(start_line(__version__, _context.settings.database_url, cursor, _context.orthanc_last_seq()))
+    except Exception as exc:  # the line is information: never a reason not to ingest
+        log.error("start line not written: %s: %s", type(exc).__name__, exc)
 
 
 def _on_rest(output, uri, **request) -> None:
