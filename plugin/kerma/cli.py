@@ -4,6 +4,7 @@
 ``kerma db upgrade --url URL`` brings a dose database to the current schema.
 ``kerma exams import-playbook FILE --url URL`` loads the RSNA RadLex Playbook CSV into the catalogue.
 ``kerma drl load FILE --url URL [--reference-format]`` loads a DRL table (unverified rows stay disabled).
+``kerma skin-dose FILE --phantom plane|cylinder|elliptic [--pyskindose-defaults] --json`` estimates the peak skin dose.
 """
 
 from __future__ import annotations
@@ -74,6 +75,38 @@ def _load_drl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _skin_dose(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .dosimetry.skin import render_png, skin_dose
+
+    path = Path(args.file)
+    try:
+        record = extract(path.read_bytes())
+    except OSError as exc:
+        record = {"status": "error", "reason": f"cannot read file: {exc.strerror}"}
+    if record.get("status") != "ok" or record.get("report_kind") != "projection":
+        answer = {"file": str(path), "status": "error",
+                  "reason": record.get("reason") or "not a projection dose report (fluoroscopy, angiography)"}
+        print(json.dumps(answer) if args.json else f"error: {answer['reason']}")
+        return 1
+    result = skin_dose(record, args.phantom, pyskindose_defaults=args.pyskindose_defaults)
+    png = Path(args.png) if args.png else Path(tempfile.gettempdir()) / "kerma-skin-dose" / f"{path.stem}-{args.phantom}.png"
+    answer = {"file": str(path), "status": "ok", **result.to_dict(), "map_png": str(render_png(result, png))}
+    if args.json:
+        json.dump(answer, sys.stdout, allow_nan=False, indent=1 if args.pretty else None)
+        sys.stdout.write("\n")
+    else:
+        psd = "not estimated" if answer["psd_mGy"] is None else f"{answer['psd_mGy']:.4g} mGy"
+        rel = answer["uncertainty"]["relative"]
+        print(f"PSD {psd}" + (f" (±{rel * 100:.0f} %)" if rel is not None else "")
+              + f", Σ Ka,r {answer['kar_total_mGy']} mGy, {answer['events_used']} events used; map {answer['map_png']}")
+        print(f"method: {answer['method']}")
+        for reason in answer["uncertainty"]["reasons"]:
+            print(f"  - {reason}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``kerma`` command line (the README's *Command line* section is tested against it)."""
     top = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
@@ -104,6 +137,16 @@ def parser() -> argparse.ArgumentParser:
     lp.add_argument("--reference-format", action="store_true",
                     help="the project's reference-table columns (quantity_code, value_normalised, verification...)")
     lp.set_defaults(func=_load_drl)
+    k = sub.add_parser("skin-dose", help="peak skin dose and skin dose map of a fluoroscopy / angiography RDSR")
+    k.add_argument("file", metavar="FILE")
+    k.add_argument("--phantom", default="elliptic", choices=("plane", "cylinder", "elliptic"),
+                   help="plane (patient's back), cylinder (fixed elliptic cylinder) or elliptic (sized to the patient)")
+    k.add_argument("--pyskindose-defaults", action="store_true",
+                   help="PySkinDose's example geometry (patient, table, pad, table transmission), not sized to the patient")
+    k.add_argument("--png", metavar="PATH", help="where to write the map (default: the system's temp folder)")
+    k.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    k.add_argument("--pretty", action="store_true", help="indent the JSON")
+    k.set_defaults(func=_skin_dose)
     return top
 
 

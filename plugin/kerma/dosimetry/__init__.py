@@ -1,0 +1,1 @@
+"""Patient dosimetry from dose records: skin dose (``skin``)."""

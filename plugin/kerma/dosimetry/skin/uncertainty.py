@@ -1,0 +1,29 @@
+"""The estimate's uncertainty: the components of ``data/uncertainty_components.csv`` that apply, and the reasons."""
+
+from __future__ import annotations
+
+import math
+
+from .result import Uncertainty
+from .tables import rows
+
+
+def uncertainty(conditions: set[str], reasons: list[str], estimated: bool) -> Uncertainty:
+    """Components whose ``applies`` is ``always`` or one of ``conditions``, combined in quadrature.
+
+    Parameters
+    ----------
+    conditions : set of str
+        What the estimate had to assume (``estimated_table``, ``estimated_height``, ``estimated_field``).
+    reasons : list of str
+        Plain-language statements of what is missing or assumed, kept in order.
+    estimated : bool
+        False when there is no estimate at all (no relative uncertainty then).
+    """
+    if not estimated:
+        return Uncertainty(None, (), tuple(reasons))
+    components = tuple(
+        {"name": r["name"], "relative": float(r["relative"]), "why": r["derivation"], "source": r["source"]}
+        for r in rows("uncertainty_components.csv") if r["applies"] == "always" or r["applies"] in conditions)
+    relative = math.sqrt(sum(c["relative"] ** 2 for c in components))
+    return Uncertainty(relative, components, tuple(reasons))
