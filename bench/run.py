@@ -10,6 +10,7 @@
     must fold into one acquisition of 500 slices
 (e) header read per image instance (synthetic CT slice, corpus images), warm, in-process, next to pydicom
 (h) 10,000 HL7 ADT/ORM messages over MLLP while (a)'s batch is stored: messages/s, C-STORE ratio (only with --only h)
+(k) peak skin dose + map per corpus fluoroscopy RDSR, side by side with PySkinDose on the files it reads
 (s) statistics at scale: median table and DRL-exceedance list over 1,000,000 generated events, SQLite and PostgreSQL,
     with a profile and faster prototypes (only with --only s: several minutes)
 
@@ -155,6 +156,12 @@ def run_h(args, workroot: Path) -> dict:
     paths = mixed_batch(workroot / "batch-h", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
     log(f"(h) {count} HL7 messages while {n_ct} CT + {n_rdsr} RDSR are stored, {args.runs or 1} pair(s)")
     return run(paths, count, args.runs or 1, workroot, say=log)
+
+
+def run_k(args, workroot: Path) -> dict:
+    from skindose import run
+
+    return run(args, workroot, say=log)
 
 
 def run_s(args, workroot: Path) -> dict:
@@ -313,6 +320,9 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("header read, synthetic CT slice (info)", ms3(s["kerma_s"]), verdict(None), note))
         rows.append(("header read, corpus images, median (info)", ms3(e["kerma_median_s"]), verdict(None),
                      f"pydicom header-only {ms3(e['pydicom_header_median_s'])}, ratio median {e['ratio_header_median']:.2f}"))
+    if summary.get("k"):
+        from skindose import target_rows as skin_rows
+        rows += skin_rows(summary["k"], verdict)
     if summary.get("s"):
         from statscale import target_rows
         rows += target_rows(summary["s"], verdict)
@@ -323,18 +333,19 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
-    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h", "s"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h", "k", "s"], action="append", help="run only this part (repeatable)")
     p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1)")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
     args = p.parse_args(argv)
-    parts = args.only or ["a", "b", "c", "d", "e"]
+    parts = args.only or ["a", "b", "c", "d", "e", "k"]
 
     summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "machine": machine(),
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("e", run_e), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h), ("s", run_s)):  # cheapest first
+        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h),
+                         ("s", run_s)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
                 summary[part] = fn(args, workroot)
@@ -351,6 +362,9 @@ def main(argv=None) -> int:
     if "h" in summary:
         from hl7 import show as print_h
         print_h(summary["h"])
+    if "k" in summary:
+        from skindose import show as print_k
+        print_k(summary["k"])
     if "s" in summary:
         from statscale import show as print_s
         print_s(summary["s"])

@@ -140,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("skin-dose", help="peak skin dose and skin dose map of a fluoroscopy / angiography RDSR")
     k.add_argument("file", metavar="FILE")
     k.add_argument("--phantom", default="elliptic", choices=("plane", "cylinder", "elliptic"),
-                   help="plane (patient's back), cylinder (fixed elliptic cylinder) or elliptic (sized to the patient)")
+                   help="plane (the patient's back), cylinder (a fixed elliptic cylinder) or elliptic (sized to the patient; the default)")
     k.add_argument("--pyskindose-defaults", action="store_true",
                    help="PySkinDose's example geometry (patient, table, pad, table transmission), not sized to the patient")
     k.add_argument("--png", metavar="PATH", help="where to write the map (default: the system's temp folder)")

@@ -14,13 +14,13 @@ backscatter, μen ratio, table; HVL estimate), ``dosemap`` (the map), ``estimate
 from __future__ import annotations
 
 from .beams import Beam, Orientation, Patient, Study, study_from_record
-from .estimate import estimate
+from .estimate import estimate_study
 from .geometry import PHANTOMS, Geometry
 from .render import render_png
 from .result import EventDose, SkinDoseResult, Uncertainty
 
 __all__ = ["Beam", "EventDose", "Geometry", "Orientation", "PHANTOMS", "Patient", "SkinDoseResult", "Study",
-           "Uncertainty", "estimate", "render_png", "skin_dose", "study_from_record"]
+           "Uncertainty", "estimate_study", "render_png", "skin_dose", "study_from_record"]
 
 
 def skin_dose(record: dict, phantom: str = "elliptic", pyskindose_defaults: bool = False,
@@ -40,4 +40,4 @@ def skin_dose(record: dict, phantom: str = "elliptic", pyskindose_defaults: bool
     """
     if geometry is None:
         geometry = Geometry.defaults(phantom, pyskindose=pyskindose_defaults)
-    return estimate(study_from_record(record), geometry)
+    return estimate_study(study_from_record(record), geometry)

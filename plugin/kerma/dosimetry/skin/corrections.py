@@ -126,9 +126,9 @@ def at_field_side(per_side: np.ndarray, side_cm) -> np.ndarray:
     return np.interp(side_cm, FIELD_SIDES_CM, per_side)
 
 
-def inverse_square(rp_distance_cm: float, distance_cm) -> np.ndarray:
-    """k_isq: from the reference point to the skin."""
-    return (rp_distance_cm / np.asarray(distance_cm, dtype=float)) ** 2
+def field_side_bracket(side_cm) -> tuple[np.ndarray, np.ndarray]:
+    """Index into ``FIELD_SIDES_CM`` and fraction toward the next side (clamped to the table): for per-pair lookups."""
+    return _bracket(FIELD_SIDES_CM, np.asarray(side_cm, dtype=float))
 
 
 def largest_over_kvp(copper_mm: float, aluminium_mm: float, inherent_mmAl: float, side_cm: float) -> float:

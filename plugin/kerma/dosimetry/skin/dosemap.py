@@ -15,7 +15,6 @@ table's width is attenuated by ``table_transmission``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,7 @@ class BeamOnSkin:
     hvl_mmAl: float | None
 
 
-def _overlap(centre: np.ndarray, half: np.ndarray, limit: float) -> np.ndarray:
+def _overlap(centre: np.ndarray, half: np.ndarray, limit) -> np.ndarray:
     """Fraction of the interval centre ± half inside [-limit, limit]."""
     half = np.maximum(half, 1e-12)
     return np.clip((np.minimum(centre + half, limit) - np.maximum(centre - half, -limit)) / (2 * half), 0.0, 1.0)
@@ -62,82 +61,125 @@ def beam_factors(beams: list[PlacedBeam], geometry: Geometry) -> tuple[np.ndarra
     return hvl, corrections.backscatter(kvp, hvl), corrections.mu_en_ratio(kvp, hvl)
 
 
-def _geometry_key(beam: PlacedBeam) -> tuple:
-    return (tuple(np.round(beam.source, 6)), tuple(np.round(beam.e_u, 9)), tuple(np.round(beam.e_w, 9)),
-            round(beam.tan_u, 9), round(beam.tan_v, 9), round(beam.rp_distance_cm, 6))
+CHUNK = 200_000  # (beam, cell) pairs handled at once: bounds the memory of a study with many large fields
 
 
-def _footprint(beam: PlacedBeam, grid: SkinGrid, geometry: Geometry):
-    """Cells a beam reaches: their indices, covered fraction, distance from the source and table transmission."""
-    basis = np.column_stack([beam.e_u, beam.e_v, beam.e_w])
-    offset = beam.source @ basis
-    centres, radii, members = grid.blocks
-    tiles = centres @ basis - offset                            # (across, along, depth) of each tile's centre
-    near = ((tiles[:, 2] > -radii)
-            & (np.abs(tiles[:, 0]) <= beam.tan_u * np.maximum(tiles[:, 2], 0) + radii * math.hypot(1, beam.tan_u))
-            & (np.abs(tiles[:, 1]) <= beam.tan_v * np.maximum(tiles[:, 2], 0) + radii * math.hypot(1, beam.tan_v)))
-    if not near.any():
-        return np.empty(0, dtype=int), None, None, None
-    cells = np.concatenate([members[i] for i in np.flatnonzero(near)])
-    local = grid.points[cells] @ basis - offset                 # (across, along, depth) of each cell
+@dataclass(frozen=True)
+class _Beams:
+    """The placed beams as arrays (one row per beam)."""
+
+    source: np.ndarray      # (E, 3)
+    basis: np.ndarray       # (E, 3, 3): rows e_u, e_v, e_w
+    tan: np.ndarray         # (E, 2): half-field tangents across and along
+    rp: np.ndarray          # (E,)
+    side_per_cm: np.ndarray
+    ka_r: np.ndarray
+
+    @classmethod
+    def of(cls, beams: list[PlacedBeam]) -> "_Beams":
+        return cls(source=np.array([b.source for b in beams]),
+                   basis=np.array([[b.e_u, b.e_v, b.e_w] for b in beams]),
+                   tan=np.array([[b.tan_u, b.tan_v] for b in beams]),
+                   rp=np.array([b.rp_distance_cm for b in beams]),
+                   side_per_cm=np.array([b.side_per_cm for b in beams]),
+                   ka_r=np.array([b.beam.ka_r_mGy for b in beams]))
+
+
+def _pairs(beams: _Beams, grid: SkinGrid) -> tuple[np.ndarray, np.ndarray]:
+    """(beam, cell) pairs worth a closer look: the cells of every tile whose bounding sphere meets the beam's pyramid
+    and, on a cylinder, that may face the source."""
+    tiles = grid.blocks
+    towards = tiles.centres[None, :, :] - beams.source[:, None, :]              # (E, T, 3) source -> tile
+    local = np.einsum("eij,etj->eti", beams.basis, towards)
+    ahead = np.maximum(local[..., 2], 0.0)
+    slack = tiles.radii[None, :, None] * np.hypot(1.0, beams.tan)[:, None, :]
+    near = (local[..., 2] > -tiles.radii[None, :]) & np.all(
+        np.abs(local[..., :2]) <= beams.tan[:, None, :] * ahead[..., None] + slack, axis=-1)
+    if tiles.normals is not None:
+        # a tile all of whose cells face away from the source is exit skin: its normal is within 90° minus the
+        # spread of its normals and of the directions from the source to its cells of the source's direction
+        distance = np.linalg.norm(towards, axis=-1)
+        cosine = np.einsum("etj,tj->et", towards, tiles.normals) / distance
+        margin = np.minimum(tiles.spread[None, :] + np.arcsin(np.minimum(tiles.radii[None, :] / distance, 1.0)),
+                            np.pi / 2)
+        near &= cosine <= np.sin(margin)
+    beam, tile = np.nonzero(near)
+    cells = tiles.members[tile]
+    beam = np.repeat(beam, cells.shape[1])
+    cells = cells.ravel()
+    keep = cells >= 0
+    return beam[keep], cells[keep]
+
+
+def _doses(beams: _Beams, k_bs: np.ndarray, k_med: np.ndarray, grid: SkinGrid, geometry: Geometry,
+           beam: np.ndarray, cell: np.ndarray) -> dict:
+    """Dose of each (beam, cell) pair that the beam reaches, with the factors that made it."""
+    d = grid.points[cell] - beams.source[beam]
+    basis = beams.basis[beam]
+    local = np.einsum("mij,mj->mi", basis, d)
     depth = local[:, 2]
-    ahead = depth > 1e-6
-    depth = np.where(ahead, depth, 1.0)
-    u, v = local[:, 0] / depth, local[:, 1] / depth
-    keep = ahead
+    keep = depth > 1e-6
     if grid.normals is not None:
-        keep &= np.einsum("ij,ij->i", grid.points[cells] - beam.source, grid.normals[cells]) < 0  # facing the source
-    cells, depth, u, v = cells[keep], depth[keep], u[keep], v[keep]
-    if not cells.size:
-        return cells, None, None, None
-    wc, uc, vc = depth, u, v
-    halves = []
-    for axis, centre in ((beam.e_u, uc), (beam.e_v, vc)):
-        # projection of each cell edge on the angular coordinate: (t·e - c t·e_w) / w
-        along_1 = grid.tangent_1[cells] @ axis - centre * (grid.tangent_1[cells] @ beam.e_w)
-        along_2 = grid.tangent_2[cells] @ axis - centre * (grid.tangent_2[cells] @ beam.e_w)
-        halves.append((grid.size_1[cells] * np.abs(along_1) + grid.size_2[cells] * np.abs(along_2)) / (2 * wc))
-    covered = _overlap(uc, halves[0], beam.tan_u) * _overlap(vc, halves[1], beam.tan_v)
+        keep &= np.einsum("mj,mj->m", d, grid.normals[cell]) < 0  # entrance skin faces the source
+    beam, cell, d, basis, local = beam[keep], cell[keep], d[keep], basis[keep], local[keep]
+    depth = local[:, 2]
+    angular = local[:, :2] / depth[:, None]                       # (u, v)
+    edge_1 = np.einsum("mij,mj->mi", basis, grid.tangent_1[cell])
+    edge_2 = np.einsum("mij,mj->mi", basis, grid.tangent_2[cell])
+    # half-extent of each cell in (u, v): its edges projected, (t·e - c t·e_w) / w, times half their lengths
+    half = (grid.size_1[cell, None] * np.abs(edge_1[:, :2] - angular * edge_1[:, 2:])
+            + grid.size_2[cell, None] * np.abs(edge_2[:, :2] - angular * edge_2[:, 2:])) / (2 * depth[:, None])
+    covered = np.prod(_overlap(angular, half, beams.tan[beam]), axis=1)
     hit = covered > 0
-    cells, covered = cells[hit], covered[hit]
-    points = grid.points[cells]
-    distance = np.linalg.norm(points - beam.source, axis=1)
-    crossing = np.zeros(len(cells), dtype=bool)
-    if beam.source[2] < 0:  # below the table top: does the ray cross it within the table's width?
-        s = -beam.source[2] / (points[:, 2] - beam.source[2])
-        crossing = np.abs(beam.source[0] + s * (points[:, 0] - beam.source[0])) <= geometry.table_width_cm / 2
-    return cells, covered, distance, crossing
+    beam, cell, d, covered = beam[hit], cell[hit], d[hit], covered[hit]
+    distance = np.linalg.norm(d, axis=1)
+    side = beams.side_per_cm[beam] * distance
+    i, t = corrections.field_side_bracket(side)
+    bs = k_bs[beam, i] * (1 - t) + k_bs[beam, i + 1] * t
+    med = k_med[beam, i] * (1 - t) + k_med[beam, i + 1] * t
+    k_isq = (beams.rp[beam] / distance) ** 2
+    source = beams.source[beam]
+    points = grid.points[cell]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = -source[:, 2] / (points[:, 2] - source[:, 2])
+    # a source below the table top sends rays through it; do they cross it within the table's width?
+    through = (source[:, 2] < 0) & (np.abs(source[:, 0] + s * (points[:, 0] - source[:, 0])) <= geometry.table_width_cm / 2)
+    dose = beams.ka_r[beam] * k_isq * bs * med * np.where(through, geometry.table_transmission, 1.0) * covered
+    return {"beam": beam, "cell": cell, "dose": dose, "covered": covered, "k_isq": k_isq, "k_bs": bs, "k_med": med,
+            "through": through}
 
 
 def accumulate(beams: list[PlacedBeam], grid: SkinGrid, geometry: Geometry) -> tuple[np.ndarray, list[BeamOnSkin]]:
-    """Dose per skin cell (mGy, in grid order) and each beam's share.
-
-    Beams with the same geometry (a run of fluoroscopy events without moving anything) share one footprint.
-    """
-    dose = np.zeros(len(grid.points))
+    """Dose per skin cell (mGy, in grid order) and each beam's share; all beams at once, in numpy."""
+    n = len(grid.points)
+    dose = np.zeros(n)
     if not beams:
         return dose, []
-    hvl, k_bs_table, k_med_table = beam_factors(beams, geometry)
-    footprints: dict[tuple, tuple] = {}
-    shares = []
-    for index, beam in enumerate(beams):
-        key = _geometry_key(beam)
-        if key not in footprints:
-            footprints[key] = _footprint(beam, grid, geometry)
-        cells, covered, distance, crossing = footprints[key]
-        if not cells.size:
-            shares.append(BeamOnSkin(0.0, 0.0, 0.0, False, None, None, float(hvl[index])))
-            continue
-        side = beam.side_per_cm * distance
-        k_isq = corrections.inverse_square(beam.rp_distance_cm, distance)
-        k_bs = corrections.at_field_side(k_bs_table[index], side)
-        k_med = corrections.at_field_side(k_med_table[index], side)
-        k_tab = np.where(crossing, geometry.table_transmission, 1.0)
-        contribution = beam.beam.ka_r_mGy * k_isq * k_bs * k_med * k_tab * covered
-        dose[cells] += contribution
-        top = int(np.argmax(contribution))
-        shares.append(BeamOnSkin(
-            peak_mGy=float(contribution[top]), area_cm2=float(np.sum(covered * grid.cell_area_cm2[cells])),
-            k_isq_max=float(k_isq.max()), through_table=bool(crossing.any()),
-            k_bs=float(k_bs[top]), k_med=float(k_med[top]), hvl_mmAl=float(hvl[index])))
+    hvl, k_bs, k_med = beam_factors(beams, geometry)
+    arrays = _Beams.of(beams)
+    count = len(beams)
+    peak, area, k_isq_max = np.zeros(count), np.zeros(count), np.zeros(count)
+    through = np.zeros(count, dtype=bool)
+    at_peak = np.full((count, 2), np.nan)
+    pair_beam, pair_cell = _pairs(arrays, grid)
+    for start in range(0, len(pair_beam), CHUNK):
+        part = _doses(arrays, k_bs, k_med, grid, geometry, pair_beam[start:start + CHUNK], pair_cell[start:start + CHUNK])
+        b = part["beam"]
+        dose += np.bincount(part["cell"], weights=part["dose"], minlength=n)
+        area += np.bincount(b, weights=part["covered"] * grid.cell_area_cm2[part["cell"]], minlength=count)
+        np.maximum.at(k_isq_max, b, part["k_isq"])
+        through |= np.bincount(b, weights=part["through"], minlength=count) > 0
+        # each beam's largest cell dose, and the factors there (a pair of one chunk beats the earlier peak)
+        order = np.lexsort((part["dose"], b))
+        last = np.r_[b[order][1:] != b[order][:-1], True]
+        top = order[last]
+        better = part["dose"][top] > peak[b[top]]
+        winners = top[better]
+        peak[b[winners]] = part["dose"][winners]
+        at_peak[b[winners]] = np.column_stack([part["k_bs"][winners], part["k_med"][winners]])
+    shares = [BeamOnSkin(peak_mGy=float(peak[i]), area_cm2=float(area[i]), k_isq_max=float(k_isq_max[i]),
+                         through_table=bool(through[i]),
+                         k_bs=None if np.isnan(at_peak[i, 0]) else float(at_peak[i, 0]),
+                         k_med=None if np.isnan(at_peak[i, 1]) else float(at_peak[i, 1]), hvl_mmAl=float(hvl[i]))
+              for i in range(count)]
     return dose, shares

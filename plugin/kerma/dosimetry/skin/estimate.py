@@ -59,7 +59,7 @@ def _patient_view(grid: SkinGrid, dose: np.ndarray, orientation: Orientation):
     return image, rows, grid.cols_cm, f"cm along the skin from the {front} midline toward the patient's {toward}", ticks
 
 
-def estimate(study: Study, geometry: Geometry) -> SkinDoseResult:
+def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
     """Peak skin dose, map, events and uncertainty of one study under ``geometry``."""
     grid, body = phantom_for(study.patient, geometry)
     reasons: list[str] = [body.note] if body.note else []

@@ -22,7 +22,7 @@ import numpy as np
 from .beams import Patient
 from .geometry import Geometry
 
-BLOCK = 8
+BLOCK = 6
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,19 @@ class Body:
     semi_axis_ap_cm: float
     length_scale: float
     note: str | None
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """Cells grouped in tiles: centres, radii reaching every member cell's corners, member cell indices (one row
+    per tile, padded with -1) and, on a cylinder, the mean outward normal and the largest angle of a member's
+    normal from it (radians)."""
+
+    centres: np.ndarray
+    radii: np.ndarray
+    members: np.ndarray
+    normals: np.ndarray | None
+    spread: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,17 +66,24 @@ class SkinGrid:
     ellipse: tuple[float, float, float] | None = None  # cylinder: semi-axes across and up, height of the axis
 
     @cached_property
-    def blocks(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Tiles of about ``BLOCK`` × ``BLOCK`` cells: centres, radii (reaching every member cell's corners) and the
-        member cells' indices; a beam first tests the tiles, then only the cells of the tiles it may reach."""
+    def blocks(self) -> "Tiles":
+        """The cells grouped in tiles of up to ``BLOCK`` × ``BLOCK``: a beam is first tested against the tiles, then
+        only the cells of the tiles it may reach are."""
         rows, cols = self.shape
         index = np.arange(rows * cols).reshape(rows, cols)
-        members = [index[r:r + BLOCK, c:c + BLOCK].ravel() for r in range(0, rows, BLOCK) for c in range(0, cols, BLOCK)]
-        centres = np.array([self.points[m].mean(axis=0) for m in members])
+        tiles = [index[r:r + BLOCK, c:c + BLOCK].ravel() for r in range(0, rows, BLOCK) for c in range(0, cols, BLOCK)]
+        members = np.full((len(tiles), BLOCK * BLOCK), -1)
+        for row, tile in zip(members, tiles):
+            row[:len(tile)] = tile
+        centres = np.array([self.points[t].mean(axis=0) for t in tiles])
         corner = np.hypot(self.size_1, self.size_2) / 2
-        radii = np.array([np.max(np.linalg.norm(self.points[m] - c, axis=1) + corner[m])
-                          for m, c in zip(members, centres)])
-        return centres, radii, members
+        radii = np.array([np.max(np.linalg.norm(self.points[t] - c, axis=1) + corner[t]) for t, c in zip(tiles, centres)])
+        if self.normals is None:
+            return Tiles(centres, radii, members, None, None)
+        normals = np.array([self.normals[t].mean(axis=0) for t in tiles])
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        spread = np.array([np.max(np.arccos(np.clip(self.normals[t] @ n, -1.0, 1.0))) for t, n in zip(tiles, normals)])
+        return Tiles(centres, radii, members, normals, spread)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -52,6 +52,6 @@ def render_png(result: SkinDoseResult, path: Path) -> Path:
                 ha="center", va="center", color="white", fontsize=10)
     fig.text(0.01, 0.005, f"Σ Ka,r {_number(result.kar_total_mGy)} mGy; {result.events_used} events used; "
                           f"{result.orientation}", fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.9)  # fixed margins: tight_layout costs a third
     fig.savefig(path, format="png", dpi=100)
     return path
