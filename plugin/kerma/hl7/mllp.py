@@ -47,7 +47,7 @@ class ListenerLimits:
         ``evict_after_seconds``); when none is idle, it gets an AE saying to come back.
     idle_seconds : float
         A connection that completes no message for this long is closed
-        (``Hl7IdleTimeoutSeconds``).  Senders open a new one for their next message.
+        (``Hl7IdleTimeoutSeconds``; 0: never).  Senders open a new one for their next message.
     message_seconds : float
         A message must arrive whole within this long of its first byte, or it gets an
         AE and its connection is closed: a sender trickling bytes holds nothing for long
@@ -407,7 +407,7 @@ class MllpServer:
                     entry.busy = False
                     if refusal is not None:
                         connection.sendall(frame(self.refuse(self._reason(refusal[0]), refusal[1])))
-            elif now - entry.last_message_at > limits.idle_seconds:
+            elif limits.idle_seconds and now - entry.last_message_at > limits.idle_seconds:
                 log.info("MLLP connection closed after %g s without a message", limits.idle_seconds)
                 return
 
