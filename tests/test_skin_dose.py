@@ -273,3 +273,21 @@ def test_zero_ka_r_events_count_as_without_dose():
     result = skin_dose(record(event(ka_r_mGy=0.0), event(ka_r_mGy=None)), "plane")
     assert [e.method for e in result.events] == ["no dose", "no dose"]
     assert result.psd_mGy is None and result.events_used == 0
+
+
+def test_a_rotational_acquisition_spreads_its_dose_over_the_arc():
+    """Primary -90° to +90° (end angle DCM 113739) on a round cylinder about the isocentre: the same Ka,r as a
+    static PA beam deposits the same integral dose, spread over half the circumference (≈ 47 cm of skin for a
+    ~10 cm field), so its peak is a fraction of the static one's."""
+    geometry = Geometry.defaults("elliptic", pyskindose=True, semi_axis_lateral_cm=15.0, semi_axis_ap_cm=15.0,
+                                 table_transmission=1.0)
+    static = skin_dose(record(event(table_height_mm=None)), geometry=geometry)
+    rotating = skin_dose(record(event(table_height_mm=None, primary_angle_deg=-90.0, primary_end_angle_deg=90.0)),
+                         geometry=geometry)
+    (only,) = rotating.events
+    assert only.method == "map" and any("rotational acquisition" in r and "36 beam positions" in r
+                                        for r in only.reasons)
+    area = np.outer(np.gradient(rotating.rows_cm), np.gradient(rotating.cols_cm))
+    assert (rotating.dose_map * area).sum() == pytest.approx((static.dose_map * area).sum(), rel=0.03)
+    assert rotating.psd_mGy < 0.35 * static.psd_mGy
+    assert only.peak_mGy == pytest.approx(rotating.psd_mGy)

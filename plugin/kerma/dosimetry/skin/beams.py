@@ -47,7 +47,7 @@ class Beam:
 
     Lengths in mm, angles in degrees, as the report gives them. Directions (DICOM PS3.3 C.8.7.5.1.2, TID 10003B):
     the primary angle is positive toward the patient's left (LAO), the secondary toward the head (CRA), both
-    naming where the detector is; table longitudinal position is positive toward the patient's left and lateral
+    naming where the detector is (the end angles, DCM 113739 / 113740, end a rotational acquisition); table longitudinal position is positive toward the patient's left and lateral
     position toward the head, for a patient head first supine; table height is positive downwards.
     """
 
@@ -60,6 +60,8 @@ class Beam:
     kvp: float | None
     primary_angle_deg: float | None
     secondary_angle_deg: float | None
+    primary_end_angle_deg: float | None
+    secondary_end_angle_deg: float | None
     sid_mm: float | None
     source_isocentre_mm: float | None
     source_rp_mm: float | None
@@ -149,6 +151,7 @@ def _orientation(event: dict) -> Orientation:
 NUMBERS = {
     "ka_r_mGy": "ka_r_mGy", "dap_Gycm2": "dap_Gycm2", "kvp": "kvp",
     "primary_angle_deg": "primary_angle_deg", "secondary_angle_deg": "secondary_angle_deg",
+    "primary_end_angle_deg": "primary_end_angle_deg", "secondary_end_angle_deg": "secondary_end_angle_deg",
     "sid_mm": "sid_mm", "source_isocentre_mm": "source_isocenter_distance_mm", "source_rp_mm": "source_rp_distance_mm",
     "table_longitudinal_mm": "table_longitudinal_mm", "table_lateral_mm": "table_lateral_mm",
     "table_height_mm": "table_height_mm", "table_head_tilt_deg": "table_head_tilt_deg",

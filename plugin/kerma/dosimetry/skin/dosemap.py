@@ -82,7 +82,7 @@ class _Beams:
                    tan=np.array([[b.tan_u, b.tan_v] for b in beams]),
                    rp=np.array([b.rp_distance_cm for b in beams]),
                    side_per_cm=np.array([b.side_per_cm for b in beams]),
-                   ka_r=np.array([b.beam.ka_r_mGy for b in beams]))
+                   ka_r=np.array([b.ka_r_mGy for b in beams]))
 
 
 def _pairs(beams: _Beams, grid: SkinGrid) -> tuple[np.ndarray, np.ndarray]:
@@ -149,37 +149,40 @@ def _doses(beams: _Beams, k_bs: np.ndarray, k_med: np.ndarray, grid: SkinGrid, g
             "through": through}
 
 
-def accumulate(beams: list[PlacedBeam], grid: SkinGrid, geometry: Geometry) -> tuple[np.ndarray, list[BeamOnSkin]]:
-    """Dose per skin cell (mGy, in grid order) and each beam's share; all beams at once, in numpy."""
+def accumulate(beams: list[PlacedBeam], grid: SkinGrid, geometry: Geometry) -> tuple[np.ndarray, dict[int, BeamOnSkin]]:
+    """Dose per skin cell (mGy, in grid order) and each event's share (by event index: the positions of a
+    rotational acquisition together); all beams at once, in numpy."""
     n = len(grid.points)
     dose = np.zeros(n)
     if not beams:
-        return dose, []
+        return dose, {}
     hvl, k_bs, k_med = beam_factors(beams, geometry)
     arrays = _Beams.of(beams)
-    count = len(beams)
-    peak, area, k_isq_max = np.zeros(count), np.zeros(count), np.zeros(count)
-    through = np.zeros(count, dtype=bool)
-    at_peak = np.full((count, 2), np.nan)
+    events, event_of = np.unique([b.beam.index for b in beams], return_inverse=True)
     pair_beam, pair_cell = _pairs(arrays, grid)
-    for start in range(0, len(pair_beam), CHUNK):
-        part = _doses(arrays, k_bs, k_med, grid, geometry, pair_beam[start:start + CHUNK], pair_cell[start:start + CHUNK])
-        b = part["beam"]
-        dose += np.bincount(part["cell"], weights=part["dose"], minlength=n)
-        area += np.bincount(b, weights=part["covered"] * grid.cell_area_cm2[part["cell"]], minlength=count)
-        np.maximum.at(k_isq_max, b, part["k_isq"])
-        through |= np.bincount(b, weights=part["through"], minlength=count) > 0
-        # each beam's largest cell dose, and the factors there (a pair of one chunk beats the earlier peak)
-        order = np.lexsort((part["dose"], b))
-        last = np.r_[b[order][1:] != b[order][:-1], True]
-        top = order[last]
-        better = part["dose"][top] > peak[b[top]]
-        winners = top[better]
-        peak[b[winners]] = part["dose"][winners]
-        at_peak[b[winners]] = np.column_stack([part["k_bs"][winners], part["k_med"][winners]])
-    shares = [BeamOnSkin(peak_mGy=float(peak[i]), area_cm2=float(area[i]), k_isq_max=float(k_isq_max[i]),
-                         through_table=bool(through[i]),
-                         k_bs=None if np.isnan(at_peak[i, 0]) else float(at_peak[i, 0]),
-                         k_med=None if np.isnan(at_peak[i, 1]) else float(at_peak[i, 1]), hvl_mmAl=float(hvl[i]))
-              for i in range(count)]
-    return dose, shares
+    parts = [_doses(arrays, k_bs, k_med, grid, geometry, pair_beam[start:start + CHUNK], pair_cell[start:start + CHUNK])
+             for start in range(0, len(pair_beam), CHUNK)]
+    hits = {key: np.concatenate([p[key] for p in parts]) if parts else np.empty(0) for key in
+            ("beam", "cell", "dose", "covered", "k_isq", "k_bs", "k_med", "through")}
+    cell = hits["cell"].astype(int)
+    event = event_of[hits["beam"].astype(int)]
+    dose += np.bincount(cell, weights=hits["dose"], minlength=n)
+    count = len(events)
+    # per event and cell: its dose and the fraction of the cell its beam positions cover
+    keys, which = np.unique(event * n + cell, return_inverse=True)
+    key_dose = np.bincount(which, weights=hits["dose"])
+    key_covered = np.minimum(np.bincount(which, weights=hits["covered"]), 1.0)
+    key_event = keys // n
+    peak, k_isq_max = np.zeros(count), np.zeros(count)
+    np.maximum.at(peak, key_event, key_dose)
+    np.maximum.at(k_isq_max, event, hits["k_isq"])
+    area = np.bincount(key_event, weights=key_covered * grid.cell_area_cm2[keys % n], minlength=count)
+    through = np.bincount(event, weights=hits["through"].astype(float), minlength=count) > 0
+    order = np.lexsort((hits["dose"], event))           # each event's largest single dose last: its factors
+    last = order[np.r_[event[order][1:] != event[order][:-1], True]] if len(order) else order
+    at_peak = {int(event[i]): (float(hits["k_bs"][i]), float(hits["k_med"][i])) for i in last}
+    hvl_of = {b.beam.index: float(h) for b, h in zip(beams, hvl)}
+    return dose, {int(e): BeamOnSkin(peak_mGy=float(peak[i]), area_cm2=float(area[i]), k_isq_max=float(k_isq_max[i]),
+                                     through_table=bool(through[i]), k_bs=at_peak.get(i, (None, None))[0],
+                                     k_med=at_peak.get(i, (None, None))[1], hvl_mmAl=hvl_of[int(e)])
+                  for i, e in enumerate(events)}

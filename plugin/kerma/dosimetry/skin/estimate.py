@@ -76,16 +76,17 @@ def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
         reasons.append("patient orientation not reported: head first supine assumed (DICOM's default)")
 
     placement = place(dosed, geometry, geometry.pad_thickness_cm + body.semi_axis_ap_cm)
-    placed: list[PlacedBeam] = []
     unplaced = list(placement.unplaced)
-    for beam in placement.placed:
-        if grid.contains(beam.source, geometry.source_skin_min_cm):
-            unplaced.append((beam.beam, f"source within {geometry.source_skin_min_cm:g} cm of the phantom's skin"))
-        else:
-            placed.append(beam)
+    too_close = {p.beam.index for p in placement.placed if grid.contains(p.source, geometry.source_skin_min_cm)}
+    for index in sorted(too_close):
+        beam = next(p.beam for p in placement.placed if p.beam.index == index)
+        unplaced.append((beam, f"source within {geometry.source_skin_min_cm:g} cm of the phantom's skin"))
+    placed: list[PlacedBeam] = [p for p in placement.placed if p.beam.index not in too_close]
+    first = {p.beam.index: p for p in reversed(placed)}  # each event's first position: its assumptions
 
     dose, shares = accumulate(placed, grid, geometry)
-    for beam, share in zip(placed, shares):
+    for index, share in shares.items():
+        beam = first[index]
         b = beam.beam
         missed = share.area_cm2 <= 0
         events[b.index] = EventDose(
@@ -128,8 +129,8 @@ def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
     if missed:
         reasons.append(f"{len(missed)} event(s), Ka,r {sum(e.ka_r_mGy for e in missed):.4g} mGy, reach none of the "
                        f"{geometry.phantom} phantom's skin (e.g. lateral beams on a plane): not in the map")
-    if geometry.phantom == "plane" and any(p.source[2] > grid.points[0, 2] and share.area_cm2 > 0
-                                           for p, share in zip(placed, shares)):
+    if geometry.phantom == "plane" and any(p.source[2] > grid.points[0, 2] and shares[p.beam.index].area_cm2 > 0
+                                           for p in placed):
         reasons.append("beams from above the patient are put on the plane at the mattress: their skin dose is "
                        "understated; the elliptic phantom models the front and sides")
     if any(b.kvp is None for b in dosed):

@@ -22,6 +22,9 @@ Conventions taken from the DICOM standard, the same for every manufacturer (no v
   reported value lies in 0..``table_height_below_isocentre_max_mm`` (as Siemens reports it and PySkinDose reads
   it); otherwise (e.g. Philips' height above the floor, or no height) the patient is taken as centred on the
   isocentre at the reference height and only changes of height are used.
+* A rotational acquisition (primary or secondary end angle reported, DCM 113739 / 113740) is spread over beam
+  positions from the start to the end angles at most ``rotation_step_deg`` apart, each with an equal share of
+  the event's Ka,r.
 * Table tilts and rotation (DCM 113754-113756) turn the table and patient about the isocentre: horizontal
   rotation clockwise seen from above, head tilt raising the head end, cradle tilt raising the left side.
 * The collimated field's width (DCM 113789) lies along the patient's left-right axis at 0°/0° and its height
@@ -69,6 +72,7 @@ class Geometry:
     reference_weight_kg: float
     irp_from_isocentre_cm: float
     table_height_below_isocentre_max_mm: float
+    rotation_step_deg: float
     source_skin_min_cm: float
     sized_to_patient: bool = True
     source: str = "Kerma's defaults (PySkinDose's example geometry, sized to the patient when known)"
@@ -76,7 +80,7 @@ class Geometry:
     def __post_init__(self):
         if self.phantom not in PHANTOMS:
             raise ValueError(f"phantom must be one of {', '.join(PHANTOMS)}, not {self.phantom!r}")
-        for name in ("grid_cm", "plane_length_cm", "cylinder_length_cm", "semi_axis_lateral_cm", "semi_axis_ap_cm",
+        for name in ("grid_cm", "rotation_step_deg", "plane_length_cm", "cylinder_length_cm", "semi_axis_lateral_cm", "semi_axis_ap_cm",
                      "table_width_cm", "reference_height_cm", "reference_weight_kg"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -98,9 +102,12 @@ class Geometry:
 @dataclass(frozen=True)
 class PlacedBeam:
     """A beam in the table frame (cm): source position, unit vectors across (u), along (v) and down the beam (w),
-    the half-field tangents, the reference point distance and how the field side grows with distance."""
+    the half-field tangents, the reference point distance and how the field side grows with distance.
+
+    ``ka_r_mGy`` is the event's Ka,r, or its share at this position of a rotational acquisition."""
 
     beam: Beam
+    ka_r_mGy: float
     source: np.ndarray
     e_u: np.ndarray
     e_v: np.ndarray
@@ -193,6 +200,25 @@ def field_tangents(beam: Beam, rp_distance_cm: float | None) -> tuple[float, flo
     return None
 
 
+def _angles(beam: Beam) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(primary, secondary) at the start and at the end of the event (the same unless it is rotational)."""
+    start = (beam.primary_angle_deg, beam.secondary_angle_deg or 0.0)
+    end = (beam.primary_end_angle_deg if beam.primary_end_angle_deg is not None else start[0],
+           beam.secondary_end_angle_deg if beam.secondary_end_angle_deg is not None else start[1])
+    return start, end
+
+
+def beam_positions(beam: Beam, step_deg: float) -> list[tuple[float, float]]:
+    """(primary, secondary) angles of the beam: one, or the middles of equal steps from the start to the end angles
+    of a rotational acquisition, no step longer than ``step_deg``."""
+    start, end = _angles(beam)
+    steps = math.ceil(max(abs(end[0] - start[0]), abs(end[1] - start[1])) / step_deg - 1e-9)
+    if steps <= 1:
+        return [start]
+    return [(start[0] + (end[0] - start[0]) * (k + 0.5) / steps, start[1] + (end[1] - start[1]) * (k + 0.5) / steps)
+            for k in range(steps)]
+
+
 def _weighted_median(values: list[float], weights: list[float]) -> float:
     order = np.argsort(values)
     v, w = np.asarray(values)[order], np.asarray(weights)[order]
@@ -255,13 +281,19 @@ def place(beams: list[Beam], geometry: Geometry, centre_depth_cm: float) -> Plac
         if beam.table_height_mm is None and heights:
             assumed.append("table height not reported for this event: the study's reference height assumed")
         signs = np.array(beam.orientation.signs, dtype=float)
-        e_u, e_v, e_w = (signs * v for v in detector_frame(beam.primary_angle_deg, beam.secondary_angle_deg or 0.0))
         rotation = table_rotation(beam)
         origin = np.array([dx, dy, -depth])
-        source = rotation.T @ (-beam.source_isocentre_mm / 10 * e_w) - origin
-        placed.append(PlacedBeam(
-            beam=beam, source=source, e_u=rotation.T @ e_u, e_v=rotation.T @ e_v, e_w=rotation.T @ e_w,
-            tan_u=tan_u, tan_v=tan_v, rp_distance_cm=rp, side_per_cm=2 * math.sqrt(tan_u * tan_v),
-            field_estimated=field_estimated, assumed=tuple(assumed)))
+        positions = beam_positions(beam, geometry.rotation_step_deg)
+        if len(positions) > 1:
+            (a0, b0), (a1, b1) = _angles(beam)
+            assumed.append(f"rotational acquisition, primary {a0:g}° to {a1:g}°, secondary {b0:g}° to {b1:g}°: "
+                           f"spread over {len(positions)} beam positions")
+        for primary, secondary in positions:
+            e_u, e_v, e_w = (signs * v for v in detector_frame(primary, secondary))
+            source = rotation.T @ (-beam.source_isocentre_mm / 10 * e_w) - origin
+            placed.append(PlacedBeam(
+                beam=beam, ka_r_mGy=beam.ka_r_mGy / len(positions), source=source, e_u=rotation.T @ e_u,
+                e_v=rotation.T @ e_v, e_w=rotation.T @ e_w, tan_u=tan_u, tan_v=tan_v, rp_distance_cm=rp,
+                side_per_cm=2 * math.sqrt(tan_u * tan_v), field_estimated=field_estimated, assumed=tuple(assumed)))
     return Placement(placed=tuple(placed), unplaced=tuple(unplaced), height_absolute=height_absolute,
                      table_position_known=ref_long is not None or ref_lat is not None)
