@@ -1,0 +1,73 @@
+"""A dose screen as a dose record of source ``ocr``: the record shape of :func:`kerma.extract.extract`.
+
+Only values whose checks passed fill the record's fields. A value that needs review stays out of them (its field
+is null) and is listed in ``review`` with what was read and why, until a person confirms or corrects it: a
+number read from pixels never reaches statistics unchecked.
+"""
+
+from __future__ import annotations
+
+from ..concepts import event_fields
+from ..dicomfile import DicomFormatError, read
+from .. import identity
+from ..totals import complete_totals
+from .reader import read_dose_screen
+from .screen import LAYOUT_UNKNOWN, READ, ScreenResult
+
+SOURCE = "ocr"
+
+
+def screen_record(data: bytes, result: ScreenResult | None = None) -> dict:
+    """The record of one dose-screen object (``result``: its reading, when already made); never raises."""
+    try:
+        obj = read(data)
+    except DicomFormatError as exc:
+        return {"status": "error", "reason": f"not a readable DICOM object: {exc}", "source": None}
+    base = {
+        "sop_instance_uid": obj.text(obj.elements, identity.SOP_INSTANCE_UID),
+        "sop_class_uid": obj.text(obj.elements, identity.SOP_CLASS_UID),
+        "series_instance_uid": obj.text(obj.elements, identity.SERIES_INSTANCE_UID),
+        "study_instance_uid": obj.text(obj.elements, 0x0020000D),
+    }
+    if result is None:
+        result = read_dose_screen(data)
+    if result.status != READ:
+        status = "ignored" if result.status == LAYOUT_UNKNOWN else "error"
+        return {"status": status, "reason": result.reason, "source": None, **base, "screen_text": list(result.lines)}
+    fields = event_fields()
+    events, review = [], []
+    for index, screen_event in enumerate(result.events):
+        event = dict.fromkeys(fields)
+        for name, reading in screen_event.readings.items():
+            if reading.ok:
+                event[name] = reading.value
+            else:
+                review.append({"event": index, "field": name, **reading.to_json()})
+        if event.get("z_start_mm") is not None and event.get("z_end_mm") is not None:
+            event["scan_length_mm"] = abs(event["z_end_mm"] - event["z_start_mm"])
+        events.append(event)
+    totals = {}
+    for name, reading in result.totals.items():
+        if reading.ok:
+            totals[name] = reading.value
+        else:
+            review.append({"event": None, "field": name, **reading.to_json()})
+    patient = identity.patient(obj)
+    study = identity.study(obj)
+    identity.complete_age(patient, study["study_date"])
+    return {
+        "status": "ok",
+        "reason": None,
+        "source": SOURCE,
+        **base,
+        "modality": "CT",
+        "report_kind": "ct",
+        "patient": patient,
+        "study": study,
+        "device": identity.device(obj),
+        "totals": complete_totals("ct", totals, events),
+        "events": events,
+        "warnings": [f"{len(review)} value(s) need review" ] if review else [],
+        "review": review,
+        "screen": {"vendor": result.vendor, "layout": result.layout, "engine": result.engine, "font": result.font},
+    }
