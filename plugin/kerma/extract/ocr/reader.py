@@ -42,6 +42,8 @@ def read_dose_screen(source, *, engines: Sequence[str] = ENGINES, layouts: Seque
         screen = load(source)
     except PixelError as exc:
         return ScreenResult(UNREADABLE, f"dose screen without readable pixels: {exc}")
+    if not any(ink(frame).any() for frame in screen.frames):
+        return ScreenResult(UNREADABLE, "dose screen without text (its pixels are blank)")
     ordered = _by_manufacturer(candidates, screen.manufacturer)
     if GLYPH in engines:
         result = _read_with_glyphs(screen, ordered)
@@ -81,8 +83,7 @@ def _read_with_glyphs(screen: Screen, ordered: Sequence[Layout]) -> ScreenResult
         if not ink_columns or explained < MIN_EXPLAINED * ink_columns:
             continue
         lines = tuple(line for r in readings for line in r.lines)
-        family = [c for c in ordered if c.fonts == layout.fonts]
-        match, titled = find_layout(lines, family)
+        match, titled = find_layout(lines, ordered)  # any layout may be printed in these fonts
         if match is None:
             return _unknown(lines, titled, GLYPH)
         return _result(lines, match, GLYPH, readings[0].font, MIN_GLYPH_CONFIDENCE, tolerance=2)

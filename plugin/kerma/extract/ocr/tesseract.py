@@ -9,6 +9,7 @@ its number of values.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import replace
 
@@ -56,6 +57,9 @@ def read_text(grey: np.ndarray) -> tuple[Line, ...]:
         raise TesseractMissing("tesseract is not installed (Debian: tesseract-ocr tesseract-ocr-eng; pip: pytesseract)")
     import pytesseract
 
+    # one thread per tesseract: the OCR worker runs one screen per core, and OpenMP threads on a busy machine only
+    # contend (measured: half the time per screen with 1 thread under load)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     factor = _scale(grey)
     image = Image.fromarray(dark_text(grey))
     if factor > 1:
