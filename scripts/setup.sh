@@ -12,8 +12,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 SYSTEM_PYTHON=/usr/bin/python3
-APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv)  # to run Kerma (dcmtk: storescu, to send files)
-APT_DEV_PACKAGES=(postgresql chromium poppler-utils faketime)  # the tests: PostgreSQL server, UI, PDF reports, fake dates
+APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv tesseract-ocr tesseract-ocr-eng)  # to run Kerma (dcmtk: storescu, to send files; tesseract: dose screens)
+APT_DEV_PACKAGES=(postgresql chromium poppler-utils faketime fonts-dejavu-core)  # the tests: PostgreSQL server, UI, PDF reports, fake dates, dose-screen font
 
 dev=0
 for arg in "$@"; do
