@@ -1,11 +1,14 @@
 """Through a real Orthanc on both databases: CT slices sent by C-STORE from a scanner without RDSR count like
-RDSR events (statistics, above-DRL list, per-exposure DRL alert), and the study's image links are found from its
-Study Instance UID after a reassignment changed its patient."""
+RDSR events (statistics, above-DRL list, per-exposure DRL alert); the HIS's weight sent over the real MLLP
+listener reaches the study; the study's image links are found from its Study Instance UID after a reassignment
+changed its patient."""
 
 import pytest
 from pydicom.uid import generate_uid
 
-from support.orthanc import OrthancProcess, free_port
+from hl7_factory import adt_update, msa
+from kerma.hl7.mllp import send
+from support.orthanc import OrthancProcess, free_port, wait_for_port
 from test_dose_counts import ct_series
 from test_orthanc_alerts import wait_for
 from test_orthanc_ingest import wait_until_ingested
@@ -13,8 +16,10 @@ from test_orthanc_ingest import wait_until_ingested
 
 @pytest.fixture
 def orthanc(tmp_path, database_url):
-    process = OrthancProcess(tmp_path / "orthanc", free_port(), free_port(), database_url)
+    process = OrthancProcess(tmp_path / "orthanc", free_port(), free_port(), database_url,
+                             extra_config={"Kerma.Hl7Port": free_port()})
     process.start()
+    wait_for_port(process.extra_config["Kerma.Hl7Port"])  # the listener is a process of its own, up a moment later
     yield process
     process.stop()
 
@@ -57,8 +62,23 @@ def test_header_only_ct_study_is_counted_alerted_and_linked(orthanc, tmp_path):
     (hit,) = api.get(url + "statistics/above-drl", params={"quantity": "ctdivol_mGy"}).json()["above_drl"]
     assert hit["study_instance_uid"] == study and hit["ratio"] == pytest.approx(4.0)
 
-    # the links to the images: found from the Study Instance UID, also after the study changed patient in Kerma
+    # the HIS's weight and height over MLLP (the slices carry none): on the study, saying where they came from
     page = api.get(url + f"studies/{study}").json()
+    assert page["patient"]["weight_kg"] is None
+    weight = "OBX|1|NM|29463-7^Body weight^LN||71.5|kg|||||F"
+    (answer,) = send("127.0.0.1", orthanc.extra_config["Kerma.Hl7Port"],
+                     [adt_update("SYNTH-CT", "Synthetic^Series", "19800101", "O", weight)])
+    assert msa(answer)[1] == "AA"
+    patient = api.get(url + f"studies/{study}").json()["patient"]
+    assert (patient["weight_kg"], patient["weight_source"]) == (71.5, "his")
+    assert patient["age_years"] == 46.0  # from the HIS's birth date, at the study's date (2026-01-01)
+    # the study list and the study page say the same of the study (one serialiser)
+    (listed,) = api.get(url + "studies", params={"patient_id": "SYNTH-CT"}).json()["studies"]
+    page = api.get(url + f"studies/{study}").json()
+    assert listed == {k: page[k] for k in listed} and listed["patient"] == patient
+    assert listed["sources"] == {"CT": "header"} and listed["totals"]["ct_dlp_total_mGycm"] == pytest.approx(20.0 * 30 / 10)
+
+    # the links to the images: found from the Study Instance UID, also after the study changed patient in Kerma
     series_uid = page["events"][0]["image"]["series_instance_uid"]
     post(f"reconciliation/studies/{study}/reassign", {"patient_id": "HIS-MERGED-7", "note": "HIS merge"})
     assert api.get(url + f"studies/{study}").json()["patient"]["patient_id"] == "HIS-MERGED-7"

@@ -15,6 +15,7 @@ from ..classify.apply import clear_rule, event_context, remap_history, study_con
 from ..classify.catalogue import add_site_exam, exam_json
 from ..classify.rules import LEVELS, RuleError, conditions_of, matches
 from ..db.models import Device, DoseObject, MappingRule, StandardExam, Study
+from ..reconcile.lists import matched_orders
 from .router import ApiError, Context, Request, route
 from .schemas import MAX_ID, Body, Flag, Id, Json, Page, Query, body, column_text, path_id, query, text
 
@@ -155,8 +156,9 @@ def preview_rule(ctx: Context, session: Session, request: Request):
                                                                   "standard_exam_id")}))
     studies = session.scalars(select(Study).options(selectinload(Study.objects).selectinload(DoseObject.events))).all()
     matched, examples = 0, []
+    orders = matched_orders(session, studies)
     for study in studies:
-        context = study_context(study)
+        context = study_context(study, orders.get(study.id))
         if rule.level == "exam":
             hit = matches(rule, context)
         else:

@@ -9,7 +9,8 @@ from ..study_dose import resolve_study
 STUDY_FIELDS = ("study_instance_uid", "accession_number", "study_id", "study_time", "study_description",
                 "requested_procedure", "performed_procedure", "procedure_reported", "institution_name", "department")
 PATIENT_FIELDS = {"patient_id": "patient_id", "name": "patient_name", "sex": "patient_sex",
-                  "age_years": "patient_age_years", "height_m": "patient_height_m", "weight_kg": "patient_weight_kg"}
+                  "age_years": "patient_age_years", "height_m": "patient_height_m", "weight_kg": "patient_weight_kg",
+                  "height_source": "patient_height_source", "weight_source": "patient_weight_source"}
 DEVICE_FIELDS = ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, MappingRule, Study
+from ..db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, MappingRule, Study
 from ..db.records import event as event_record
+from ..reconcile.lists import matched_orders
 from ..rule_rows import evaluable
 from ..stats.monthly import mark_all_stale
 from .rules import LEVELS, Rule, RuleError, choose, conditions_of
 
 STUDY_CONTEXT_FIELDS = ("study_description", "requested_procedure", "performed_procedure", "procedure_reported",
-                        "accession_number", "institution_name", "department", "patient_age_years", "patient_weight_kg")
+                        "accession_number", "institution_name", "department", "patient_age_years", "patient_weight_kg",
+                        "patient_height_m")
+# the matched order's fields (HL7 ORM/OMI) as rule fields: DRLs by clinical indication need them
+ORDER_CONTEXT_FIELDS = {"order_procedure_code": "procedure_code", "order_procedure_scheme": "procedure_scheme",
+                        "order_procedure_text": "procedure_text", "order_clinical_indication": "clinical_indication",
+                        "order_ordering_department": "ordering_department"}
 
 
 def load_rules(session: Session) -> list[Rule]:
@@ -38,11 +44,13 @@ def to_rule(row: MappingRule) -> Rule:
                 row.device_id)
 
 
-def study_context(study: Study) -> dict:
-    """The fields exam-level rules can test: the study's own, and lists over its counted events."""
+def study_context(study: Study, order: ImagingOrder | None = None) -> dict:
+    """The fields exam-level rules can test: the study's own, its matched order's, and lists over its counted events."""
     objects = [o for o in study.objects if o.status == "ok"]
     counted = [e for o in objects for e in o.events if e.counted]
     context = {name: getattr(study, name) for name in STUDY_CONTEXT_FIELDS}
+    context.update({name: getattr(order, column) if order is not None else None
+                    for name, column in ORDER_CONTEXT_FIELDS.items()})
     context["modality"] = sorted({o.modality for o in objects if o.modality})
     context["device_id"] = sorted({o.device_id for o in objects if o.device_id is not None})
     context["event_count"] = study.event_count
@@ -61,12 +69,12 @@ def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent) ->
     return context
 
 
-def classify_study(study: Study, rules: list[Rule]) -> None:
-    """Set the study's standard exam and those of its counted events from ``rules``."""
-    context = study_context(study)
+def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None = None) -> None:
+    """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order)."""
+    context = study_context(study, order)
     chosen = choose(rules, context, "exam")
     study.standard_exam_id, study.mapping_rule_id = (chosen.standard_exam_id, chosen.id) if chosen else (None, None)
-    study_fields = {name: context[name] for name in STUDY_CONTEXT_FIELDS}
+    study_fields = {name: context[name] for name in (*STUDY_CONTEXT_FIELDS, *ORDER_CONTEXT_FIELDS)}
     for obj in study.objects:
         for row in obj.events:
             if not row.counted:
@@ -92,10 +100,11 @@ def remap_history(session: Session, batch: int = 200, refresh=None) -> int:
         if not studies:
             mark_all_stale(session)  # every month's statistics may have changed exam
             return done
+        orders = matched_orders(session, studies)
         for study in studies:
             if refresh is not None:
                 refresh(study)
-            classify_study(study, rules)
+            classify_study(study, rules, orders.get(study.id))
         session.flush()
         done += len(studies)
         last_id = studies[-1].id

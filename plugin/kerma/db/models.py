@@ -52,6 +52,9 @@ class Study(Base):
     patient_age_years: Mapped[float | None] = mapped_column(Float)
     patient_height_m: Mapped[float | None] = mapped_column(Float)
     patient_weight_kg: Mapped[float | None] = mapped_column(Float)
+    # where height and weight came from: "dicom" (the header) or "his" (HL7 OBX), see kerma.reconcile.his
+    patient_height_source: Mapped[str | None] = mapped_column(String(16))
+    patient_weight_source: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     # the study's standard exam (exam-level mapping) and which rule chose it
     standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id"), index=True)

@@ -39,6 +39,12 @@ def _number(text: str | None) -> float | None:
     return float(text) if text not in (None, "") else None
 
 
+def _last_day_in_force(status: str | None) -> dt.date | None:
+    """``superseded_2025-07-01`` → 2025-06-30 (a status naming only the year says no day)."""
+    match = re.fullmatch(r"superseded_(\d{4}-\d{2}-\d{2})", (status or "").strip())
+    return dt.date.fromisoformat(match.group(1)) - dt.timedelta(days=1) if match else None
+
+
 def exam_for(session: Session, scheme: str, modality: str, examination: str, indication: str | None) -> StandardExam:
     """The standard exam a DRL list names (created on first use, scheme = the list)."""
     name = f"{examination} — {indication}" if indication else examination
@@ -79,6 +85,7 @@ def _load(session: Session, rows, kind: str) -> int:
             drl_set = sets[name] = DrlSet(
                 name=name, kind=kind, country_body=row["country_body"], year=_year(row["year"]),
                 status=row["status"], source=row["source"], enabled=row["status"] == "current",
+                valid_to=_last_day_in_force(row["status"]),
             )
             session.add(drl_set)
         exam = exam_for(session, name, row["modality"], row["examination"], row.get("clinical_indication"))

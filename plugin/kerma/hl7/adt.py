@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..db.models import ImagingOrder, PatientMerge, PatientRecord, Study
+from ..ingest.refresh import refresh_studies
+from ..reconcile import his
 from ..reconcile.records import Conflict, NotFound, give_to_patient, restore, snapshot
 from .messages import Patient
 
@@ -17,12 +19,15 @@ def patient_record(session: Session, patient_id: str) -> PatientRecord | None:
     return session.scalars(select(PatientRecord).where(PatientRecord.patient_id == patient_id)).first()
 
 
-def update_patient(session: Session, patient: Patient, message_id: int | None, create_only: bool = False) -> PatientRecord:
+def update_patient(session: Session, patient: Patient, message_id: int | None, create_only: bool = False,
+                   actor: str | None = None) -> PatientRecord:
     """Create or update the HIS record of ``patient``.
 
     An empty HL7 field means "not sent", so only the values the message carries are
     written.  ``create_only``: leave an existing record alone (orders repeat the PID
-    but ADT is the master of demographics).
+    but ADT is the master of demographics).  ``actor``: an ADT update, applied to the
+    patient's dose studies too (demographics, height and weight; audited), which are
+    then classified and evaluated again.
     """
     record = patient_record(session, patient.patient_id)
     if record is None:
@@ -37,6 +42,10 @@ def update_patient(session: Session, patient: Patient, message_id: int | None, c
     if patient.identifiers:
         record.identifiers = [{"id": i.value, "authority": i.authority, "type": i.type_code} for i in patient.identifiers]
     record.last_message_id = message_id
+    if actor is not None:
+        studies = session.scalars(select(Study).where(Study.patient_id == patient.patient_id).order_by(Study.id)).all()
+        changed = his.apply_record(session, record, list(studies), actor, f"HIS update (HL7 message {message_id})")
+        refresh_studies(session, {s.id for s in changed})
     return record
 
 

@@ -103,7 +103,7 @@ def _encode(ack: str, header: Header | None) -> bytes:
 
 
 def _apply_update(session: Session, message: Message, message_id: int, actor: str) -> str:
-    adt.update_patient(session, message.patient, message_id)
+    adt.update_patient(session, message.patient, message_id, actor=actor)
     return "patient updated"
 
 

@@ -9,6 +9,8 @@ from ..classify.apply import classify_study, load_rules
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import record
 from ..evaluate.evaluator import evaluate_studies
+from ..reconcile.his import apply_size_on_ingest
+from ..reconcile.lists import matched_orders
 from ..stats.monthly import mark_stale, month_key
 from ..study_dose import resolve_study
 
@@ -32,9 +34,11 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
     studies = session.scalars(
         select(Study).where(Study.id.in_(study_ids)).options(selectinload(Study.objects).selectinload(DoseObject.events))
     ).all()
+    apply_size_on_ingest(session, list(studies))  # height and weight from the HIS where the headers gave none
+    orders = matched_orders(session, list(studies))  # their procedure code and indication are inputs to mapping rules
     for study in studies:
         refresh_study(study)
-        classify_study(study, rules)
+        classify_study(study, rules, orders.get(study.id))
     mark_stale(session, {month_key(study.study_date) for study in studies})
     evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IngestCursor, IrradiationEvent, Study
+from ..reconcile.his import from_header
 from .refresh import refresh_studies
 
 CURSOR = "orthanc-changes"
@@ -130,8 +131,7 @@ def _study(session: Session, record: dict, studies: dict[str, Study]) -> Study:
             continue
         if name in ("study_date", "patient_birth_date"):
             value = dt.date.fromisoformat(value)
-        if getattr(study, name) is None:  # the first object to name a value wins; later ones fill gaps
-            setattr(study, name, value)
+        from_header(session, study, name, value)
     return study
 
 

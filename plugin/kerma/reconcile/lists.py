@@ -52,6 +52,20 @@ def _study_matches_order():
     )
 
 
+def studies_of_order(session: Session, order: ImagingOrder) -> list[Study]:
+    """The studies with dose data that match the order (by hand, accession number, or patient and day), or did
+    before it was cancelled.
+
+    Written with the order's own values, so that each term uses its index (one order, many studies).
+    """
+    terms = [Study.order_id == order.id]
+    if order.accession_number:
+        terms.append(Study.accession_number == order.accession_number)
+    if order.patient_id and order.scheduled_date:
+        terms.append(and_(Study.patient_id == order.patient_id, Study.study_date == order.scheduled_date))
+    return list(session.scalars(_dose_studies(Window()).where(or_(*terms))))
+
+
 def studies_without_order(session: Session, window: Window = Window()) -> list[Study]:
     """Studies with dose data that no order matches, newest first."""
     has_order = exists(select(ImagingOrder.id).where(_study_matches_order()))
