@@ -53,15 +53,19 @@ def test_hl7_weight_reaches_the_study_its_size_band_and_alerts(sessions):
                      quantity="total_dlp_mGycm", level="exam", value=500.0)]))
         s.add(AlertRule(**check({"name": "above the DRL", "kind": "drl", "level": "exam", "parameters": {"k": 1.0}}),
                         version=1))
+    receiver = Hl7Receiver(sessions)
+    assert msa(receiver(adt_update("HIS-CHILD-1", "CHILD^OLD", "20200601", "F")))[1] == "AA"  # the HIS knows the child
     unweighed, weighed = child_ct("HIS-CHILD-1"), child_ct("HIS-CHILD-1", weight=25.0)
-    store(sessions, unweighed, weighed)
+    misfiled = child_ct("HIS-CHILD-1", weight=60.0)  # filed under the child's ID, but someone else
+    misfiled["patient"].update(name="Other^Adult", birth_date="1960-01-01", sex="M")
+    store(sessions, unweighed, weighed, misfiled)
     with sessions() as s:  # a child without a weight falls in no weight band
         rows = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "all")
-        assert {((r["drl"] or {}).get("value"), r["n"]) for r in rows} == {(300.0, 1), (None, 1)}
+        assert {((r["drl"] or {}).get("value"), r["n"]) for r in rows} == {(300.0, 1), (None, 2)}
         assert {a.study_instance_uid for a in s.scalars(select(Alert).where(Alert.kind == "drl"))} == {
             weighed["study_instance_uid"]}
 
-    receiver = Hl7Receiver(sessions)
+    # a change of the child's data, with a weight and height
     answer = receiver(adt_update("HIS-CHILD-1", "Child^New", "20200301", "F", WEIGHT.format(18), HEIGHT.format(110)))
     assert msa(answer)[1] == "AA"
 
@@ -73,16 +77,19 @@ def test_hl7_weight_reaches_the_study_its_size_band_and_alerts(sessions):
     kept = study(sessions, weighed["study_instance_uid"])
     assert (kept.patient_weight_kg, kept.patient_weight_source) == (25.0, "dicom")  # the header's own value stays
     assert kept.patient_name == "Child^New"
+    other = study(sessions, misfiled["study_instance_uid"])  # disagreed with the HIS before: left for reconciliation
+    assert (other.patient_name, other.patient_birth_date, other.patient_weight_kg) == ("Other^Adult", dt.date(1960, 1, 1), 60.0)
 
     with sessions() as s:
         rows = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "all")
-        (row,) = rows  # both studies now in the 15-30 kg band
+        (row,) = [r for r in rows if r["drl"]]  # both children now in the 15-30 kg band
         assert row["n"] == 2 and row["drl"]["value"] == 300.0 and row["median_above_drl"] is True
         alerted = {a.study_instance_uid for a in s.scalars(select(Alert).where(Alert.kind == "drl"))}
         assert unweighed["study_instance_uid"] in alerted  # evaluated again once the HIS gave its weight
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "study.his_update",
                                                    AuditEntry.target_id == unweighed["study_instance_uid"])).one()
         assert entry.before["patient_weight_kg"] is None and entry.before["patient_name"] == "Child^Old"
+        assert entry.after["patient_name"] == "Child^New" and entry.after["patient_weight_source"] == "his"
         assert entry.before["patient_birth_date"] == "2020-06-01" and entry.after["patient_weight_kg"] == 18.0
         assert entry.actor == "hl7:TESTHIS"
 

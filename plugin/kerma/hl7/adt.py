@@ -26,10 +26,11 @@ def update_patient(session: Session, patient: Patient, message_id: int | None, c
     An empty HL7 field means "not sent", so only the values the message carries are
     written.  ``create_only``: leave an existing record alone (orders repeat the PID
     but ADT is the master of demographics).  ``actor``: an ADT update, applied to the
-    patient's dose studies too (demographics, height and weight; audited), which are
-    then classified and evaluated again.
+    patient's dose studies too (changed demographics, height and weight; audited: see
+    :mod:`kerma.reconcile.his`), which are then classified and evaluated again.
     """
     record = patient_record(session, patient.patient_id)
+    previous = his.demographics_of(record)
     if record is None:
         record = PatientRecord(patient_id=patient.patient_id)
         session.add(record)
@@ -44,7 +45,8 @@ def update_patient(session: Session, patient: Patient, message_id: int | None, c
     record.last_message_id = message_id
     if actor is not None:
         studies = session.scalars(select(Study).where(Study.patient_id == patient.patient_id).order_by(Study.id)).all()
-        changed = his.apply_record(session, record, list(studies), actor, f"HIS update (HL7 message {message_id})")
+        changed = his.apply_record(session, record, list(studies), actor, f"HIS update (HL7 message {message_id})",
+                                   previous)
         refresh_studies(session, {s.id for s in changed})
     return record
 

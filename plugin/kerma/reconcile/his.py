@@ -1,9 +1,10 @@
 """What the HIS knows of a patient, applied to the patient's dose studies: audited, previous values kept.
 
-* **Demographics** (name, birth date, sex): an ADT update (A01, A04, A08, A31) or a merge is the HIS, the
-  master of patient data, saying what they are; they replace the study's values, and the age follows a new
-  birth date.  A study that arrives later keeps what its DICOM header says, so a disagreement with the HIS is
-  listed for reconciliation (``mismatches``) rather than overwritten unseen.
+* **Demographics** (name, birth date, sex): an ADT update (A01, A04, A08, A31) that changes a value the HIS
+  had is a change of that patient's data: it is applied to the studies that agreed with the old value (or had
+  none), and the age follows a new birth date.  A study that disagreed with the HIS before keeps its value, and
+  so does a study that arrives later: a disagreement may be a study filed under the wrong patient, and is
+  listed for reconciliation (``mismatches``), never overwritten unseen.
 * **Height and weight** (OBX): a study takes the HIS's value when its DICOM header gave none, and follows the
   HIS's later values; a value from the header (measured or entered at the examination) is never replaced.
   ``patient_weight_source`` and ``patient_height_source`` say where each came from: ``dicom`` or ``his``.
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..db.models import PatientRecord, Study
 from ..extract.dicomtime import age_between
+from .lists import name_key
 
 DICOM, HIS = "dicom", "his"
 # Study column -> PatientRecord column
@@ -28,21 +30,26 @@ SIZE = {"patient_height_m": ("height_m", "patient_height_source"),
         "patient_weight_kg": ("weight_kg", "patient_weight_source")}
 
 
+def demographics_of(record: PatientRecord | None) -> dict:
+    """The record's demographics (before an update changes them): PatientRecord column -> value."""
+    return {field: getattr(record, field) if record is not None else None for field in DEMOGRAPHICS.values()}
+
+
 def apply_record(session: Session, record: PatientRecord, studies: list[Study], actor: str, note: str,
-                 demographics: bool = True) -> list[Study]:
+                 previous: dict | None = None) -> list[Study]:
     """Give ``studies`` what the HIS record says; returns the studies that changed.
 
-    ``demographics``: False applies height and weight only (a study just stored keeps its header's demographics).
+    ``previous``: the record's demographics before the message (:func:`demographics_of`); a changed value is
+    applied to the studies that had the old one or none.  None: height and weight only.
     """
     changed = []
     for study in studies:
         before = {}
-        if demographics:
-            for column, field in DEMOGRAPHICS.items():
-                value = getattr(record, field)
-                if value is not None and getattr(study, column) != value:
-                    before[column] = getattr(study, column)
-                    setattr(study, column, value)
+        for column, field in DEMOGRAPHICS.items() if previous is not None else ():
+            value, ours = getattr(record, field), getattr(study, column)
+            if value is not None and not _same(field, ours, value) and (ours is None or _same(field, ours, previous[field])):
+                before[column] = ours
+                setattr(study, column, value)
         for column, (field, source) in SIZE.items():
             value = getattr(record, field)
             if value is not None and getattr(study, source) != DICOM and getattr(study, column) != value:
@@ -74,8 +81,19 @@ def apply_size_on_ingest(session: Session, studies: list[Study]) -> list[Study]:
     for study in wanting:
         record = records.get(study.patient_id)
         if record is not None:
-            changed += apply_record(session, record, [study], "kerma", "height and weight from the HIS", demographics=False)
+            changed += apply_record(session, record, [study], "kerma", "height and weight from the HIS")
     return changed
+
+
+def _same(field: str, ours, theirs) -> bool:
+    """Whether a study's value and the HIS's are one value (names compared as the mismatch list compares them)."""
+    if ours is None or theirs is None:
+        return False
+    if field == "name":
+        return name_key(ours) == name_key(theirs)
+    if field == "sex":
+        return ours.upper() == theirs.upper()
+    return ours == theirs
 
 
 def from_header(session: Session, study: Study, column: str, value) -> None:

@@ -142,7 +142,7 @@ def mismatches(session: Session, window: Window = Window()) -> list[dict]:
 
 
 def _demographic_differences(study: Study, record: PatientRecord) -> list[dict]:
-    pairs = (("name", study.patient_name, record.name, _name_key), ("birth_date", study.patient_birth_date, record.birth_date, None),
+    pairs = (("name", study.patient_name, record.name, name_key), ("birth_date", study.patient_birth_date, record.birth_date, None),
              ("sex", study.patient_sex, record.sex, str.upper))
     differences = []
     for name, ours, theirs, key in pairs:
@@ -153,7 +153,7 @@ def _demographic_differences(study: Study, record: PatientRecord) -> list[dict]:
     return differences
 
 
-def _name_key(name: str) -> tuple[str, str]:
+def name_key(name: str) -> tuple[str, str]:
     """Family and given name, upper case, spaces folded: what must agree between DICOM and HL7 names."""
     parts = [" ".join(p.split()).upper() for p in name.split("^")] + ["", ""]
     return parts[0], parts[1]
