@@ -59,6 +59,39 @@ def _patient_view(grid: SkinGrid, dose: np.ndarray, orientation: Orientation):
     return image, rows, grid.cols_cm, f"cm along the skin from the {front} midline toward the patient's {toward}", ticks
 
 
+def _event_statements(events: list[EventDose], study: Study, phantom: str, from_above: bool) -> list[str]:
+    """What the events leave missing or assumed, in words."""
+    statements = []
+    missed = [e for e in events if e.method == "missed"]
+    bounded = [e for e in events if e.method == "bound"]
+    if bounded:
+        statements.append(f"{len(bounded)} event(s), Ka,r {sum(e.ka_r_mGy for e in bounded):.4g} mGy, without usable "
+                          "geometry: added as an upper estimate (skin at the reference point, every beam on the peak)")
+    if missed:
+        statements.append(f"{len(missed)} event(s), Ka,r {sum(e.ka_r_mGy for e in missed):.4g} mGy, reach none of the "
+                          f"{phantom} phantom's skin (e.g. lateral beams on a plane): not in the map")
+    if from_above:
+        statements.append("beams from above the patient are put on the plane at the mattress: their skin dose is "
+                          "understated; the elliptic phantom models the front and sides")
+    if any(b.kvp is None and b.ka_r_mGy for b in study.beams):
+        statements.append("kVp not reported for some events: the kVp with the largest k_bs × k_med used")
+    refused = sum(bool(b.refused) for b in study.beams)
+    if refused:
+        statements.append(f"{refused} event(s) carry values outside their physical range, which were not used")
+    return statements
+
+
+def _method(phantom: str, mapped: bool, bounded: int, estimated: bool) -> str:
+    if not estimated:
+        return "not estimated: the report gives no Ka,r"
+    on_map = f"skin dose map on the {phantom} (Ka,r × k_isq × k_bs × k_med × k_tab per skin cell)"
+    if mapped and bounded:
+        return f"{on_map}, plus an upper estimate for {bounded} event(s) without geometry"
+    if mapped:
+        return on_map
+    return "upper estimate without geometry: Σ Ka,r × k_bs × k_med at the reference point"
+
+
 def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
     """Peak skin dose, map, events and uncertainty of one study under ``geometry``."""
     grid, body = phantom_for(study.patient, geometry)
@@ -121,35 +154,13 @@ def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
     if placed and not placement.table_position_known:
         reasons.append("table positions not reported: every beam is placed at the same table position, so beams "
                        "that moved along the patient are stacked (an upper estimate)")
-    missed = [e for e in events.values() if e.method == "missed"]
-    bounded = [e for e in events.values() if e.method == "bound"]
-    if bounded:
-        reasons.append(f"{len(bounded)} event(s), Ka,r {sum(e.ka_r_mGy for e in bounded):.4g} mGy, without usable "
-                       "geometry: added as an upper estimate (skin at the reference point, every beam on the peak)")
-    if missed:
-        reasons.append(f"{len(missed)} event(s), Ka,r {sum(e.ka_r_mGy for e in missed):.4g} mGy, reach none of the "
-                       f"{geometry.phantom} phantom's skin (e.g. lateral beams on a plane): not in the map")
-    if geometry.phantom == "plane" and any(p.source[2] > grid.points[0, 2] and shares[p.beam.index].area_cm2 > 0
-                                           for p in placed):
-        reasons.append("beams from above the patient are put on the plane at the mattress: their skin dose is "
-                       "understated; the elliptic phantom models the front and sides")
-    if any(b.kvp is None for b in dosed):
-        reasons.append("kVp not reported for some events: the kVp with the largest k_bs × k_med used")
-    refused = sum(bool(b.refused) for b in study.beams)
-    if refused:
-        reasons.append(f"{refused} event(s) carry values outside their physical range, which were not used")
+    from_above = geometry.phantom == "plane" and any(
+        p.source[2] > grid.points[0, 2] and shares[p.beam.index].area_cm2 > 0 for p in placed)
+    reasons += _event_statements(list(events.values()), study, geometry.phantom, from_above)
     if not estimated:
         reasons.append("no irradiation event with Ka,r and no total Ka,r: skin dose not estimated")
-
-    if not estimated:
-        method = "not estimated: the report gives no Ka,r"
-    elif placed and bounded:
-        method = (f"skin dose map on the {grid.description} (Ka,r × k_isq × k_bs × k_med × k_tab per skin cell), "
-                  f"plus an upper estimate for {len(bounded)} event(s) without geometry")
-    elif placed:
-        method = f"skin dose map on the {grid.description} (Ka,r × k_isq × k_bs × k_med × k_tab per skin cell)"
-    else:
-        method = "upper estimate without geometry: Σ Ka,r × k_bs × k_med at the reference point"
+    bounded = sum(e.method == "bound" for e in events.values())
+    method = _method(grid.description, bool(placed), bounded, estimated)
 
     image, rows, cols, col_label, ticks = _patient_view(grid, dose, orientation)
     return SkinDoseResult(
