@@ -53,5 +53,5 @@ def render_png(result: SkinDoseResult, path: Path) -> Path:
     fig.text(0.01, 0.005, f"Σ Ka,r {_number(result.kar_total_mGy)} mGy; {result.events_used} events used; "
                           f"{result.orientation}", fontsize=7)
     fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.9)  # fixed margins: tight_layout costs a third
-    fig.savefig(path, format="png", dpi=100)
+    fig.savefig(path, format="png", dpi=100, pil_kwargs={"compress_level": 1})  # zlib level 6 took a third
     return path
