@@ -6,7 +6,8 @@
   read from there, not from the product's copy), as the console does;
 * :func:`render_font` renders it with an ordinary font (DejaVu Sans Mono, Debian's fonts-dejavu-core) at the sizes
   and contrast of consoles, and :func:`degrade` makes JPEG-lossy and rescaled variants of any render;
-* :func:`secondary_capture` wraps pixels as a Secondary Capture object with highdicom.
+* :func:`secondary_capture` wraps pixels as a Secondary Capture object with highdicom;
+* :func:`tally` counts a reading's values right, flagged for review, or wrong against the ground truth.
 
 The layouts come from the product's data files, or any ``Layout`` a test builds (unseen layouts).
 """
@@ -23,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from kerma.extract.ocr.glyphs import char_of, font_table
 from kerma.extract.ocr.layouts import Column, Layout
+from kerma.extract.ocr.text import fold
 
 GLYPHS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dose-screen-glyphs"
 DEJAVU_MONO = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
@@ -289,3 +291,27 @@ def secondary_capture(pixels: np.ndarray, *, manufacturer: str = "", series_desc
     buffer = BytesIO()
     sc.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def tally(result, exam: Exam) -> tuple[dict[str, int], list]:
+    """right / flagged / wrong over every value the generator drew (a value missed entirely counts as flagged only
+    when the result says it needs review, else wrong)."""
+    counts = {"right": 0, "flagged": 0, "wrong": 0}
+    wrong = []
+    pairs = [(result.totals, exam.total_values)]
+    pairs += [(result.events[i].readings if i < len(result.events) else {}, truth) for i, truth in enumerate(exam.events)]
+    if len(result.events) != len(exam.events) and not result.needs_review:
+        wrong.append(("row count", len(exam.events), len(result.events)))
+    for readings, truth in pairs:
+        for name, value in truth.items():
+            reading = readings.get(name)
+            if reading is None:
+                counts["flagged" if result.needs_review else "wrong"] += 1
+            elif not reading.ok:
+                counts["flagged"] += 1
+            elif reading.value == value or (name == "protocol" and fold(reading.value) == fold(value)):
+                counts["right"] += 1  # free text is read up to the characters its font draws alike (l and I)
+            else:
+                counts["wrong"] += 1
+                wrong.append((name, value, reading))
+    return counts, wrong

@@ -21,7 +21,8 @@ from .layouts import Layout
 from .screen import Reading, ScreenEvent, ScreenResult
 
 MIN_GLYPH_CONFIDENCE = 1.0       # exact glyph matching is right or unsure, never "fairly sure"
-MIN_TESSERACT_CONFIDENCE = 0.80  # tesseract's word confidence / 100; below, a person reads the value
+MIN_TESSERACT_CONFIDENCE = 0.90  # tesseract's word confidence / 100; below, a person reads the value (at 0.80, 2 of
+# 1,086 values of bench (o) --quick were wrong with both reads agreeing)
 # DLP covers the irradiated length: the scanned range plus over-ranging of helical scans and the beam width of axial
 # ones, at most one 160 mm wide-detector beam (Aquilion ONE, Revolution). A DLP outside that band was misread.
 MAX_OVERRANGE_MM = 160.0

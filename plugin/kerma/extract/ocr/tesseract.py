@@ -24,6 +24,7 @@ PAGE_CONFIG = "--psm 6"    # one uniform block of text: the screen's lines in or
 NUMBER_CHARS = "0123456789.-SIL"  # what numbers, scan ranges (S/I) and phantom letters (L/S) are written with
 NUMBER_CONFIG = f"--psm 6 -c tessedit_char_whitelist={NUMBER_CHARS}"
 SLOT_GAP_PX = 24           # white rows between the stacked number crops
+SECOND_SCALE = 1.5         # the second read's crops are enlarged again by this factor
 
 
 class TesseractMissing(RuntimeError):
@@ -84,6 +85,13 @@ def read_text(grey: np.ndarray) -> tuple[Line, ...]:
     return tuple(lines)
 
 
+def _binary(image: Image.Image) -> Image.Image:
+    """Black text on white, cut at the mean of the darkest and lightest grey of the crop."""
+    low, high = image.getextrema()
+    cut = (low + high) / 2
+    return image.point(lambda v: 0 if v < cut else 255)
+
+
 def _second_read(image: Image.Image, entries: list[tuple[Word, tuple[int, int, int, int]]]) -> dict[int, Word]:
     """Read every word holding a digit again, alone, with only number characters: id(word) -> checked word."""
     import pytesseract
@@ -92,7 +100,10 @@ def _second_read(image: Image.Image, entries: list[tuple[Word, tuple[int, int, i
     if not numeric:
         return {}
     pad = 6
-    crops = [image.crop((l - pad, t - pad, l + w + pad, t + h + pad)) for _, (l, t, w, h) in numeric]
+    # the second read sees other pixels than the first: each crop enlarged again and cut to black and white
+    crops = [_binary(image.crop((l - pad, t - pad, l + w + pad, t + h + pad)).resize(
+        (round((w + 2 * pad) * SECOND_SCALE), round((h + 2 * pad) * SECOND_SCALE)), Image.LANCZOS))
+        for _, (l, t, w, h) in numeric]
     width = max(c.width for c in crops) + 2 * pad
     slot = max(c.height for c in crops) + SLOT_GAP_PX
     sheet = Image.new("L", (width, slot * len(crops) + SLOT_GAP_PX), 255)
