@@ -1,4 +1,4 @@
-"""The skin dose map: every placed beam's dose on every skin cell it reaches, and the bound for the others.
+"""The skin dose map: every placed beam's dose on every skin cell it reaches.
 
 A cell's dose is the mean over its area: each beam contributes K_a,r × k_isq × k_bs × k_med × k_tab (at the
 cell's centre) times the fraction of the cell the beam covers. That fraction is computed in the beam's own
@@ -26,7 +26,7 @@ from .phantoms import SkinGrid
 
 @dataclass(frozen=True)
 class BeamOnSkin:
-    """What one placed beam did on the phantom."""
+    """What one event did on the phantom (all its beam positions, for a rotational acquisition)."""
 
     peak_mGy: float          # its largest cell dose
     area_cm2: float          # skin area it covered
@@ -88,7 +88,7 @@ class _Beams:
 def _pairs(beams: _Beams, grid: SkinGrid) -> tuple[np.ndarray, np.ndarray]:
     """(beam, cell) pairs worth a closer look: the cells of every tile whose bounding sphere meets the beam's pyramid
     and, on a cylinder, that may face the source."""
-    tiles = grid.blocks
+    tiles = grid.tiles
     towards = tiles.centres[None, :, :] - beams.source[:, None, :]              # (E, T, 3) source -> tile
     local = np.einsum("eij,etj->eti", beams.basis, towards)
     ahead = np.maximum(local[..., 2], 0.0)

@@ -66,7 +66,7 @@ class SkinGrid:
     ellipse: tuple[float, float, float] | None = None  # cylinder: semi-axes across and up, height of the axis
 
     @cached_property
-    def blocks(self) -> "Tiles":
+    def tiles(self) -> "Tiles":
         """The cells grouped in tiles of up to ``BLOCK`` × ``BLOCK``: a beam is first tested against the tiles, then
         only the cells of the tiles it may reach are."""
         rows, cols = self.shape
