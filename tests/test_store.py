@@ -30,17 +30,24 @@ def test_migrations_match_the_models(database_url):
         pytest.fail(f"models changed without a migration: {exc}")
 
 
-def test_store_is_idempotent_by_sop_instance_uid(sessions):
+def test_store_is_idempotent_and_records_each_sop_instance_uid_once(sessions):
     batch = _processed(dose_reports())
-    # RF-RDSR-Siemens-Zee and its "_adjusted" copy share one SOP Instance UID: one record
-    unique = {p.record["sop_instance_uid"]: p for p in batch}
-    assert len(unique) == len(batch) - 1
+    # RF-RDSR-Siemens-Zee and its "_adjusted" copy share one SOP Instance UID: one record, and a ledger row for the copy
+    unique = {}
+    for p in batch:
+        unique.setdefault(p.record["sop_instance_uid"], p)
+    (copy,) = [p for p in batch if unique[p.record["sop_instance_uid"]] is not p]
     with sessions() as s, s.begin():
-        assert store_batch(s, batch, last_seq=len(batch)) == len(unique)
-    with sessions() as s, s.begin():  # the same objects again, as after a re-send
+        assert store_batch(s, batch, last_seq=len(batch)) == len(batch)
+    with sessions() as s, s.begin():  # the same instances again, as after a crash before Orthanc's log moved on
         assert store_batch(s, _processed(dose_reports(), first_seq=100), last_seq=200) == 0
     with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(DoseObject)) == len(unique)
+        assert s.scalar(select(func.count()).select_from(DoseObject)) == len(batch)
+        assert s.scalar(select(func.count()).select_from(DoseObject).where(DoseObject.status == "ok")) == len(unique)
+        row = s.scalars(select(DoseObject).where(DoseObject.orthanc_id == copy.orthanc_id)).one()
+        first = unique[copy.record["sop_instance_uid"]]
+        assert row.status == "ignored" and row.duplicate_of.orthanc_id == first.orthanc_id
+        assert row.reason.startswith(f"SOP Instance UID already recorded for study {first.record['study_instance_uid']}")
         expected_events = sum(len(p.record["events"]) for p in unique.values())
         assert s.scalar(select(func.count()).select_from(IrradiationEvent)) == expected_events
         assert read_cursor(s) == 200

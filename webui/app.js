@@ -10,7 +10,7 @@ import { alertDetail, alerts } from "./screens/alerts.js";
 import { me } from "./lib/user.js";
 
 const ROUTES = [
-  [/^#\/studies\/([0-9.]+)$/, study],
+  [/^#\/studies\/([^/?]+)$/, (uid) => study(decodeURIComponent(uid))],
   [/^#\/studies$/, studies],
   [/^#\/statistics$/, statistics],
   [/^#\/mapping$/, mapping],

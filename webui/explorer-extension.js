@@ -9,7 +9,7 @@
     b.insertBefore($('#study-delete').parent().parent());
     b.click(function () {
       $.ajax({ url: '../studies/' + $.mobile.pageData.uuid, dataType: 'json', success: function (study) {
-        window.location.href = '../kerma/ui/index.html#/studies/' + study.MainDicomTags.StudyInstanceUID;
+        window.location.href = '../kerma/ui/index.html#/studies/' + encodeURIComponent(study.MainDicomTags.StudyInstanceUID);
       } });
       return false;
     });
@@ -18,7 +18,7 @@
   $('#study').live('pagebeforeshow', function () {
     var label = $('#kerma-dose .ui-btn-text');
     $.ajax({ url: '../studies/' + $.mobile.pageData.uuid, dataType: 'json', success: function (study) {
-      $.ajax({ url: '../kerma/api/studies/' + study.MainDicomTags.StudyInstanceUID, dataType: 'json',
+      $.ajax({ url: '../kerma/api/studies/' + encodeURIComponent(study.MainDicomTags.StudyInstanceUID), dataType: 'json',
         success: function (dose) {
           var parts = [];
           $.each(dose.totals, function (name, value) {

@@ -70,19 +70,34 @@ class OrthancInstances:
 
     @staticmethod
     def instance_summary(orthanc_id: str) -> dict | None:
+        """Raises what else Orthanc raises: the worker gives the instance an ``error`` row and goes on."""
         try:
             tags = json.loads(orthanc.RestApiGet(f"/instances/{orthanc_id}"))["MainDicomTags"]
-            sop_class = orthanc.RestApiGet(f"/instances/{orthanc_id}/metadata/SopClassUid").decode()
-        except ValueError:  # Orthanc answers 404 with an exception: the instance was deleted
-            return None
-        return {"sop_instance_uid": tags.get("SOPInstanceUID"), "sop_class_uid": sop_class or None}
+        except orthanc.OrthancException as exc:
+            if _unknown_resource(exc):
+                return None  # deleted before Kerma read it
+            raise
+        try:
+            sop_class = orthanc.RestApiGet(f"/instances/{orthanc_id}/metadata/SopClassUid").decode() or None
+        except orthanc.OrthancException as exc:
+            if not _unknown_resource(exc):
+                raise
+            sop_class = None  # Orthanc could not resolve it (e.g. the UID only nested): the file is read instead
+        return {"sop_instance_uid": tags.get("SOPInstanceUID"), "sop_class_uid": sop_class}
 
     @staticmethod
     def instance_file(orthanc_id: str) -> bytes | None:
         try:
             return orthanc.RestApiGet(f"/instances/{orthanc_id}/file")
-        except ValueError:
-            return None
+        except orthanc.OrthancException as exc:
+            if _unknown_resource(exc):
+                return None
+            raise
+
+
+def _unknown_resource(exc: Exception) -> bool:
+    """Orthanc's answer for a resource it does not have: ``OrthancException (17, 'Unknown resource')``."""
+    return bool(exc.args) and exc.args[0] == orthanc.ErrorCode.UNKNOWN_RESOURCE
 
 
 class OrthancRestApi:
@@ -134,7 +149,8 @@ def start() -> None:
     _jobs = Scheduler(sessions, settings)  # daily digest and reports (rendered in child processes)
     _summaries = SummaryRefresher(sessions)
     source = OrthancInstances()
-    _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds)
+    _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds,
+                           purge_deleted=settings.purge_deleted_from_pacs)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi())
     if settings.hl7_port:
@@ -164,6 +180,8 @@ def _on_change(change_type, level, resource_id) -> None:
             _summaries.stop()
             _outbox.stop()
             _jobs.stop()
+        elif change_type == orthanc.ChangeType.DELETED and level == orthanc.ResourceType.INSTANCE:
+            _worker.deleted(resource_id)  # Orthanc's durable log drops a deleted resource's changes: only this says so
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current
             _worker.wake()
     except Exception as exc:

@@ -33,6 +33,6 @@ export async function studies() {
     el("p", {}, `${data.total} studies`),
     table(rows, [["study_date", "Date"], ["patient_id", "Patient ID"], ["accession_number", "Accession"],
       ["study_description", "Description"], ["modalities", "Modality"], ["devices", "Device"], ["source", "Source"],
-      ["dose", "Totals"]], { rowLink: (s) => `#/studies/${s.study_instance_uid}` }),
+      ["dose", "Totals"]], { rowLink: (s) => `#/studies/${encodeURIComponent(s.study_instance_uid)}` }),
   );
 }

@@ -30,11 +30,13 @@ async function imagesOf(uid) {
 }
 
 export async function study(uid) {
-  const [data, alerts, images] = await Promise.all([get(`studies/${uid}`), alertsFor(uid), imagesOf(uid)]);
+  const [data, alerts, images] = await Promise.all([get(`studies/${encodeURIComponent(uid)}`), alertsFor(uid), imagesOf(uid)]);
   const series = Object.fromEntries((images?.series || []).map((s) => [s.series_instance_uid, s]));
   const totals = Object.entries(data.totals).filter(([, v]) => typeof v !== "object").map(([k, v]) => ({ quantity: k, value: v }));
   return el("section", {},
     el("h1", {}, data.study_description || "Study"),
+    data.deleted_in_pacs_at ? el("p", { class: "deleted-in-pacs" },
+      `Deleted in PACS on ${data.deleted_in_pacs_at}: the images are gone, the dose records are kept.`) : null,
     el("dl", { class: "facts" },
       el("dt", {}, "Patient"), el("dd", {}, `${data.patient.patient_id ?? "—"} ${data.patient.name ?? ""}`),
       el("dt", {}, "Date"), el("dd", {}, data.study_date ?? "—"),

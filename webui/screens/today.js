@@ -23,7 +23,7 @@ export async function today() {
     el("h2", {}, "New alerts"),
     alerts === null ? el("p", {}, "Alerts are not available on this server.")
       : alerts.alerts?.length ? table(alerts.alerts, [["study_instance_uid", "Study"], ["rule", "Rule"], ["message", "Why"]],
-        { rowLink: (a) => `#/studies/${a.study_instance_uid}` }) : el("p", {}, "No new alerts."),
+        { rowLink: (a) => `#/studies/${encodeURIComponent(a.study_instance_uid)}` }) : el("p", {}, "No new alerts."),
     el("h2", {}, "Ingest errors"),
     errors.errors.length ? table(errors.errors, [["status", "Status"], ["sop_class_uid", "SOP class"], ["reason", "Reason"],
       ["processed_at", "When"]]) : el("p", {}, "No ingest errors."),

@@ -104,7 +104,7 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     return {"total": total, "limit": q.limit, "offset": q.offset, "studies": [views.study_summary(s) for s in page]}
 
 
-@route("GET", r"studies/(?P<uid>[0-9.]+)", role=VIEWER, personal=True)
+@route("GET", r"studies/(?P<uid>[^/]+)", role=VIEWER, personal=True)
 def get_study(ctx: Context, session: Session, request: Request) -> dict:
     study = session.scalars(
         select(Study)
@@ -149,7 +149,8 @@ def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict
         "offset": q.offset,
         "errors": [
             {"orthanc_id": r.orthanc_id, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
-             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at)}
+             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at),
+             "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at)}
             for r in rows
         ],
     }

@@ -65,7 +65,7 @@ def _unknown_patients(ctx: Context, session: Session, q: ListQuery) -> dict:
 LISTS = {"no-order": _no_order, "no-dose": _no_dose, "mismatches": _mismatches, "unknown-patients": _unknown_patients}
 
 
-@route("GET", r"reconciliation/studies/(?P<uid>[0-9.]+)/order", role=VIEWER, personal=True)
+@route("GET", r"reconciliation/studies/(?P<uid>[^/]+)/order", role=VIEWER, personal=True)
 def study_order(ctx: Context, session: Session, request: Request) -> dict:
     """The order a study matches: its procedure code and clinical indication are inputs to exam classification."""
     study = session.scalars(select(Study).where(Study.study_instance_uid == path_text(request, "uid"))).first()
@@ -84,7 +84,7 @@ class ReassignBody(NoteBody):
     order_id: Id | None = None
 
 
-@route("POST", r"reconciliation/studies/(?P<uid>[0-9.]+)/reassign", role=RADIOGRAPHER)
+@route("POST", r"reconciliation/studies/(?P<uid>[^/]+)/reassign", role=RADIOGRAPHER)
 def reassign(ctx: Context, session: Session, request: Request) -> dict:
     uid, target = path_text(request, "uid"), body(request, ReassignBody)
     done = run_action(lambda: actions.reassign_study(

@@ -198,15 +198,17 @@ def path_id(request: Request, name: str = "id") -> int:
     return int(raw)
 
 
-def path_text(request: Request, name: str, max_length: int = 64) -> str:
-    """A text from the path (a UID, a patient ID); one that no row can hold is 404."""
+def path_text(request: Request, name: str) -> str:
+    """A text from the path (a UID, a patient ID); one that no row can hold is 404.
+
+    A value longer than its column is looked up as stored: the column's type (kerma.db.received) shortens it
+    the same way it shortened the value it received, so a study is found by the UID Orthanc has.
+    """
     raw = request.param(name)
     try:
         _storable(raw)
     except ValueError:
         raise ApiError(404, f"no such {name}") from None
-    if len(raw) > max_length:
-        raise ApiError(404, f"no such {name}: longer than {max_length} characters")
     return raw
 
 

@@ -34,6 +34,7 @@ def study_summary(study: Study) -> dict:
     out["sources"] = study.dose_sources or {}
     out["totals"] = study.dose_totals or {}
     out["dose_object_count"] = len(objects)
+    out["deleted_in_pacs_at"] = deleted_in_pacs_at(study)
     out["standard_exam_id"] = study.standard_exam_id
     return out
 
@@ -56,6 +57,12 @@ def study_detail(study: Study) -> dict:
     return out
 
 
+def deleted_in_pacs_at(study: Study) -> str | None:
+    """When Orthanc deleted the last of the study's instances (its dose records are kept); None while any is there."""
+    moments = [o.deleted_in_pacs_at for o in study.objects]
+    return iso(max(moments)) if moments and None not in moments else None
+
+
 def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
     out = {
         "sop_instance_uid": obj.sop_instance_uid,
@@ -70,6 +77,7 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
         "totals": obj.totals,
         "warnings": obj.warnings or [],
         "processed_at": iso(obj.processed_at),
+        "deleted_in_pacs_at": iso(obj.deleted_in_pacs_at),
     }
     given = [e for e in obj.events if e.folded_key is None]
     out["event_count"] = len(given)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extract.concepts import event_fields
+from .received import ReceivedText
 
 
 class Base(DeclarativeBase):
@@ -34,20 +35,20 @@ class IngestCursor(Base):
 class Study(Base):
     __tablename__ = "study"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    study_instance_uid: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    accession_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    study_id: Mapped[str | None] = mapped_column(String(64))
+    study_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), unique=True, nullable=False)
+    accession_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    study_id: Mapped[str | None] = mapped_column(ReceivedText())
     study_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
-    study_time: Mapped[str | None] = mapped_column(String(32))
-    study_description: Mapped[str | None] = mapped_column(String(256))
-    requested_procedure: Mapped[str | None] = mapped_column(String(256))
-    performed_procedure: Mapped[str | None] = mapped_column(String(256))
-    procedure_reported: Mapped[str | None] = mapped_column(String(256))
-    institution_name: Mapped[str | None] = mapped_column(String(256))
-    department: Mapped[str | None] = mapped_column(String(256))
-    patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    patient_name: Mapped[str | None] = mapped_column(String(256))
-    patient_sex: Mapped[str | None] = mapped_column(String(16))
+    study_time: Mapped[str | None] = mapped_column(ReceivedText())
+    study_description: Mapped[str | None] = mapped_column(ReceivedText())
+    requested_procedure: Mapped[str | None] = mapped_column(ReceivedText())
+    performed_procedure: Mapped[str | None] = mapped_column(ReceivedText())
+    procedure_reported: Mapped[str | None] = mapped_column(ReceivedText())
+    institution_name: Mapped[str | None] = mapped_column(ReceivedText())
+    department: Mapped[str | None] = mapped_column(ReceivedText())
+    patient_id: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    patient_name: Mapped[str | None] = mapped_column(ReceivedText())
+    patient_sex: Mapped[str | None] = mapped_column(ReceivedText())
     patient_birth_date: Mapped[dt.date | None] = mapped_column(Date)
     patient_age_years: Mapped[float | None] = mapped_column(Float)
     patient_height_m: Mapped[float | None] = mapped_column(Float)
@@ -83,13 +84,13 @@ class Device(Base):
     __tablename__ = "device"
     __table_args__ = (Index("ix_device_identity", "manufacturer", "model", "station_name", "serial_number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    manufacturer: Mapped[str | None] = mapped_column(String(128))
-    model: Mapped[str | None] = mapped_column(String(128))
-    station_name: Mapped[str | None] = mapped_column(String(128))
-    serial_number: Mapped[str | None] = mapped_column(String(128))
-    device_observer_uid: Mapped[str | None] = mapped_column(String(64))
-    software_versions: Mapped[str | None] = mapped_column(String(256))
-    modality: Mapped[str | None] = mapped_column(String(16))
+    manufacturer: Mapped[str | None] = mapped_column(ReceivedText(128))
+    model: Mapped[str | None] = mapped_column(ReceivedText(128))
+    station_name: Mapped[str | None] = mapped_column(ReceivedText(128))
+    serial_number: Mapped[str | None] = mapped_column(ReceivedText(128))
+    device_observer_uid: Mapped[str | None] = mapped_column(ReceivedText(64))
+    software_versions: Mapped[str | None] = mapped_column(ReceivedText())
+    modality: Mapped[str | None] = mapped_column(ReceivedText(16))
     first_seen: Mapped[dt.date | None] = mapped_column(Date)
     last_seen: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -180,36 +181,44 @@ class DoseObject(Base):
     __table_args__ = (
         Index("ix_dose_object_device_study", "device_id", "study_id"),  # the device inventory's counts
         Index("ix_dose_object_study_modality", "study_id", "modality", "status"),  # study filters by modality
+        # one record per SOP Instance UID: another instance Orthanc stores with the same UID gets a row pointing to it
+        Index("ux_dose_object_sop_instance_uid", "sop_instance_uid", unique=True,
+              sqlite_where=text("duplicate_of_id IS NULL"), postgresql_where=text("duplicate_of_id IS NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    sop_class_uid: Mapped[str | None] = mapped_column(String(64))
+    sop_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), nullable=False, index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("dose_object.id", name="fk_dose_object_duplicate_of"))
+    deleted_in_pacs_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # Orthanc deleted the instance
+    sop_class_uid: Mapped[str | None] = mapped_column(ReceivedText(64))
     orthanc_id: Mapped[str | None] = mapped_column(String(64), index=True)
     change_seq: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(16))
-    modality: Mapped[str | None] = mapped_column(String(16), index=True)
+    modality: Mapped[str | None] = mapped_column(ReceivedText(16), index=True)
     report_kind: Mapped[str | None] = mapped_column(String(32))
     study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"), index=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
-    manufacturer: Mapped[str | None] = mapped_column(String(128))
-    model: Mapped[str | None] = mapped_column(String(128))
-    station_name: Mapped[str | None] = mapped_column(String(128), index=True)
-    serial_number: Mapped[str | None] = mapped_column(String(128))
-    software_versions: Mapped[str | None] = mapped_column(String(256))
-    device_observer_uid: Mapped[str | None] = mapped_column(String(64))
+    manufacturer: Mapped[str | None] = mapped_column(ReceivedText(128))
+    model: Mapped[str | None] = mapped_column(ReceivedText(128))
+    station_name: Mapped[str | None] = mapped_column(ReceivedText(128), index=True)
+    serial_number: Mapped[str | None] = mapped_column(ReceivedText(128))
+    software_versions: Mapped[str | None] = mapped_column(ReceivedText())
+    device_observer_uid: Mapped[str | None] = mapped_column(ReceivedText(64))
     totals: Mapped[dict | None] = mapped_column(JSON)
     warnings: Mapped[list | None] = mapped_column(JSON)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     study: Mapped[Study | None] = relationship(back_populates="objects")
     device: Mapped[Device | None] = relationship()
+    duplicate_of: Mapped["DoseObject | None"] = relationship(remote_side="DoseObject.id")  # the record of its SOP Instance UID
     events: Mapped[list["IrradiationEvent"]] = relationship(
         back_populates="dose_object", cascade="all, delete-orphan", order_by="IrradiationEvent.event_index"
     )
 
 
 EVENT_FIELDS = event_fields()
+# event text that an index covers keeps a length (PostgreSQL refuses an index entry over about 2.7 kB)
+INDEXED_EVENT_TEXT = {"protocol": 256}
 
 
 def _event_namespace() -> dict:
@@ -242,7 +251,8 @@ def _event_namespace() -> dict:
         "study": relationship("Study"),
     }
     for name, is_measurement in EVENT_FIELDS.items():
-        namespace[name] = mapped_column(Float if is_measurement else String(64) if name.endswith("_uid") else Text)
+        namespace[name] = mapped_column(Float if is_measurement else ReceivedText(64) if name.endswith("_uid")
+                                        else ReceivedText(INDEXED_EVENT_TEXT.get(name)))
     return namespace
 
 
@@ -258,7 +268,7 @@ class AuditEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(128), index=True)
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     target_type: Mapped[str] = mapped_column(String(64), nullable=False)
-    target_id: Mapped[str | None] = mapped_column(String(128))
+    target_id: Mapped[str | None] = mapped_column(ReceivedText(128))  # a UID or path from a request: any length
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
@@ -271,11 +281,11 @@ class Hl7Message(Base):
     __tablename__ = "hl7_message"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), index=True)
-    control_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    message_type: Mapped[str | None] = mapped_column(String(32), index=True)  # "ADT^A40", "ORM^O01"
-    version: Mapped[str | None] = mapped_column(String(16))
-    sending_application: Mapped[str | None] = mapped_column(String(128))
-    sending_facility: Mapped[str | None] = mapped_column(String(128))
+    control_id: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    message_type: Mapped[str | None] = mapped_column(ReceivedText(32), index=True)  # "ADT^A40", "ORM^O01"
+    version: Mapped[str | None] = mapped_column(ReceivedText(16))
+    sending_application: Mapped[str | None] = mapped_column(ReceivedText())
+    sending_facility: Mapped[str | None] = mapped_column(ReceivedText())
     ack_code: Mapped[str] = mapped_column(String(2), nullable=False, index=True)  # AA, AE, AR
     error: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
@@ -287,15 +297,15 @@ class PatientRecord(Base):
 
     __tablename__ = "patient_record"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    issuer: Mapped[str | None] = mapped_column(String(128))
+    patient_id: Mapped[str] = mapped_column(ReceivedText(64), unique=True, nullable=False)
+    issuer: Mapped[str | None] = mapped_column(ReceivedText())
     identifiers: Mapped[list | None] = mapped_column(JSON)  # every PID-3: [{"id", "authority", "type"}]
-    name: Mapped[str | None] = mapped_column(String(256))
+    name: Mapped[str | None] = mapped_column(ReceivedText())
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
-    sex: Mapped[str | None] = mapped_column(String(16))
+    sex: Mapped[str | None] = mapped_column(ReceivedText())
     height_m: Mapped[float | None] = mapped_column(Float)
     weight_kg: Mapped[float | None] = mapped_column(Float)
-    merged_into: Mapped[str | None] = mapped_column(String(64), index=True)  # the surviving patient ID
+    merged_into: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)  # the surviving patient ID
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
     last_message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
 
@@ -305,23 +315,23 @@ class ImagingOrder(Base):
 
     __tablename__ = "imaging_order"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    placer_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    filler_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    accession_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    procedure_code: Mapped[str | None] = mapped_column(String(64))
-    procedure_scheme: Mapped[str | None] = mapped_column(String(64))
-    procedure_text: Mapped[str | None] = mapped_column(String(256))
-    clinical_indication: Mapped[str | None] = mapped_column(Text)
-    ordering_department: Mapped[str | None] = mapped_column(String(256))
-    modality: Mapped[str | None] = mapped_column(String(16))
-    study_instance_uid: Mapped[str | None] = mapped_column(String(64), index=True)
+    placer_order_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    filler_order_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    accession_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    patient_id: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    procedure_code: Mapped[str | None] = mapped_column(ReceivedText())
+    procedure_scheme: Mapped[str | None] = mapped_column(ReceivedText())
+    procedure_text: Mapped[str | None] = mapped_column(ReceivedText())
+    clinical_indication: Mapped[str | None] = mapped_column(ReceivedText())
+    ordering_department: Mapped[str | None] = mapped_column(ReceivedText())
+    modality: Mapped[str | None] = mapped_column(ReceivedText())
+    study_instance_uid: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     scheduled_date: Mapped[dt.date | None] = mapped_column(Date, index=True)  # for matching by patient and day
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # scheduled, in_progress, completed, cancelled
-    order_control: Mapped[str | None] = mapped_column(String(8))  # ORC-1 of the last message
-    order_status: Mapped[str | None] = mapped_column(String(8))  # ORC-5
-    result_status: Mapped[str | None] = mapped_column(String(8))  # OBR-25
+    order_control: Mapped[str | None] = mapped_column(ReceivedText())  # ORC-1 of the last message
+    order_status: Mapped[str | None] = mapped_column(ReceivedText())  # ORC-5
+    result_status: Mapped[str | None] = mapped_column(ReceivedText())  # OBR-25
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
@@ -335,8 +345,8 @@ class PatientMerge(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # "merge" or "identifier"
-    survivor_patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    merged_patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    survivor_patient_id: Mapped[str] = mapped_column(ReceivedText(64), nullable=False, index=True)
+    merged_patient_id: Mapped[str] = mapped_column(ReceivedText(64), nullable=False, index=True)
     moved: Mapped[dict] = mapped_column(JSON, nullable=False)  # {"studies": {id: fields before}, "orders": [ids]}
     message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -404,7 +414,7 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     severity: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", name="fk_alert_study"), nullable=False, index=True)
-    study_instance_uid: Mapped[str] = mapped_column(String(64), nullable=False)
+    study_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), nullable=False)
     study_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", name="fk_alert_device"), index=True)
     standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id", name="fk_alert_exam"))

@@ -8,12 +8,25 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import audit
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IngestCursor, IrradiationEvent, Study
+from ..db.received import ReceivedText
 from ..reconcile.his import from_header
 from .refresh import refresh_studies
 
 CURSOR = "orthanc-changes"
 DEVICE_IDENTITY = ("manufacturer", "model", "station_name", "serial_number")
+SOP_INSTANCE_UID: ReceivedText = DoseObject.__table__.c.sop_instance_uid.type
+# where each part of a record is stored: (record key or None for the top level, table, column prefix)
+RECORD_COLUMNS = ((None, DoseObject, ""), (None, Study, ""), ("study", Study, ""), ("patient", Study, "patient_"), ("device", Device, ""))
+
+
+@dataclass(slots=True)
+class Deletion:
+    """Orthanc deleted an instance (its change callback said so)."""
+
+    orthanc_id: str
+    at: dt.datetime
 
 
 @dataclass(slots=True)
@@ -30,13 +43,17 @@ def read_cursor(session: Session) -> int:
     return row.last_seq if row else 0
 
 
-def store_batch(session: Session, processed: list[Processed], last_seq: int) -> int:
-    """Insert new dose objects (idempotent by SOP Instance UID) and move the cursor; the caller commits.
+def store_batch(session: Session, processed: list[Processed], last_seq: int, deleted: list[Deletion] = (),
+                *, purge_deleted: bool = False) -> int:
+    """Give each new instance its ledger row, apply Orthanc's deletions and move the cursor; the caller commits.
 
-    Returns how many objects were new.
+    An instance already in the ledger (a repeat after a crash) is skipped.  Another instance with the
+    SOP Instance UID of a recorded one (a corrected re-send into another study) gets an ``ignored`` row
+    pointing to the record: one SOP Instance UID is one object, and its dose is counted once.
+
+    Returns how many ledger rows were added.
     """
-    uids = [p.record.get("sop_instance_uid") for p in processed if p.record.get("sop_instance_uid")]
-    known = set(session.scalars(select(DoseObject.sop_instance_uid).where(DoseObject.sop_instance_uid.in_(uids)))) if uids else set()
+    ledger = _ledger(session, {_stored_uid(item) for item in processed})
     new = 0
     touched: list[DoseObject] = []
     # the batch's studies and devices, looked up once each (a CT series is hundreds of objects)
@@ -44,17 +61,22 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int) -> 
     devices: dict[tuple, Device] = {}
     with session.no_autoflush:
         for item in processed:
-            record = item.record
-            uid = record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}"  # unreadable objects keep their Orthanc id
-            if uid in known:
+            rows = ledger.setdefault(_stored_uid(item), [])
+            same = [row for row in rows if row.orthanc_id == item.orthanc_id]
+            if same:  # this instance again: a repeat, or Orthanc storing it anew after deleting it
+                for row in same:
+                    row.deleted_in_pacs_at = None
                 continue
-            known.add(uid)
-            obj = _dose_object(session, item, uid, studies, devices)
+            recorded = next((row for row in rows if row.duplicate_of_id is None and row.duplicate_of is None), None)
+            obj = _duplicate(item, recorded) if recorded is not None else _dose_object(session, item, studies, devices)
             session.add(obj)
+            rows.append(obj)
             touched.append(obj)
             new += 1
     session.flush()
-    refresh_studies(session, {o.study_id for o in touched if o.study_id is not None})
+    touched_studies = {o.study_id for o in touched if o.study_id is not None}
+    touched_studies |= apply_deletions(session, deleted, purge=purge_deleted)
+    refresh_studies(session, touched_studies)
     cursor = session.get(IngestCursor, CURSOR)
     if cursor is None:
         session.add(IngestCursor(name=CURSOR, last_seq=last_seq))
@@ -63,12 +85,61 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int) -> 
     return new
 
 
-def _dose_object(session: Session, item: Processed, uid: str, studies: dict[str, Study],
-                 devices: dict[tuple, Device]) -> DoseObject:
+def apply_deletions(session: Session, deleted: list[Deletion], *, purge: bool = False) -> set[int]:
+    """Mark the rows of instances Orthanc deleted ``deleted_in_pacs_at`` (or purge them, audited).
+
+    Dose records are part of the patient's record and outlive the images by default.  Returns the ids of
+    the studies whose records changed.
+    """
+    if not deleted:
+        return set()
+    rows = session.scalars(select(DoseObject).where(DoseObject.orthanc_id.in_([d.orthanc_id for d in deleted]),
+                                                    DoseObject.deleted_in_pacs_at.is_(None))).all()
+    at = {d.orthanc_id: d.at for d in deleted}
+    studies = {row.study_id for row in rows if row.study_id is not None}
+    for row in rows:
+        if not purge:
+            row.deleted_in_pacs_at = at[row.orthanc_id]
+            continue
+        audit.record(session, "orthanc", "dose_object.purge", "dose_object", row.sop_instance_uid,
+                     before={"orthanc_id": row.orthanc_id, "status": row.status, "study_id": row.study_id,
+                             "events": len(row.events)},
+                     note="deleted in Orthanc; PurgeDeletedFromPacs is on")
+        for duplicate in session.scalars(select(DoseObject).where(DoseObject.duplicate_of_id == row.id)):
+            duplicate.duplicate_of_id = None
+        session.delete(row)
+    session.flush()
+    return studies
+
+
+def _ledger(session: Session, uids: set[str]) -> dict[str, list[DoseObject]]:
+    """The ledger rows already there for these SOP Instance UIDs (as stored)."""
+    rows: dict[str, list[DoseObject]] = {}
+    if uids:
+        for row in session.scalars(select(DoseObject).where(DoseObject.sop_instance_uid.in_(uids)).order_by(DoseObject.id)):
+            rows.setdefault(row.sop_instance_uid, []).append(row)
+    return rows
+
+
+def _stored_uid(item: Processed) -> str:
+    """The ledger's key of an instance: its SOP Instance UID as stored, or its Orthanc id when unreadable."""
+    return SOP_INSTANCE_UID.stored(item.record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}")
+
+
+def _duplicate(item: Processed, recorded: DoseObject) -> DoseObject:
+    """The row of another instance with the SOP Instance UID of ``recorded``: ignored, pointing to it."""
+    where = recorded.study.study_instance_uid if recorded.study is not None else "no study"
+    return DoseObject(sop_instance_uid=_stored_uid(item), sop_class_uid=item.record.get("sop_class_uid"),
+                      orthanc_id=item.orthanc_id, change_seq=item.change_seq, status="ignored",
+                      reason=f"SOP Instance UID already recorded for study {where} (Orthanc instance {recorded.orthanc_id})",
+                      modality=item.record.get("modality"), duplicate_of=recorded)
+
+
+def _dose_object(session: Session, item: Processed, studies: dict[str, Study], devices: dict[tuple, Device]) -> DoseObject:
     record = item.record
     device = record.get("device") or {}
     obj = DoseObject(
-        sop_instance_uid=uid,
+        sop_instance_uid=_stored_uid(item),
         sop_class_uid=record.get("sop_class_uid"),
         orthanc_id=item.orthanc_id,
         change_seq=item.change_seq,
@@ -78,7 +149,7 @@ def _dose_object(session: Session, item: Processed, uid: str, studies: dict[str,
         modality=record.get("modality"),
         report_kind=record.get("report_kind"),
         totals=record.get("totals"),
-        warnings=record.get("warnings") or None,
+        warnings=(record.get("warnings") or []) + shortened(record) or None,
         **{k: device.get(k) for k in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")},
     )
     if record["status"] == "ok":
@@ -139,3 +210,17 @@ def _event(study: Study, index: int, event: dict) -> IrradiationEvent:
     columns = {k: v for k, v in event.items() if k in EVENT_FIELDS and not isinstance(v, (list, dict))}
     details = {k: v for k, v in event.items() if k not in columns}
     return IrradiationEvent(study=study, event_index=index, details=details or None, **columns)
+
+
+def shortened(record: dict) -> list[str]:
+    """A warning for each value of ``record`` longer than the identifier column it goes to keeps (it is stored shortened)."""
+    values = [(key, value, table, prefix) for part, table, prefix in RECORD_COLUMNS
+              for key, value in ((record if part is None else record.get(part) or {}).items())]
+    values += [(key, value, IrradiationEvent, "") for event in record.get("events") or [] for key, value in event.items()]
+    warnings = []
+    for key, value, table, prefix in values:
+        column = table.__table__.c.get(key if key == "patient_id" else prefix + key)
+        if column is not None and isinstance(column.type, ReceivedText) and column.type.too_long(value):
+            warnings.append(f"{key} has {len(value)} characters, more than the {column.type.length} Kerma keeps: "
+                            f"stored as its first characters and a hash of the whole")
+    return sorted(set(warnings))

@@ -6,6 +6,7 @@ to it in Kerma; they carry no patient name or ID.
 
 from __future__ import annotations
 
+import urllib.parse
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ class Email:
 
 def study_link(base_url: str, study_instance_uid: str) -> str:
     """Where the study is in Kerma's UI."""
-    return f"{base_url.rstrip('/')}/kerma/ui/#/studies/{study_instance_uid}"
+    return f"{base_url.rstrip('/')}/kerma/ui/#/studies/{urllib.parse.quote(study_instance_uid, safe='')}"
 
 
 def alert_facts(session: Session, alert: Alert, base_url: str) -> dict:
