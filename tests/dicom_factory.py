@@ -98,3 +98,30 @@ def copy_with(path: Path, **changes) -> bytes:
     if "SOPClassUID" in changes:
         ds.file_meta.MediaStorageSOPClassUID = changes["SOPClassUID"]
     return to_bytes(ds)
+
+
+CR_IMAGE = "1.2.840.10008.5.1.4.1.1.1"
+
+
+def radiograph(study_uid: str, manufacturer: str, *, patient_id: str = "SYNTH-CR", accession: str = "SYNTHCR1",
+               image_type: str = "ORIGINAL\\PRIMARY", **attributes) -> bytes:
+    """A small CR image (4x4 pixels) as an older CR reader writes it: no dose attributes unless ``attributes`` add some."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = CR_IMAGE
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
+    ds.PatientID, ds.PatientName, ds.AccessionNumber = patient_id, "Synthetic^Radiograph", accession
+    ds.StudyDate, ds.StudyTime = "20260105", "101500"
+    ds.AcquisitionDate, ds.AcquisitionTime = "20260105", "101502"
+    ds.Modality, ds.Manufacturer, ds.ManufacturerModelName, ds.StationName = "CR", manufacturer, "Old reader", "CR-OLD1"
+    ds.ImageType = image_type.split("\\")
+    ds.BodyPartExamined, ds.ViewPosition = "CHEST", "PA"
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.Rows = ds.Columns = 4
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME1"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = bytes(32)
+    return to_bytes(ds)

@@ -100,3 +100,44 @@ def test_an_rdsr_replaces_the_folded_acquisition_rows(sessions):
         assert s.scalar(select(func.count()).where(IrradiationEvent.folded_key.is_not(None))) == 0
         counted = s.scalars(select(IrradiationEvent).where(IrradiationEvent.counted.is_(True))).all()
         assert len(counted) == 2 and all(r.dose_object.source == "rdsr" for r in counted)
+
+
+def test_radiographs_without_dose_attributes_are_exposures_of_unknown_dose(sessions):
+    from dicom_factory import radiograph
+    from hl7_factory import orm
+    from kerma.hl7.receiver import Hl7Receiver
+
+    study = generate_uid()
+    fuji = [radiograph(study, "FUJIFILM Corporation", Sensitivity=s, ViewPosition=v) for s, v in ((180, "PA"), (240, "LL"))]
+    kodak_study = generate_uid()
+    kodak = radiograph(kodak_study, "Eastman KODAK", patient_id="SYNTH-CR2", accession="SYNTHCR2",
+                       RelativeXRayExposure=1810, ExposureIndex=410)  # the Kodak EI and an IEC exposure index
+    receiver = Hl7Receiver(sessions)
+    for order in (orm("CR-ORD-1", "SYNTH-CR", accession="SYNTHCR1", result_status="F", scheduled="20260105100000"),
+                  orm("CR-ORD-2", "SYNTH-CR2", accession="SYNTHCR2", result_status="F", scheduled="20260105100000")):
+        assert b"|AA|" in receiver(order)
+    store(sessions, fuji + [kodak])
+
+    page = api(sessions, f"studies/{study}")
+    assert page["source"] == "header" and page["totals"]["event_count"] == 2
+    assert [(e["view"], e["dose_unknown"], e["vendor_exposure_indicator"], e["vendor_exposure_indicator_name"],
+             e["vendor_exposure_indicator_vendor"], e["exposure_index"], e["dap_Gycm2"]) for e in page["events"]] == [
+        ("PA", True, 180.0, "S value", "Fujifilm", None, None), ("LL", True, 240.0, "S value", "Fujifilm", None, None)]
+    assert all("dose is unknown" in o["warnings"][0] for o in page["dose_objects"])
+    (event,) = api(sessions, f"studies/{kodak_study}")["events"]
+    assert (event["vendor_exposure_indicator"], event["vendor_exposure_indicator_name"], event["exposure_index"]) == (
+        1810.0, "EI", 410.0)  # each in its own field: the vendor's EI is not the IEC exposure index
+    assert "dose_unknown" not in event  # an exposure index is an exposure attribute
+
+    (device,) = [d for d in api(sessions, "devices")["devices"] if d["station_name"] == "CR-OLD1" and d["manufacturer"].startswith("FUJI")]
+    assert (device["studies"], device["dose_objects"]) == (1, 2)
+    (load,) = [r for r in api(sessions, "statistics/examinations-per-device", period="all")["examinations"]
+               if r["device_id"] == device["device_id"]]
+    assert (load["examinations"], load["body_regions"]) == (1, {"CHEST": 1})
+    assert [e["dose_unknown"] for e in api(sessions, "events")["events"] if e["study_instance_uid"] == study] == [True, True]
+
+    lists = handle(Context(sessions), Request("GET", "reconciliation", {}))[1]
+    # an exposure indicator is no dose value either: both examinations are listed, each with its order
+    assert {(s["study_instance_uid"], s["order"]["placer_order_number"]) for s in lists["no-dose-values"]["studies"]} == {
+        (study, "CR-ORD-1"), (kodak_study, "CR-ORD-2")}
+    assert lists["no-dose"]["orders"] == []  # both examinations happened: no order waits for its dose study

@@ -1,11 +1,12 @@
 """Through a real Orthanc on both databases: CT slices sent by C-STORE from a scanner without RDSR count like
 RDSR events (statistics, above-DRL list, per-exposure DRL alert); the HIS's weight sent over the real MLLP
-listener reaches the study; the study's image links are found from its Study Instance UID after a reassignment
+listener reaches the study; radiographs without dose attributes are exposures of unknown dose; the study's image links are found from its Study Instance UID after a reassignment
 changed its patient."""
 
 import pytest
 from pydicom.uid import generate_uid
 
+from dicom_factory import CR_IMAGE, radiograph
 from hl7_factory import adt_update, msa
 from kerma.hl7.mllp import send
 from support.orthanc import OrthancProcess, free_port, wait_for_port
@@ -89,6 +90,17 @@ def test_header_only_ct_study_is_counted_alerted_and_linked(orthanc, tmp_path):
     (series,) = images["series"]
     assert series["series_instance_uid"] == series_uid and series["instances"] == 30
     assert api.get(orthanc.url + f"/series/{series['orthanc_series_id']}").json()["MainDicomTags"]["SeriesInstanceUID"] == series_uid
+
+    # radiographs from an old CR reader (no dose attributes, the Fuji S value): exposures of unknown dose
+    radiographs = generate_uid()
+    assert all(s == 0 for s in orthanc.store(_write(tmp_path / "cr", [
+        radiograph(radiographs, "FUJIFILM Corporation", Sensitivity=s, ViewPosition=v) for s, v in ((190, "PA"), (260, "LL"))])))
+    wait_until_ingested(orthanc)
+    events = api.get(url + f"studies/{radiographs}").json()["events"]
+    assert [(e["dose_unknown"], e["vendor_exposure_indicator"], e["vendor_exposure_indicator_name"]) for e in events] == [
+        (True, 190.0, "S value"), (True, 260.0, "S value")]
+    ignored = api.get(url + "ingest-errors", params={"status": "ignored"}).json()["errors"]
+    assert not [e for e in ignored if e["sop_class_uid"] == CR_IMAGE]
 
     assert api.delete(orthanc.url + f"/studies/{found['ID']}").status_code == 200
     missing = api.get(url + f"studies/{study}/images")

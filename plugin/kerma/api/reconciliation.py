@@ -26,12 +26,13 @@ class ListQuery(Page):
 
 @route("GET", r"reconciliation", role=VIEWER, personal=True)
 def summary(ctx: Context, session: Session, request: Request) -> dict:
-    """All four lists in one answer (one REST call for a dashboard: plugin 4.0 leaks a little per call)."""
+    """All the lists in one answer (one REST call for a dashboard: plugin 4.0 leaks a little per call)."""
     q = query(request, ListQuery)
     return {name: build(ctx, session, q) for name, build in LISTS.items()}
 
 
-@route("GET", r"reconciliation/(?P<name>no-order|no-dose|mismatches|unknown-patients)", role=VIEWER, personal=True)
+@route("GET", r"reconciliation/(?P<name>no-order|no-dose|no-dose-values|mismatches|unknown-patients)", role=VIEWER,
+       personal=True)
 def one_list(ctx: Context, session: Session, request: Request) -> dict:
     return LISTS[request.param("name")](ctx, session, query(request, ListQuery))
 
@@ -45,6 +46,12 @@ def _no_dose(ctx: Context, session: Session, q: ListQuery) -> dict:
     delay = ctx.settings.no_dose_delay_hours
     found = lists.orders_without_dose(session, now, delay)
     return {**_paged(q, "orders", found, order_view), "delay_hours": delay}
+
+
+def _no_dose_values(ctx: Context, session: Session, q: ListQuery) -> dict:
+    found = lists.studies_without_dose_values(session, q.window())
+    orders = lists.matched_orders(session, found)
+    return _paged(q, "studies", found, lambda s: {**study_view(s), "order": order_view(orders[s.id]) if s.id in orders else None})
 
 
 def _mismatches(ctx: Context, session: Session, q: ListQuery) -> dict:
@@ -62,7 +69,8 @@ def _unknown_patients(ctx: Context, session: Session, q: ListQuery) -> dict:
     return _paged(q, "studies", found, study_view)
 
 
-LISTS = {"no-order": _no_order, "no-dose": _no_dose, "mismatches": _mismatches, "unknown-patients": _unknown_patients}
+LISTS = {"no-order": _no_order, "no-dose": _no_dose, "no-dose-values": _no_dose_values, "mismatches": _mismatches,
+         "unknown-patients": _unknown_patients}
 
 
 @route("GET", r"reconciliation/studies/(?P<uid>[^/]+)/order", role=VIEWER, personal=True)

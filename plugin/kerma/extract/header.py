@@ -15,12 +15,16 @@ from __future__ import annotations
 from .concepts import HeaderRow, PrivateRow, event_fields, header_rows, private_rows, value_labels
 from .dicomfile import DicomObject, Element
 from .dicomtime import iso_date, iso_datetime
+from .indicators import vendor_indicator
 from .srtree import MEANING
 from .totals import complete_totals
 from .units import UnitError, convert
 
 MODALITY = 0x00080060
 SOP_INSTANCE_UID = 0x00080018
+SOP_CLASS_UID = 0x00080016
+# CR Image Storage; DX, MG and IO image storage classes are below it (…1.1.1.1, …1.1.1.2, …1.1.1.3)
+RADIOGRAPHY_CLASSES = "1.2.840.10008.5.1.4.1.1.1"
 SERIES_INSTANCE_UID = 0x0020000E
 IRRADIATION_EVENT_UID = 0x00083010
 EXPOSURE_DOSE_SEQUENCE = 0x0040030E
@@ -88,9 +92,14 @@ class HeaderReader:
     def _projection(self) -> dict:
         scopes = ("image", "projection", "mg") if self.modality == "MG" else ("image", "projection")
         rows = [r for r in header_rows() if r.scope in scopes and r.is_measurement]
-        if not any(r.tag in self.ds for r in rows):
+        unknown = not any(r.tag in self.ds for r in rows)
+        if unknown and not self._is_radiograph():
             raise NoHeaderDose("no exposure attributes in the header (kVp, mAs, DAP, exposure index, dose)")
         event = self._fill(self.ds, scopes, self._new_event(self.ds))
+        event.update(vendor_indicator(self.obj, self.ds))
+        if unknown:  # an exposure still (older CR readers write no dose): counted, its dose unknown
+            event["dose_unknown"] = True
+            self.warnings.append("no dose attributes in the header (DAP, kVp, mAs, dose): an exposure whose dose is unknown")
         event["irradiation_event_uid"] = event["irradiation_event_uid"] or self.obj.text(self.ds, SOP_INSTANCE_UID)
         if self.modality in SINGLE_EXPOSURE_MODALITIES:
             event["event_type"] = "Stationary Acquisition"
@@ -111,6 +120,14 @@ class HeaderReader:
         if not events:
             raise NoHeaderDose("no radiopharmaceutical information (0054,0016) in the header")
         return events
+
+    def _is_radiograph(self) -> bool:
+        """A primary CR, DX, MG or IO image: one exposure, whatever its header says of the dose."""
+        sop_class = self.obj.text(self.ds, SOP_CLASS_UID) or ""
+        image_type = [v.strip().upper() for v in (self.obj.text(self.ds, IMAGE_TYPE) or "").split("\\")]
+        radiography = sop_class == RADIOGRAPHY_CLASSES or sop_class.startswith(RADIOGRAPHY_CLASSES + ".")
+        primary = len(image_type) < 2 or image_type[1] != "SECONDARY"
+        return self.modality in SINGLE_EXPOSURE_MODALITIES and radiography and primary
 
     # --- reading attributes ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import DoseObject, ImagingOrder, PatientRecord, Study
+from ..db.models import DoseObject, ImagingOrder, IrradiationEvent, PatientRecord, Study
 from ..hl7.orders import CANCELLED, COMPLETED
 from ..patterns import PatternError, compile_pattern
 
@@ -50,6 +50,27 @@ def _study_matches_order():
                  Study.study_date == ImagingOrder.scheduled_date),
         )),
     )
+
+
+# what a dose value is: the study totals and the event fields that measure dose (technique factors such as kVp and
+# mAs, and exposure indicators, are not dose values)
+DOSE_TOTALS = ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_agd_left_mGy", "total_agd_right_mGy",
+               "total_activity_MBq")
+DOSE_EVENT_FIELDS = ("ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "entrance_exposure_at_rp_mGy",
+                     "administered_activity_MBq")
+
+
+def studies_without_dose_values(session: Session, window: Window = Window()) -> list[Study]:
+    """Examinations recorded (an exposure Kerma counts) whose records carry no dose value, newest first.
+
+    E.g. radiographs from a CR reader that writes no DAP: the examination happened (it matches its order and
+    counts in the examination and device tables), but its dose is unknown.  Not "order without dose".
+    """
+    dosed_event = (select(IrradiationEvent.id).where(IrradiationEvent.study_id == Study.id, IrradiationEvent.counted.is_(True),
+                                                     or_(*[getattr(IrradiationEvent, f).is_not(None) for f in DOSE_EVENT_FIELDS])))
+    stmt = (_dose_studies(window).where(*[getattr(Study, t).is_(None) for t in DOSE_TOTALS], ~dosed_event.exists())
+            .order_by(Study.study_date.desc(), Study.id.desc()))
+    return list(session.scalars(stmt))
 
 
 def studies_of_order(session: Session, order: ImagingOrder) -> list[Study]:
