@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access import VIEWER
-from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
+from ..db.models import DoseObject, IrradiationEvent, Study
+from ..db.records import event as event_fields
 from ..stats import tables
 from .export import rows_answer
 from .router import ApiError, Context, Request, route
 from .schemas import Day, Flag, Id, Offset, Query, column_text, query, text
+from .views import DEVICE_FIELDS
 
 
 class FilterQuery(Query):
@@ -84,11 +86,15 @@ class EventQuery(FilterQuery):
 
 @route("GET", r"events", role=VIEWER, personal=True)
 def events(ctx: Context, session: Session, request: Request):
-    """Exposure events with every parameter (the ESR's event list), counted ones only unless ?all=1."""
+    """Exposure events with every parameter (the ESR's event list), counted ones only unless ?all=1.
+
+    Every field the extractor gives an event is there: the scalar fields, and the repeating groups (``filters``,
+    ``xray_sources``, ``organ_doses``...) and other details as they were extracted (nested values as JSON in a CSV).
+    """
     q = query(request, EventQuery)
     limit, offset = q.limit, q.offset
     filters = q.filters()
-    stmt = (select(IrradiationEvent, Study, DoseObject.modality)
+    stmt = (select(IrradiationEvent, Study, DoseObject)
             .join(Study, Study.id == IrradiationEvent.study_id)
             .join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id))
     if not q.all:
@@ -103,13 +109,21 @@ def events(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(IrradiationEvent.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(IrradiationEvent.standard_exam_id == filters.standard_exam_id)
-    rows = []
-    for event, study, modality in session.execute(stmt.order_by(IrradiationEvent.id).limit(limit).offset(offset)):
-        rows.append({
-            "event_id": event.id, "study_instance_uid": study.study_instance_uid, "study_date": study.study_date.isoformat()
-            if study.study_date else None, "patient_id": study.patient_id, "accession_number": study.accession_number,
-            "patient_age_years": study.patient_age_years, "patient_weight_kg": study.patient_weight_kg,
-            "modality": modality, "device_id": event.device_id, "standard_exam_id": event.standard_exam_id,
-            **{name: getattr(event, name) for name in EVENT_FIELDS},
-        })
+    rows = [event_row(event, study, obj)
+            for event, study, obj in session.execute(stmt.order_by(IrradiationEvent.id).limit(limit).offset(offset))]
     return rows_answer(session, request, "events", rows, {"limit": limit, "offset": offset})
+
+
+def event_row(row: IrradiationEvent, study: Study, obj: DoseObject) -> dict:
+    """One line of the event list: the study and patient, the object and device it came from, every event field."""
+    return {
+        "event_id": row.id, "study_instance_uid": study.study_instance_uid,
+        "study_date": study.study_date.isoformat() if study.study_date else None, "patient_id": study.patient_id,
+        "accession_number": study.accession_number, "patient_age_years": study.patient_age_years,
+        "patient_weight_kg": study.patient_weight_kg, "patient_height_m": study.patient_height_m,
+        "modality": obj.modality, "source": obj.source, "sop_instance_uid": obj.sop_instance_uid,
+        "event_index": row.event_index, "counted": row.counted, "folded_key": row.folded_key,
+        "device_id": row.device_id, **{name: getattr(obj, name) for name in DEVICE_FIELDS},
+        "standard_exam_id": row.standard_exam_id,
+        **{k: v for k, v in event_fields(row).items() if k != "event_id"},
+    }
