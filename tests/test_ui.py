@@ -147,3 +147,32 @@ def test_an_alert_is_acknowledged_and_closed_with_its_audit_trail(page, orthanc)
     expect(trail).to_have_count(2)
     expect(trail.first).to_contain_text("kerma")
     assert orthanc.session().get(orthanc.url + f"/kerma/api/alerts/{alert['id']}").json()["status"] == "closed"
+
+
+def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
+    api = orthanc.session()
+    record = extract((CORPUS / REPORTS[1]).read_bytes())  # the Toshiba CT report: 2017, DLP 502.4 mGy·cm
+
+    def post(path, body):
+        answer = api.post(orthanc.url + "/kerma/api/" + path, json=body)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    exam = post("exams", {"code": "CT-UI-LEVELS", "name": "CT (levels UI test)", "modality": "CT"})
+    post("mapping/rules", {"level": "exam", "standard_exam_id": exam["id"], "priority": 1, "conditions": [
+        {"field": "accession_number", "op": "equals", "value": record["study"]["accession_number"]}]})
+    drl = post("drl/sets", {"name": "UI old DRL", "kind": "local", "valid_to": "2000-01-01"})
+    post(f"drl/sets/{drl['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 9999.0})
+    current = post("drl/sets", {"name": "UI current DRL", "kind": "local", "valid_from": "2000-01-02"})
+    post(f"drl/sets/{current['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 700.0})
+    achievable = post("drl/sets", {"name": "UI achievable", "kind": "achievable"})
+    post(f"drl/sets/{achievable['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 400.0})
+    page.goto(orthanc.url + f"/kerma/ui/#/studies/{record['study_instance_uid']}")
+    levels = page.locator("table", has=page.locator("caption", has_text="Levels in force")).locator("tbody tr")
+    expect(levels).to_have_count(1)
+    cells = levels.first.locator("td")
+    expect(cells.nth(3)).to_have_text("700")  # the study (2017) met the current set, not the one that ended in 2000
+    expect(cells.nth(4)).to_have_text("UI current DRL")
+    expect(cells.nth(6)).to_have_text("400")
+    weight = record["patient"]["weight_kg"]
+    expect(page.locator("dd.size")).to_have_text(f"{weight:g} kg (DICOM header)" if weight else "—")

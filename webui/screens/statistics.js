@@ -76,7 +76,9 @@ export async function statistics() {
     sized.length ? scatter(sized, { title: `${data.quantity} against patient weight`, xLabel: "weight (kg)", yLabel: data.quantity }) : null,
     table(data.statistics, [["standard_exam", "Standard exam"], ["device_id", "Device", (id) => deviceName[id] || "—"],
       ["period", "Period"], ["n", "n"], ["median", "Median"], ["mean", "Mean"], ["sd", "SD"], ["p25", "P25"], ["p75", "P75"],
-      ["min", "Min"], ["max", "Max"], [(r) => r.drl?.value, "DRL"], ["median_over_drl", "Median/DRL", (v) => number(v, 2)]],
+      ["min", "Min"], ["max", "Max"], [(r) => r.drl?.value, "DRL"], [(r) => r.drl?.set, "DRL set"],
+      ["median_over_drl", "Median/DRL", (v) => number(v, 2)], [(r) => r.achievable?.value, "Achievable"],
+      ["median_over_achievable", "Median/achievable", (v) => number(v, 2)]],
     { caption: `${data.quantity} (${data.level} level)` }),
   );
 }

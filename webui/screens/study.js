@@ -19,6 +19,13 @@ function eventColumns(events, series) {
   return columns;
 }
 
+// where each value came from: the DICOM header or the HIS (HL7)
+function size(patient) {
+  const part = (value, unit, source) => value == null ? null : `${number(value, 3)} ${unit}${source ? ` (${source === "his" ? "HIS" : "DICOM header"})` : ""}`;
+  return [part(patient.weight_kg, "kg", patient.weight_source), part(patient.height_m, "m", patient.height_source)]
+    .filter(Boolean).join(", ") || "—";
+}
+
 async function alertsFor(uid) {
   try { return (await get("alerts", { study: uid })).alerts || []; } catch { return null; }
 }
@@ -39,6 +46,7 @@ export async function study(uid) {
       `Deleted in PACS on ${data.deleted_in_pacs_at}: the images are gone, the dose records are kept.`) : null,
     el("dl", { class: "facts" },
       el("dt", {}, "Patient"), el("dd", {}, `${data.patient.patient_id ?? "—"} ${data.patient.name ?? ""}`),
+      el("dt", {}, "Weight, height"), el("dd", { class: "size" }, size(data.patient)),
       el("dt", {}, "Date"), el("dd", {}, data.study_date ?? "—"),
       el("dt", {}, "Accession"), el("dd", {}, data.accession_number ?? "—"),
       el("dt", {}, "Study UID"), el("dd", {}, data.study_instance_uid),
@@ -51,6 +59,12 @@ export async function study(uid) {
       : el("span", { class: "images-missing" }, "Orthanc has no images of this study (deleted from PACS?)")),
     el("h2", {}, "Totals"),
     table(totals, [["quantity", "Quantity"], ["value", "Value", (v) => number(v, 4)]]),
+    data.reference_levels?.length ? el("h2", {}, "Against the DRL and the achievable dose") : null,
+    data.reference_levels?.length ? table(data.reference_levels, [["level", "Level"], ["quantity", "Quantity"],
+      ["value", "Value", (v) => number(v, 4)], [(r) => r.drl?.value, "DRL"], [(r) => r.drl?.set, "DRL set (in force then)"],
+      ["value_over_drl", "Value/DRL", (v) => number(v, 2)], [(r) => r.achievable?.value, "Achievable"],
+      ["value_over_achievable", "Value/achievable", (v) => number(v, 2)]], { caption: "Levels in force on the study's date" })
+      : null,
     alerts === null ? null : el("h2", {}, "Alerts"),
     alerts === null ? null : alerts.length ? table(alerts, [["status", "Status"], ["rule", "Rule"], ["message", "Why"]])
       : el("p", {}, "No alert for this study."),
