@@ -8,6 +8,7 @@ from pydicom.uid import generate_uid
 
 from corpus import CORPUS
 from dicom_factory import copy_with
+from dose_setup import api_poster, exam_with_drl_over_rest
 from support.mailbox import Mailbox, WebhookReceiver
 from support.orthanc import OrthancProcess, free_port
 
@@ -50,17 +51,10 @@ def test_an_rdsr_above_the_drl_alerts_by_email_and_webhook(orthanc, servers, tmp
     mailbox, receiver = servers
     api = orthanc.session()
     url = orthanc.url + "/kerma/api/"
-
-    def post(path, body):
-        answer = api.post(url + path, json=body)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    exam = post("exams", {"code": "CT-RT-QA", "name": "CT radiotherapy planning", "modality": "CT"})
-    post("mapping/rules", {"level": "exam", "standard_exam_id": exam["id"], "priority": 1,
-                           "conditions": [{"field": "procedure_reported", "op": "equals", "value": "Computed Tomography X-Ray"}]})
-    local = post("drl/sets", {"name": "Local CT 2026", "kind": "local"})
-    post(f"drl/sets/{local['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 250.0})
+    post = api_poster(orthanc)
+    exam_with_drl_over_rest(post, "CT-RT-QA", "CT radiotherapy planning", "CT",
+                            {"field": "procedure_reported", "op": "equals", "value": "Computed Tomography X-Ray"},
+                            quantity="total_dlp_mGycm", value=250.0, set_name="Local CT 2026")
     post("notifications/recipients", {"name": "Medical physics", "role": "mpe", "email": "mpe@hospital.example"})
     study_uid = generate_uid()
     path = tmp_path / "rdsr.dcm"  # DLP 586.34 mGy·cm: 2.35 × the local DRL

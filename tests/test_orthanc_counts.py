@@ -7,6 +7,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from dicom_factory import CR_IMAGE, radiograph
+from dose_setup import api_poster, exam_with_drl_over_rest
 from hl7_factory import adt_update, msa
 from kerma.hl7.mllp import send
 from support.orthanc import OrthancProcess, free_port, wait_for_port
@@ -36,17 +37,10 @@ def _write(folder, blobs):
 def test_header_only_ct_study_is_counted_alerted_and_linked(orthanc, tmp_path):
     api = orthanc.session()
     url = orthanc.url + "/kerma/api/"
-
-    def post(path, body):
-        answer = api.post(url + path, json=body)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    exam = post("exams", {"code": "CT-ABD-H", "name": "CT abdomen (header)", "modality": "CT"})
-    post("mapping/rules", {"level": "exposure", "standard_exam_id": exam["id"], "priority": 1,
-                           "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]})
-    local = post("drl/sets", {"name": "Local CT per acquisition", "kind": "local"})
-    post(f"drl/sets/{local['id']}/values", {"standard_exam_id": exam["id"], "quantity": "ctdivol_mGy", "value": 5.0})
+    post = api_poster(orthanc)
+    exam = exam_with_drl_over_rest(post, "CT-ABD-H", "CT abdomen (header)", "CT",
+                                   {"field": "protocol", "op": "contains", "value": "abdomen"}, quantity="ctdivol_mGy",
+                                   value=5.0, level="exposure", set_name="Local CT per acquisition")
 
     study = generate_uid()
     assert all(s == 0 for s in orthanc.store(_write(tmp_path / "ct", ct_series(study, [20.0] * 30))))
@@ -58,7 +52,7 @@ def test_header_only_ct_study_is_counted_alerted_and_linked(orthanc, tmp_path):
     (alert,) = alerts
     assert alert["value"] == pytest.approx(20.0) and alert["reference"]["drl"] == 5.0
     rows = api.get(url + "statistics", params={"quantity": "ctdivol_mGy", "period": "all"}).json()["statistics"]
-    (row,) = [r for r in rows if r["standard_exam_id"] == exam["id"]]
+    (row,) = [r for r in rows if r["standard_exam_id"] == exam]
     assert row["n"] == 1 and row["median"] == pytest.approx(20.0)
     (hit,) = api.get(url + "statistics/above-drl", params={"quantity": "ctdivol_mGy"}).json()["above_drl"]
     assert hit["study_instance_uid"] == study and hit["ratio"] == pytest.approx(4.0)

@@ -8,6 +8,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from corpus import CORPUS
 from dicom_factory import copy_with
+from dose_setup import api_poster, exam_with_drl_over_rest
 from kerma.extract import extract
 from support.orthanc import OrthancProcess, free_port
 from test_orthanc_ingest import wait_until_ingested
@@ -150,23 +151,16 @@ def test_an_alert_is_acknowledged_and_closed_with_its_audit_trail(page, orthanc)
 
 
 def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
-    api = orthanc.session()
     record = extract((CORPUS / REPORTS[1]).read_bytes())  # the Toshiba CT report: 2017, DLP 502.4 mGy·cm
-
-    def post(path, body):
-        answer = api.post(orthanc.url + "/kerma/api/" + path, json=body)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    exam = post("exams", {"code": "CT-UI-LEVELS", "name": "CT (levels UI test)", "modality": "CT"})
-    post("mapping/rules", {"level": "exam", "standard_exam_id": exam["id"], "priority": 1, "conditions": [
-        {"field": "accession_number", "op": "equals", "value": record["study"]["accession_number"]}]})
-    drl = post("drl/sets", {"name": "UI old DRL", "kind": "local", "valid_to": "2000-01-01"})
-    post(f"drl/sets/{drl['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 9999.0})
+    post = api_poster(orthanc)
+    exam_id = exam_with_drl_over_rest(
+        post, "CT-UI-LEVELS", "CT (levels UI test)", "CT",
+        {"field": "accession_number", "op": "equals", "value": record["study"]["accession_number"]},
+        quantity="total_dlp_mGycm", value=9999.0, set_name="UI old DRL", valid_to="2000-01-01")
     current = post("drl/sets", {"name": "UI current DRL", "kind": "local", "valid_from": "2000-01-02"})
-    post(f"drl/sets/{current['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 700.0})
+    post(f"drl/sets/{current['id']}/values", {"standard_exam_id": exam_id, "quantity": "total_dlp_mGycm", "value": 700.0})
     achievable = post("drl/sets", {"name": "UI achievable", "kind": "achievable"})
-    post(f"drl/sets/{achievable['id']}/values", {"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 400.0})
+    post(f"drl/sets/{achievable['id']}/values", {"standard_exam_id": exam_id, "quantity": "total_dlp_mGycm", "value": 400.0})
     page.goto(orthanc.url + f"/kerma/ui/#/studies/{record['study_instance_uid']}")
     levels = page.locator("table", has=page.locator("caption", has_text="Levels in force")).locator("tbody tr")
     expect(levels).to_have_count(1)
