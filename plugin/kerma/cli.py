@@ -5,6 +5,7 @@
 ``kerma exams import-playbook FILE --url URL`` loads the RSNA RadLex Playbook CSV into the catalogue.
 ``kerma drl load FILE --url URL [--reference-format]`` loads a DRL table (unverified rows stay disabled).
 ``kerma skin-dose FILE --phantom plane|cylinder|elliptic [--pyskindose-defaults] --json`` estimates the peak skin dose.
+``kerma ssde FILE... --json`` gives the size-specific dose estimate of each CT acquisition in the files.
 """
 
 from __future__ import annotations
@@ -107,6 +108,28 @@ def _skin_dose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ssde(args: argparse.Namespace) -> int:
+    from .dosimetry.ssde import ssde_of_files
+
+    answers = ssde_of_files(args.files, spacing_mm=None if args.all_slices else args.spacing_mm,
+                            allow_unverified=args.unverified)
+    if args.json:
+        json.dump(answers, sys.stdout, allow_nan=False, indent=1 if args.pretty else None)
+        sys.stdout.write("\n")
+        return 0
+    for a in answers:
+        if a["status"] != "ok":
+            print(f"{a['status']:8} {a['file']}  ({a['reason']})")
+            continue
+        size = f"Dw {a['dw_cm']} cm" if a["dw_cm"] is not None else f"Deff {a['deff_cm']} cm" if a["deff_cm"] else "-"
+        ssde = "-" if a["ssde_mGy"] is None else f"{a['ssde_mGy']:.3g} mGy"
+        print(f"{a['method']:28} {size:16} f {a['f'] or '-':<7} CTDIvol {a['ctdivol_mGy'] or '-':<8} SSDE {ssde:10} "
+              f"{a['series_instance_uid'] or a['file']}")
+        for reason in a["reasons"]:
+            print(f"  - {reason}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``kerma`` command line (the README's *Command line* section is tested against it)."""
     top = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
@@ -147,6 +170,17 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true", help="print the result as one JSON object")
     k.add_argument("--pretty", action="store_true", help="indent the JSON")
     k.set_defaults(func=_skin_dose)
+    s = sub.add_parser("ssde", help="size-specific dose estimate (AAPM 204/220/293) per CT acquisition")
+    s.add_argument("files", nargs="+", metavar="FILE", help="CT images (axial series, localizers) and CT dose reports")
+    s.add_argument("--spacing-mm", type=float, default=10.0, metavar="MM",
+                   help="measure slices at least MM apart along z (default 10)")
+    s.add_argument("--all-slices", action="store_true", help="measure every slice")
+    s.add_argument("--unverified", action="store_true",
+                   help="also use coefficients only transcribed by a third party (AAPM 293 head fit, AAPM 204 "
+                        "age and one-dimension tables); the answer says so")
+    s.add_argument("--json", action="store_true", help="print a JSON array, one object per acquisition")
+    s.add_argument("--pretty", action="store_true", help="indent the JSON")
+    s.set_defaults(func=_ssde)
     return top
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..uncertainty import Uncertainty
+from ..uncertainty import rounded as _round
 
 
 @dataclass(frozen=True)
@@ -35,19 +37,6 @@ class EventDose:
                 "method": self.method, "peak_mGy": _round(self.peak_mGy), "k_isq_max": _round(self.k_isq_max),
                 "k_bs": _round(self.k_bs), "k_med": _round(self.k_med), "hvl_mmAl": _round(self.hvl_mmAl),
                 "through_table": self.through_table, "area_cm2": _round(self.area_cm2), "reasons": list(self.reasons)}
-
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """``relative``: half-widths of the applicable components combined in quadrature (``None`` without estimate)."""
-
-    relative: float | None
-    components: tuple[dict, ...]
-    reasons: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        return {"relative": _round(self.relative), "combination": "components' relative half-widths in quadrature",
-                "components": [dict(c) for c in self.components], "reasons": list(self.reasons)}
 
 
 @dataclass(frozen=True)
@@ -113,13 +102,3 @@ class SkinDoseResult:
             "events": [e.to_dict() for e in self.events],
             "notes": list(self.notes),
         }
-
-
-def _round(value, digits: int = 6):
-    """A float for JSON: finite, to ``digits`` significant digits; ``None`` stays ``None``."""
-    if value is None:
-        return None
-    value = float(value)
-    if not math.isfinite(value):
-        return None
-    return float(f"{value:.{digits}g}")

@@ -10,21 +10,18 @@ number comes from: ``geometry_defaults.csv``, ``plausible_ranges.csv``, ``refere
 
 from __future__ import annotations
 
-import csv
-from functools import lru_cache
 from pathlib import Path
+
+from ..tables import index_rows, read_rows
 
 DATA = Path(__file__).with_name("data")
 
 
-@lru_cache(maxsize=None)
 def rows(name: str) -> tuple[dict, ...]:
     """The rows of ``data/<name>`` (lines starting with ``#`` are comments)."""
-    with open(DATA / name, newline="", encoding="utf-8") as fh:
-        return tuple(csv.DictReader(line for line in fh if not line.startswith("#")))
+    return read_rows(DATA / name)
 
 
-@lru_cache(maxsize=None)
 def by_name(name: str, key: str = "name") -> dict[str, dict]:
     """``rows(name)`` indexed by the column ``key``."""
-    return {row[key]: row for row in rows(name)}
+    return index_rows(DATA / name, key)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from .result import Uncertainty
+from ..uncertainty import Uncertainty, combine
 from .tables import rows
 
 
@@ -20,10 +18,4 @@ def uncertainty(conditions: set[str], reasons: list[str], estimated: bool) -> Un
     estimated : bool
         False when there is no estimate at all (no relative uncertainty then).
     """
-    if not estimated:
-        return Uncertainty(None, (), tuple(reasons))
-    components = tuple(
-        {"name": r["name"], "relative": float(r["relative"]), "why": r["derivation"], "source": r["source"]}
-        for r in rows("uncertainty_components.csv") if r["applies"] == "always" or r["applies"] in conditions)
-    relative = math.sqrt(sum(c["relative"] ** 2 for c in components))
-    return Uncertainty(relative, components, tuple(reasons))
+    return combine(rows("uncertainty_components.csv"), conditions, reasons, estimated)
