@@ -16,6 +16,9 @@ import check_lock  # noqa: E402  (scripts/check_lock.py, the check setup.sh runs
 NOT_IMPORTED = {
     "psycopg": "SQLAlchemy's driver for postgresql+psycopg:// URLs",
     "setuptools": "builds the editable kerma command (setup.sh)",
+    "pylibjpeg": "pydicom's pixel data decoders for compressed CT images, loaded by pydicom (kerma/dosimetry/ssde)",
+    "pylibjpeg-libjpeg": "pylibjpeg's JPEG / JPEG-LS plugin, loaded by pylibjpeg",
+    "pylibjpeg-openjpeg": "pylibjpeg's JPEG 2000 plugin, loaded by pylibjpeg",
 }
 
 
