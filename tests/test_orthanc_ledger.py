@@ -177,3 +177,5 @@ def test_an_instance_deleted_in_orthanc_keeps_its_records_marked(orthanc, sent):
     assert detail["deleted_in_pacs_at"] and detail["dose_objects"][0]["deleted_in_pacs_at"] and detail["events"]
     after = health_when_caught_up(orthanc)
     assert after["counts"]["dose_objects"] == before["counts"]["dose_objects"]  # the records stay
+    instances = session.get(orthanc.url + "/statistics").json()["CountInstances"]
+    assert sum(after["counts"]["dose_objects"].values()) - after["counts"]["deleted_in_pacs"] == instances

@@ -1,10 +1,13 @@
 """The web UI in headless Chromium (Debian's), through Orthanc with authentication on."""
 
 import statistics
+import time
+import urllib.parse
 
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
+from pydicom.uid import generate_uid
 
 from corpus import CORPUS
 from dicom_factory import copy_with
@@ -170,3 +173,23 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     expect(cells.nth(6)).to_have_text("400")
     weight = record["patient"]["weight_kg"]
     expect(page.locator("dd.size")).to_have_text(f"{weight:g} kg (DICOM header)" if weight else "—")
+
+
+def test_a_study_of_any_uid_opens_and_says_when_pacs_deleted_it(page, orthanc):
+    session = orthanc.session()
+    uid = "Kerma UI study #1"  # not a dotted number, with characters a URL must encode
+    answer = session.post(orthanc.url + "/instances", data=copy_with(
+        CORPUS / REPORTS[2], StudyInstanceUID=uid, SeriesInstanceUID=generate_uid(), AccessionNumber="UI-ANY-UID"))
+    assert answer.status_code == 200
+    wait_until_ingested(orthanc)
+    assert session.delete(f"{orthanc.url}/studies/{answer.json()['ParentStudy']}").status_code == 200
+    route = f"{orthanc.url}/kerma/api/studies/{urllib.parse.quote(uid, safe='')}"
+    deadline = time.monotonic() + 30
+    while not session.get(route).json()["deleted_in_pacs_at"]:
+        assert time.monotonic() < deadline, "Kerma did not mark the deleted study"
+        time.sleep(0.2)
+    page.goto(orthanc.url + "/kerma/ui/#/studies")
+    page.locator("tr.link", has_text="UI-ANY-UID").click()
+    expect(page.locator("p.deleted-in-pacs")).to_contain_text("Deleted in PACS")
+    expect(page.locator("dl.facts")).to_contain_text(uid)
+    expect(page.locator("table").last.locator("tbody tr")).not_to_have_count(0)  # the records are kept

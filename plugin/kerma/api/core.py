@@ -38,7 +38,9 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "hl7": ctx.hl7_state(),
         "counts": {
             "studies": session.scalar(select(func.count()).select_from(Study)),
-            "dose_objects": by_status,
+            "dose_objects": by_status,  # every instance Kerma has seen: Orthanc's count plus those deleted in PACS
+            "deleted_in_pacs": session.scalar(select(func.count()).select_from(DoseObject)
+                                              .where(DoseObject.deleted_in_pacs_at.is_not(None))),
             "irradiation_events": session.scalar(select(func.count()).select_from(IrradiationEvent)),
         },
         # enabled rules that cannot be evaluated and are left out (kerma.rule_rows), each with the reason
