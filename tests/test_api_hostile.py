@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from kerma import access
 from kerma.api import Answer, Context, Request, handle
 from kerma.api.router import ROUTES
+from kerma.config import Settings
 from kerma.drl.sets import load_table
 from kerma.evaluate.shipped import load_shipped_rules
 from kerma.hl7.receiver import Hl7Receiver
@@ -76,7 +78,7 @@ def strict_json(value) -> None:
 
 
 @pytest.fixture
-def api(sessions):
+def api(sessions, tmp_path):
     records = [ct_study(f"2026-03-0{i + 1}", "CT-A", "Abdomen", [10.0 + i], [400.0 + 50 * i]) for i in range(3)]
     records.append(dx_study("2026-03-05", "DX-A", "Chest PA", 0.12))
     with sessions() as session, session.begin():
@@ -88,7 +90,7 @@ def api(sessions):
     for message in (adt_update(patient, "Doe^Jane", "19700101", "F"), orm("PL1", patient, accession="ACC1"),
                     adt_merge(patient, "OLD-1")):
         receiver(message)
-    ctx = Context(sessions)
+    ctx = Context(sessions, settings=replace(Settings.defaults(), pseudonymisation_key_file=str(tmp_path / "kerma.key")))
 
     def call(method, path, query=None, body=None):
         return handle(ctx, Request(method, path, query or {}, body, "admin", roles=frozenset({access.ADMIN})))

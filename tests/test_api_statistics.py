@@ -2,11 +2,13 @@
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from kerma.api import Answer, Context, Request, handle
+from kerma.config import Settings
 from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import AuditEntry, Device
 from kerma.db.schema import upgrade
@@ -16,7 +18,7 @@ from records_factory import ct_study
 
 
 @pytest.fixture
-def api(database_url):
+def api(database_url, tmp_path):
     upgrade(database_url)
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
@@ -25,7 +27,7 @@ def api(database_url):
     with sessions() as s, s.begin():
         store_batch(s, [Processed(i + 1, f"id-{i}", r) for i, r in enumerate(records)], last_seq=4)
         load_table(s)
-    ctx = Context(sessions)
+    ctx = Context(sessions, settings=replace(Settings.defaults(), pseudonymisation_key_file=str(tmp_path / "kerma.key")))
 
     def call(method, path, query=None, body=None, user="physicist"):
         return handle(ctx, Request(method, path, query or {}, body, user, roles=frozenset({"admin"})))

@@ -6,6 +6,7 @@
 ``kerma drl load FILE --url URL [--reference-format]`` loads a DRL table (unverified rows stay disabled).
 ``kerma skin-dose FILE --phantom plane|cylinder|elliptic [--pyskindose-defaults] --json`` estimates the peak skin dose.
 ``kerma ssde FILE... --json`` gives the size-specific dose estimate of each CT acquisition in the files.
+``kerma key rotate --file FILE`` replaces the pseudonymisation key (the old one is kept beside it).
 """
 
 from __future__ import annotations
@@ -105,6 +106,13 @@ def _skin_dose(args: argparse.Namespace) -> int:
         print(f"method: {answer['method']}")
         for reason in answer["uncertainty"]["reasons"]:
             print(f"  - {reason}")
+def _rotate_key(args: argparse.Namespace) -> int:
+    from . import clock
+    from .privacy.key import rotate
+
+    retired = rotate(Path(args.file), clock.now())
+    print(f"new pseudonymisation key in {args.file}; the old one is in {retired} (delete it to make earlier "
+          "exports unlinkable to new ones)")
     return 0
 
 
@@ -181,6 +189,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print a JSON array, one object per acquisition")
     s.add_argument("--pretty", action="store_true", help="indent the JSON")
     s.set_defaults(func=_ssde)
+    kp = sub.add_parser("key", help="the pseudonymisation key of exports")
+    ksub = kp.add_subparsers(dest="key_command", required=True)
+    rk = ksub.add_parser("rotate", help="replace the pseudonymisation key with a new one (the old one is kept beside it)")
+    rk.add_argument("--file", required=True, metavar="FILE", help="the key file (Kerma.PseudonymisationKeyFile)")
+    rk.set_defaults(func=_rotate_key)
     return top
 
 

@@ -52,6 +52,9 @@ class Settings:
     notify_within_days: int = 0  # > 0: alerts on studies older than this many days are not e-mailed (back-fill)
     digest_hour: int = 7  # local hour of each working day at which the daily digest is sent
     digest_roles: tuple[str, ...] = ("mpe", "rpo")
+    # the key of pseudonyms and UID hashes in exports (kerma.privacy.key): 64 hex digits, else this file's
+    pseudonymisation_key: str | None = None
+    pseudonymisation_key_file: str = "kerma-pseudonymisation.key"  # from_orthanc: beside the index, absolute
     roles: dict = field(default_factory=dict)  # Orthanc user -> Kerma roles (kerma.access)
     default_role: str = access.VIEWER  # the role of a user not in ``roles`` ("none": no access)
     user_profile_url: str | None = None  # the authorization plugin's user-profile route (kerma.auth_profile)
@@ -61,7 +64,8 @@ class Settings:
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
         section = configuration.get("Kerma") or {}
-        default_db = Path(configuration.get("IndexDirectory") or configuration.get("StorageDirectory") or ".") / "kerma.sqlite"
+        data_directory = Path(configuration.get("IndexDirectory") or configuration.get("StorageDirectory") or ".")
+        default_db = data_directory / "kerma.sqlite"
         return cls(
             database_url=section.get("DatabaseUrl") or f"sqlite:///{default_db.resolve()}",
             enabled=bool(section.get("Enabled", True)),
@@ -82,6 +86,9 @@ class Settings:
             notify_within_days=int(section.get("NotifyWithinDays", 0)),
             digest_hour=int(section.get("DigestHour", 7)),
             digest_roles=tuple(section.get("DigestRoles", ("mpe", "rpo"))),
+            pseudonymisation_key=section.get("PseudonymisationKey") or None,
+            pseudonymisation_key_file=str(Path(section.get("PseudonymisationKeyFile")
+                                               or data_directory / "kerma-pseudonymisation.key").resolve()),
             roles=access.parse_roles(section.get("Roles") or {}),
             default_role=_default_role(section.get("DefaultRole", access.VIEWER)),
             user_profile_url=section.get("UserProfileUrl") or _plugin_profile_url(configuration),

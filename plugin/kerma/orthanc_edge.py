@@ -34,6 +34,7 @@ from .ingest.refresh import refresh_unresolved
 from .ingest.store import read_cursor
 from .ingest.worker import IngestWorker
 from .startup import start_line
+from .privacy.key import move_out_of_database
 from .stats.monthly import SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
@@ -139,9 +140,12 @@ def start() -> None:
     upgrade(settings.database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session, session.begin():
+        moved = move_out_of_database(session, settings)  # earlier versions kept the pseudonymisation key there
         load_table(session)  # the shipped national DRL sets, once
         load_shipped_rules(session)  # the shipped alert rules and criteria, once each
         refresh_unresolved(session)
+    if moved:
+        log.warning(moved)
     configure_notifications(settings)
     if settings.user_profile_url and settings.token_headers:
         _profiles = UserProfiles(settings.user_profile_url, settings.token_headers)

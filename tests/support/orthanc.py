@@ -159,7 +159,38 @@ class OrthancProcess:
         if self._log:
             self._log.close()
             self._log = None
+        leaked = self.patient_names_in_log()
+        if leaked:
+            raise AssertionError("patient names in Orthanc's log %s:\n%s" % (self.log_path, "\n".join(leaked)))
         return code
+
+    def patient_names_in_log(self):
+        """Log lines holding a patient name Kerma stored in this run (dose studies and the HIS's patients).
+
+        Patient data must never reach a log; this runs whenever an OrthancProcess stops.  Names of five
+        characters or more with a component separator are looked for, as stored ("Doe^Jane") and as
+        written out ("Doe Jane").
+        """
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                names = {row[0] for table in ("study", "patient_record")
+                         for row in connection.execute(text("SELECT DISTINCT %s FROM %s" % (
+                             "patient_name" if table == "study" else "name", table)))}
+        except Exception:  # no dose database (Orthanc did not get that far)
+            return []
+        finally:
+            engine.dispose()
+        wanted = {form for name in names if name and "^" in name and len(name) >= 5
+                  for form in (name, name.replace("^", " ").strip())}
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return []
+        return [line for line in lines if any(form in line for form in wanted)]
 
     def log_tail(self, lines=40):
         try:

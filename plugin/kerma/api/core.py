@@ -18,6 +18,7 @@ from ..images import locate_study
 from ..ingest.store import read_cursor
 from ..stats.tables import Filters, exceedances, study_reference_levels
 from . import views
+from .export import rows_answer
 from .router import ApiError, Context, Request, route
 from .schemas import Day, Flag, Id, Page, column_text, path_text, query
 
@@ -103,7 +104,8 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
         .limit(q.limit)
         .offset(q.offset)
     ).all()
-    return {"total": total, "limit": q.limit, "offset": q.offset, "studies": [views.study_summary(s) for s in page]}
+    return rows_answer(ctx, session, request, "studies", [views.study_summary(s) for s in page],
+                       {"total": total, "limit": q.limit, "offset": q.offset})
 
 
 @route("GET", r"studies/(?P<uid>[^/]+)", role=VIEWER, personal=True)

@@ -1,4 +1,10 @@
-"""Answers as JSON or CSV, pseudonymised on request (``?format=csv``, ``?pseudonymise=1``)."""
+"""Exports: answers as JSON or CSV (``?format=csv``), identified, pseudonymised (``?pseudonymise=1``) or
+anonymised (``?anonymise=1``), see :mod:`kerma.privacy`.
+
+Every export says which it is: a ``privacy`` field on the answer and a ``privacy`` column on every row
+(so a CSV file says it in each line), the file name (``kerma-events-anonymised.csv``), and its audit
+entry (``data.export.<privacy>``, with the rows' count) when it is a file or is not identified.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +15,43 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from ..privacy import key, pseudonymise
-from .router import Answer, Request
+from .. import audit
+from ..privacy import ANONYMISED, IDENTIFIED, PSEUDONYMISED, protect
+from ..privacy.key import KeyUnavailable, key
+from .router import Answer, ApiError, Context, Request
 from .schemas import Flag, Query, query
 
 
 class ExportQuery(Query):
     format: Literal["json", "csv"] = "json"
     pseudonymise: Flag = False
+    anonymise: Flag = False
+
+    def privacy(self) -> str:
+        if self.pseudonymise and self.anonymise:
+            raise ApiError(400, "anonymise: an export is pseudonymised or anonymised, not both")
+        return ANONYMISED if self.anonymise else PSEUDONYMISED if self.pseudonymise else IDENTIFIED
 
 
-def rows_answer(session: Session, request: Request, name: str, rows: list[dict], extra: dict | None = None):
+def rows_answer(ctx: Context, session: Session, request: Request, name: str, rows: list[dict],
+                extra: dict | None = None):
+    """``rows`` as JSON (``{**extra, "privacy", name: rows}``) or as a CSV file, protected as the query asks."""
     export = query(request, ExportQuery)
-    if export.pseudonymise:
-        secret = key(session)
-        rows = [pseudonymise(secret, r) for r in rows]
+    privacy = export.privacy()
+    if privacy != IDENTIFIED:
+        try:
+            secret = key(ctx.settings)
+        except (KeyUnavailable, OSError) as exc:
+            raise ApiError(503, f"no {privacy} export: {exc}") from None
+        rows = [protect(privacy, secret, r) for r in rows]
+    rows = [{**r, "privacy": privacy} for r in rows]
+    if export.format == "csv" or privacy != IDENTIFIED:
+        audit.record(session, request.user, f"data.export.{privacy}", "api", request.path,
+                     after={"format": export.format, "rows": len(rows)})
     if export.format == "csv":
-        return Answer(to_csv(rows), "text/csv; charset=utf-8", f"kerma-{name}.csv")
-    return {**(extra or {}), name: rows}
+        suffix = "" if privacy == IDENTIFIED else f"-{privacy}"
+        return Answer(to_csv(rows), "text/csv; charset=utf-8", f"kerma-{name}{suffix}.csv")
+    return {**(extra or {}), "privacy": privacy, name: rows}
 
 
 def to_csv(rows: list[dict]) -> str:

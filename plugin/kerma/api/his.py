@@ -31,18 +31,21 @@ def run_action(action: Callable):
         raise ApiError(409, str(exc)) from None
 
 
-def message_view(message: Hl7Message, with_raw: bool) -> dict:
-    out = {"id": message.id, "received_at": iso(message.received_at), "control_id": message.control_id,
-           "message_type": message.message_type, "version": message.version,
-           "sending_application": message.sending_application, "sending_facility": message.sending_facility,
-           "ack_code": message.ack_code, "error": message.error, "outcome": message.outcome}
-    if with_raw:
-        out["raw"] = message.raw
-    return out
+def message_view(message: Hl7Message) -> dict:
+    """A received message without its content (``GET hl7/messages/{id}`` adds it, redacted)."""
+    return {"id": message.id, "received_at": iso(message.received_at), "control_id": message.control_id,
+            "message_type": message.message_type, "version": message.version,
+            "sending_application": message.sending_application, "sending_facility": message.sending_facility,
+            "ack_code": message.ack_code, "error": message.error, "outcome": message.outcome}
 
 
-def patient_view(record: PatientRecord) -> dict:
-    return {"patient_id": record.patient_id, "issuer": record.issuer, "identifiers": record.identifiers or [],
+def patient_view(record: PatientRecord, every_identifier: bool = False) -> dict:
+    """The HIS's record of a patient; of its PID-3 identifiers (national ID numbers among them) only the one
+    Kerma uses as Patient ID, unless ``every_identifier`` (an admin asked for them)."""
+    identifiers = record.identifiers or []
+    shown = identifiers if every_identifier else [i for i in identifiers if i.get("id") == record.patient_id][:1]
+    return {"patient_id": record.patient_id, "issuer": record.issuer, "identifiers": shown,
+            "identifiers_withheld": len(identifiers) - len(shown),
             "name": record.name, "birth_date": iso(record.birth_date), "sex": record.sex,
             "height_m": record.height_m, "weight_kg": record.weight_kg, "merged_into": record.merged_into,
             "updated_at": iso(record.updated_at)}

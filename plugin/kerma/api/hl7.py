@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import access, audit
 from ..access import ADMIN, VIEWER
 from ..db.models import Hl7Message, ImagingOrder, PatientMerge
 from ..hl7 import adt
+from ..hl7.redact import redact
 from .his import merge_view, message_view, order_view, page, patient_view, run_action
 from .router import ApiError, Context, Request, route
-from .schemas import NoteBody, Page, body, column_text, path_id, path_text, query
+from .schemas import Flag, NoteBody, Page, Query, body, column_text, path_id, path_text, query
 
 
 class MessageQuery(Page):
@@ -29,19 +31,39 @@ def list_messages(ctx: Context, session: Session, request: Request) -> dict:
         stmt = stmt.where(Hl7Message.message_type == q.message_type.upper())
     if q.control_id:
         stmt = stmt.where(Hl7Message.control_id == q.control_id)
-    return page(session, stmt.order_by(Hl7Message.id.desc()), q, "messages", lambda m: message_view(m, with_raw=False))
+    return page(session, stmt.order_by(Hl7Message.id.desc()), q, "messages", message_view)
+
+
+class RawQuery(Query):
+    """``raw=1``: as received, every identifier and segment (admins only; the read is audited)."""
+
+    raw: Flag = False
+
+
+def _raw_wanted(session: Session, request: Request, target_type: str, target_id) -> bool:
+    if not query(request, RawQuery).raw:
+        return False
+    if not access.allows(request.roles, ADMIN):
+        raise ApiError(403, "raw: only an admin may see what the HIS sent unredacted")
+    audit.record(session, request.user, f"{target_type}.read_raw", target_type, target_id)
+    return True
 
 
 @route("GET", r"hl7/messages/(?P<id>[0-9]+)", role=ADMIN, personal=True)
 def get_message(ctx: Context, session: Session, request: Request) -> dict:
+    """The message redacted to what Kerma reads (kerma.hl7.redact), or as received with ``raw=1``."""
     message = session.get(Hl7Message, path_id(request))
     if message is None:
         raise ApiError(404, "no such HL7 message")
-    return message_view(message, with_raw=True)
+    if _raw_wanted(session, request, "hl7_message", message.id):
+        return {**message_view(message), "message": message.raw, "redacted": False, "withheld": []}
+    shown = redact(message.raw or "", ctx.settings.hl7_patient_id_authority)
+    return {**message_view(message), "message": shown.text, "redacted": True, "withheld": shown.withheld}
 
 
 @route("GET", r"hl7/patients/(?P<patient_id>[^/]+)", role=ADMIN, personal=True)
 def get_patient(ctx: Context, session: Session, request: Request) -> dict:
+    """The HIS's record: the identifier Kerma uses (``raw=1``: every PID-3 identifier), and its merges."""
     patient_id = path_text(request, "patient_id")
     record = adt.patient_record(session, patient_id)
     if record is None:
@@ -49,7 +71,8 @@ def get_patient(ctx: Context, session: Session, request: Request) -> dict:
     merges = session.scalars(select(PatientMerge).where(
         (PatientMerge.survivor_patient_id == patient_id) | (PatientMerge.merged_patient_id == patient_id)
     ).order_by(PatientMerge.id)).all()
-    return {**patient_view(record), "merges": [merge_view(m) for m in merges]}
+    every = _raw_wanted(session, request, "patient_record", patient_id)
+    return {**patient_view(record, every_identifier=every), "merges": [merge_view(m) for m in merges]}
 
 
 class OrderQuery(Page):

@@ -8,7 +8,6 @@ export).  Every handler runs in one transaction, with the audit entry of a read 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -128,26 +127,3 @@ def _audit_read(session: Session, request: Request, path: str, export: bool) -> 
     """One audit entry for a read of patient data or an export (a file), in the request's transaction."""
     audit.record(session, request.user, "data.export" if export else "data.read", "api", path,
                  after={"method": request.method, "query": request.query})
-
-
-def int_param(query: dict, name: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer") from None
-    if value < low or (high is not None and value > high):
-        raise ApiError(400, f"{name} must be between {low} and {high if high is not None else 'any'}")
-    return value
-
-
-def date_param(query: dict, name: str) -> dt.date | None:
-    """The query parameter ``name`` as a date (YYYY-MM-DD), None when absent."""
-    if not query.get(name):
-        return None
-    try:
-        return dt.date.fromisoformat(query[name])
-    except ValueError:
-        raise ApiError(400, f"{name} must be a date as YYYY-MM-DD") from None

@@ -147,7 +147,7 @@ class DrlSet(Base):
 
 
 class Setting(Base):
-    """Kerma's own settings that live with the data (e.g. the pseudonymisation key)."""
+    """Kerma's own settings that live with the data (never a secret: see kerma.privacy.key)."""
 
     __tablename__ = "kerma_setting"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
