@@ -129,6 +129,9 @@ def test_anonymised_exports_hold_no_identifier_uid_exact_date_or_name_of_the_sou
                 assert answer["privacy"] == "anonymised"
                 rows = next(v for v in answer.values() if isinstance(v, list))
             assert rows and all(row["privacy"] == "anonymised" for row in rows), path
+    with exporter.sessions() as session:  # every file is audited as anonymised
+        files = [e.after.get("privacy") for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "data.export"))]
+    assert files == ["anonymised"] * len(EXPORTS)
     events = exporter("events", {"anonymise": "1"})[1]["events"]
     # what stays useful: doses, months, bands, UIDs hashed consistently (an event's study is still its study)
     assert sorted(e["ctdivol_mGy"] for e in events if e["ctdivol_mGy"] in (30.0, 31.0, 32.0, 33.0)) == [30.0, 31.0, 32.0, 33.0]
@@ -151,9 +154,10 @@ def test_pseudonymised_exports_and_the_study_list_honour_the_flag(exporter):
     assert all(s["patient"].get("name") is None and "birth_date" not in s["patient"] for s in answer["studies"])
     assert exporter("studies")[1]["privacy"] == "identified"
     assert exporter("studies", {"pseudonymise": "1", "anonymise": "1"})[0] == 400
-    with exporter.sessions() as session:
-        actions = [e.action for e in session.scalars(select(AuditEntry).where(AuditEntry.action.like("data.export.%")))]
-    assert actions == ["data.export.pseudonymised"]
+    with exporter.sessions() as session:  # each read of patient data is audited with how it was protected
+        audited = [(e.action, e.after["privacy"]) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.target_id == "studies").order_by(AuditEntry.id))]
+    assert audited == [("data.read", "pseudonymised"), ("data.read", "identified")]
 
 
 def test_the_key_is_a_file_of_mode_0600_outside_the_database_and_rotation_keeps_old_exports(exporter, database_url):

@@ -104,7 +104,7 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
         .limit(q.limit)
         .offset(q.offset)
     ).all()
-    return rows_answer(ctx, session, request, "studies", [views.study_summary(s) for s in page],
+    return rows_answer(ctx, request, "studies", [views.study_summary(s) for s in page],
                        {"total": total, "limit": q.limit, "offset": q.offset})
 
 

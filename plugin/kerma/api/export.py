@@ -2,8 +2,8 @@
 anonymised (``?anonymise=1``), see :mod:`kerma.privacy`.
 
 Every export says which it is: a ``privacy`` field on the answer and a ``privacy`` column on every row
-(so a CSV file says it in each line), the file name (``kerma-events-anonymised.csv``), and its audit
-entry (``data.export.<privacy>``, with the rows' count) when it is a file or is not identified.
+(so a CSV file says it in each line), the file name (``kerma-events-anonymised.csv``), and the audit
+entry the router writes for a file or a read of patient data (``after.privacy``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import io
 import json
 from typing import Literal
 
-from sqlalchemy.orm import Session
-
-from .. import audit
 from ..privacy import ANONYMISED, IDENTIFIED, PSEUDONYMISED, protect
 from ..privacy.key import KeyUnavailable, key
 from .router import Answer, ApiError, Context, Request
@@ -33,8 +30,7 @@ class ExportQuery(Query):
         return ANONYMISED if self.anonymise else PSEUDONYMISED if self.pseudonymise else IDENTIFIED
 
 
-def rows_answer(ctx: Context, session: Session, request: Request, name: str, rows: list[dict],
-                extra: dict | None = None):
+def rows_answer(ctx: Context, request: Request, name: str, rows: list[dict], extra: dict | None = None):
     """``rows`` as JSON (``{**extra, "privacy", name: rows}``) or as a CSV file, protected as the query asks."""
     export = query(request, ExportQuery)
     privacy = export.privacy()
@@ -45,12 +41,9 @@ def rows_answer(ctx: Context, session: Session, request: Request, name: str, row
             raise ApiError(503, f"no {privacy} export: {exc}") from None
         rows = [protect(privacy, secret, r) for r in rows]
     rows = [{**r, "privacy": privacy} for r in rows]
-    if export.format == "csv" or privacy != IDENTIFIED:
-        audit.record(session, request.user, f"data.export.{privacy}", "api", request.path,
-                     after={"format": export.format, "rows": len(rows)})
     if export.format == "csv":
         suffix = "" if privacy == IDENTIFIED else f"-{privacy}"
-        return Answer(to_csv(rows), "text/csv; charset=utf-8", f"kerma-{name}{suffix}.csv")
+        return Answer(to_csv(rows), "text/csv; charset=utf-8", f"kerma-{name}{suffix}.csv", privacy)
     return {**(extra or {}), "privacy": privacy, name: rows}
 
 

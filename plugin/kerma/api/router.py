@@ -57,6 +57,7 @@ class Answer:
     text: str
     content_type: str
     filename: str | None = None
+    privacy: str | None = None  # an export's: identified, pseudonymised or anonymised (kerma.privacy)
 
 
 Handler = Callable[[Context, Session, Request], Any]
@@ -114,7 +115,7 @@ def handle(ctx: Context, request: Request) -> tuple[int, Any]:
             with ctx.sessions() as session, session.begin():
                 answer = entry.handler(ctx, session, request)
                 if isinstance(answer, Answer) or entry.personal:
-                    _audit_read(session, request, path, export=isinstance(answer, Answer))
+                    _audit_read(session, request, path, answer)
                 return 200, answer
         except ApiError as exc:
             return exc.status, {"error": str(exc)}
@@ -123,7 +124,10 @@ def handle(ctx: Context, request: Request) -> tuple[int, Any]:
     return 404, {"error": f"no such API route: /kerma/api/{path}"}
 
 
-def _audit_read(session: Session, request: Request, path: str, export: bool) -> None:
-    """One audit entry for a read of patient data or an export (a file), in the request's transaction."""
+def _audit_read(session: Session, request: Request, path: str, answer: Any) -> None:
+    """One audit entry for a read of patient data or an export (a file), in the request's transaction; an
+    export's entry says how it was protected (``privacy``)."""
+    export = isinstance(answer, Answer)
+    privacy = answer.privacy if export else answer.get("privacy") if isinstance(answer, dict) else None
     audit.record(session, request.user, "data.export" if export else "data.read", "api", path,
-                 after={"method": request.method, "query": request.query})
+                 after={"method": request.method, "query": request.query, **({"privacy": privacy} if privacy else {})})

@@ -49,13 +49,13 @@ def _quantity_query(request: Request) -> QuantityQuery:
 def statistics(ctx: Context, session: Session, request: Request):
     q = _quantity_query(request)
     rows = tables.median_table(session, q.quantity, q.filters(), q.period, by_device=q.by_device)
-    return rows_answer(ctx, session, request, "statistics", rows, {"quantity": q.quantity, "level": tables.level_of(q.quantity)})
+    return rows_answer(ctx, request, "statistics", rows, {"quantity": q.quantity, "level": tables.level_of(q.quantity)})
 
 
 @route("GET", r"statistics/above-drl", role=VIEWER, personal=True)
 def above_drl(ctx: Context, session: Session, request: Request):
     q = _quantity_query(request)
-    return rows_answer(ctx, session, request, "above_drl", tables.above_drl(session, q.quantity, q.filters()),
+    return rows_answer(ctx, request, "above_drl", tables.above_drl(session, q.quantity, q.filters()),
                        {"quantity": q.quantity})
 
 
@@ -64,18 +64,18 @@ def trend(ctx: Context, session: Session, request: Request):
     q = _quantity_query(request)
     rows = tables.median_table(session, q.quantity, q.filters(), q.period, by_device=False)
     keep = ("standard_exam_id", "standard_exam", "period", "n", "median", "drl")
-    return rows_answer(ctx, session, request, "trend", [{k: r[k] for k in keep} for r in rows], {"quantity": q.quantity})
+    return rows_answer(ctx, request, "trend", [{k: r[k] for k in keep} for r in rows], {"quantity": q.quantity})
 
 
 @route("GET", r"devices", role=VIEWER)
 def devices(ctx: Context, session: Session, request: Request):
-    return rows_answer(ctx, session, request, "devices", tables.device_inventory(session))
+    return rows_answer(ctx, request, "devices", tables.device_inventory(session))
 
 
 @route("GET", r"statistics/examinations-per-device", role=VIEWER)
 def examinations_per_device(ctx: Context, session: Session, request: Request):
     q = query(request, FilterQuery)
-    return rows_answer(ctx, session, request, "examinations", tables.examinations_per_device(session, q.filters(), q.period))
+    return rows_answer(ctx, request, "examinations", tables.examinations_per_device(session, q.filters(), q.period))
 
 
 class EventQuery(FilterQuery):
@@ -111,7 +111,7 @@ def events(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(IrradiationEvent.standard_exam_id == filters.standard_exam_id)
     rows = [event_row(event, study, obj)
             for event, study, obj in session.execute(stmt.order_by(IrradiationEvent.id).limit(limit).offset(offset))]
-    return rows_answer(ctx, session, request, "events", rows, {"limit": limit, "offset": offset})
+    return rows_answer(ctx, request, "events", rows, {"limit": limit, "offset": offset})
 
 
 def event_row(row: IrradiationEvent, study: Study, obj: DoseObject) -> dict:
