@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from .db.errors import describe
+
 log = logging.getLogger("kerma")
 
 
@@ -48,7 +50,7 @@ class PeriodicThread:
                 self.last_error = None
                 backoff = 1.0
             except Exception as exc:  # database down, Orthanc busy: the same work is tried again later
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error = describe(exc)  # shown by health and logged: never a statement's values
                 log.error("%s failed, will retry: %s", self.name, self.last_error)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)

@@ -26,6 +26,7 @@ from .api.http import Response, json_response, serve
 from .auth_profile import UserProfiles
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
+from .db.errors import describe
 from .db.schema import upgrade
 from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
@@ -219,7 +220,7 @@ def _on_rest(output, uri, **request) -> None:
             roles=roles,
         ))
     except Exception as exc:
-        log.error("REST %s failed: %s: %s", uri, type(exc).__name__, exc)
+        log.error("REST %s failed: %s", uri, describe(exc))
         try:
             _send(output, json_response(500, {"error": "internal error, see Orthanc's log"}, uri))
         except Exception:
