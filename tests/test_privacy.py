@@ -23,7 +23,7 @@ from kerma.db.errors import describe
 from kerma.db.models import AuditEntry, PatientRecord, Setting
 from kerma.hl7.receiver import Hl7Receiver
 from kerma.ingest.store import Processed, store_batch
-from kerma.privacy import hashed_uid, pseudonym
+from kerma.privacy import hashed_uid, protect, pseudonym
 from kerma.privacy.key import DATABASE_KEY, key, move_out_of_database, rotate
 from dose_setup import exam_with_drl
 from hl7_factory import message
@@ -142,7 +142,9 @@ def test_anonymised_exports_hold_no_identifier_uid_exact_date_or_name_of_the_sou
     studies = exporter("studies", {"anonymise": "1"})[1]["studies"]
     by_hash = {s["study_instance_uid"] for s in studies}
     assert {e["study_instance_uid"] for e in events} == by_hash and all(u.startswith("2.25.") for u in by_hash)
-    assert studies[0]["patient"].keys() == {"sex", "age_band_years", "height_band_m", "weight_band_kg"}
+    patient = set(studies[0]["patient"])
+    assert {"sex", "age_band_years", "height_band_m", "weight_band_kg"} <= patient
+    assert not patient & {"patient_id", "name", "birth_date", "age_years", "weight_kg", "height_m"}
 
 
 def test_pseudonymised_exports_and_the_study_list_honour_the_flag(exporter):
@@ -212,9 +214,16 @@ def test_a_key_earlier_versions_kept_in_the_database_moves_to_the_key_file(sessi
     assert (tmp_path / "kerma.key.from-database").read_text().strip() == "ef" * 32 and key(settings) == bytes.fromhex(old)
 
 
-def test_uid_hashes_are_valid_uids():
-    uid = hashed_uid(b"k" * 32, "1.2.840.113619.2.55.3.2831178355.1")
+def test_uid_hashes_are_valid_uids_and_found_within_any_text():
+    secret, source = b"k" * 32, "1.2.840.113619.2.55.3.2831178355.1"
+    uid = hashed_uid(secret, source)
     assert uid.startswith("2.25.") and len(uid) <= 64 and all(part.isdigit() for part in uid.split("."))
+    row = {"folded_key": f"acquisition:{source}:1:images", "note": "uuid 2.25.329800735698586629295641978511506172918",
+           "software_versions": "VB20A 1.2.3.4", "anything": {"deep": [source]}}
+    protected = protect("anonymised", secret, row)
+    assert protected["folded_key"] == f"acquisition:{uid}:1:images" and protected["anything"] == {"deep": [uid]}
+    assert "329800735698586629295641978511506172918" not in protected["note"]
+    assert protected["software_versions"] == "VB20A 1.2.3.4"  # a version number is no UID
 
 
 HIS_MESSAGE = message(

@@ -5,7 +5,7 @@
   same pseudonym in every export made with one key), names and birth dates removed; UIDs, exact dates and
   times, ages and weights stay, so the rows can be linked back by whoever holds the key *or* the PACS.
 * **anonymised**: no name, identifier, accession number or free text that can hold a name; every UID
-  (a field ending in ``_uid``, or any value shaped like a UID) replaced by a keyed hash (``2.25.<n>``:
+  (a field ending in ``_uid``, or a UID within any text) replaced by a keyed hash (``2.25.<n>``:
   the same UID gives the same hash within one key, so events stay grouped by study); every date reduced
   to its month and every time removed; ages, weights and heights in bands.
 
@@ -25,7 +25,9 @@ from typing import Any
 IDENTIFIED, PSEUDONYMISED, ANONYMISED = "identified", "pseudonymised", "anonymised"
 LEVELS = (IDENTIFIED, PSEUDONYMISED, ANONYMISED)
 FIELDS = Path(__file__).with_name("data") / "export_fields.csv"
-UID_VALUE = re.compile(r"[0-2](\.(0|[1-9][0-9]*)){3,}")  # a DICOM UID: digits and dots, at least four arcs
+# a DICOM UID inside any text ("event:1.2.840...", a folded acquisition's key): at least four arcs and ten
+# characters, or three arcs and twenty (2.25.<UUID>); "1.2.3.4" (a software version) is no UID
+UID_TOKEN = re.compile(r"(?<![\d.])[0-2](?:\.(?:0|[1-9]\d*)){2,}(?![\d.])")
 DATE_VALUE = re.compile(r"(\d{4}-\d{2})-\d{2}([T ][0-9:.+\-Z]*)?")  # ISO date or date-time
 BANDS = {  # treatment -> (field suffix, band edges); the last band is open
     "age_band": ("years", (0, 1, 5, 10, 15, 18, 30, 40, 50, 60, 70, 80, 90)),  # paediatric DRL bands (EU RP 185), then decades
@@ -99,12 +101,16 @@ def _protect_value(level: str, secret: bytes, value: Any) -> Any:
     if isinstance(value, list):
         return [_protect_value(level, secret, v) for v in value]
     if level == ANONYMISED and isinstance(value, str):
-        if UID_VALUE.fullmatch(value):
-            return hashed_uid(secret, value)
         date = DATE_VALUE.fullmatch(value)
         if date:
             return date.group(1)
+        return UID_TOKEN.sub(lambda m: hashed_uid(secret, m.group()) if _is_uid(m.group()) else m.group(), value)
     return value
+
+
+def _is_uid(token: str) -> bool:
+    arcs = token.count(".") + 1
+    return (arcs >= 4 and len(token) >= 10) or len(token) >= 20
 
 
 def _mac(secret: bytes, purpose: str, value: str) -> str:
