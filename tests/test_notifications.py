@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from kerma import clock
+from kerma.notify import outbox
 from kerma.config import Settings, SmtpSettings
 from kerma.db.models import Alert, AlertRule, OutboxMessage, Recipient
 from kerma.evaluate.rules import check
@@ -43,10 +44,11 @@ def sessions(sessions):
         s.add(Recipient(name="Medical physics", role="mpe", email="mpe@hospital.example", daily_digest=True))
         s.add(Recipient(name="Radiographers", role="radiographer", email="rad@hospital.example"))
     yield sessions
-    configure(Settings.defaults())  # no webhooks for the next test
+    outbox.set_targets(outbox.Targets())  # no webhooks and no back-fill cut-off for the next test
 
 
 def settings_for(port, **kw):
+    kw.setdefault("notify_within_days", 0)  # these studies are months old: every alert is told (cut-off: its own tests)
     return Settings(database_url="unused", smtp=SmtpSettings(host="127.0.0.1", port=port, sender="kerma@hospital.example"),
                     base_url="https://kerma.hospital.example", outbox_poll_seconds=0.2, **kw)
 
@@ -170,6 +172,20 @@ def test_alerts_on_back_filled_studies_are_recorded_but_not_sent(sessions, monda
         assert len(s.scalars(select(Alert)).all()) == 2
         (message,) = s.scalars(select(OutboxMessage)).all()
         assert s.get(Alert, message.alert_id).study_instance_uid == recent["study_instance_uid"]
+
+
+def test_by_default_alerts_on_studies_older_than_two_weeks_are_recorded_but_not_sent(sessions, monday):
+    settings = Settings.from_orthanc({"Kerma": {}})
+    assert settings.notify_within_days == 14
+    configure(settings)
+    studies = {days: ct_study((monday - dt.timedelta(days=days)).isoformat(), "CT-A", "Abdomen", [10.0], [300.0])
+               for days in (0, 14, 15, 3650)}
+    with sessions() as s, s.begin():
+        store_batch(s, [Processed(next(_seq), f"id-{next(_seq)}", r) for r in studies.values()], last_seq=next(_seq))
+    with sessions() as s:
+        assert len(s.scalars(select(Alert)).all()) == 4  # every alert is recorded (and listed in the digest)
+        told = {s.get(Alert, m.alert_id).study_instance_uid for m in s.scalars(select(OutboxMessage))}
+    assert told == {studies[0]["study_instance_uid"], studies[14]["study_instance_uid"]}
 
 
 def test_recipients_by_role_device_site_and_severity(sessions):

@@ -41,7 +41,8 @@ def orthanc(tmp_path_factory, servers):
     work = tmp_path_factory.mktemp("orthanc-alerts")
     process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}", extra_config={
         "Kerma.Smtp": {"Host": "127.0.0.1", "Port": mailbox.port, "From": "kerma@hospital.example"},
-        "Kerma.BaseUrl": BASE_URL, "Kerma.Webhooks": [{"Url": receiver.url}], "Kerma.OutboxPollSeconds": 0.5})
+        "Kerma.BaseUrl": BASE_URL, "Kerma.Webhooks": [{"Url": receiver.url}], "Kerma.OutboxPollSeconds": 0.5,
+        "Kerma.NotifyWithinDays": 0})  # the corpus report is from 2013: tell every alert
     process.start()
     yield process
     process.stop()

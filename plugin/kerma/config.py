@@ -49,7 +49,9 @@ class Settings:
     base_url: str = "http://localhost:8042"  # links to studies in Kerma: <BaseUrl>/kerma/ui/#/studies/<uid>
     webhooks: tuple[dict, ...] = ()  # {"Url": ..., "Secret": ...} (a plain string is a URL)
     outbox_poll_seconds: float = 5.0
-    notify_within_days: int = 0  # > 0: alerts on studies older than this many days are not e-mailed (back-fill)
+    # alerts on studies older than this many days are recorded, not e-mailed or posted (0: all are): a back-fill of
+    # Orthanc's history tells no one about years-old studies, while reports arriving days late are still told
+    notify_within_days: int = 14
     digest_hour: int = 7  # local hour of each working day at which the daily digest is sent
     digest_roles: tuple[str, ...] = ("mpe", "rpo")
     # the key of pseudonyms and UID hashes in exports (kerma.privacy.key): 64 hex digits, else this file's
@@ -83,7 +85,7 @@ class Settings:
             base_url=str(section.get("BaseUrl") or "http://localhost:8042"),
             webhooks=tuple(w if isinstance(w, dict) else {"Url": w} for w in section.get("Webhooks") or ()),
             outbox_poll_seconds=float(section.get("OutboxPollSeconds", 5.0)),
-            notify_within_days=int(section.get("NotifyWithinDays", 0)),
+            notify_within_days=int(section.get("NotifyWithinDays", cls.notify_within_days)),
             digest_hour=int(section.get("DigestHour", 7)),
             digest_roles=tuple(section.get("DigestRoles", ("mpe", "rpo"))),
             pseudonymisation_key=section.get("PseudonymisationKey") or None,
