@@ -65,7 +65,7 @@ def local_modules(*folders) -> set[str]:
 def test_runtime_requirements_are_exactly_what_the_product_imports():
     modules = third_party(imported_modules("plugin", "migrations"), local_modules("plugin"))
     provided = distributions(modules)
-    assert sorted(set(modules) - set(provided)) == [], "imported by the product but not installed"
+    assert sorted(set(modules) - set(provided)) == [], "imported by the product but not installed (run scripts/setup.sh --dev)"
     runtime = listed("requirements.txt")
     undeclared = {dist: sorted(modules[m]) for m, dist in provided.items() if dist not in runtime}
     assert undeclared == {}, "imported by the product, missing from requirements.txt"
@@ -76,7 +76,7 @@ def test_runtime_requirements_are_exactly_what_the_product_imports():
 def test_dev_requirements_are_what_the_tests_and_bench_import_besides():
     modules = third_party(imported_modules("tests", "bench"), local_modules("tests", "bench", "plugin", "scripts"))
     provided = distributions(modules)
-    assert sorted(set(modules) - set(provided)) == [], "imported by tests or bench but not installed"
+    assert sorted(set(modules) - set(provided)) == [], "imported by tests or bench but not installed (run scripts/setup.sh --dev)"
     runtime, dev = listed("requirements.txt"), listed("requirements-dev.txt")
     undeclared = {dist: sorted(modules[m]) for m, dist in provided.items() if dist not in runtime and dist not in dev}
     assert undeclared == {}, "imported by tests or bench, missing from requirements-dev.txt"
