@@ -29,6 +29,8 @@ def _extract(args: argparse.Namespace) -> int:
             record = {"status": "error", "reason": f"cannot read file: {exc.strerror}", "source": None}
         else:
             record = extract(data)
+            if record["status"] == "ok":
+                record.update(_effective_dose_fields(record))
         records.append({"file": str(path), **record})
     if args.json:
         json.dump(records, sys.stdout, indent=1 if args.pretty else None)
@@ -38,6 +40,13 @@ def _extract(args: argparse.Namespace) -> int:
             print(f"{r['status']:8} {r.get('modality') or '-':3} {len(r.get('events') or []):4} events  {r['file']}"
                   + (f"  ({r['reason']})" if r.get("reason") else ""))
     return 1 if any(r["status"] == "error" for r in records) and args.strict else 0
+
+
+def _effective_dose_fields(record: dict) -> dict:
+    """The study's effective dose estimate from the file alone (CT: target regions; NM: radiopharmaceutical)."""
+    from .dosimetry.effective import effective_dose
+
+    return effective_dose(record).record_fields()
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -15,16 +15,15 @@ CTDIvol, or with only unverified coefficients, there is no SSDE, and ``reasons``
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
+from ..tables import first_match
 from ..uncertainty import combine
 from .conversion import NoConversion, conversion
 from .images import CtImage, ImageGroup, NotDecodable, ct_numbers, sample
 from .localizer import Extent, extent
 from .result import SlicePoint, SsdeResult
-from .tables import LOOKUP, UNCERTAINTY, rows, verified
+from .tables import DATA, LOOKUP, UNCERTAINTY, rows, verified
 from .water import slice_size
 
 DEFAULT_SPACING_MM = 10.0
@@ -44,17 +43,10 @@ class Acquisition:
     irradiation_event_uid: str | None = None
 
 
-@lru_cache(maxsize=None)
-def _region_patterns() -> tuple[tuple[re.Pattern, str], ...]:
-    return tuple((re.compile(r["pattern"], re.I), r["region"]) for r in rows("regions.csv"))
-
-
 def region_of(text: str | None) -> str | None:
-    """``head``, ``body`` or None from a target region, body part, protocol or description."""
-    for pattern, region in _region_patterns():
-        if text and pattern.search(text):
-            return region
-    return None
+    """``head``, ``body`` or None from a target region, body part, protocol or description (``data/regions.csv``)."""
+    row = first_match(DATA / "regions.csv", text)
+    return row["region"] if row else None
 
 
 def _region_and_phantom(acq: Acquisition, reasons: list[str]) -> tuple[str | None, str | None, bool]:
