@@ -11,6 +11,8 @@
 (e) header read per image instance (synthetic CT slice, corpus images), warm, in-process, next to pydicom
 (h) 10,000 HL7 ADT/ORM messages over MLLP while (a)'s batch is stored: messages/s, C-STORE ratio (only with --only h)
 (k) peak skin dose + map per corpus fluoroscopy RDSR, side by side with PySkinDose on the files it reads
+(n) SSDE time per CT series: a generated 500-slice series, every slice against slices sampled every 10 mm; corpus
+    CT images
 (o) OCR of generated CT dose screens: time per screen for each engine (glyph, tesseract), values right / flagged /
     wrong over 500 screens each (only with --only o: tesseract takes a few seconds a screen)
 (s) statistics at scale: median table and DRL-exceedance list over 1,000,000 generated events, SQLite and PostgreSQL,
@@ -162,6 +164,12 @@ def run_h(args, workroot: Path) -> dict:
 
 def run_k(args, workroot: Path) -> dict:
     from skindose import run
+
+    return run(args, workroot, say=log)
+
+
+def run_n(args, workroot: Path) -> dict:
+    from ssde import run
 
     return run(args, workroot, say=log)
 
@@ -331,6 +339,9 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
     if summary.get("k"):
         from skindose import target_rows as skin_rows
         rows += skin_rows(summary["k"], verdict)
+    if summary.get("n"):
+        from ssde import target_rows as ssde_rows
+        rows += ssde_rows(summary["n"], verdict)
     if summary.get("o"):
         from ocr import target_rows as ocr_rows
         rows += ocr_rows(summary["o"], verdict)
@@ -344,19 +355,19 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
-    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h", "k", "o", "s"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h", "k", "n", "o", "s"], action="append", help="run only this part (repeatable)")
     p.add_argument("--ocr-screens", type=int, help="(o): screens per engine (default 500, --quick 40 glyph / 20 tesseract)")
     p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1)")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
     args = p.parse_args(argv)
-    parts = args.only or ["a", "b", "c", "d", "e", "k"]
+    parts = args.only or ["a", "b", "c", "d", "e", "k", "n"]
 
     summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "machine": machine(),
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h),
+        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h),
                          ("o", run_o), ("s", run_s)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
@@ -377,6 +388,9 @@ def main(argv=None) -> int:
     if "k" in summary:
         from skindose import show as print_k
         print_k(summary["k"])
+    if "n" in summary:
+        from ssde import show as print_n
+        print_n(summary["n"])
     if "o" in summary:
         from ocr import show as print_o
         print_o(summary["o"])

@@ -84,7 +84,10 @@ def ssde_of_files(paths: Iterable[str | Path], spacing_mm: float | None = DEFAUL
         result = estimate(_image_acquisition(group.images), group, study_localizers, spacing_mm, allow_unverified)
         answers.append({"file": group.images[0].path, "status": "ok", **result.to_dict()})
     for image in images:
-        if not image.axial and not image.localizer:
+        if image.localizer:
+            answers.append({"file": image.path, "status": "ignored", "reason": "a localizer: it sizes only the "
+                            "acquisitions of its study that have no usable axial images"})
+        elif not image.axial:
             answers.append({"file": image.path, "status": "ignored",
                             "reason": "not an axial slice (a reformat in another plane, or no orientation)"})
     return answers
