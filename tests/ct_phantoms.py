@@ -149,3 +149,27 @@ def torso_water_diameter(z_mm: float, size: int = 320, pixel_mm: float = 1.6) ->
     patient = ellipse(x, y, a, b) | ellipse(x, y, 28, 35, -(a + 40), 0) | ellipse(x, y, 28, 35, a + 40, 0)
     water = ((hu[patient] / 1000.0) + 1.0).sum() * (pixel_mm / 10.0) ** 2
     return 2 * math.sqrt(water / math.pi)
+
+
+def localizer(directory: Path, projection: str, a_mm: float, b_mm: float, length_mm: float = 400.0,
+              series: Series | None = None) -> Path:
+    """A localizer of an elliptic cylinder (semi-axes a lateral, b AP) lying along z, 1 mm pixels, z down the rows:
+    ``frontal`` shows its width 2a, ``lateral`` its thickness 2b; pixel values are path lengths (mm) through it."""
+    series = series or Series()
+    half = a_mm if projection == "frontal" else b_mm
+    other = b_mm if projection == "frontal" else a_mm
+    across = np.arange(-299.5, 300.0, 1.0)
+    path = np.where(np.abs(across) < half, 2 * other * np.sqrt(np.clip(1 - (across / half) ** 2, 0, None)), 0.0)
+    rows = int(length_mm) + 100
+    image = np.zeros((rows, across.size))
+    image[50:50 + int(length_mm), :] = path
+    ds = slice_dataset(Slice(np.zeros((4, 4)), 1.0), series, 1)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0] if projection == "frontal" else [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+    ds.Rows, ds.Columns = image.shape
+    ds.RescaleSlope, ds.RescaleIntercept = 1.0, 0.0
+    ds.PixelData = np.round(image).astype(np.uint16).tobytes()
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / f"localizer-{projection}.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out

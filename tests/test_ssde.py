@@ -298,6 +298,21 @@ def read_header_or_none(path):
         return None
 
 
+def test_frontal_and_lateral_localizers_give_aapm_204_effective_diameter(tmp_path):
+    """A 36 × 24 cm elliptic cylinder: LAT 36 cm on the frontal localizer, AP 24 cm on the lateral one,
+    Deff = sqrt(AP × LAT); used for an acquisition without images."""
+    from ct_phantoms import localizer
+    views = [read_header(localizer(tmp_path, p, 180.0, 120.0)) for p in ("frontal", "lateral")]
+    result = estimate(Acquisition(ctdivol_mGy=10.0, phantom="body32", region_text="Abdomen"), None, views)
+    a, b = fit(32)
+    assert result.method == "localizer_effective_diameter"
+    assert result.deff_cm == pytest.approx(math.sqrt(36.0 * 24.0), rel=0.01)
+    assert result.ssde_mGy == pytest.approx(10.0 * a * math.exp(-b * math.sqrt(36.0 * 24.0)), rel=0.01)
+    assert {c["name"] for c in result.uncertainty.components} >= {"localizer_magnification", "localizer_range"}
+    only_one = estimate(Acquisition(ctdivol_mGy=10.0, phantom="body32", region_text="Abdomen"), None, views[:1])
+    assert only_one.method == "not estimated" and any("both the AP and the lateral" in r for r in only_one.reasons)
+
+
 def test_corpus_lateral_localizer_gives_an_ap_thickness():
     from kerma.dosimetry.ssde.localizer import extent
     image = read_header(CORPUS / "public" / "ct_image" / "orthanc-tests__2020-08-12-Christopher.dcm")

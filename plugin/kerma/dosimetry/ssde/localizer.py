@@ -1,7 +1,7 @@
 """The patient's width or thickness on a CT localizer (scout, topogram) image, for AAPM 204's effective diameter.
 
 On each image line across the patient (perpendicular to z) the patient is the longest run of pixels brighter than
-the background (an Otsu threshold of the image); the couch, seen edge-on in a lateral localizer, is a separate,
+the background (10 % of the way from air to the densest path); the couch, seen edge-on in a lateral localizer, is a separate,
 shorter run. The dimension is the median of those runs over the lines that show the patient. A frontal (AP or PA)
 localizer gives the lateral width (LAT), a lateral one the anterior-posterior thickness (AP); AAPM Report 204
 gives Deff = sqrt(AP × LAT).
@@ -19,6 +19,7 @@ import numpy as np
 from .images import CtImage, NotDecodable, ct_numbers
 
 MIN_EXTENT_MM = 50.0   # a line whose longest run is shorter shows no patient (a hand, the couch's edge)
+EDGE_FRACTION = 0.10
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,14 @@ class Extent:
     path: str
 
 
-def _otsu(values: np.ndarray) -> float:
-    """The threshold between background and patient that maximises the between-class variance."""
-    hist, edges = np.histogram(values, bins=256)
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight = np.cumsum(hist)
-    total = weight[-1]
-    mean = np.cumsum(hist * centres)
-    between = (mean[-1] * weight - mean * total) ** 2 / np.maximum(weight * (total - weight), 1)
-    return float(centres[int(np.argmax(between))])
+def _threshold(values: np.ndarray) -> float:
+    """Just above the background: 10 % of the way from air (1st percentile) to the patient's densest (99.5th).
+
+    A projection's edge is thin (a short path through the patient): a threshold halfway up, as Otsu's, would cut
+    the patient narrower than it is; at 10 % of the largest path an elliptic outline loses 0.5 % of its width.
+    """
+    low, high = np.percentile(values, [1.0, 99.5])
+    return float(low + EDGE_FRACTION * (high - low))
 
 
 def _longest_runs(mask: np.ndarray) -> np.ndarray:
@@ -68,7 +68,7 @@ def extent(image: CtImage, values: np.ndarray | None = None) -> Extent | None:
     pixels = ct_numbers(image.path) if values is None else values
     if pixels.ndim != 2:
         raise NotDecodable("localizer pixel data is not one image")
-    body = pixels > _otsu(pixels)
+    body = pixels > _threshold(pixels)
     # lines across the patient: the image rows when z runs down the columns (the usual layout), else the columns
     if image.z_down_columns:
         runs = _longest_runs(body) * image.pixel_mm[1]
