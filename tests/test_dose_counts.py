@@ -141,3 +141,27 @@ def test_radiographs_without_dose_attributes_are_exposures_of_unknown_dose(sessi
     assert {(s["study_instance_uid"], s["order"]["placer_order_number"]) for s in lists["no-dose-values"]["studies"]} == {
         (study, "CR-ORD-1"), (kodak_study, "CR-ORD-2")}
     assert lists["no-dose"]["orders"] == []  # both examinations happened: no order waits for its dose study
+
+
+def test_the_worker_resolves_studies_an_upgrade_left_unresolved(sessions):
+    from sqlalchemy import update
+
+    from kerma.db.models import Study
+    from kerma.ingest.worker import IngestWorker
+
+    class NoChanges:  # Orthanc with nothing new: the worker is idle
+        def changes(self, since, limit):
+            return {"Changes": [], "Done": True, "Last": since}
+
+    studies = [generate_uid() for _ in range(3)]
+    for uid in studies:
+        store(sessions, ct_series(uid, [9.0] * 5))
+    with sessions() as s, s.begin():  # as a database from before the folded rows is after its upgrade (0008, 0011)
+        s.execute(IrradiationEvent.__table__.delete().where(IrradiationEvent.folded_key.is_not(None)))
+        s.execute(update(Study).values(dose_source=None, dose_sources=None, dose_totals=None, refresh_due=True))
+    worker = IngestWorker(NoChanges(), sessions)
+    assert worker.tick() is False  # all 3 in one chunk: nothing more to do
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Study).where(Study.refresh_due.is_(True))) == 0
+        assert s.scalar(select(func.count()).where(IrradiationEvent.counted.is_(True))) == 3
+        assert {st.dose_sources["CT"] for st in s.scalars(select(Study))} == {"header"}

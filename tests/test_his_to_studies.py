@@ -16,6 +16,7 @@ from kerma.classify.catalogue import add_site_exam
 from kerma.db.models import Alert, AlertRule, AuditEntry, DrlSet, DrlValue, MappingRule, Study
 from kerma.evaluate.rules import check
 from kerma.hl7.receiver import Hl7Receiver
+from kerma.ingest.refresh import refresh_due
 from kerma.ingest.store import Processed, store_batch
 from kerma.stats import tables
 from records_factory import ct_study
@@ -28,6 +29,12 @@ HEIGHT = "OBX|2|NM|8302-2^Body height^LN||{}|cm|||||F"
 def store(sessions, *records):
     with sessions() as s, s.begin():
         store_batch(s, [Processed(next(_seq), f"id-{next(_seq)}", r) for r in records], last_seq=next(_seq))
+
+
+def worker_idle(sessions):
+    """What the ingest worker does between batches: refresh the studies HL7 changed."""
+    with sessions() as s, s.begin():
+        refresh_due(s)
 
 
 def study(sessions, uid) -> Study:
@@ -68,6 +75,8 @@ def test_hl7_weight_reaches_the_study_its_size_band_and_alerts(sessions):
     # a change of the child's data, with a weight and height
     answer = receiver(adt_update("HIS-CHILD-1", "Child^New", "20200301", "F", WEIGHT.format(18), HEIGHT.format(110)))
     assert msa(answer)[1] == "AA"
+    assert study(sessions, unweighed["study_instance_uid"]).refresh_due is True
+    worker_idle(sessions)
 
     got = study(sessions, unweighed["study_instance_uid"])
     assert (got.patient_weight_kg, got.patient_weight_source) == (18.0, "his")
@@ -132,4 +141,5 @@ def test_the_matched_order_procedure_and_indication_are_mapping_rule_fields(sess
     assert study(sessions, before["study_instance_uid"]).standard_exam_id == trauma.id  # order first, then the study
     assert study(sessions, after["study_instance_uid"]).standard_exam_id is None
     assert msa(receiver(orm("ORD-2", "ORD-P2", accession="ORD-ACC-2", reason="Trauma")))[1] == "AA"
+    worker_idle(sessions)
     assert study(sessions, after["study_instance_uid"]).standard_exam_id == trauma.id  # the study first, then the order

@@ -5,9 +5,9 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
 
-Every study is re-resolved at the next start (its resolved source is cleared, and
-``kerma.ingest.refresh.refresh_unresolved`` resolves every such study): that keeps its sources and totals
-for the study list, and gives folded CT acquisitions the counted rows they lacked.
+Every study is resolved again (its resolved source is cleared; 0011 marks such studies due and the ingest
+worker resolves them between batches): that keeps its sources and totals for the study list, and gives
+folded CT acquisitions the counted rows they lacked.
 """
 from alembic import op
 import sqlalchemy as sa

@@ -31,7 +31,6 @@ from .db.schema import upgrade
 from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
 from .hl7.service import Hl7Supervisor
-from .ingest.refresh import refresh_unresolved
 from .ingest.store import read_cursor
 from .ingest.worker import IngestWorker
 from .startup import start_line
@@ -144,7 +143,6 @@ def start() -> None:
         moved = move_out_of_database(session, settings)  # earlier versions kept the pseudonymisation key there
         load_table(session)  # the shipped national DRL sets, once
         load_shipped_rules(session)  # the shipped alert rules and criteria, once each
-        refresh_unresolved(session)
     if moved:
         log.warning(moved)
     configure_notifications(settings)

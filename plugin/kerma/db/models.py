@@ -34,6 +34,9 @@ class IngestCursor(Base):
 
 class Study(Base):
     __tablename__ = "study"
+    # the worker finds the few studies due for a refresh without reading the others
+    __table_args__ = (Index("ix_study_refresh_due", "id", sqlite_where=text("refresh_due = 1"),
+                            postgresql_where=text("refresh_due")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), unique=True, nullable=False)
     accession_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
@@ -65,6 +68,8 @@ class Study(Base):
     dose_source: Mapped[str | None] = mapped_column(String(16))
     dose_sources: Mapped[dict | None] = mapped_column(JSON)  # the source per dose family, {"CT": "rdsr"}
     dose_totals: Mapped[dict | None] = mapped_column(JSON)  # every resolved total, as the study's answers show them
+    # resolve, classify and evaluate again when the ingest worker is idle (kerma.ingest.refresh.mark_refresh_due)
+    refresh_due: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     total_dlp_mGycm: Mapped[float | None] = mapped_column(Float)
     total_dap_Gycm2: Mapped[float | None] = mapped_column(Float)
     total_ka_r_mGy: Mapped[float | None] = mapped_column(Float)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..db.models import ImagingOrder, PatientMerge, PatientRecord, Study
-from ..ingest.refresh import refresh_studies
+from ..ingest.refresh import mark_refresh_due
 from ..reconcile import his
 from ..reconcile.records import Conflict, NotFound, give_to_patient, restore, snapshot
 from .messages import Patient
@@ -27,7 +27,7 @@ def update_patient(session: Session, patient: Patient, message_id: int | None, c
     written.  ``create_only``: leave an existing record alone (orders repeat the PID
     but ADT is the master of demographics).  ``actor``: an ADT update, applied to the
     patient's dose studies too (changed demographics, height and weight; audited: see
-    :mod:`kerma.reconcile.his`), which are then classified and evaluated again.
+    :mod:`kerma.reconcile.his`), which the ingest worker then classifies and evaluates again.
     """
     record = patient_record(session, patient.patient_id)
     previous = his.demographics_of(record)
@@ -47,7 +47,7 @@ def update_patient(session: Session, patient: Patient, message_id: int | None, c
         studies = session.scalars(select(Study).where(Study.patient_id == patient.patient_id).order_by(Study.id)).all()
         changed = his.apply_record(session, record, list(studies), actor, f"HIS update (HL7 message {message_id})",
                                    previous)
-        refresh_studies(session, {s.id for s in changed})
+        mark_refresh_due(changed)
     return record
 
 

@@ -90,9 +90,10 @@ def apply_order(session: Session, order: Order, patient_id: str | None, message_
         stored.status = status
     stored.last_message_id = message_id
     session.flush()
-    # the studies it matches are classified again: mapping rules may test its procedure code and indication
-    from ..ingest.refresh import refresh_studies  # here: kerma.ingest reads the order states of this module
+    # the studies it matches are classified again (by the ingest worker): mapping rules may test its procedure
+    # code and indication
+    from ..ingest.refresh import mark_refresh_due  # here: kerma.ingest reads the order states of this module
     from ..reconcile.lists import studies_of_order
 
-    refresh_studies(session, {s.id for s in studies_of_order(session, stored)})
+    mark_refresh_due(studies_of_order(session, stored))
     return f"order {action} ({stored.status})"

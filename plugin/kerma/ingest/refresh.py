@@ -52,6 +52,7 @@ def refresh_study(study: Study) -> None:
     objects = [o for o in study.objects if o.status == "ok"]
     resolved = resolve_study([record(o) for o in objects])
     totals = resolved["totals"]
+    study.refresh_due = False
     study.dose_source = resolved["source"]
     study.dose_sources = resolved["sources"] or None
     study.dose_totals = totals or None
@@ -99,10 +100,22 @@ def keep_folded(objects: list[DoseObject], folded: list[dict]) -> None:
         row.dose_object.events.remove(row)
 
 
-def refresh_unresolved(session: Session) -> int:
-    """Resolve studies stored before Kerma kept resolved totals (after an upgrade); returns how many."""
-    stale = set(session.scalars(select(DoseObject.study_id).where(DoseObject.status == "ok", DoseObject.study_id.is_not(None))
-                                .join(Study, Study.id == DoseObject.study_id).where(Study.dose_source.is_(None))))
-    for chunk in range(0, len(stale), 200):
-        refresh_studies(session, set(sorted(stale)[chunk:chunk + 200]))
-    return len(stale)
+REFRESH_CHUNK = 200  # studies refreshed per transaction when the ingest worker has nothing else to do
+
+
+def mark_refresh_due(studies) -> None:
+    """Ask the ingest worker to resolve, classify and evaluate ``studies`` again (after a change made elsewhere).
+
+    HL7 changes (the listener's own process) and upgrades only set the flag: the refresh itself runs in the
+    worker's thread, between batches, so two refreshes of one study never race (alerts and month marks are
+    written once).
+    """
+    for study in studies:
+        study.refresh_due = True
+
+
+def refresh_due(session: Session, limit: int = REFRESH_CHUNK) -> int:
+    """Refresh up to ``limit`` studies marked :func:`mark_refresh_due`; returns how many."""
+    due = set(session.scalars(select(Study.id).where(Study.refresh_due.is_(True)).order_by(Study.id).limit(limit)))
+    refresh_studies(session, due)
+    return len(due)

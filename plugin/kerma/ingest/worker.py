@@ -22,6 +22,7 @@ from .. import clock
 from ..background import PeriodicThread
 from ..db.outage import is_outage, reason
 from ..extract import extract, reason_to_skip
+from .refresh import REFRESH_CHUNK, refresh_due
 from .store import Deletion, Processed, read_cursor, store_batch
 
 log = logging.getLogger("kerma.ingest")
@@ -52,7 +53,12 @@ class IngestWorker(PeriodicThread):
         self._deleted: deque[Deletion] = deque()  # from Orthanc's change callback; its durable log drops deletions
 
     def tick(self) -> bool:
-        return not self.run_once()
+        if not self.run_once():
+            return True
+        # the log is exhausted: studies changed elsewhere (HL7, an upgrade) are refreshed here, a chunk at a time,
+        # so that no two refreshes of one study run at once
+        with self.sessions() as session, session.begin():
+            return refresh_due(session) == REFRESH_CHUNK
 
     def deleted(self, orthanc_id: str) -> None:
         """Orthanc deleted this instance: its rows are marked (or purged) with the next batch."""
