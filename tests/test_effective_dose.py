@@ -9,6 +9,8 @@ import csv
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import CORPUS, SHARED
 from kerma.cli import main
@@ -157,3 +159,27 @@ def test_extract_json_carries_the_estimate(capsys):
     assert dx["effective_dose_uncertainty"]["not_estimated"]
     for record in (ct, nm, dx):
         assert "not a measure of this patient's personal risk" in record["effective_dose_uncertainty"]["statement"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(["ct", "radiopharmaceutical", "projection"]),
+       value=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=5),
+                       st.booleans()),
+       age=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.floats(min_value=-5, max_value=200)),
+       words=st.one_of(st.none(), st.text(max_size=30)))
+def test_hostile_values_never_raise_and_give_strict_json(kind, value, age, words):
+    """Whatever a report holds, an answer in strict JSON: a number only from a finite, non-negative quantity."""
+    event = {"dlp_mGycm": value, "administered_activity_MBq": value, "dap_Gycm2": value, "target_region": words,
+             "radiopharmaceutical": words, "kvp": value, "phantom": words}
+    result = effective_dose({"report_kind": kind, "modality": "CT", "patient": {"age_years": age}, "events": [event]})
+    json.dumps(result.to_dict(), allow_nan=False)
+    json.dumps(result.record_fields(), allow_nan=False)
+    if result.effective_dose_mSv is not None:
+        assert result.effective_dose_mSv >= 0 and isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def test_an_impossible_age_counts_as_not_stated():
+    for age in (float("nan"), -3.0, "ten"):
+        result = effective_dose(ct_record(ct_event(400.0), age=age))
+        assert result.effective_dose_mSv == pytest.approx(400 * 0.021)
+        assert "age_assumed" in {c["name"] for c in result.uncertainty.components}

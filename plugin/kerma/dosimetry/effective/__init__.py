@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..uncertainty import combine
 from . import ct, nuclear, projection
-from .result import STATEMENT, EffectiveDose, EventEstimate
+from .result import STATEMENT, EffectiveDose, EventEstimate, refused
 from .tables import rows
 
 METHODS = {
@@ -40,6 +40,8 @@ def effective_dose(record: dict, exam_region: str | None = None) -> EffectiveDos
     kind = record.get("report_kind")
     method = METHODS.get(kind, "not estimated")
     age = (record.get("patient") or {}).get("age_years")
+    if refused(age) is not None:
+        age = None          # not a usable age: as if not stated (adult assumed, and said)
     conditions: set[str] = set()
     events: list[EventEstimate] = []
     for index, event in enumerate(record.get("events") or ()):

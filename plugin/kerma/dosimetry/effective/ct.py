@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .result import EventEstimate
+from .result import EventEstimate, refused
 from .tables import first_match, rows, usable
 
 K_FACTORS = "ct_dlp_to_effective_dose_k_factors.csv"
@@ -63,7 +63,11 @@ def estimate_event(index: int, event: dict, context: CtContext, conditions: set[
     dlp = event.get("dlp_mGycm")
     if dlp is None:
         return None
-    known = dict(index=index, quantity="dlp_mGycm", value=dlp)
+    known = dict(index=index, quantity="dlp_mGycm", value=None)
+    why = refused(dlp)
+    if why is not None:
+        return EventEstimate(category=None, coefficient=None, effective_dose_mSv=None, reason=why, **known)
+    known["value"] = dlp
     words = " ".join(str(event.get(k) or "") for k in ("target_region", "protocol")).strip()
     mapped = first_match("ct_regions.csv", context.exam_region) or first_match("ct_regions.csv", words)
     if mapped is None:

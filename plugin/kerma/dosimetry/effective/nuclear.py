@@ -6,7 +6,7 @@ other routes and radiopharmaceuticals without a verified coefficient are "not es
 
 from __future__ import annotations
 
-from .result import EventEstimate
+from .result import EventEstimate, refused
 from .tables import first_match, usable
 
 ADULT_YEARS = 18.0
@@ -17,7 +17,11 @@ def estimate_event(index: int, event: dict, age_years: float | None, conditions:
     activity = event.get("administered_activity_MBq")
     if activity is None:
         return None
-    known = dict(index=index, quantity="administered_activity_MBq", value=activity)
+    known = dict(index=index, quantity="administered_activity_MBq", value=None)
+    why = refused(activity)
+    if why is not None:
+        return EventEstimate(category=None, coefficient=None, effective_dose_mSv=None, reason=why, **known)
+    known["value"] = activity
     name = event.get("radiopharmaceutical")
     row = first_match("nm_dose_coefficients.csv", name, event.get("radionuclide"))
     if row is None:

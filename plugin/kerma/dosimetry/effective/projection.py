@@ -8,7 +8,7 @@ Mammography is not estimated: its dose quantity is the breast's average glandula
 from __future__ import annotations
 
 from ..tables import pattern_rows
-from .result import EventEstimate
+from .result import EventEstimate, refused
 from .tables import DATA, usable
 
 TABLE = DATA / "projection_dap_coefficients.csv"
@@ -27,7 +27,11 @@ def estimate_event(index: int, event: dict, exam_region: str | None, conditions:
     dap = event.get("dap_Gycm2")
     if dap is None:
         return None
-    known = dict(index=index, quantity="dap_Gycm2", value=dap)
+    known = dict(index=index, quantity="dap_Gycm2", value=None)
+    why = refused(dap)
+    if why is not None:
+        return EventEstimate(category=None, coefficient=None, effective_dose_mSv=None, reason=why, **known)
+    known["value"] = dap
     examination = exam_region or event.get("target_region")
     row = _row(examination, event.get("view") or event.get("acquisition_plane"))
     if row is None or not usable(row, "coefficient_mSv_per_Gycm2"):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..uncertainty import Uncertainty, rounded
 
 STATEMENT = ("Effective dose is a population-average quantity for a reference person (ICRP Publication 103): "
              "useful to compare examinations and techniques, not a measure of this patient's personal risk.")
+
+
+def refused(value) -> str | None:
+    """Why a dose quantity cannot be converted (not a finite, non-negative number), or None when it can."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return f"{value!r} is not a finite, non-negative number"
+    return None
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,8 @@ def estimate(acq: Acquisition, group: ImageGroup | None = None, localizers: list
     if acq.device_ssde_mGy is not None:
         return _from_device(acq, group)
     reasons: list[str] = []
+    if (group is None or not group.images) and not localizers:
+        reasons.append("no axial images or localizers of the acquisition among the files")
     if group is not None and group.images:
         result = _from_slices(acq, group, spacing_mm, allow_unverified, reasons)
         if result is not None:

@@ -58,6 +58,8 @@ def ssde_of_files(paths: Iterable[str | Path], spacing_mm: float | None = DEFAUL
             continue
         if record.get("status") == "ok" and record.get("report_kind") == "ct" and record.get("source") == "rdsr":
             reports.append((path, record))
+        elif record.get("status") == "error":
+            answers.append({"file": path, "status": "error", "reason": record.get("reason")})
         else:
             answers.append({"file": path, "status": "ignored", "reason": f"{why}, nor a CT dose report"})
     groups = group_images(images)
