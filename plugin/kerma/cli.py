@@ -115,6 +115,9 @@ def _skin_dose(args: argparse.Namespace) -> int:
         print(f"method: {answer['method']}")
         for reason in answer["uncertainty"]["reasons"]:
             print(f"  - {reason}")
+    return 0
+
+
 def _rotate_key(args: argparse.Namespace) -> int:
     from . import clock
     from .privacy.key import rotate
