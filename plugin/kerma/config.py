@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import access
 from .hl7.mllp import ListenerLimits
+from .modalities import Modality, declared
 
 # patient IDs or names that a modality or the RIS uses for a patient not yet identified
 DEFAULT_PLACEHOLDER_PATTERNS = ("UNKNOWN", "UNBEKANNT", "EMERGENCY", "NOTFALL", "TRAUMA", "ANONYMOUS", "^NN", "^X+$",
@@ -42,6 +43,12 @@ class Settings:
     hl7_bind_address: str = "127.0.0.1"
     hl7_patient_id_authority: str | None = None  # which PID-3 identifier is the DICOM Patient ID
     hl7_limits: ListenerLimits = ListenerLimits()  # connections, idle and message time, message size
+    mpps_port: int = 0  # 0: no MPPS listener
+    mpps_ae_title: str = "KERMA"
+    mpps_bind_address: str = "127.0.0.1"
+    mpps_modalities: tuple[Modality, ...] = ()  # who may send MPPS (default: Orthanc's DicomModalities)
+    mpps_check_host: bool = False  # Orthanc's DicomCheckModalityHost: the calling address must be the declared host
+    mpps_max_associations: int = 10
     no_dose_delay_hours: float = 24.0
     apply_corrections_to_orthanc: bool = False
     placeholder_patterns: tuple[str, ...] = DEFAULT_PLACEHOLDER_PATTERNS
@@ -78,6 +85,12 @@ class Settings:
             hl7_bind_address=str(section.get("Hl7BindAddress", "127.0.0.1")),
             hl7_patient_id_authority=section.get("Hl7PatientIdAuthority") or None,
             hl7_limits=ListenerLimits.from_section(section),
+            mpps_port=int(section.get("MppsPort", 0)),
+            mpps_ae_title=str(section.get("MppsAeTitle", "KERMA")),
+            mpps_bind_address=str(section.get("MppsBindAddress", "127.0.0.1")),
+            mpps_modalities=declared(_or(section.get("MppsModalities"), configuration.get("DicomModalities")) or {}),
+            mpps_check_host=bool(configuration.get("DicomCheckModalityHost", False)),
+            mpps_max_associations=int(section.get("MppsMaxAssociations", 10)),
             no_dose_delay_hours=float(section.get("NoDoseDelayHours", 24.0)),
             apply_corrections_to_orthanc=bool(section.get("ApplyCorrectionsToOrthanc", False)),
             placeholder_patterns=tuple(section.get("PlaceholderPatientPatterns", DEFAULT_PLACEHOLDER_PATTERNS)),
@@ -102,6 +115,11 @@ class Settings:
     def defaults(cls) -> "Settings":
         """The settings of an empty ``"Kerma"`` section (tests, tools without Orthanc)."""
         return cls.from_orthanc({})
+
+
+def _or(value, default):
+    """``value`` unless it is absent (an empty list or object is a value: nobody)."""
+    return default if value is None else value
 
 
 def _default_role(name: str) -> str:

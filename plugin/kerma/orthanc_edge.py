@@ -3,8 +3,9 @@
 * a change callback that only wakes the ingest worker (no Python on the C-STORE path);
 * a daemon worker thread that follows /changes (see :mod:`kerma.ingest.worker`);
 * REST routes under /kerma/api/, behind Orthanc's own authentication;
-* the HL7 MLLP listener, in a process of its own (see :mod:`kerma.hl7.service`) when ``Kerma.Hl7Port`` is set,
-  started with Orthanc, started again when it dies, stopped with Orthanc.
+* the HL7 MLLP listener (:mod:`kerma.hl7.service`) when ``Kerma.Hl7Port`` is set, and the MPPS SCP
+  (:mod:`kerma.mpps.service`) when ``Kerma.MppsPort`` is set, each in a process of its own, started with Orthanc,
+  started again when it dies, stopped with Orthanc (:mod:`kerma.supervisor`).
 
 Every callback catches everything: an exception escaping into Orthanc can
 leak memory or stop it.
@@ -30,11 +31,13 @@ from .db.errors import describe
 from .db.schema import upgrade
 from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
-from .hl7.service import Hl7Supervisor
+from .hl7 import service as hl7_service
+from .mpps import service as mpps_service
 from .ingest.store import read_cursor
 from .ingest.worker import IngestWorker
 from .startup import start_line
 from .privacy.key import move_out_of_database
+from .supervisor import ListenerSupervisor
 from .stats.monthly import SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
@@ -120,13 +123,14 @@ _worker: IngestWorker | None = None
 _context: Context | None = None
 _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
-_hl7_listener: Hl7Supervisor | None = None
+_hl7_listener: ListenerSupervisor | None = None
+_mpps_listener: ListenerSupervisor | None = None
 _summaries: SummaryRefresher | None = None
 _profiles: UserProfiles | None = None
 
 
 def start() -> None:
-    global _worker, _context, _hl7_listener, _outbox, _jobs, _summaries, _profiles
+    global _worker, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -157,10 +161,17 @@ def start() -> None:
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi())
     if settings.hl7_port:
-        _hl7_listener = Hl7Supervisor(settings.hl7_bind_address, settings.hl7_port, settings.database_url,
-                                      settings.hl7_patient_id_authority, settings.hl7_limits)
+        _hl7_listener = ListenerSupervisor("HL7", hl7_service.serve, (
+            settings.hl7_bind_address, settings.hl7_port, settings.database_url, settings.hl7_patient_id_authority,
+            settings.hl7_limits), settings.hl7_port)
         _hl7_listener.start()  # now: it needs only the database, and senders may connect as soon as Orthanc answers
         _context.hl7_state = _hl7_listener.state
+    if settings.mpps_port:
+        _mpps_listener = ListenerSupervisor("MPPS", mpps_service.serve, (
+            settings.mpps_bind_address, settings.mpps_port, settings.mpps_ae_title, settings.database_url,
+            settings.mpps_modalities, settings.mpps_check_host, settings.mpps_max_associations), settings.mpps_port)
+        _mpps_listener.start()
+        _context.mpps_state = _mpps_listener.state
     orthanc.RegisterOnChangeCallback(_on_change)
     orthanc.RegisterRestCallback("/kerma/api/(.*)", _on_rest)
     orthanc.RegisterRestCallback("/kerma/ui/?", _to_index)  # Orthanc drops the trailing slash: no page at /kerma/ui/
@@ -177,8 +188,9 @@ def _on_change(change_type, level, resource_id) -> None:
             _outbox.start()
             _jobs.start()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
-            if _hl7_listener is not None:
-                _hl7_listener.stop()
+            for listener in (_hl7_listener, _mpps_listener):
+                if listener is not None:
+                    listener.stop()
             _worker.stop()
             _summaries.stop()
             _outbox.stop()

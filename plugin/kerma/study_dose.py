@@ -18,6 +18,7 @@ from collections import defaultdict
 from .extract.totals import complete_totals
 
 SOURCE_PRECEDENCE = ("rdsr", "mpps", "header", "ocr", "manual")
+REPORTS = ("rdsr", "mpps")  # sources whose records give the totals of their events, as the device summed them
 FAMILY = {"CT": "CT", "MG": "MG", "CR": "DX", "DX": "DX", "PX": "DX", "IO": "DX", "XA": "RF", "RF": "RF", "NM": "NM", "PT": "NM"}
 KIND = {"CT": "ct", "MG": "projection", "DX": "projection", "RF": "projection", "NM": "radiopharmaceutical"}
 
@@ -39,7 +40,7 @@ def resolve_study(objects: list[dict]) -> dict:
     for family, members in sorted(families.items()):
         source = min((o["source"] for o in members), key=_rank)
         picked = [o for o in members if o["source"] == source]
-        part_totals, part_events = (_reports if source == "rdsr" else _observations)(family, picked)
+        part_totals, part_events = (_reports if source in REPORTS else _observations)(family, picked)
         chosen[family] = source
         events.extend({**e, "source": source} for e in part_events)
         _add(totals, part_totals)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import __version__, access
 from ..access import VIEWER
-from ..db.models import DoseObject, IrradiationEvent, Study
+from ..db.models import DoseObject, IrradiationEvent, PerformedProcedureStep, Study
 from ..classify.apply import invalid_rules as invalid_mapping_rules
 from ..drl.sets import active_levels
 from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
@@ -27,7 +27,11 @@ from .schemas import Day, Flag, Id, Page, column_text, path_text, query
 def health(ctx: Context, session: Session, request: Request) -> dict:
     cursor = read_cursor(session)
     last = ctx.orthanc_last_seq()
-    by_status = dict(session.execute(select(DoseObject.status, func.count()).group_by(DoseObject.status)).all())
+    # the ledger of Orthanc's instances (an MPPS record has no instance: it is counted with its step)
+    by_status = dict(session.execute(select(DoseObject.status, func.count()).where(DoseObject.orthanc_id.is_not(None))
+                                     .group_by(DoseObject.status)).all())
+    steps = dict(session.execute(select(PerformedProcedureStep.state, func.count())
+                                 .group_by(PerformedProcedureStep.state)).all())
     return {
         "service": "kerma",
         "version": __version__,
@@ -37,12 +41,14 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "orthanc_last_seq": last,
         "lag": (last - cursor) if last is not None else None,
         "hl7": ctx.hl7_state(),
+        "mpps": ctx.mpps_state(),
         "counts": {
             "studies": session.scalar(select(func.count()).select_from(Study)),
             "dose_objects": by_status,  # every instance Kerma has seen: Orthanc's count plus those deleted in PACS
             "deleted_in_pacs": session.scalar(select(func.count()).select_from(DoseObject)
                                               .where(DoseObject.deleted_in_pacs_at.is_not(None))),
             "irradiation_events": session.scalar(select(func.count()).select_from(IrradiationEvent)),
+            "performed_procedure_steps": steps,
         },
         # enabled rules that cannot be evaluated and are left out (kerma.rule_rows), each with the reason
         "invalid_rules": {"mapping": invalid_mapping_rules(session), "alert": invalid_alert_rules(session)},

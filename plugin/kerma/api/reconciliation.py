@@ -45,7 +45,19 @@ def _no_dose(ctx: Context, session: Session, q: ListQuery) -> dict:
     now = clock.now()
     delay = ctx.settings.no_dose_delay_hours
     found = lists.orders_without_dose(session, now, delay)
-    return {**_paged(q, "orders", found, order_view), "delay_hours": delay}
+    steps = lists.performed_steps(session, found)
+    return {**_paged(q, "orders", found, lambda o: _no_dose_view(o, steps.get(o.id))), "delay_hours": delay}
+
+
+def _no_dose_view(order, step) -> dict:
+    """The order, and whether the modality said it performed it (MPPS) though no dose was received."""
+    if step is None:
+        reason = "completed, no dose received"
+    else:
+        reason = "performed, no dose received" if step.state == "completed" else "discontinued, no dose received"
+    performed = None if step is None else {"sop_instance_uid": step.sop_instance_uid, "state": step.state,
+                                           "ended_at": step.ended_at.isoformat(), "modality": step.modality}
+    return {**order_view(order), "reason": reason, "performed": performed}
 
 
 def _no_dose_values(ctx: Context, session: Session, q: ListQuery) -> dict:

@@ -33,7 +33,8 @@ class Context:
     worker_error: Callable[[], str | None] = lambda: None
     settings: Settings = field(default_factory=Settings.defaults)
     orthanc: Any = None  # Orthanc's REST API for corrections (kerma.reconcile.orthanc_sync.OrthancRest); None outside Orthanc
-    hl7_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the HL7 listener (kerma.hl7.service.Hl7Supervisor)
+    hl7_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the HL7 listener (kerma.supervisor.ListenerSupervisor)
+    mpps_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the MPPS listener, likewise
 
 
 @dataclass

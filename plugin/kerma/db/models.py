@@ -558,3 +558,32 @@ class MonthSummaryStale(Base):
 
     __tablename__ = "month_summary_stale"
     month: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class PerformedProcedureStep(Base):
+    """A Modality Performed Procedure Step (MPPS) instance as the modality created and set it (kerma.mpps).
+
+    ``attributes`` is the instance as N-CREATE and the N-SETs left it (DICOM JSON, PS3.18 F.2); the columns
+    index what it says.  A finished step whose Radiation Dose module holds values has its record in
+    ``dose_object`` (source ``mpps``).
+    """
+
+    __tablename__ = "performed_procedure_step"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), nullable=False, unique=True)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # in_progress, completed, discontinued
+    attributes: Mapped[dict] = mapped_column(JSON, nullable=False)
+    # N-SETs refused once the step was final, kept as received: [{"at", "calling_ae", "reason", "attributes"}]
+    refused: Mapped[list | None] = mapped_column(JSON)
+    calling_ae: Mapped[str | None] = mapped_column(ReceivedText(16))  # of the N-CREATE
+    modality: Mapped[str | None] = mapped_column(ReceivedText(16))
+    study_instance_uid: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    accession_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    patient_id: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
+    performed_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    discontinuation_reason: Mapped[str | None] = mapped_column(ReceivedText())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # when it became completed/discontinued
+    dose_object_id: Mapped[int | None] = mapped_column(ForeignKey("dose_object.id", ondelete="SET NULL"))
+    dose_object: Mapped[DoseObject | None] = relationship()

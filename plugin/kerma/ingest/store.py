@@ -12,7 +12,7 @@ from .. import audit
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IngestCursor, IrradiationEvent, Study
 from ..db.received import ReceivedText
 from ..reconcile.his import from_header
-from .refresh import refresh_studies
+from .refresh import mark_refresh_due, refresh_studies
 
 CURSOR = "orthanc-changes"
 DEVICE_IDENTITY = ("manufacturer", "model", "station_name", "serial_number")
@@ -33,8 +33,8 @@ class Deletion:
 class Processed:
     """One change turned into a record (or into the reason it gave none)."""
 
-    change_seq: int
-    orthanc_id: str
+    change_seq: int | None  # None for a report that did not come through Orthanc's log (see store_report)
+    orthanc_id: str | None
     record: dict
 
 
@@ -83,6 +83,21 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int, del
     elif last_seq > cursor.last_seq:
         cursor.last_seq = last_seq
     return new
+
+
+def store_report(session: Session, record: dict) -> DoseObject:
+    """Give a report that did not come through Orthanc's log (an MPPS) its ledger row and records; the caller commits.
+
+    It has no Orthanc instance and moves no cursor.  Its study is marked for the ingest worker to resolve,
+    classify and evaluate (:func:`kerma.ingest.refresh.mark_refresh_due`), as HL7 changes are: a report received
+    in another process never refreshes a study at the same time as the worker.
+    """
+    obj = _dose_object(session, Processed(change_seq=None, orthanc_id=None, record=record), {}, {})
+    session.add(obj)
+    session.flush()
+    if obj.study is not None:
+        mark_refresh_due([obj.study])
+    return obj
 
 
 def apply_deletions(session: Session, deleted: list[Deletion], *, purge: bool = False) -> set[int]:

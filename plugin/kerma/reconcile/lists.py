@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import DoseObject, ImagingOrder, IrradiationEvent, PatientRecord, Study
+from ..db.models import DoseObject, ImagingOrder, IrradiationEvent, PatientRecord, PerformedProcedureStep, Study
 from ..hl7.orders import CANCELLED, COMPLETED
 from ..patterns import PatternError, compile_pattern
 
@@ -95,13 +95,42 @@ def studies_without_order(session: Session, window: Window = Window()) -> list[S
 
 
 def orders_without_dose(session: Session, now: dt.datetime, delay_hours: float) -> list[ImagingOrder]:
-    """Orders completed at least ``delay_hours`` before ``now`` that no study with dose data matches."""
+    """Orders done at least ``delay_hours`` before ``now`` that no study with dose data matches.
+
+    Done: completed by the RIS, or performed by the modality (an MPPS that matches the order ended then, see
+    :func:`performed_steps`), whatever the RIS said, unless the order was cancelled.
+    """
     cutoff = now - dt.timedelta(hours=delay_hours)
     has_dose = exists(_dose_studies(Window()).with_only_columns(Study.id).where(_study_matches_order()))
+    performed = exists(select(PerformedProcedureStep.id).where(
+        _step_matches_order(), PerformedProcedureStep.ended_at <= cutoff))
     stmt = (select(ImagingOrder)
-            .where(ImagingOrder.status == COMPLETED, ImagingOrder.completed_at <= cutoff, ~has_dose)
-            .order_by(ImagingOrder.completed_at.desc(), ImagingOrder.id.desc()))
+            .where(or_(and_(ImagingOrder.status == COMPLETED, ImagingOrder.completed_at <= cutoff),
+                       and_(ImagingOrder.status != CANCELLED, performed)), ~has_dose)
+            .order_by(ImagingOrder.completed_at.desc().nulls_last(), ImagingOrder.id.desc()))
     return list(session.scalars(stmt))
+
+
+def _step_matches_order():
+    """SQL: the MPPS of the outer query was performed for the order of the outer query (accession number or
+    Study Instance UID of its Scheduled Step Attributes)."""
+    return or_(
+        and_(PerformedProcedureStep.accession_number.is_not(None),
+             PerformedProcedureStep.accession_number == ImagingOrder.accession_number),
+        and_(PerformedProcedureStep.study_instance_uid.is_not(None),
+             PerformedProcedureStep.study_instance_uid == ImagingOrder.study_instance_uid),
+    )
+
+
+def performed_steps(session: Session, orders: list[ImagingOrder]) -> dict[int, PerformedProcedureStep]:
+    """The ended MPPS of each order that has one (the latest): the modality says it was performed."""
+    if not orders:
+        return {}
+    rows = session.execute(select(ImagingOrder.id, PerformedProcedureStep)
+                           .join(PerformedProcedureStep, _step_matches_order())
+                           .where(ImagingOrder.id.in_([o.id for o in orders]), PerformedProcedureStep.ended_at.is_not(None))
+                           .order_by(PerformedProcedureStep.ended_at)).all()
+    return {order_id: step for order_id, step in rows}
 
 
 def matched_orders(session: Session, studies: list[Study]) -> dict[int, ImagingOrder]:
