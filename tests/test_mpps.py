@@ -170,6 +170,9 @@ def test_wrong_messages_get_the_status_the_standard_prescribes_and_lose_nothing(
     assert detail["state"] == "completed" and detail["refused_count"] == 1
     assert detail["refused"][0]["attributes"]["0018115E"]["Value"] == [999.0]  # the refused N-SET is kept as received
     assert detail["attributes"]["0018115E"]["Value"] == [123.4]  # and changed nothing
+    assert "00100010" not in detail["attributes"] and {"PatientName", "PatientID"} <= set(detail["withheld"])
+    raw = listener.api(f"mpps/{uid}", {"raw": "1"}, roles=("admin",))
+    assert raw["attributes"]["00100010"]["Value"] == [{"Alphabetic": "Müller^Anna"}] and raw["redacted"] is False
     answer = listener.api(f"studies/{study}")
     assert len(answer["dose_objects"]) == 1 and answer["totals"]["dap_total_Gycm2"] == pytest.approx(12.34)
     with listener.sessions() as session:

@@ -40,11 +40,12 @@ class RawQuery(Query):
     raw: Flag = False
 
 
-def _raw_wanted(session: Session, request: Request, target_type: str, target_id) -> bool:
+def raw_wanted(session: Session, request: Request, target_type: str, target_id) -> bool:
+    """Whether the request asks ``raw=1`` (refused to all but admins; the read is audited)."""
     if not query(request, RawQuery).raw:
         return False
     if not access.allows(request.roles, ADMIN):
-        raise ApiError(403, "raw: only an admin may see what the HIS sent unredacted")
+        raise ApiError(403, "raw: only an admin may see what a sender sent unredacted")
     audit.record(session, request.user, f"{target_type}.read_raw", target_type, target_id)
     return True
 
@@ -55,7 +56,7 @@ def get_message(ctx: Context, session: Session, request: Request) -> dict:
     message = session.get(Hl7Message, path_id(request))
     if message is None:
         raise ApiError(404, "no such HL7 message")
-    if _raw_wanted(session, request, "hl7_message", message.id):
+    if raw_wanted(session, request, "hl7_message", message.id):
         return {**message_view(message), "message": message.raw, "redacted": False, "withheld": []}
     shown = redact(message.raw or "", ctx.settings.hl7_patient_id_authority)
     return {**message_view(message), "message": shown.text, "redacted": True, "withheld": shown.withheld}
@@ -71,7 +72,7 @@ def get_patient(ctx: Context, session: Session, request: Request) -> dict:
     merges = session.scalars(select(PatientMerge).where(
         (PatientMerge.survivor_patient_id == patient_id) | (PatientMerge.merged_patient_id == patient_id)
     ).order_by(PatientMerge.id)).all()
-    every = _raw_wanted(session, request, "patient_record", patient_id)
+    every = raw_wanted(session, request, "patient_record", patient_id)
     return {**patient_view(record, every_identifier=every), "merges": [merge_view(m) for m in merges]}
 
 

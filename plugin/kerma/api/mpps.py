@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pydicom.datadict import keyword_for_tag
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access import ADMIN, VIEWER
 from ..db.models import PerformedProcedureStep
 from .his import page
+from .hl7 import raw_wanted
 from .router import ApiError, Context, Request, route
 from .schemas import Day, Flag, Page, choices, column_text, path_text, query
 from .views import iso
 
 STATES = ("in_progress", "completed", "discontinued")
+PATIENT_GROUP = "0010"  # the Patient module's attributes (name, ID, birth date, sex, other IDs...)
 
 
 class StepQuery(Page):
@@ -47,12 +50,33 @@ def list_steps(ctx: Context, session: Session, request: Request) -> dict:
 
 @route("GET", r"mpps/(?P<uid>[^/]+)", role=ADMIN, personal=True)
 def get_step(ctx: Context, session: Session, request: Request) -> dict:
-    """One step with its attributes as received and the N-SETs refused after it ended (like a raw HL7 message)."""
+    """One step with its attributes and the N-SETs refused after it ended, without the patient's identification
+    (``raw=1``: as received, audited), like an HL7 message."""
     step = session.scalars(select(PerformedProcedureStep).where(
         PerformedProcedureStep.sop_instance_uid == path_text(request, "uid"))).first()
     if step is None:
         raise ApiError(404, "no Performed Procedure Step with this SOP Instance UID")
-    return {**step_view(step), "attributes": step.attributes, "refused": step.refused or []}
+    refused = step.refused or []
+    if raw_wanted(session, request, "performed_procedure_step", step.sop_instance_uid):
+        return {**step_view(step), "attributes": step.attributes, "refused": refused, "redacted": False, "withheld": []}
+    withheld: set[str] = set()
+    return {**step_view(step), "attributes": _redacted(step.attributes, withheld),
+            "refused": [{**r, "attributes": _redacted(r["attributes"], withheld)} for r in refused],
+            "redacted": True, "withheld": sorted(withheld)}
+
+
+def _redacted(attributes: dict, withheld: set[str]) -> dict:
+    """DICOM JSON without the patient's identification: every Patient attribute (group 0010) and person name (PN),
+    in sequences too; their keywords are added to ``withheld``."""
+    shown = {}
+    for tag, element in attributes.items():
+        if tag.upper().startswith(PATIENT_GROUP) or element.get("vr") == "PN":
+            withheld.add(keyword_for_tag(int(tag, 16)) or tag)
+            continue
+        if element.get("vr") == "SQ" and element.get("Value"):
+            element = {**element, "Value": [_redacted(item, withheld) for item in element["Value"]]}
+        shown[tag] = element
+    return shown
 
 
 def step_view(step: PerformedProcedureStep) -> dict:
