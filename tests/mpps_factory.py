@@ -9,6 +9,8 @@ Values are chosen so that every unit conversion can be checked by hand:
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from contextlib import contextmanager
 from io import BytesIO
@@ -18,6 +20,8 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.dimse_primitives import N_CREATE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep as MPPS, Verification
+
+from kerma.mpps.service import serve
 
 CALLING_AET = "KERMA-TEST"  # declared in every OrthancProcess (support.orthanc.CALLING_AET)
 CT_EXPOSURES = [  # (kVp, CTDIvol mGy, DLP mGy.cm)
@@ -162,3 +166,11 @@ def scu(port: int, calling: str = CALLING_AET, called: str = "KERMA", timeout: f
 
 def new_uid() -> str:
     return generate_uid()
+
+
+def serve_in_test_process_tree(*args) -> None:
+    """The listener's entry point (kerma.mpps.service.serve) as the tests spawn it: under libfaketime (the fake-date
+    passes of scripts/fake_dates.sh) time.sleep fails with EINVAL, so the child waits as conftest makes the tests wait."""
+    if "FAKETIME" in os.environ:
+        time.sleep = lambda seconds: threading.Event().wait(seconds)
+    serve(*args)

@@ -23,10 +23,9 @@ from kerma.db.schema import upgrade
 from kerma.ingest.refresh import refresh_due
 from kerma.extract.mpps import attribute_rows, dose_report, step_facts
 from kerma.modalities import Modality
-from kerma.mpps.service import serve
 from kerma.supervisor import ListenerSupervisor
 from mpps_factory import (CALLING_AET, CT_EXPOSURES, completed_ct, completed_fluoroscopy, completed_without_dose,
-                          created, new_uid, scu)
+                          created, new_uid, scu, serve_in_test_process_tree)
 from support.orthanc import free_port
 from conftest import ROOT, new_postgres_database
 
@@ -55,7 +54,7 @@ def listener(request, tmp_path_factory):
         url = new_postgres_database(request.getfixturevalue("postgres"))
     upgrade(url)
     port = free_port()
-    supervisor = ListenerSupervisor("MPPS", serve, ("127.0.0.1", port, "KERMA", url, (Modality(CALLING_AET, "127.0.0.1"),),
+    supervisor = ListenerSupervisor("MPPS", serve_in_test_process_tree, ("127.0.0.1", port, "KERMA", url, (Modality(CALLING_AET, "127.0.0.1"),),
                                                     True, 4), port, backoff=(0.2, 2.0))
     supervisor.start()
     deadline = time.monotonic() + 30
