@@ -281,3 +281,17 @@ def test_the_readme_names_every_field_and_attribute_an_mpps_gives():
     section = (ROOT / "README.md").read_text().split("\n## MPPS", 1)[1].split("\n## ", 1)[0]
     assert sorted(r.field for r in attribute_rows() if f"`{r.field}`" not in section) == []
     assert sorted(r.keyword for r in attribute_rows() if r.keyword.split(" ")[0] not in section) == []
+
+
+def test_text_as_modalities_write_it_is_kept(listener):
+    """NUL padding inside a value, a description far beyond its VR's length: the step and its record are kept."""
+    study, uid = new_uid(), new_uid()
+    sent = created(study)
+    sent.PatientName = "Nul\x00Padded^Anna"
+    sent.PerformedProcedureStepDescription = "x" * 5000
+    with scu(listener.port) as modality:
+        assert modality.create(sent, uid)[0][0] == SUCCESS
+        assert modality.set(completed_fluoroscopy(), uid)[0] == SUCCESS
+    answer = listener.api(f"studies/{study}")
+    assert answer["patient"]["name"] == "NulPadded^Anna" and len(answer["performed_procedure"]) == 5000
+    assert _step(listener, study)["dose_record"]["totals"]["dap_total_Gycm2"] == pytest.approx(12.34)
