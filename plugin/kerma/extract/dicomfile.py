@@ -11,12 +11,18 @@ read.
 Supported transfer syntaxes: implicit VR little endian, explicit VR little
 endian (and every encapsulated syntax, whose dataset is explicit little
 endian), deflated explicit VR little endian and explicit VR big endian.
+Binary values (US, SS, UL, SL, FL, FD, AT, SV, UV and the OW/OF/OD/OL/OV
+words) are handed out little endian whatever the transfer syntax: the parser
+swaps them when it reads a big-endian dataset, so their decoders never need to
+know where a value came from (undefined-length UN sequences are implicit VR
+little endian in every transfer syntax, PS3.5 6.2.2).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from array import array
 from dataclasses import dataclass
 from typing import Union
 
@@ -34,12 +40,24 @@ SPECIFIC_CHARACTER_SET = 0x00080005
 IMPLICIT_LITTLE = "1.2.840.10008.1.2"
 EXPLICIT_BIG = "1.2.840.10008.1.2.2"
 DEFLATED_LITTLE = "1.2.840.10008.1.2.1.99"
+MAX_INFLATED = 64 * 2**20  # bytes of a deflated dataset inflated at most
+# deepest sequence nesting read: SR content trees and image headers stay below 20; deeper is refused before
+# it can exhaust Python's recursion here or in the tree walks after
+MAX_DEPTH = 64
 
 LONG_LENGTH_VRS = frozenset(
     (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
 )
 
 Value = Union[bytes, list]
+
+# byte width of one value of each binary VR, for turning big-endian values little endian (OB and UN are bytes)
+BINARY_WIDTH = {
+    "US": 2, "SS": 2, "OW": 2, "AT": 2,  # AT: a (group, element) pair of 16-bit words
+    "UL": 4, "SL": 4, "FL": 4, "OF": 4, "OL": 4,
+    "FD": 8, "OD": 8, "SV": 8, "UV": 8, "OV": 8,
+}
+_ARRAY_TYPE = {2: "H", 4: "I", 8: "Q"}  # array item codes of 2, 4 and 8 bytes
 
 
 class DicomFormatError(ValueError):
@@ -73,13 +91,14 @@ class _Parser:
     def __init__(self, buf: bytes, explicit: bool, little: bool):
         self.buf = buf
         self.explicit = explicit
+        self.big_endian = not little
         e = "<" if little else ">"
         self.tag_len = struct.Struct(e + "HHL")  # implicit: group, element, 4-byte length
         self.tag_vr_len2 = struct.Struct(e + "HH2sH")  # explicit short form
         self.len4 = struct.Struct(e + "L")
 
-    def dataset(self, pos: int, end: int, stop_at: int = PIXEL_DATA) -> tuple[dict[int, Element], int]:
-        """Parse elements from ``pos`` until ``end`` (or an item delimiter when end is None)."""
+    def dataset(self, pos: int, end: int, stop_at: int = PIXEL_DATA, depth: int = 0) -> tuple[dict[int, Element], int]:
+        """Parse elements from ``pos`` until ``end`` or an item delimiter; ``depth``: sequences around it."""
         buf = self.buf
         out: dict[int, Element] = {}
         explicit = self.explicit
@@ -119,17 +138,19 @@ class _Parser:
                     continue
                 if vr == "UN" and explicit and not self._explicit_item_follows(pos):
                     # PS3.5 6.2.2: an undefined-length UN is an implicit VR little endian sequence
-                    items, pos = _Parser(buf, False, True).sequence(pos, None)
+                    items, pos = _Parser(buf, False, True).sequence(pos, None, depth + 1)
                 else:  # some writers keep explicit VR inside such a UN: read it as it is
-                    items, pos = self.sequence(pos, None)
+                    items, pos = self.sequence(pos, None, depth + 1)
                 out[tag] = Element("SQ", items)
                 continue
             value_end = pos + length
             if value_end > size:
                 raise DicomFormatError(f"value of ({group:04X},{elem:04X}) runs past the end of the data")
             if vr == "SQ":
-                items, _ = self.sequence(pos, value_end)
+                items, _ = self.sequence(pos, value_end, depth + 1)
                 out[tag] = Element("SQ", items)
+            elif self.big_endian and vr in BINARY_WIDTH:
+                out[tag] = Element(vr, _little_endian(buf[pos:value_end], BINARY_WIDTH[vr]))
             else:
                 out[tag] = Element(vr, buf[pos:value_end])
             pos = value_end
@@ -151,7 +172,9 @@ class _Parser:
                 return pos
             pos += length
 
-    def sequence(self, pos: int, end: int | None) -> tuple[list[dict[int, Element]], int]:
+    def sequence(self, pos: int, end: int | None, depth: int) -> tuple[list[dict[int, Element]], int]:
+        if depth > MAX_DEPTH:
+            raise DicomFormatError(f"sequences nested deeper than {MAX_DEPTH} levels")
         buf = self.buf
         unpack = self.tag_len.unpack_from
         items: list[dict[int, Element]] = []
@@ -168,9 +191,9 @@ class _Parser:
             if tag != ITEM:
                 raise DicomFormatError(f"expected a sequence item at byte {pos - 8}, found ({group:04X},{elem:04X})")
             if length == UNDEFINED:
-                item, pos = self.dataset(pos, size, stop_at=0xFFFFFFFF)
+                item, pos = self.dataset(pos, size, 0xFFFFFFFF, depth)
             else:
-                item, pos = self.dataset(pos, pos + length, stop_at=0xFFFFFFFF)
+                item, pos = self.dataset(pos, pos + length, 0xFFFFFFFF, depth)
             items.append(item)
         if end is None:
             raise DicomFormatError("sequence without its delimiter: the data is truncated")
@@ -180,22 +203,30 @@ class _Parser:
 class DicomObject:
     """Parsed top-level dataset with decoding helpers."""
 
-    __slots__ = ("elements", "file_meta", "encodings")
+    __slots__ = ("elements", "file_meta", "encodings", "warnings")
 
     def __init__(self, elements: dict[int, Element], file_meta: dict[int, Element]):
         self.elements = elements
         self.file_meta = file_meta
-        charset = elements.get(SPECIFIC_CHARACTER_SET)
-        terms = [t.strip() for t in charset.value.decode("ascii", "replace").split("\\")] if charset else [""]
+        self.warnings: list[str] = []  # what the object gets wrong that decoding worked around
+        self.encodings = self._encodings(elements.get(SPECIFIC_CHARACTER_SET))
+
+    def _encodings(self, charset: Element | None) -> list[str]:
+        if charset is None:
+            return convert_encodings([""])
+        if charset.vr == "SQ":
+            self.warnings.append("Specific Character Set (0008,0005) is a sequence, not a code string: text read as ASCII")
+            return convert_encodings([""])
+        terms = [t.strip() for t in charset.value.decode("ascii", "replace").split("\\")]
         try:
-            self.encodings = convert_encodings(terms)
-        except Exception:  # an unknown character set still lets us read ASCII content
-            self.encodings = ["iso8859"]
+            return convert_encodings(terms)
+        except Exception:  # pydicom raises only in its strict mode; an unknown character set still lets us read ASCII
+            self.warnings.append("Specific Character Set (0008,0005) names no known character set: text read as ASCII")
+            return convert_encodings([""])
 
     @property
     def transfer_syntax_uid(self) -> str | None:
-        el = self.file_meta.get(TRANSFER_SYNTAX_UID)
-        return _strip(el.value.decode("ascii", "replace")) if el else None
+        return _transfer_syntax(self.file_meta)
 
     def text(self, item: dict[int, Element], tag: int) -> str | None:
         """Decoded, stripped string value of ``tag`` in ``item``; ``None`` when absent or empty."""
@@ -206,14 +237,21 @@ class DicomObject:
         if not raw:
             return None
         if el.vr in ("PN", "LO", "SH", "ST", "LT", "UT", "UC"):
-            value = decode_bytes(raw, self.encodings, {0x5C, 0x3D, 0x5E} if el.vr == "PN" else {0x5C})
+            try:
+                value = decode_bytes(raw, self.encodings, {0x5C, 0x3D, 0x5E} if el.vr == "PN" else {0x5C})
+            except (UnicodeError, LookupError):  # pydicom's strict mode: bytes its character sets cannot decode
+                value = raw.decode("latin-1")
         else:
             value = raw.decode("latin-1")
         value = _strip(value)
         return value or None
 
     def number(self, item: dict[int, Element], tag: int) -> float | None:
-        """First numeric value of a DS/IS/FD/FL/US/UL/SS/SL element, ``None`` when absent or unreadable."""
+        """First numeric value of a DS/IS or binary numeric element, ``None`` when absent or unreadable.
+
+        A non-finite value (an IEEE NaN, or a DS ``"inf"``) is returned as it is: refusing it, with a
+        warning that names the field, is :mod:`plausible`'s job.
+        """
         el = item.get(tag)
         if el is None or not el.value or el.vr == "SQ":
             return None
@@ -222,7 +260,8 @@ class DicomObject:
         try:
             if fmt is not None:
                 return float(struct.unpack_from("<" + fmt, raw)[0])
-            return float(raw.decode("latin-1").split("\\")[0].strip())
+            text = raw.decode("latin-1").split("\\")[0].strip()
+            return None if "_" in text else float(text)  # Python's float() reads "1_0"; a DS or IS never has "_"
         except (ValueError, struct.error):
             return None
 
@@ -237,6 +276,14 @@ class DicomObject:
 _BINARY_NUMBERS = {"FD": "d", "FL": "f", "US": "H", "UL": "L", "SS": "h", "SL": "l", "SV": "q", "UV": "Q"}
 
 
+def _little_endian(raw: bytes, width: int) -> bytes:
+    """Big-endian values of ``width`` bytes each, little endian (a ragged tail is left as it is)."""
+    whole = len(raw) - len(raw) % width
+    words = array(_ARRAY_TYPE[width], raw[:whole])
+    words.byteswap()
+    return words.tobytes() + raw[whole:]
+
+
 def _strip(value: str) -> str:
     return value.strip(" \x00")
 
@@ -247,8 +294,6 @@ def read(data: bytes) -> DicomObject:
         return _read(data)
     except struct.error as exc:
         raise DicomFormatError(f"truncated or corrupt DICOM data ({exc})") from None
-    except RecursionError:
-        raise DicomFormatError("sequences nested too deeply") from None
 
 
 def _read(data: bytes) -> DicomObject:
@@ -272,12 +317,13 @@ def _read(data: bytes) -> DicomObject:
         if len(data) < 8 or struct.unpack_from("<H", data, 0)[0] not in (0x0002, 0x0008):
             raise DicomFormatError("not a DICOM file (no DICM preamble, no leading DICOM element)")
         pos = 0
-    ts_el = file_meta.get(TRANSFER_SYNTAX_UID)
-    ts = _strip(ts_el.value.decode("ascii", "replace")) if ts_el else IMPLICIT_LITTLE
+    ts = _transfer_syntax(file_meta)
+    ts = IMPLICIT_LITTLE if ts is None else ts
     body = data
     if ts == DEFLATED_LITTLE:
         try:
-            body = zlib.decompress(data[pos:], -15)
+            # bounded: the dataset up to its pixel data is far smaller, and a deflate bomb stops here
+            body = zlib.decompressobj(-15).decompress(data[pos:], MAX_INFLATED)
         except zlib.error as exc:
             raise DicomFormatError(f"deflated dataset cannot be inflated ({exc})") from None
         pos = 0
@@ -286,6 +332,13 @@ def _read(data: bytes) -> DicomObject:
     if not elements:
         raise DicomFormatError("no data elements after the file meta information")
     return DicomObject(elements, file_meta)
+
+
+def _transfer_syntax(file_meta: dict[int, Element]) -> str | None:
+    el = file_meta.get(TRANSFER_SYNTAX_UID)
+    if el is None or el.vr == "SQ":
+        return None
+    return _strip(el.value.decode("ascii", "replace"))
 
 
 def _next_element_end(data: bytes, pos: int) -> int:

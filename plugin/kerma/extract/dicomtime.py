@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and other digits ``int()`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def iso_date(value: str | None) -> str | None:
     if not value:
         return None
     digits = value.replace("-", "").replace(".", "").strip()
-    if len(digits) != 8 or not digits.isdigit():
+    if len(digits) != 8 or not _digits(digits):
         return None
     try:
         return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])).isoformat()
@@ -21,11 +26,11 @@ def iso_time(value: str | None) -> str | None:
     if not value:
         return None
     main, _, fraction = value.strip().replace(":", "").partition(".")
-    if not main.isdigit() or len(main) not in (2, 4, 6):
+    if not _digits(main) or len(main) not in (2, 4, 6):
         return None
     parts = [main[i : i + 2] for i in range(0, len(main), 2)] + ["00"] * ((6 - len(main)) // 2)
     text = ":".join(parts)
-    return f"{text}.{fraction}" if fraction.isdigit() else text
+    return f"{text}.{fraction}" if _digits(fraction) else text
 
 
 def iso_datetime(value: str | None) -> str | None:
@@ -45,7 +50,7 @@ def iso_datetime(value: str | None) -> str | None:
 
 def age_in_years(age_string: str | None) -> float | None:
     """A DICOM Age String (``063Y``, ``006M``, ``012W``, ``020D``) in years."""
-    if not age_string or len(age_string) < 2 or not age_string[:-1].strip().isdigit():
+    if not age_string or len(age_string) < 2 or not _digits(age_string[:-1].strip()):
         return None
     number, unit = int(age_string[:-1]), age_string[-1].upper()
     per_year = {"Y": 1, "M": 12, "W": 52.1775, "D": 365.25}.get(unit)
