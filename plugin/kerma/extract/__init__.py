@@ -5,11 +5,12 @@ The record's shape is the same for every source; the README documents it.
 
 from __future__ import annotations
 
-from . import identity
+from . import identity, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
 from .rdsr import NotADoseReport, RdsrReader
 from .srtree import build
+from .totals import complete_totals
 
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 # SOP classes that exist only to carry dose reports: a non-dose title there is a malformed object
@@ -41,17 +42,27 @@ def reason_to_skip(sop_class_uid: str) -> str | None:
 
 
 def extract(data: bytes) -> dict:
-    """Dose record for one DICOM object; never raises.
+    """Dose record for one DICOM object, whatever the bytes; never raises.
 
     ``status`` is ``ok`` (a dose record), ``ignored`` (a valid object that
     carries no dose this extractor reads; ``reason`` says why) or ``error``
-    (unreadable or malformed; ``reason`` says what is wrong).
+    (unreadable or malformed; ``reason`` says what is wrong).  A malformed
+    attribute makes its value absent with a warning; a number no device or
+    person can produce is refused (:mod:`plausible`).
     """
+    base: dict = {}
+    try:
+        return _extract(data, base)
+    except Exception as exc:  # last line of defence: a fault no check foresaw is this object's error, not Orthanc's
+        return _result("error", f"extraction failed: {type(exc).__name__}: {exc}", **base)
+
+
+def _extract(data: bytes, base: dict) -> dict:
     try:
         obj = read(data)
     except DicomFormatError as exc:
         return _result("error", f"not a readable DICOM object: {exc}")
-    base = _identifiers(obj)
+    base.update(_identifiers(obj))
     sop_class = base["sop_class_uid"]
     if not sop_class:
         return _result("error", "no SOP Class UID", **base)
@@ -64,8 +75,6 @@ def extract(data: bytes) -> dict:
         report = HeaderReader(obj).read()
     except NoHeaderDose as exc:
         return _result("ignored", str(exc), **base)
-    except Exception as exc:  # a malformed header is the object's fault, reported rather than raised
-        return _result("error", f"malformed image header: {type(exc).__name__}: {exc}", **base)
     return _record(obj, base, report, "header")
 
 
@@ -76,8 +85,6 @@ def _from_report(obj: DicomObject, base: dict, sop_class: str) -> dict:
         if sop_class in DOSE_SR_CLASSES:
             return _result("error", f"{DOSE_SR_CLASSES[sop_class]} object with broken content: {exc}", **base)
         return _result("ignored", str(exc), **base)
-    except Exception as exc:  # a broken content tree is the object's fault, reported rather than raised
-        return _result("error", f"malformed SR content: {type(exc).__name__}: {exc}", **base)
     if not report["events"] and not any(isinstance(v, float) for v in report["totals"].values()):
         return _result("error", "dose report without irradiation events or accumulated dose values", **base)
     return _record(obj, base, report, "rdsr")
@@ -100,6 +107,11 @@ def _result(status: str, reason: str | None, **fields) -> dict:
 
 
 def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
+    warnings = [*obj.warnings, *report["warnings"]]
+    events = report["events"]
+    # implausible numbers go before totals are summed from the events, so no sum carries them
+    refused = plausible.screen(events, warnings) + plausible.screen(report["totals"], warnings)
+    totals = complete_totals(report["kind"], report["totals"], events)
     document = report["document"]
     patient = identity.patient(obj)
     for name in ("sex", "age_years", "height_m", "weight_kg"):
@@ -119,7 +131,7 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
     device["device_observer_name"] = document.get("device_observer_name")
     device["location"] = document.get("device_observer_location")
     base["study_instance_uid"] = study["study_instance_uid"]
-    return {
+    record = {
         "status": "ok",
         "reason": None,
         "source": source,
@@ -129,7 +141,14 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
         "patient": patient,
         "study": study,
         "device": device,
-        "totals": report["totals"],
-        "events": report["events"],
-        "warnings": report["warnings"],
+        "totals": totals,
+        "events": events,
+        "warnings": warnings,
     }
+    refused += plausible.screen(record, warnings)  # the patient, image facts, and sums that overflowed
+    dose_refused = [r for r in refused if r.dose]
+    if dose_refused and not plausible.has_dose([totals, events]):
+        more = f" (and {len(dose_refused) - 3} more)" if len(dose_refused) > 3 else ""
+        reason = "; ".join(str(r) for r in dose_refused[:3])
+        return _result("error", f"no plausible dose value left: {reason}{more}", **base)
+    return record

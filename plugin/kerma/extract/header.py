@@ -17,7 +17,6 @@ from .dicomfile import DicomObject, Element
 from .dicomtime import iso_date, iso_datetime
 from .indicators import vendor_indicator
 from .srtree import MEANING
-from .totals import complete_totals
 from .units import UnitError, convert
 
 MODALITY = 0x00080060
@@ -71,7 +70,7 @@ class HeaderReader:
             "kind": kind,
             "modality": "NM" if kind == "radiopharmaceutical" else self.modality,
             "document": {},
-            "totals": complete_totals(kind, {}, events),
+            "totals": {},
             "events": events,
             "warnings": self.warnings,
         }

@@ -14,7 +14,6 @@ from __future__ import annotations
 from .concepts import ConceptTable, concept_table, event_fields, value_labels
 from .dicomtime import iso_datetime
 from .srtree import Code, ContentItem
-from .totals import complete_totals
 from .units import UnitError, convert
 
 LATERALITY = {("SRT", "G-C171"), ("SCT", "272741003")}
@@ -57,7 +56,7 @@ class RdsrReader:
         kind = "ct" if "ct" in kinds else "radiopharmaceutical" if "radiopharmaceutical" in kinds else "projection"
         if self.table.reports[title.key] == "radiopharmaceutical":
             kind = "radiopharmaceutical"
-        totals = complete_totals(kind, self._merge_totals(accumulated), events)
+        totals = self._merge_totals(accumulated)
         return {
             "kind": kind,
             "modality": self._modality(kind, self._procedure_code(), totals, events),
