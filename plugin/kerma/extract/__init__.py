@@ -107,7 +107,7 @@ def _result(status: str, reason: str | None, **fields) -> dict:
 
 
 def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
-    warnings = [*obj.warnings, *report["warnings"]]
+    warnings = report["warnings"]
     events = report["events"]
     # implausible numbers go before totals are summed from the events, so no sum carries them
     refused = plausible.screen(events, warnings) + plausible.screen(report["totals"], warnings)
@@ -145,6 +145,7 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
         "events": events,
         "warnings": warnings,
     }
+    warnings[:0] = obj.warnings  # what reading the object's attributes found wrong
     refused += plausible.screen(record, warnings)  # the patient, image facts, and sums that overflowed
     dose_refused = [r for r in refused if r.dose]
     if dose_refused and not plausible.has_dose([totals, events]):

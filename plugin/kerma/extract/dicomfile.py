@@ -260,7 +260,7 @@ class DicomObject:
         try:
             if fmt is not None:
                 return float(struct.unpack_from("<" + fmt, raw)[0])
-            text = raw.decode("latin-1").split("\\")[0].strip()
+            text = _strip(raw.decode("latin-1").split("\\")[0])  # padded with NUL by some writers (DRGEM)
             return None if "_" in text else float(text)  # Python's float() reads "1_0"; a DS or IS never has "_"
         except (ValueError, struct.error):
             return None

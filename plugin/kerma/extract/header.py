@@ -157,6 +157,8 @@ class HeaderReader:
         if kind == "datetime":
             return iso_datetime(obj.text(item, row.tag))
         value = obj.number(item, row.tag)
+        if value is None and obj.text(item, row.tag):
+            self.warnings.append(f"{row.keyword} is not a number: ignored")
         if value is not None and row.implausible_below is not None and 0 < value < row.implausible_below:
             self.warnings.append(f"{row.keyword} {value:g} is not credible in {kind}: read in {row.read_as}")
             kind = row.read_as

@@ -43,18 +43,19 @@ _DEVICE = {
 def patient(obj: DicomObject) -> dict:
     ds = obj.elements
     out = {k: obj.text(ds, t) for k, t in _PATIENT.items() if k not in ("height_m", "weight_kg", "age")}
-    out["birth_date"] = iso_date(out["birth_date"])
-    out["age_years"] = age_in_years(obj.text(ds, _PATIENT["age"]))
-    out["height_m"] = _positive(obj.number(ds, _PATIENT["height_m"]))
-    out["weight_kg"] = _positive(obj.number(ds, _PATIENT["weight_kg"]))
+    out["birth_date"] = _readable(obj, out["birth_date"], iso_date, "Patient's Birth Date (0010,0030)", "a date")
+    out["age_years"] = _readable(obj, obj.text(ds, _PATIENT["age"]), age_in_years, "Patient's Age (0010,1010)", "an age")
+    for name, attribute in (("height_m", "Patient's Size (0010,1020)"), ("weight_kg", "Patient's Weight (0010,1030)")):
+        tag = _PATIENT[name]
+        out[name] = _positive(_readable(obj, obj.text(ds, tag), lambda _: obj.number(ds, tag), attribute, "a number"))
     return out
 
 
 def study(obj: DicomObject) -> dict:
     ds = obj.elements
     out = {k: obj.text(ds, t) for k, t in _STUDY.items()}
-    out["study_date"] = iso_date(out["study_date"])
-    out["study_time"] = iso_time(out["study_time"])
+    out["study_date"] = _readable(obj, out["study_date"], iso_date, "Study Date (0008,0020)", "a date")
+    out["study_time"] = _readable(obj, out["study_time"], iso_time, "Study Time (0008,0030)", "a time")
     return out
 
 
@@ -66,6 +67,16 @@ def complete_age(patient_fields: dict, study_date: str | None) -> None:
     """Fill ``age_years`` from the birth date when the header gives no Patient's Age."""
     if patient_fields.get("age_years") is None:
         patient_fields["age_years"] = age_between(patient_fields.get("birth_date"), study_date)
+
+
+def _readable(obj: DicomObject, text: str | None, decode, attribute: str, what: str):
+    """``decode(text)``; a present value that does not decode is absent, with a warning on the object (no value in it)."""
+    if text is None:
+        return None
+    value = decode(text)
+    if value is None:
+        obj.warnings.append(f"{attribute} is not {what}: ignored")
+    return value
 
 
 def _positive(value: float | None) -> float | None:
