@@ -40,7 +40,7 @@ SPECIFIC_CHARACTER_SET = 0x00080005
 IMPLICIT_LITTLE = "1.2.840.10008.1.2"
 EXPLICIT_BIG = "1.2.840.10008.1.2.2"
 DEFLATED_LITTLE = "1.2.840.10008.1.2.1.99"
-MAX_INFLATED = 64 * 2**20  # bytes of a deflated dataset inflated at most
+MAX_INFLATED = 16 * 2**20  # bytes of a deflated dataset inflated at most (the largest dose header is 3.3 MB)
 # deepest sequence nesting read: SR content trees and image headers stay below 20; deeper is refused before
 # it can exhaust Python's recursion here or in the tree walks after
 MAX_DEPTH = 64
@@ -111,24 +111,24 @@ class _Parser:
                 raise DicomFormatError(f"truncated element header at byte {pos}")
             if explicit:
                 group, elem, vr_b, length = unpack_explicit(buf, pos)
-                tag = (group << 16) | elem
-                if group == 0xFFFE:  # delimiters carry no VR
-                    group, elem, length = unpack_implicit(buf, pos)
-                    vr_b = b"NA"
-                    pos += 8
-                elif vr_b in LONG_LENGTH_VRS:
+            else:
+                group, elem, length = unpack_implicit(buf, pos)
+            tag = (group << 16) | elem
+            if group == 0xFFFE:  # an item header or delimiter (no VR, 8 bytes) where an element could be
+                pos += 8
+                if tag == ITEM_DELIMITER and depth:
+                    return out, pos
+                continue  # a stray one (some writers leave one after an empty sequence): the dataset goes on
+            if explicit:
+                if vr_b in LONG_LENGTH_VRS:
                     (length,) = unpack_len4(buf, pos + 8)
                     pos += 12
                 else:
                     pos += 8
                 vr = vr_b.decode("ascii", "replace")
             else:
-                group, elem, length = unpack_implicit(buf, pos)
-                tag = (group << 16) | elem
                 pos += 8
-                vr = "NA" if group == 0xFFFE else _implicit_vr(tag)
-            if tag == ITEM_DELIMITER:
-                return out, pos
+                vr = _implicit_vr(tag)
             if tag >= stop_at:
                 return out, size
             if length == UNDEFINED:
