@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
 
-    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e] [--json out.json]
+    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e|f|h|k|n|o|s] [--json out.json]
 
 (a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
 (b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
@@ -15,6 +15,8 @@
     CT images
 (o) OCR of generated CT dose screens: time per screen for each engine (glyph, tesseract), values right / flagged /
     wrong over 500 screens each (only with --only o: tesseract takes a few seconds a screen)
+(f) extract() on 100,000 mutated corpus objects (--mutants, --seed): outcomes, time per object, exceptions (only with
+    --only f: ~15 minutes)
 (s) statistics at scale: median table and DRL-exceedance list over 1,000,000 generated events, SQLite and PostgreSQL,
     with a profile and faster prototypes (only with --only s: several minutes)
 
@@ -178,6 +180,14 @@ def run_o(args, workroot: Path) -> dict:
     from ocr import run
 
     return run(args, workroot, say=log)
+
+
+def run_f(args, workroot: Path) -> dict:
+    from fuzz import run
+
+    count = args.mutants or (5_000 if args.quick else 100_000)
+    log(f"(f) {count} mutants, seed {args.seed}")
+    return run(count, args.seed, workroot, say=log)
 
 
 def run_s(args, workroot: Path) -> dict:
@@ -345,6 +355,9 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
     if summary.get("o"):
         from ocr import target_rows as ocr_rows
         rows += ocr_rows(summary["o"], verdict)
+    if summary.get("f"):
+        from fuzz import target_rows as fuzz_rows
+        rows += fuzz_rows(summary["f"], verdict)
     if summary.get("s"):
         from statscale import target_rows
         rows += target_rows(summary["s"], verdict)
@@ -355,8 +368,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
-    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "h", "k", "n", "o", "s"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "h", "k", "n", "o", "s"], action="append", help="run only this part (repeatable)")
     p.add_argument("--ocr-screens", type=int, help="(o): screens per engine (default 500, --quick 40 glyph / 20 tesseract)")
+    p.add_argument("--mutants", type=int, help="(f): mutants to extract (default 100,000, --quick 5,000)")
+    p.add_argument("--seed", type=int, default=20261202, help="(f): seed of the mutants (default 20261202)")
     p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1)")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
@@ -368,7 +383,7 @@ def main(argv=None) -> int:
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
         for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h),
-                         ("o", run_o), ("s", run_s)):  # cheapest first
+                         ("o", run_o), ("f", run_f), ("s", run_s)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
                 summary[part] = fn(args, workroot)
@@ -394,6 +409,9 @@ def main(argv=None) -> int:
     if "o" in summary:
         from ocr import show as print_o
         print_o(summary["o"])
+    if "f" in summary:
+        from fuzz import show as print_f
+        print_f(summary["f"])
     if "s" in summary:
         from statscale import show as print_s
         print_s(summary["s"])

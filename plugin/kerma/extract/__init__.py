@@ -146,7 +146,7 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
         "warnings": warnings,
     }
     warnings[:0] = obj.warnings  # what reading the object's attributes found wrong
-    refused += plausible.screen(record, warnings)  # the patient, image facts, and sums that overflowed
+    refused += plausible.screen([patient, totals], warnings)  # the events were screened before: sums may overflow
     dose_refused = [r for r in refused if r.dose]
     if dose_refused and not plausible.has_dose([totals, events]):
         more = f" (and {len(dose_refused) - 3} more)" if len(dose_refused) > 3 else ""

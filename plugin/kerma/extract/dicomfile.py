@@ -101,7 +101,7 @@ class _Parser:
         """Parse elements from ``pos`` until ``end`` or an item delimiter; ``depth``: sequences around it."""
         buf = self.buf
         out: dict[int, Element] = {}
-        explicit = self.explicit
+        explicit, big_endian = self.explicit, self.big_endian
         unpack_implicit = self.tag_len.unpack_from
         unpack_explicit = self.tag_vr_len2.unpack_from
         unpack_len4 = self.len4.unpack_from
@@ -128,7 +128,7 @@ class _Parser:
                 vr = vr_b.decode("ascii", "replace")
             else:
                 pos += 8
-                vr = _implicit_vr(tag)
+                vr = _implicit_vr_cache.get(tag) or _implicit_vr(tag)
             if tag >= stop_at:
                 return out, size
             if length == UNDEFINED:
@@ -149,7 +149,7 @@ class _Parser:
             if vr == "SQ":
                 items, _ = self.sequence(pos, value_end, depth + 1)
                 out[tag] = Element("SQ", items)
-            elif self.big_endian and vr in BINARY_WIDTH:
+            elif big_endian and vr in BINARY_WIDTH:
                 out[tag] = Element(vr, _little_endian(buf[pos:value_end], BINARY_WIDTH[vr]))
             else:
                 out[tag] = Element(vr, buf[pos:value_end])
@@ -236,7 +236,9 @@ class DicomObject:
         raw = el.value
         if not raw:
             return None
-        if el.vr in ("PN", "LO", "SH", "ST", "LT", "UT", "UC"):
+        if raw.isascii() and 0x1B not in raw:  # no character set changes ASCII without an escape sequence
+            value = raw.decode("ascii")
+        elif el.vr in ("PN", "LO", "SH", "ST", "LT", "UT", "UC"):
             try:
                 value = decode_bytes(raw, self.encodings, {0x5C, 0x3D, 0x5E} if el.vr == "PN" else {0x5C})
             except (UnicodeError, LookupError):  # pydicom's strict mode: bytes its character sets cannot decode
