@@ -3,6 +3,7 @@ ingestion catches up (health lag 0) and every instance Orthanc stored has its le
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -17,45 +18,68 @@ from support.orthanc import OrthancProcess, free_port
 
 MUTANTS = 500
 SEED = 1502  # issue 15, finding 2
+SEED_MAX_BYTES = 400_000  # the two large reports are the in-process fuzz test's: here they would take minutes
 
 
 def _meta(path: Path):
-    """(SOP class, transfer syntax) of a Part 10 file, None when its meta group does not say (it cannot be sent)."""
+    """(SOP class, transfer syntax, SOP instance) of a Part 10 file that DCMTK (Orthanc's parser) reads through;
+    None when its meta group does not say or DCMTK cannot follow it (over DIMSE, DCMTK then waits for the rest of a
+    dataset that never comes until the association times out: a modality could not send it either)."""
+    if subprocess.run(["dcmdump", "-q", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+        return None
     try:
         meta = dcmread(path, stop_before_pixels=True, specific_tags=[]).file_meta
         return str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID), str(meta.MediaStorageSOPInstanceUID)
-    except Exception:  # a mutant whose meta group is damaged: a modality could not send it either
+    except Exception:  # the damage this leaves out is the in-process fuzz test's (tests/test_extract_fuzz.py)
         return None
 
 
-@pytest.fixture(scope="module")
-def mutants(tmp_path_factory) -> list[Path]:
-    """500 mutants of corpus objects that a modality could send: their meta group names a class and syntax of the
-    corpus (pynetdicom sends their bytes as they are, however damaged the dataset)."""
-    seeds = [CORPUS / row["path"] for row in manifest() if not row["sop_class"].startswith("HL7")]
-    seeds = [p for p in seeds if _meta(p)]
-    contexts = {_meta(p)[:2] for p in seeds}
-    folder = tmp_path_factory.mktemp("mutants")
+def sendable_mutants(folder: Path, count: int = MUTANTS) -> list[Path]:
+    """``count`` mutants of corpus objects that a modality could send, written to ``folder``: their meta group names
+    a class and syntax of the corpus and DCMTK reads them through. Each is its own instance: the last digits of its
+    SOP Instance UID are replaced by its number (same length, so no length field changes)."""
+    seeds = [CORPUS / row["path"] for row in manifest()
+             if not row["sop_class"].startswith("HL7") and int(row["bytes"]) <= SEED_MAX_BYTES]
+    metas = {p.name: _meta(p) for p in seeds}
+    seeds = [p for p in seeds if metas[p.name]]
+    contexts = {metas[p.name][:2] for p in seeds}
     chosen = []
-    for index, mutant in enumerate(Mutator(seeds, SEED).mutants(20 * MUTANTS)):
+    for index, mutant in enumerate(Mutator(seeds, SEED).mutants(20 * count)):
+        uid = metas[mutant.seed][2]
+        data = mutant.data.replace(uid.encode(), f"{uid[:-6]}{index:06d}".encode())
         path = folder / f"{index:05d}-{mutant.kind}.dcm"
-        path.write_bytes(mutant.data)
+        path.write_bytes(data + b"\x00" * (len(data) % 2))  # DIMSE carries even lengths only
         meta = _meta(path)
         if meta and meta[:2] in contexts and meta[2]:
             chosen.append(path)
-            if len(chosen) == MUTANTS:
+            if len(chosen) == count:
                 return chosen
     raise AssertionError(f"only {len(chosen)} sendable mutants")
 
 
-def _store_as_they_are(orthanc: OrthancProcess, paths: list[Path]) -> list:
-    """C-STORE each file's bytes unchanged (pynetdicom would otherwise decode and re-encode the dataset)."""
+@pytest.fixture(scope="module")
+def mutants(tmp_path_factory) -> list[Path]:
+    return sendable_mutants(tmp_path_factory.mktemp("mutants"))
+
+
+def _store_as_they_are(orthanc: OrthancProcess, paths: list[Path], per_association: int = 50) -> list:
+    """C-STORE each file's bytes unchanged (pynetdicom would otherwise decode and re-encode the dataset).
+
+    An object Orthanc cannot take may end its association, as it would a modality's: the modality
+    associates again and sends the rest. One status per file, None for the one the association broke on.
+    """
     chunked = pynetdicom_config.STORE_SEND_CHUNKED_DATASET
     pynetdicom_config.STORE_SEND_CHUNKED_DATASET = True
+    statuses: list = []
     try:
-        return orthanc.store(paths, timeout=120)
+        while len(statuses) < len(paths):
+            batch = paths[len(statuses):len(statuses) + per_association]
+            answered = orthanc.store(batch, timeout=30)
+            sent = next((i for i, status in enumerate(answered) if status is None), len(batch))
+            statuses += answered[:sent] + [None] * (sent < len(batch))
     finally:
         pynetdicom_config.STORE_SEND_CHUNKED_DATASET = chunked
+    return statuses
 
 
 def _caught_up(orthanc: OrthancProcess, timeout: float) -> dict:
@@ -80,7 +104,7 @@ def test_mutants_by_c_store_each_get_a_ledger_row(tmp_path, mutants, database_ur
         assert accepted >= MUTANTS // 2, f"Orthanc took only {accepted} of {MUTANTS}: the test would prove little"
         health = _caught_up(orthanc, timeout=300)
         instances = set(session.get(orthanc.url + "/instances").json())
-        assert len(instances) >= accepted // 2  # mutants of one seed may share their identifiers
+        assert len(instances) >= accepted * 9 // 10  # each its own instance (a few may have lost their new UID)
         engine = create_engine(database_url)
         try:
             with engine.connect() as connection:
