@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, clock
@@ -15,8 +15,10 @@ from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import study_link
 from .his import page
+from .names import with_names
 from .router import ApiError, Context, Request, role_needed, route
-from .schemas import Body, Day, Id, JsonObject, Page, Query, body, choices, column_text, path_id, query, text
+from .schemas import (Body, Day, Id, JsonObject, Order, Page, Query, body, choices, column_text, path_id, query, sort_field,
+                      text)
 from .views import iso
 
 RULE_FIELDS = ("name", "kind", "enabled", "severity", "modality", "device_id", "standard_exam_id", "patient_group",
@@ -44,7 +46,15 @@ def _alert(session: Session, request: Request) -> Alert:
     return alert
 
 
+SEVERITY_ORDER = case({name: rank for rank, name in enumerate(SEVERITIES)}, value=Alert.severity)
+ALERT_SORTS = {"created_at": Alert.created_at, "study_date": Alert.study_date, "severity": SEVERITY_ORDER,
+               "status": Alert.status, "kind": Alert.kind, "quantity": Alert.quantity, "value": Alert.value,
+               "assignee": Alert.assignee, "device": Alert.device_id, "updated_at": Alert.updated_at}
+
+
 class AlertQuery(Page):
+    sort: sort_field(ALERT_SORTS) = "created_at"
+    order: Order = "desc"
     status: choices(STATUSES) = ()
     severity: choices(SEVERITIES) = ()
     kind: choices(KINDS) = ()
@@ -72,14 +82,16 @@ def list_alerts(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(Alert.study_date >= q.date_from)
     if q.date_to:
         stmt = stmt.where(Alert.study_date <= q.date_to)
-    return page(session, stmt.order_by(Alert.id.desc()), q, "alerts", lambda a: alert_json(a, ctx.settings.base_url))
+    answer = page(session, stmt, q, "alerts", lambda a: alert_json(a, ctx.settings.base_url), ALERT_SORTS, Alert.id)
+    with_names(session, answer["alerts"])
+    return answer
 
 
 @route("GET", r"alerts/(?P<id>\d+)", role=VIEWER)
 def get_alert(ctx: Context, session: Session, request: Request):
     alert = _alert(session, request)
     trail = session.scalars(audit.query(target_type="alert", target_id=str(alert.id))).all()
-    return {**alert_json(alert, ctx.settings.base_url), "rule_as_fired": alert.rule,
+    return {**with_names(session, [alert_json(alert, ctx.settings.base_url)])[0], "rule_as_fired": alert.rule,
             "comments": [{"id": c.id, "at": iso(c.at), "author": c.author, "text": c.text} for c in alert.comments],
             "audit": [audit.as_json(e) for e in reversed(trail)]}
 
@@ -183,7 +195,7 @@ def _checked_rule(session: Session, request: Request, current: dict | None = Non
 @route("GET", r"alerts/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     rules = session.scalars(select(AlertRule).order_by(AlertRule.kind, AlertRule.id))
-    return {"rules": [{**rule_json(r), "invalid": _invalid(r)} for r in rules]}
+    return {"rules": with_names(session, [{**rule_json(r), "invalid": _invalid(r)} for r in rules])}
 
 
 def _invalid(rule: AlertRule) -> str | None:

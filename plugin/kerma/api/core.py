@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import __version__, access
 from ..access import VIEWER
-from ..db.models import DoseObject, IrradiationEvent, PerformedProcedureStep, Study
+from ..db.models import Device, DoseObject, IrradiationEvent, PerformedProcedureStep, StandardExam, Study
 from ..classify.apply import invalid_rules as invalid_mapping_rules
 from ..drl.sets import active_levels
 from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
@@ -19,8 +19,10 @@ from ..ingest.store import read_cursor
 from ..stats.tables import Filters, exceedances, study_reference_levels
 from . import views
 from .export import rows_answer
+from .his import ordered, page
+from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Day, Flag, Id, Page, column_text, path_text, query
+from .schemas import Day, Flag, Id, Order, Page, column_text, path_text, query, sort_field
 
 
 @route("GET", r"health", role=VIEWER)
@@ -62,8 +64,25 @@ def me(ctx: Context, session: Session, request: Request) -> dict:
             "may": access.may(request.roles)}
 
 
+# the study list's sortable columns (a page at a time: the database sorts)
+STUDY_SORTS = {
+    "study_date": Study.study_date, "patient_id": Study.patient_id, "patient_name": Study.patient_name,
+    "accession_number": Study.accession_number, "study_description": Study.study_description,
+    "standard_exam": select(StandardExam.name).where(StandardExam.id == Study.standard_exam_id).scalar_subquery(),
+    "device": select(func.coalesce(Device.station_name, Device.model, Device.manufacturer))
+    .where(Device.id == Study.device_id).scalar_subquery(),
+    "modality": select(func.min(DoseObject.modality)).where(DoseObject.study_id == Study.id, DoseObject.status == "ok")
+    .scalar_subquery(),
+    "source": Study.dose_source, "event_count": Study.event_count,
+    **{name: getattr(Study, name) for name in ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
+                                              "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")},
+}
+
+
 class StudyQuery(Page):
     limit: Annotated[int, Field(ge=1, le=500)] = 50
+    sort: sort_field(STUDY_SORTS) = "study_date"
+    order: Order = "desc"
     date_from: Day | None = None
     date_to: Day | None = None
     modality: column_text(DoseObject.modality) | None = None
@@ -105,13 +124,13 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
         stmt = stmt.where(Study.id.in_(_studies_above_drl(session, q)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = session.scalars(
-        stmt.options(selectinload(Study.objects))
-        .order_by(Study.study_date.desc(), Study.id.desc())
+        ordered(stmt.options(selectinload(Study.objects)), STUDY_SORTS[q.sort], q.order, Study.id)
         .limit(q.limit)
         .offset(q.offset)
     ).all()
-    return rows_answer(ctx, request, "studies", [views.study_summary(s) for s in page],
-                       {"total": total, "limit": q.limit, "offset": q.offset})
+    rows = with_names(session, [views.study_summary(s) for s in page])
+    return rows_answer(ctx, request, "studies", rows,
+                       {"total": total, "limit": q.limit, "offset": q.offset, "sort": q.sort, "order": q.order})
 
 
 @route("GET", r"studies/(?P<uid>[^/]+)", role=VIEWER, personal=True)
@@ -123,7 +142,8 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
     ).first()
     if study is None:
         raise ApiError(404, "no dose record for this Study Instance UID")
-    return {**views.study_detail(study), "reference_levels": study_reference_levels(session, study)}
+    detail = with_names(session, [views.study_detail(study)])[0]
+    return {**detail, "reference_levels": study_reference_levels(session, study)}
 
 
 @route("GET", r"studies/(?P<uid>[^/]+)/images", role=VIEWER)
@@ -143,27 +163,27 @@ def study_images(ctx: Context, session: Session, request: Request) -> dict:
     return {"study_instance_uid": uid, **located}
 
 
+ERROR_SORTS = {"processed_at": DoseObject.processed_at, "status": DoseObject.status, "sop_class_uid": DoseObject.sop_class_uid,
+               "reason": DoseObject.reason, "change_seq": DoseObject.change_seq}
+
+
 class IngestErrorQuery(Page):
     status: Literal["error", "ignored", "error,ignored", "ignored,error"] = "error"
+    sort: sort_field(ERROR_SORTS) = "processed_at"
+    order: Order = "desc"
 
 
 @route("GET", r"ingest-errors", role=VIEWER)
 def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict:
     q = query(request, IngestErrorQuery)
     stmt = select(DoseObject).where(DoseObject.status.in_(q.status.split(",")))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(DoseObject.id.desc()).limit(q.limit).offset(q.offset)).all()
-    return {
-        "total": total,
-        "limit": q.limit,
-        "offset": q.offset,
-        "errors": [
-            {"orthanc_id": r.orthanc_id, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
-             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at),
-             "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at)}
-            for r in rows
-        ],
-    }
+    return page(session, stmt, q, "errors", _ingest_error, ERROR_SORTS, DoseObject.id)
+
+
+def _ingest_error(r: DoseObject) -> dict:
+    return {"orthanc_id": r.orthanc_id, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
+            "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at),
+            "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at)}
 
 
 

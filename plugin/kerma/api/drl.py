@@ -14,6 +14,7 @@ from ..access import PHYSICIST, VIEWER
 from ..db.models import DrlSet, DrlValue, StandardExam
 from ..stats.monthly import mark_all_stale
 from ..stats.tables import level_of, StatisticsError
+from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import Body, Day, Id, body, column_text, path_id, text
 
@@ -46,7 +47,9 @@ def get_set(ctx: Context, session: Session, request: Request):
     drl_set = session.get(DrlSet, path_id(request))
     if drl_set is None:
         raise ApiError(404, "no such DRL set")
-    return set_json(drl_set, with_values=True)
+    answer = set_json(drl_set, with_values=True)
+    with_names(session, answer["values"])
+    return answer
 
 
 class SetBody(Body):

@@ -16,6 +16,7 @@ from ..classify.catalogue import add_site_exam, exam_json
 from ..classify.rules import LEVELS, RuleError, conditions_of, matches
 from ..db.models import Device, DoseObject, MappingRule, StandardExam, Study
 from ..reconcile.lists import matched_orders
+from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import MAX_ID, Body, Flag, Id, Json, Page, Query, body, column_text, path_id, query, text
 
@@ -105,7 +106,7 @@ def _checked(session: Session, request: Request, current: dict | None = None) ->
 @route("GET", r"mapping/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     rules = session.scalars(select(MappingRule).order_by(MappingRule.level, MappingRule.priority, MappingRule.id))
-    return {"rules": [rule_json(r) for r in rules]}
+    return {"rules": with_names(session, [rule_json(r) for r in rules])}
 
 
 @route("POST", r"mapping/rules", role=PHYSICIST)
@@ -214,4 +215,4 @@ def suggest(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"mapping/duplicates", role=VIEWER)
 def duplicates(ctx: Context, session: Session, request: Request):
-    return {"duplicates": assistant.duplicate_protocols(session)}
+    return {"duplicates": with_names(session, assistant.duplicate_protocols(session))}

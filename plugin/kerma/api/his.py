@@ -14,11 +14,31 @@ from .schemas import Page
 from .views import iso
 
 
-def page(session: Session, stmt, window: Page, key: str, view: Callable) -> dict:
-    """``{"total", "limit", "offset", key: [view(row)...]}`` for a select statement and the query's limit/offset."""
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+def page(session: Session, stmt, window: Page, key: str, view: Callable, sort: dict | None = None, *tiebreak) -> dict:
+    """``{"total", "limit", "offset", key: [view(row)...]}`` for a select statement and the query's limit/offset.
+
+    ``sort``: the route's sortable columns by name; the statement is then ordered by ``window.sort`` in
+    ``window.order`` (absent values last), then by ``tiebreak``.
+    """
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if sort is not None:
+        stmt = ordered(stmt, sort[window.sort], window.order, *tiebreak)
     rows = session.scalars(stmt.limit(window.limit).offset(window.offset)).all()
     return {"total": total, "limit": window.limit, "offset": window.offset, key: [view(r) for r in rows]}
+
+
+def ordered(stmt, column, order: str, *tiebreak):
+    """``stmt`` ordered by ``column`` ascending or descending with absent values last, then by ``tiebreak`` (a
+    unique column, so that pages do not overlap) in the same direction."""
+    def way(c):
+        return c.asc() if order == "asc" else c.desc()
+    return stmt.order_by(None).order_by(way(column).nulls_last(), *(way(c) for c in tiebreak))
+
+
+def sorted_items(items: list, key: Callable, order: str) -> list:
+    """A list computed in Python sorted by ``key(item)``, absent (None) values last in either direction."""
+    present = [i for i in items if key(i) is not None]
+    return sorted(present, key=key, reverse=order == "desc") + [i for i in items if key(i) is None]
 
 
 def run_action(action: Callable):

@@ -12,10 +12,17 @@ from ..hl7 import adt
 from ..hl7.redact import redact
 from .his import merge_view, message_view, order_view, page, patient_view, run_action
 from .router import ApiError, Context, Request, route
-from .schemas import Flag, NoteBody, Page, Query, body, column_text, path_id, path_text, query
+from .schemas import Flag, NoteBody, Order, Page, Query, body, column_text, path_id, path_text, query, sort_field
+
+
+MESSAGE_SORTS = {"received_at": Hl7Message.received_at, "message_type": Hl7Message.message_type,
+                 "ack_code": Hl7Message.ack_code, "control_id": Hl7Message.control_id,
+                 "sending_application": Hl7Message.sending_application}
 
 
 class MessageQuery(Page):
+    sort: sort_field(MESSAGE_SORTS) = "received_at"
+    order: Order = "desc"
     ack_code: column_text(Hl7Message.ack_code) | None = None
     message_type: column_text(Hl7Message.message_type) | None = None
     control_id: column_text(Hl7Message.control_id) | None = None
@@ -31,7 +38,7 @@ def list_messages(ctx: Context, session: Session, request: Request) -> dict:
         stmt = stmt.where(Hl7Message.message_type == q.message_type.upper())
     if q.control_id:
         stmt = stmt.where(Hl7Message.control_id == q.control_id)
-    return page(session, stmt.order_by(Hl7Message.id.desc()), q, "messages", message_view)
+    return page(session, stmt, q, "messages", message_view, MESSAGE_SORTS, Hl7Message.id)
 
 
 class RawQuery(Query):
@@ -76,7 +83,14 @@ def get_patient(ctx: Context, session: Session, request: Request) -> dict:
     return {**patient_view(record, every_identifier=every), "merges": [merge_view(m) for m in merges]}
 
 
+ORDER_SORTS = {"updated_at": ImagingOrder.updated_at, "scheduled_at": ImagingOrder.scheduled_at,
+               "accession_number": ImagingOrder.accession_number, "patient_id": ImagingOrder.patient_id,
+               "status": ImagingOrder.status, "modality": ImagingOrder.modality, "procedure": ImagingOrder.procedure_text}
+
+
 class OrderQuery(Page):
+    sort: sort_field(ORDER_SORTS) = "updated_at"
+    order: Order = "desc"
     accession_number: column_text(ImagingOrder.accession_number) | None = None
     patient_id: column_text(ImagingOrder.patient_id) | None = None
     status: column_text(ImagingOrder.status) | None = None
@@ -91,10 +105,16 @@ def list_orders(ctx: Context, session: Session, request: Request) -> dict:
     for name in ("accession_number", "patient_id", "status", "placer_order_number", "filler_order_number"):
         if getattr(q, name):
             stmt = stmt.where(getattr(ImagingOrder, name) == getattr(q, name))
-    return page(session, stmt.order_by(ImagingOrder.id.desc()), q, "orders", order_view)
+    return page(session, stmt, q, "orders", order_view, ORDER_SORTS, ImagingOrder.id)
+
+
+MERGE_SORTS = {"at": PatientMerge.at, "kind": PatientMerge.kind, "survivor_patient_id": PatientMerge.survivor_patient_id,
+               "merged_patient_id": PatientMerge.merged_patient_id, "undone_at": PatientMerge.undone_at}
 
 
 class MergeQuery(Page):
+    sort: sort_field(MERGE_SORTS) = "at"
+    order: Order = "desc"
     patient_id: column_text(PatientMerge.survivor_patient_id) | None = None
 
 
@@ -104,7 +124,7 @@ def list_merges(ctx: Context, session: Session, request: Request) -> dict:
     stmt = select(PatientMerge)
     if q.patient_id:
         stmt = stmt.where((PatientMerge.survivor_patient_id == q.patient_id) | (PatientMerge.merged_patient_id == q.patient_id))
-    return page(session, stmt.order_by(PatientMerge.id.desc()), q, "merges", merge_view)
+    return page(session, stmt, q, "merges", merge_view, MERGE_SORTS, PatientMerge.id)
 
 
 @route("POST", r"hl7/merges/(?P<id>[0-9]+)/undo", role=ADMIN)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import idempotency
 from .router import Answer, ApiError, Context, Request, handle
 
 log = logging.getLogger("kerma.api")
@@ -72,7 +73,12 @@ def serve(ctx: Context, method: str, path: str, query: dict, headers: dict, body
         parsed = parse_body(body)
     except ApiError as exc:
         return json_response(exc.status, {"error": str(exc)}, path)
-    status, answer = handle(ctx, Request(method=method, path=path, query=query, body=parsed, user=user, roles=roles))
+    try:
+        key = idempotency.valid_key(headers.get(idempotency.HEADER))
+    except idempotency.BadKey as exc:
+        return json_response(400, {"error": str(exc)}, path)
+    status, answer = handle(ctx, Request(method=method, path=path, query=query, body=parsed, user=user, roles=roles,
+                                         idempotency_key=key))
     if isinstance(answer, Answer):
         text = answer.text.encode("utf-8") if isinstance(answer.text, str) else answer.text
         csp = DOCUMENT_CSP if answer.content_type.startswith("text/html") else API_CSP

@@ -11,14 +11,22 @@ from ..db.models import PerformedProcedureStep
 from .his import page
 from .hl7 import raw_wanted
 from .router import ApiError, Context, Request, route
-from .schemas import Day, Flag, Page, choices, column_text, path_text, query
+from .schemas import Day, Flag, Order, Page, choices, column_text, path_text, query, sort_field
 from .views import iso
 
 STATES = ("in_progress", "completed", "discontinued")
 PATIENT_GROUP = "0010"  # the Patient module's attributes (name, ID, birth date, sex, other IDs...)
 
 
+STEP_SORTS = {"performed_date": PerformedProcedureStep.performed_date, "state": PerformedProcedureStep.state,
+              "modality": PerformedProcedureStep.modality, "accession_number": PerformedProcedureStep.accession_number,
+              "patient_id": PerformedProcedureStep.patient_id, "calling_ae": PerformedProcedureStep.calling_ae,
+              "created_at": PerformedProcedureStep.created_at, "ended_at": PerformedProcedureStep.ended_at}
+
+
 class StepQuery(Page):
+    sort: sort_field(STEP_SORTS) = "created_at"
+    order: Order = "desc"
     state: choices(STATES) | None = None
     study: column_text(PerformedProcedureStep.study_instance_uid) | None = None
     accession_number: column_text(PerformedProcedureStep.accession_number) | None = None
@@ -45,7 +53,7 @@ def list_steps(ctx: Context, session: Session, request: Request) -> dict:
     if q.dose is not None:
         stmt = stmt.where(PerformedProcedureStep.dose_object_id.is_not(None) if q.dose
                           else PerformedProcedureStep.dose_object_id.is_(None))
-    return page(session, stmt.order_by(PerformedProcedureStep.id.desc()), q, "steps", step_view)
+    return page(session, stmt, q, "steps", step_view, STEP_SORTS, PerformedProcedureStep.id)
 
 
 @route("GET", r"mpps/(?P<uid>[^/]+)", role=ADMIN, personal=True)

@@ -14,8 +14,9 @@ from ..db.models import Device, OutboxMessage, Recipient
 from ..notify.outbox import message_json
 from ..notify.recipients import ROLES, SEVERITY_RANK, recipient_json
 from .his import page
+from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Body, Id, Page, body, choices, column_text, path_id, query
+from .schemas import Body, Id, Order, Page, body, choices, column_text, path_id, query, sort_field
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 FIELDS = ("name", "role", "email", "device_id", "site", "min_severity", "daily_digest", "enabled")
@@ -48,7 +49,8 @@ def _recipient(session: Session, request: Request) -> Recipient:
 
 @route("GET", r"notifications/recipients", role=PHYSICIST)
 def list_recipients(ctx: Context, session: Session, request: Request):
-    return {"recipients": [recipient_json(r) for r in session.scalars(select(Recipient).order_by(Recipient.role, Recipient.id))]}
+    recipients = session.scalars(select(Recipient).order_by(Recipient.role, Recipient.id))
+    return {"recipients": with_names(session, [recipient_json(r) for r in recipients])}
 
 
 @route("POST", r"notifications/recipients", role=PHYSICIST)
@@ -81,17 +83,24 @@ def delete_recipient(ctx: Context, session: Session, request: Request):
     return {"deleted": before["id"]}
 
 
+OUTBOX_SORTS = {"created_at": OutboxMessage.created_at, "status": OutboxMessage.status, "kind": OutboxMessage.kind,
+                "channel": OutboxMessage.channel, "address": OutboxMessage.address, "attempts": OutboxMessage.attempts,
+                "sent_at": OutboxMessage.sent_at}
+
+
 class OutboxQuery(Page):
     status: choices(OUTBOX_STATUSES) = ()
+    sort: sort_field(OUTBOX_SORTS) = "created_at"
+    order: Order = "desc"
 
 
 @route("GET", r"notifications/outbox", role=PHYSICIST)
 def list_outbox(ctx: Context, session: Session, request: Request):
     q = query(request, OutboxQuery)
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    stmt = select(OutboxMessage)
     if q.status:
         stmt = stmt.where(OutboxMessage.status.in_(q.status))
-    return page(session, stmt, q, "messages", message_json)
+    return page(session, stmt, q, "messages", message_json, OUTBOX_SORTS, OutboxMessage.id)
 
 
 @route("POST", r"notifications/outbox/(?P<id>\d+)/retry", role=PHYSICIST)

@@ -11,14 +11,20 @@ from .. import clock
 from ..access import RADIOGRAPHER, VIEWER
 from ..db.models import Study, StudyReassignment
 from ..reconcile import actions, lists
-from .his import order_view, page, patient_view, run_action, study_view
+from .his import order_view, page, patient_view, run_action, sorted_items, study_view
 from .router import ApiError, Context, Request, route
-from .schemas import Day, Id, NoteBody, Page, body, column_text, path_id, path_text, query
+from .schemas import Day, Id, NoteBody, Order, Page, body, column_text, path_id, path_text, query, sort_field
+
+
+# the worklists are computed whole, then sorted and cut into pages here (by a field of each item's view)
+LIST_SORTS = ("study_date", "accession_number", "patient_id", "study_description", "completed_at", "scheduled_at")
 
 
 class ListQuery(Page):
     date_from: Day | None = None
     date_to: Day | None = None
+    sort: sort_field(LIST_SORTS) | None = None  # None: the list's own order (newest first)
+    order: Order = "desc"
 
     def window(self) -> lists.Window:
         return lists.Window(self.date_from, self.date_to)
@@ -146,9 +152,18 @@ def _orthanc(ctx: Context):
     return ctx.orthanc if ctx.settings.apply_corrections_to_orthanc else None
 
 
-def _paged(window: Page, key: str, items: list, view) -> dict:
+def _paged(window: ListQuery, key: str, items: list, view) -> dict:
     limit, offset = window.limit, window.offset
-    return {"total": len(items), "limit": limit, "offset": offset, key: [view(i) for i in items[offset:offset + limit]]}
+    if window.sort is None:
+        return {"total": len(items), "limit": limit, "offset": offset, key: [view(i) for i in items[offset:offset + limit]]}
+    views = sorted_items([view(i) for i in items], lambda v: _sort_value(v, window.sort), window.order)
+    return {"total": len(items), "limit": limit, "offset": offset, key: views[offset:offset + limit]}
+
+
+def _sort_value(view: dict, name: str):
+    """The item's value to sort by: its own field, or its patient's (patient_id)."""
+    value = view.get(name, (view.get("patient") or {}).get(name))
+    return None if value is None else str(value)
 
 
 def _jsonable(value):

@@ -14,7 +14,7 @@ from ..notify.recipients import ROLES
 from ..reports.periods import PERIODS
 from .his import page
 from .router import Answer, ApiError, Context, Request, route
-from .schemas import Body, Day, Id, Page, body, column_text, path_id, query
+from .schemas import Body, Day, Id, Order, Page, body, column_text, path_id, query, sort_field
 from .views import iso
 
 SCHEDULE_FIELDS = ("name", "period", "roles", "filters", "enabled")
@@ -39,10 +39,19 @@ class ReportFilters(Body):
 Roles = list[Literal[ROLES]]
 
 
+REPORT_SORTS = {"created_at": ReportRun.created_at, "period_start": ReportRun.period_start, "status": ReportRun.status,
+                "period": ReportRun.period, "requested_by": ReportRun.requested_by}
+
+
+class ReportQuery(Page):
+    sort: sort_field(REPORT_SORTS) = "created_at"
+    order: Order = "desc"
+
+
 @route("GET", r"reports", role=VIEWER)
 def list_reports(ctx: Context, session: Session, request: Request):
-    stmt = select(ReportRun).options(defer(ReportRun.pdf), defer(ReportRun.html)).order_by(ReportRun.id.desc())
-    return page(session, stmt, query(request, Page), "reports", run_json)
+    stmt = select(ReportRun).options(defer(ReportRun.pdf), defer(ReportRun.html))
+    return page(session, stmt, query(request, ReportQuery), "reports", run_json, REPORT_SORTS, ReportRun.id)
 
 
 class ReportBody(Body):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import access, audit
 from ..config import Settings
+from . import idempotency
 
 
 class ApiError(Exception):
@@ -45,6 +46,7 @@ class Request:
     body: Any = None  # parsed JSON
     user: str | None = None  # the Orthanc user who asked, for the audit trail
     roles: frozenset[str] = frozenset({access.VIEWER})  # what the user may do (kerma.access)
+    idempotency_key: str | None = None  # a POST's Idempotency-Key header (kerma.api.idempotency)
     match: re.Match | None = None
 
     def param(self, name: str) -> str:
@@ -112,14 +114,21 @@ def handle(ctx: Context, request: Request) -> tuple[int, Any]:
             return 403, {"error": f"this needs the role {entry.role} (or a higher one)", "role_needed": entry.role,
                          "roles": sorted(request.roles)}
         request.match = match
+        key = request.idempotency_key if request.method == "POST" else None
+        once = idempotency.fingerprint(request.method, path, request.body) if key else None
         try:
             with ctx.sessions() as session, session.begin():
+                claimed = idempotency.claim(session, request.user, key, once) if key else None
                 answer = entry.handler(ctx, session, request)
                 if isinstance(answer, Answer) or entry.personal:
                     _audit_read(session, request, path, answer)
+                if claimed is not None:
+                    idempotency.keep(claimed, answer)
                 return 200, answer
         except ApiError as exc:
             return exc.status, {"error": str(exc)}
+        except idempotency.Taken:
+            return idempotency.first_answer(ctx.sessions, request.user, key, once)
     if allowed:
         return 405, {"error": f"method {request.method} not allowed", "allowed": allowed}
     return 404, {"error": f"no such API route: /kerma/api/{path}"}

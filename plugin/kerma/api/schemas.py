@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -151,6 +151,14 @@ class Query(BaseModel):
 class Page(Query):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     offset: Offset = 0
+
+
+Order = Literal["asc", "desc"]
+
+
+def sort_field(columns) -> Any:
+    """A ``sort`` query field: the name of one of ``columns`` (the route's sortable columns, by name)."""
+    return Literal[tuple(columns)]
 
 
 class Body(BaseModel):

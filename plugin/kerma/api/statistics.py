@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..access import VIEWER
-from ..db.models import DoseObject, IrradiationEvent, Study
+from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import event as event_fields
-from ..stats import tables
+from ..stats import scatter, tables
 from .export import rows_answer
+from .his import ordered
+from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Day, Flag, Id, Offset, Query, column_text, query, text
+from .schemas import Day, Flag, Id, Offset, Order, Query, column_text, query, sort_field, text
 from .views import DEVICE_FIELDS
 
 
@@ -48,14 +50,14 @@ def _quantity_query(request: Request) -> QuantityQuery:
 @route("GET", r"statistics", role=VIEWER)
 def statistics(ctx: Context, session: Session, request: Request):
     q = _quantity_query(request)
-    rows = tables.median_table(session, q.quantity, q.filters(), q.period, by_device=q.by_device)
+    rows = with_names(session, tables.median_table(session, q.quantity, q.filters(), q.period, by_device=q.by_device))
     return rows_answer(ctx, request, "statistics", rows, {"quantity": q.quantity, "level": tables.level_of(q.quantity)})
 
 
 @route("GET", r"statistics/above-drl", role=VIEWER, personal=True)
 def above_drl(ctx: Context, session: Session, request: Request):
     q = _quantity_query(request)
-    return rows_answer(ctx, request, "above_drl", tables.above_drl(session, q.quantity, q.filters()),
+    return rows_answer(ctx, request, "above_drl", with_names(session, tables.above_drl(session, q.quantity, q.filters())),
                        {"quantity": q.quantity})
 
 
@@ -67,6 +69,20 @@ def trend(ctx: Context, session: Session, request: Request):
     return rows_answer(ctx, request, "trend", [{k: r[k] for k in keep} for r in rows], {"quantity": q.quantity})
 
 
+class ScatterQuery(QuantityQuery):
+    against: Literal[tuple(scatter.AGAINST)] = "weight"
+    limit: Annotated[int, Field(ge=10, le=10000)] = 2000
+
+
+@route("GET", r"statistics/scatter", role=VIEWER)
+def statistics_scatter(ctx: Context, session: Session, request: Request):
+    """The quantity against the patient's weight or age for the filters, sampled to ``limit`` points."""
+    _quantity_query(request)
+    q = query(request, ScatterQuery)
+    return {"quantity": q.quantity, "against": q.against,
+            **scatter.scatter(session, q.quantity, q.filters(), q.against, q.limit)}
+
+
 @route("GET", r"devices", role=VIEWER)
 def devices(ctx: Context, session: Session, request: Request):
     return rows_answer(ctx, request, "devices", tables.device_inventory(session))
@@ -75,13 +91,22 @@ def devices(ctx: Context, session: Session, request: Request):
 @route("GET", r"statistics/examinations-per-device", role=VIEWER)
 def examinations_per_device(ctx: Context, session: Session, request: Request):
     q = query(request, FilterQuery)
-    return rows_answer(ctx, request, "examinations", tables.examinations_per_device(session, q.filters(), q.period))
+    return rows_answer(ctx, request, "examinations",
+                       with_names(session, tables.examinations_per_device(session, q.filters(), q.period)))
+
+
+# the event list sorts by any event column (a quantity's key), or by the study's date, patient or device
+EVENT_SORTS = {"event_id": IrradiationEvent.id, "study_date": Study.study_date, "patient_id": Study.patient_id,
+               "accession_number": Study.accession_number, "station_name": DoseObject.station_name,
+               "modality": DoseObject.modality, **{name: getattr(IrradiationEvent, name) for name in EVENT_FIELDS}}
 
 
 class EventQuery(FilterQuery):
     limit: Annotated[int, Field(ge=1, le=10000)] = 100
     offset: Offset = 0
     all: Flag = False
+    sort: sort_field(EVENT_SORTS) = "event_id"
+    order: Order = "asc"
 
 
 @route("GET", r"events", role=VIEWER, personal=True)
@@ -109,9 +134,12 @@ def events(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(IrradiationEvent.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(IrradiationEvent.standard_exam_id == filters.standard_exam_id)
-    rows = [event_row(event, study, obj)
-            for event, study, obj in session.execute(stmt.order_by(IrradiationEvent.id).limit(limit).offset(offset))]
-    return rows_answer(ctx, request, "events", rows, {"limit": limit, "offset": offset})
+    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(IrradiationEvent.id).subquery()))
+    stmt = ordered(stmt, EVENT_SORTS[q.sort], q.order, IrradiationEvent.id)
+    rows = with_names(session, [event_row(event, study, obj)
+                                for event, study, obj in session.execute(stmt.limit(limit).offset(offset))])
+    return rows_answer(ctx, request, "events", rows, {"total": total, "limit": limit, "offset": offset, "sort": q.sort,
+                                                      "order": q.order})
 
 
 def event_row(row: IrradiationEvent, study: Study, obj: DoseObject) -> dict:

@@ -280,6 +280,20 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
 
 
+class IdempotencyKey(Base):
+    """The first answer to a POST sent with an ``Idempotency-Key``: the same key again (a double click, a retry
+    after a lost answer) gets this answer and changes nothing (:mod:`kerma.api.idempotency`)."""
+
+    __tablename__ = "idempotency_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)  # keys are the user's own: '' for no user
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)  # sha256 of method, path and body
+    answer: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, nullable=False, index=True)
+    __table_args__ = (Index("ux_idempotency_actor_key", "actor", "key", unique=True),)
+
+
 class Hl7Message(Base):
     """Every HL7 message the listener received, as received, with the answer it got."""
 

@@ -64,6 +64,11 @@ def level_of(quantity: str) -> str:
 
 def fetch(session: Session, quantity: str, filters: Filters, with_uid: bool = False) -> list[Row]:
     """The values of ``quantity`` with what groups them, for counted events or for studies."""
+    return [Row(*r) for r in session.execute(rows_statement(quantity, filters, with_uid))]
+
+
+def rows_statement(quantity: str, filters: Filters, with_uid: bool = False):
+    """The select of :func:`fetch`: its columns are the fields of :class:`Row`, in order."""
     uid = (Study.study_instance_uid,) if with_uid else ()
     if level_of(quantity) == "exam":
         value = getattr(Study, quantity)
@@ -92,7 +97,7 @@ def fetch(session: Session, quantity: str, filters: Filters, with_uid: bool = Fa
         stmt = stmt.where(device_column == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(exam_column == filters.standard_exam_id)
-    return [Row(*r) for r in session.execute(stmt)]
+    return stmt
 
 
 def period_of(day: dt.date | None, period: str) -> str | None:
