@@ -7,6 +7,7 @@
 ``kerma skin-dose FILE --phantom plane|cylinder|elliptic [--pyskindose-defaults] --json`` estimates the peak skin dose.
 ``kerma ssde FILE... --json`` gives the size-specific dose estimate of each CT acquisition in the files.
 ``kerma key rotate --file FILE`` replaces the pseudonymisation key (the old one is kept beside it).
+``kerma patient-dose-sr FILE... --out PATH`` writes a study's estimates as a Patient Radiation Dose SR (TID 10030).
 """
 
 from __future__ import annotations
@@ -150,6 +151,25 @@ def _ssde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _patient_dose_sr(args: argparse.Namespace) -> int:
+    import socket
+
+    from pydicom.uid import generate_uid
+
+    from . import clock
+    from .output.patient_dose import NothingToReport, files_sr
+
+    observer = args.observer_uid or generate_uid(entropy_srcs=["kerma", socket.getfqdn()])
+    try:
+        document = files_sr(args.files, observer_uid=observer, when=clock.now(), allow_unverified=args.unverified)
+    except (NothingToReport, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    document.save_as(args.out, enforce_file_format=True)
+    print(f"{args.out}: Patient Radiation Dose SR {document.SOPInstanceUID} of study {document.StudyInstanceUID}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``kerma`` command line (the README's *Command line* section is tested against it)."""
     top = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
@@ -206,6 +226,15 @@ def parser() -> argparse.ArgumentParser:
     rk = ksub.add_parser("rotate", help="replace the pseudonymisation key with a new one (the old one is kept beside it)")
     rk.add_argument("--file", required=True, metavar="FILE", help="the key file (Kerma.PseudonymisationKeyFile)")
     rk.set_defaults(func=_rotate_key)
+    pd = sub.add_parser("patient-dose-sr", help="write a study's SSDE, effective dose and peak skin dose as a "
+                                                "Patient Radiation Dose SR (TID 10030)")
+    pd.add_argument("files", nargs="+", metavar="FILE", help="the study's dose report and CT images")
+    pd.add_argument("--out", required=True, metavar="PATH", help="where to write the SR (a DICOM file)")
+    pd.add_argument("--observer-uid", metavar="UID",
+                    help="the Device Observer UID naming this Kerma (default: derived from the host name)")
+    pd.add_argument("--unverified", action="store_true",
+                    help="SSDE: also use coefficients only transcribed by a third party (as kerma ssde --unverified)")
+    pd.set_defaults(func=_patient_dose_sr)
     return top
 
 

@@ -5,7 +5,7 @@ The record's shape is the same for every source; the README documents it.
 
 from __future__ import annotations
 
-from . import identity, plausible
+from . import identity, own_output, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
 from .rdsr import NotADoseReport, RdsrReader
@@ -66,6 +66,8 @@ def _extract(data: bytes, base: dict) -> dict:
     sop_class = base["sop_class_uid"]
     if not sop_class:
         return _result("error", "no SOP Class UID", **base)
+    if own_output.is_own_output(obj):  # written by Kerma from records it already has: never new dose
+        return _result("ignored", own_output.REASON, **base)
     skip = reason_to_skip(sop_class)
     if skip:
         return _result("ignored", skip, **base)

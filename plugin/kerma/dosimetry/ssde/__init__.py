@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from .conversion import Conversion, NoConversion, conversion
 from .estimate import DEFAULT_SPACING_MM, Acquisition, age_diameter, estimate, region_of
-from .files import ssde_of_files
+from .files import ssde_of_files, ssde_results
 from .result import METHODS, SlicePoint, SsdeResult
 from .water import SliceSize, slice_size
 
 __all__ = ["Acquisition", "Conversion", "DEFAULT_SPACING_MM", "METHODS", "NoConversion", "SliceSize", "SlicePoint",
-           "SsdeResult", "age_diameter", "conversion", "estimate", "region_of", "slice_size", "ssde_of_files"]
+           "SsdeResult", "age_diameter", "conversion", "estimate", "region_of", "slice_size", "ssde_of_files", "ssde_results"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from ...extract import extract
 from .estimate import DEFAULT_SPACING_MM, Acquisition, estimate
 from .images import CtImage, NotAnImage, group_images, read_header
+from .result import SsdeResult
 
 LOCALIZER_ACQUISITION = "constant angle"   # DCM 113805 Constant Angle Acquisition: a localizer
 
@@ -42,9 +43,21 @@ def ssde_of_files(paths: Iterable[str | Path], spacing_mm: float | None = DEFAUL
 
     Files that are neither CT images nor CT dose reports are answered too (``status``: ``ignored`` / ``error``).
     """
+    return [{"file": path, "status": "ok", **answer.to_dict()} if isinstance(answer, SsdeResult) else answer
+            for path, answer in _answers(paths, spacing_mm, allow_unverified)]
+
+
+def ssde_results(paths: Iterable[str | Path], spacing_mm: float | None = DEFAULT_SPACING_MM,
+                 allow_unverified: bool = False) -> list[SsdeResult]:
+    """The result of each CT acquisition found in the files (what :func:`ssde_of_files` answers ``ok``)."""
+    return [answer for _, answer in _answers(paths, spacing_mm, allow_unverified) if isinstance(answer, SsdeResult)]
+
+
+def _answers(paths: Iterable[str | Path], spacing_mm: float | None,
+             allow_unverified: bool) -> list[tuple[str, SsdeResult | dict]]:
     images: list[CtImage] = []
     reports: list[tuple[str, dict]] = []
-    answers: list[dict] = []
+    answers: list[tuple[str, SsdeResult | dict]] = []
     for path in map(str, paths):
         try:
             images.append(read_header(path))
@@ -54,14 +67,14 @@ def ssde_of_files(paths: Iterable[str | Path], spacing_mm: float | None = DEFAUL
         try:
             record = extract(Path(path).read_bytes())
         except OSError as exc:
-            answers.append({"file": path, "status": "error", "reason": f"cannot read file: {exc.strerror}"})
+            answers.append((path, {"file": path, "status": "error", "reason": f"cannot read file: {exc.strerror}"}))
             continue
         if record.get("status") == "ok" and record.get("report_kind") == "ct" and record.get("source") == "rdsr":
             reports.append((path, record))
         elif record.get("status") == "error":
-            answers.append({"file": path, "status": "error", "reason": record.get("reason")})
+            answers.append((path, {"file": path, "status": "error", "reason": record.get("reason")}))
         else:
-            answers.append({"file": path, "status": "ignored", "reason": f"{why}, nor a CT dose report"})
+            answers.append((path, {"file": path, "status": "ignored", "reason": f"{why}, nor a CT dose report"}))
     groups = group_images(images)
     by_event = {g.irradiation_event_uid: g for g in groups if g.irradiation_event_uid}
     localizers = [i for i in images if i.localizer]
@@ -78,18 +91,19 @@ def ssde_of_files(paths: Iterable[str | Path], spacing_mm: float | None = DEFAUL
             study_localizers = [i for i in localizers if i.study_instance_uid == study_uid]
             result = estimate(_event_acquisition(index, event, age), group, study_localizers, spacing_mm,
                               allow_unverified)
-            answers.append({"file": path, "status": "ok", **result.to_dict()})
+            answers.append((path, result))
     for group in groups:
         if id(group) in claimed:
             continue
         study_localizers = [i for i in localizers if i.study_instance_uid == group.study_instance_uid]
         result = estimate(_image_acquisition(group.images), group, study_localizers, spacing_mm, allow_unverified)
-        answers.append({"file": group.images[0].path, "status": "ok", **result.to_dict()})
+        answers.append((group.images[0].path, result))
     for image in images:
         if image.localizer:
-            answers.append({"file": image.path, "status": "ignored", "reason": "a localizer: it sizes only the "
-                            "acquisitions of its study that have no usable axial images"})
+            answers.append((image.path, {"file": image.path, "status": "ignored", "reason": "a localizer: it sizes "
+                                         "only the acquisitions of its study that have no usable axial images"}))
         elif not image.axial:
-            answers.append({"file": image.path, "status": "ignored",
-                            "reason": "not an axial slice (a reformat in another plane, or no orientation)"})
+            answers.append((image.path, {"file": image.path, "status": "ignored",
+                                         "reason": "not an axial slice (a reformat in another plane, or no "
+                                                   "orientation)"}))
     return answers
