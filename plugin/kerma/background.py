@@ -1,6 +1,6 @@
 """A daemon thread that repeats one piece of work until stopped (Orthanc hangs on non-daemon threads).
 
-The ingest worker, the outbox poller and the report scheduler are such threads.
+The ingest worker, the outbox poller, the report scheduler and the back-fill runner are such threads.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ class PeriodicThread:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` within :meth:`tick`, unless the thread is stopped first; True when it is to stop."""
+        return self._stop.wait(seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

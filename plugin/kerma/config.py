@@ -33,6 +33,26 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class BackfillSettings:
+    """How fast a back-fill from a remote PACS may go (``kerma.backfill.throttle``): it must not starve live C-STORE."""
+
+    instances_per_second: float = 10.0  # retrieved instances, on average
+    queries_per_second: float = 5.0  # C-FINDs
+    max_lag: int = 100  # the job waits while more changes of Orthanc's log than this are not yet ingested
+    timeout_seconds: float = 60.0  # of each C-FIND, and of each C-MOVE's silence
+
+    @classmethod
+    def from_section(cls, section: dict) -> "BackfillSettings":
+        return cls(instances_per_second=_positive(section.get("BackfillInstancesPerSecond", cls.instances_per_second),
+                                                  "BackfillInstancesPerSecond"),
+                   queries_per_second=_positive(section.get("BackfillQueriesPerSecond", cls.queries_per_second),
+                                                "BackfillQueriesPerSecond"),
+                   max_lag=int(section.get("BackfillMaxLag", cls.max_lag)),
+                   timeout_seconds=_positive(section.get("BackfillTimeoutSeconds", cls.timeout_seconds),
+                                             "BackfillTimeoutSeconds"))
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     enabled: bool = True
@@ -69,6 +89,7 @@ class Settings:
     user_profile_url: str | None = None  # the authorization plugin's user-profile route (kerma.auth_profile)
     token_headers: tuple[str, ...] = ()  # the headers that carry its tokens (Authorization.TokenHttpHeaders)
     profile_roles: dict = field(default_factory=dict)  # a profile's group or permission -> Kerma role
+    backfill: BackfillSettings = BackfillSettings()
 
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
@@ -109,6 +130,7 @@ class Settings:
             user_profile_url=section.get("UserProfileUrl") or _plugin_profile_url(configuration),
             token_headers=tuple(str(h).lower() for h in (configuration.get("Authorization") or {}).get("TokenHttpHeaders", ())),
             profile_roles={str(k): access.role_name(v) for k, v in (section.get("ProfileRoles") or {}).items()},
+            backfill=BackfillSettings.from_section(section),
         )
 
     @classmethod
@@ -120,6 +142,13 @@ class Settings:
 def _or(value, default):
     """``value`` unless it is absent (an empty list or object is a value: nobody)."""
     return default if value is None else value
+
+
+def _positive(value, key: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"Kerma.{key} must be a positive number, not {value!r}")
+    return number
 
 
 def _default_role(name: str) -> str:

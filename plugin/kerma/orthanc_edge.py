@@ -3,6 +3,8 @@
 * a change callback that only wakes the ingest worker (no Python on the C-STORE path);
 * a daemon worker thread that follows /changes (see :mod:`kerma.ingest.worker`);
 * REST routes under /kerma/api/, behind Orthanc's own authentication;
+* the back-fill runner (:mod:`kerma.backfill`), a daemon thread that retrieves the dose objects of a remote PACS
+  through Orthanc's modalities;
 * the HL7 MLLP listener (:mod:`kerma.hl7.service`) when ``Kerma.Hl7Port`` is set, and the MPPS SCP
   (:mod:`kerma.mpps.service`) when ``Kerma.MppsPort`` is set, each in a process of its own, started with Orthanc,
   started again when it dies, stopped with Orthanc (:mod:`kerma.supervisor`).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import urllib.parse
 from pathlib import Path
 
@@ -25,6 +28,8 @@ from . import __version__, access
 from .api import Context
 from .api.http import Response, json_response, serve
 from .auth_profile import UserProfiles
+from .backfill.remote import RemoteError
+from .backfill.runner import BackfillRunner
 from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.errors import describe
@@ -117,6 +122,60 @@ class OrthancRestApi:
         return json.loads(orthanc.RestApiPost(uri, body if isinstance(body, str) else json.dumps(body)))
 
 
+class OrthancModalities:
+    """:class:`kerma.backfill.remote.RemotePacs` over Orthanc's REST API: its modalities' C-FIND and C-MOVE (as
+    jobs, so that no SDK call lasts a retrieve), its jobs and its instances."""
+
+    def find(self, modality: str, level: str, keys: dict, timeout: float) -> list[dict]:
+        query = self._query(modality, level, keys, timeout)
+        try:
+            return _remote(orthanc.RestApiGet, f"/queries/{query}/answers?expand&simplify")
+        finally:
+            self._forget(query)
+
+    def retrieve(self, modality: str, level: str, keys: dict, timeout: float) -> str:
+        """C-FIND for exactly these objects, then C-MOVE of every answer to Orthanc's own AE title (Orthanc 1.10's
+        ``/modalities/{id}/move`` cannot run as a job; a query's ``retrieve`` can, on every version since)."""
+        query = self._query(modality, level, keys, timeout)
+        try:
+            return _remote(orthanc.RestApiPost, f"/queries/{query}/retrieve", {"Asynchronous": True})["ID"]
+        finally:
+            self._forget(query)  # the job keeps its own copy of the answers
+
+    def job(self, job_id: str) -> dict | None:
+        try:
+            return json.loads(orthanc.RestApiGet(f"/jobs/{urllib.parse.quote(job_id, safe='')}"))
+        except orthanc.OrthancException as exc:
+            if _unknown_resource(exc):
+                return None
+            raise
+
+    def has_instance(self, sop_instance_uid: str) -> bool:
+        found = json.loads(orthanc.RestApiPost("/tools/lookup", sop_instance_uid))
+        return any(match.get("Type") == "Instance" for match in found)
+
+    @staticmethod
+    def _query(modality: str, level: str, keys: dict, timeout: float) -> str:
+        return _remote(orthanc.RestApiPost, f"/modalities/{urllib.parse.quote(modality, safe='')}/query",
+                       {"Level": level, "Query": keys, "Timeout": math.ceil(timeout)})["ID"]  # 1.10: an integer
+
+    @staticmethod
+    def _forget(query: str) -> None:
+        try:
+            orthanc.RestApiDelete(f"/queries/{query}")
+        except orthanc.OrthancException:
+            pass  # Orthanc drops old queries itself (QueryRetrieveSize)
+
+
+def _remote(call, uri: str, body: dict | None = None):
+    """An Orthanc REST call on a remote modality's behalf; Orthanc's refusal (network, DIMSE status, unknown
+    modality) is a :class:`RemoteError`."""
+    try:
+        return json.loads(call(uri) if body is None else call(uri, json.dumps(body)))
+    except orthanc.OrthancException as exc:
+        raise RemoteError(f"Orthanc: {exc}") from None
+
+
 EXPLORER_EXTENSION = Path(__file__).resolve().parents[2] / "webui" / "explorer-extension.js"
 
 _worker: IngestWorker | None = None
@@ -127,10 +186,11 @@ _hl7_listener: ListenerSupervisor | None = None
 _mpps_listener: ListenerSupervisor | None = None
 _summaries: SummaryRefresher | None = None
 _profiles: UserProfiles | None = None
+_backfill: BackfillRunner | None = None
 
 
 def start() -> None:
-    global _worker, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles
+    global _worker, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -158,6 +218,7 @@ def start() -> None:
     source = OrthancInstances()
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds,
                            purge_deleted=settings.purge_deleted_from_pacs)
+    _backfill = BackfillRunner(sessions, OrthancModalities(), settings.backfill, lag=_ingest_lag)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi())
     if settings.hl7_port:
@@ -187,6 +248,7 @@ def _on_change(change_type, level, resource_id) -> None:
             _summaries.start()
             _outbox.start()
             _jobs.start()
+            _backfill.start()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             for listener in (_hl7_listener, _mpps_listener):
                 if listener is not None:
@@ -195,12 +257,19 @@ def _on_change(change_type, level, resource_id) -> None:
             _summaries.stop()
             _outbox.stop()
             _jobs.stop()
+            _backfill.stop()
         elif change_type == orthanc.ChangeType.DELETED and level == orthanc.ResourceType.INSTANCE:
             _worker.deleted(resource_id)  # Orthanc's durable log drops a deleted resource's changes: only this says so
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current
             _worker.wake()
     except Exception as exc:
         log.error("change callback failed: %s", exc)
+
+
+def _ingest_lag() -> int:
+    """Changes of Orthanc's log that Kerma's ingest has not yet recorded (the back-fill waits while there are many)."""
+    with _context.sessions() as session:
+        return _context.orthanc_last_seq() - read_cursor(session)
 
 
 def _log_start() -> None:
