@@ -18,7 +18,8 @@ from collections import defaultdict
 from .extract.totals import complete_totals
 
 SOURCE_PRECEDENCE = ("rdsr", "mpps", "header", "ocr", "manual")
-REPORTS = ("rdsr", "mpps")  # sources whose records give the totals of their events, as the device summed them
+# sources whose records give their totals (as the device summed them, or as a person read them off its display)
+REPORTS = ("rdsr", "mpps", "manual")
 FAMILY = {"CT": "CT", "MG": "MG", "CR": "DX", "DX": "DX", "PX": "DX", "IO": "DX", "XA": "RF", "RF": "RF", "NM": "NM", "PT": "NM"}
 KIND = {"CT": "ct", "MG": "projection", "DX": "projection", "RF": "projection", "NM": "radiopharmaceutical"}
 

@@ -20,9 +20,12 @@ from . import idempotency
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    """An answer other than 200: its status, the ``error`` text, and any fields the client needs to act on it."""
+
+    def __init__(self, status: int, message: str, **details: Any):
         super().__init__(message)
         self.status = status
+        self.details = details
 
 
 @dataclass
@@ -126,7 +129,7 @@ def handle(ctx: Context, request: Request) -> tuple[int, Any]:
                     idempotency.keep(claimed, answer)
                 return 200, answer
         except ApiError as exc:
-            return exc.status, {"error": str(exc)}
+            return exc.status, {"error": str(exc), **exc.details}
         except idempotency.Taken:
             return idempotency.first_answer(ctx.sessions, request.user, key, once)
     if allowed:

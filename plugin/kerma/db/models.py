@@ -601,3 +601,32 @@ class PerformedProcedureStep(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # when it became completed/discontinued
     dose_object_id: Mapped[int | None] = mapped_column(ForeignKey("dose_object.id", ondelete="SET NULL"))
     dose_object: Mapped[DoseObject | None] = relationship()
+
+
+class ManualEntry(Base):
+    """A dose entered by hand (kerma.manual): what was entered, by whom, and its record in ``dose_object``.
+
+    The record (source ``manual``) holds the value in the quantity's unit and takes part in the study's dose
+    like any other record, below every other source; this row keeps what the person typed and who did what.
+    """
+
+    __tablename__ = "manual_entry"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), nullable=False, index=True)
+    dose_object_id: Mapped[int] = mapped_column(ForeignKey("dose_object.id", ondelete="CASCADE"), nullable=False,
+                                                unique=True)
+    quantity: Mapped[str] = mapped_column(String(64), nullable=False)  # a row of kerma/manual/data/manual_quantities.csv
+    value: Mapped[float] = mapped_column(Float, nullable=False)  # in the unit of ``quantity``
+    entered_value: Mapped[float] = mapped_column(Float, nullable=False)  # as typed, in ``entered_unit`` (UCUM)
+    entered_unit: Mapped[str] = mapped_column(String(32), nullable=False)
+    modality: Mapped[str] = mapped_column(String(16), nullable=False)
+    performed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # when the dose was given
+    performed_by: Mapped[str | None] = mapped_column(Text)  # who gave it (the operator), as entered
+    note: Mapped[str | None] = mapped_column(Text)
+    outlier_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    study: Mapped[Study] = relationship()
+    dose_object: Mapped[DoseObject] = relationship()

@@ -100,6 +100,21 @@ def store_report(session: Session, record: dict) -> DoseObject:
     return obj
 
 
+def replace_report(session: Session, obj: DoseObject, record: dict) -> None:
+    """Rewrite in place the records of a report that did not come through Orthanc's log (a corrected manual entry).
+
+    The ledger row keeps its id and SOP Instance UID; its values, device and events become ``record``'s, and its
+    study is marked for the ingest worker as :func:`store_report` does.
+    """
+    _fill(obj, record)
+    obj.device = _device(session, record, {})
+    obj.events.clear()
+    for index, event in enumerate(record.get("events") or []):
+        obj.events.append(_event(obj.study, index, event))
+    session.flush()
+    mark_refresh_due([obj.study])
+
+
 def apply_deletions(session: Session, deleted: list[Deletion], *, purge: bool = False) -> set[int]:
     """Mark the rows of instances Orthanc deleted ``deleted_in_pacs_at`` (or purge them, audited).
 
@@ -152,27 +167,30 @@ def _duplicate(item: Processed, recorded: DoseObject) -> DoseObject:
 
 def _dose_object(session: Session, item: Processed, studies: dict[str, Study], devices: dict[tuple, Device]) -> DoseObject:
     record = item.record
-    device = record.get("device") or {}
-    obj = DoseObject(
-        sop_instance_uid=_stored_uid(item),
-        sop_class_uid=record.get("sop_class_uid"),
-        orthanc_id=item.orthanc_id,
-        change_seq=item.change_seq,
-        status=record["status"],
-        reason=record.get("reason"),
-        source=record.get("source"),
-        modality=record.get("modality"),
-        report_kind=record.get("report_kind"),
-        totals=record.get("totals"),
-        warnings=(record.get("warnings") or []) + shortened(record) or None,
-        **{k: device.get(k) for k in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")},
-    )
+    obj = _fill(DoseObject(sop_instance_uid=_stored_uid(item), orthanc_id=item.orthanc_id, change_seq=item.change_seq),
+                record)
     if record["status"] == "ok":
         obj.device = _device(session, record, devices)
     if record["status"] == "ok" and record.get("study_instance_uid"):
         obj.study = _study(session, record, studies)
         for index, event in enumerate(record.get("events") or []):
             obj.events.append(_event(obj.study, index, event))
+    return obj
+
+
+def _fill(obj: DoseObject, record: dict) -> DoseObject:
+    """The ledger row's own values from ``record`` (not its study, device row or events)."""
+    device = record.get("device") or {}
+    obj.sop_class_uid = record.get("sop_class_uid")
+    obj.status = record["status"]
+    obj.reason = record.get("reason")
+    obj.source = record.get("source")
+    obj.modality = record.get("modality")
+    obj.report_kind = record.get("report_kind")
+    obj.totals = record.get("totals")
+    obj.warnings = (record.get("warnings") or []) + shortened(record) or None
+    for key in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid"):
+        setattr(obj, key, device.get(key))
     return obj
 
 

@@ -1,0 +1,109 @@
+"""The doses that may be entered by hand, their units and their usual values (``data/manual_quantities.csv``).
+
+Two screens, both from data: a value beyond the bounds no device can reach (the extractor's plausible bounds,
+:mod:`kerma.extract.plausible`) is refused; a value outside the usual range of real examinations (a unit
+mistyped) is kept only when the person entering it confirms it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..extract import plausible
+from ..extract.units import UnitError, convert
+
+TABLE = Path(__file__).with_name("data") / "manual_quantities.csv"
+REPORT, EXPOSURE = "report", "exposure"  # a record's totals, one irradiation event
+
+
+class EntryRefused(ValueError):
+    """A value that cannot be a dose of this quantity (unit of another dimension, non-finite, impossible)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManualQuantity:
+    """One row of ``manual_quantities.csv``.
+
+    Attributes
+    ----------
+    key : str
+        The record field, its unit in its name (``dap_total_Gycm2``).
+    level : str
+        ``report`` (the record's totals: what a display or a dose sheet states for the examination) or
+        ``exposure`` (one irradiation event's value).
+    families : tuple of str
+        The dose families it belongs to (``CT``, ``DX``, ``MG``, ``RF``, ``NM``; :data:`kerma.study_dose.FAMILY`).
+    label : str
+        How the form names it.
+    unit : str
+        UCUM, the unit of ``key``; ``units`` the ones the form offers (``unit`` first).
+    usual_min, usual_max, usual_reason
+        The range of real examinations, in ``unit``, and where it comes from.
+    """
+
+    key: str
+    level: str
+    families: tuple[str, ...]
+    label: str
+    unit: str
+    units: tuple[str, ...]
+    usual_min: float
+    usual_max: float
+    usual_reason: str
+
+    def in_unit(self, value: float, unit: str) -> float:
+        """``value`` given in UCUM ``unit`` expressed in this quantity's unit; raises :class:`EntryRefused`."""
+        try:
+            converted = convert(value, unit, self.unit)
+        except UnitError as exc:
+            raise EntryRefused(f"unit {unit!r} is not a unit of {self.label} ({self.unit}): {exc}") from None
+        warnings: list[str] = []
+        if plausible.screen({self.key: converted}, warnings):  # non-finite, or beyond what any device reaches
+            raise EntryRefused(warnings[0])
+        return converted
+
+    def is_usual(self, value: float) -> bool:
+        return self.usual_min <= value <= self.usual_max
+
+    def outlier(self, value: float) -> str:
+        """Why ``value`` (in :attr:`unit`) needs a confirmation."""
+        side = "below" if value < self.usual_min else "above"
+        return (f"{self.label} {value:g} {self.unit} is {side} the usual range {self.usual_min:g}-{self.usual_max:g} "
+                f"{self.unit} ({self.usual_reason})")
+
+    def as_json(self) -> dict:
+        bound = plausible.bounds()[self.key]
+        return {"key": self.key, "level": self.level, "families": list(self.families), "label": self.label,
+                "unit": self.unit, "units": list(self.units),
+                "usual": {"min": self.usual_min, "max": self.usual_max, "reason": self.usual_reason},
+                "plausible": {"min": bound.low, "max": bound.high}}
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, ManualQuantity]:
+    """Every quantity that may be entered by hand, by key, in the table's order."""
+    with open(TABLE, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    bounds = plausible.bounds()
+    out = {}
+    for row in rows:
+        key = row["key"]
+        if key not in bounds:
+            raise ValueError(f"{TABLE.name}: {key} has no plausible bounds (not a record field)")
+        if row["level"] not in (REPORT, EXPOSURE):
+            raise ValueError(f"{TABLE.name}: {key}: level must be {REPORT} or {EXPOSURE}")
+        units = tuple(u for u in row["units"].split(";") if u)
+        if not units or units[0] != bounds[key].unit:
+            raise ValueError(f"{TABLE.name}: {key}: the first unit must be the field's own, {bounds[key].unit}")
+        for unit in units:
+            convert(1.0, unit, units[0])  # raises UnitError for a unit the form could not convert
+        reason = row["usual_reason"]
+        if reason.startswith("as ") and reason[3:] in out:
+            reason = out[reason[3:]].usual_reason
+        out[key] = ManualQuantity(key=key, level=row["level"], families=tuple(row["families"].split(";")),
+                                  label=row["label"], unit=units[0], units=units, usual_min=float(row["usual_min"]),
+                                  usual_max=float(row["usual_max"]), usual_reason=reason)
+    return out
