@@ -7,9 +7,12 @@ import { statistics } from "./screens/statistics.js";
 import { mapping } from "./screens/mapping.js";
 import { drl } from "./screens/drl.js";
 import { alertDetail, alerts } from "./screens/alerts.js";
+import { manual } from "./screens/manual.js";
 import { me } from "./lib/user.js";
 
 const ROUTES = [
+  [/^#\/studies\/([^/?]+)\/manual$/, (uid) => manual(decodeURIComponent(uid))],
+  [/^#\/manual$/, () => manual()],
   [/^#\/studies\/([^/?]+)$/, (uid) => study(decodeURIComponent(uid))],
   [/^#\/studies$/, studies],
   [/^#\/statistics$/, statistics],

@@ -57,6 +57,7 @@ export async function study(uid) {
       ? el("a", { class: "images", href: `${EXPLORER}#study?uuid=${images.orthanc_study_id}`, target: "_blank" },
         "Open the images in Orthanc Explorer")
       : el("span", { class: "images-missing" }, "Orthanc has no images of this study (deleted from PACS?)")),
+    el("p", {}, el("a", { class: "manual", href: `#/studies/${encodeURIComponent(uid)}/manual` }, "Doses entered by hand")),
     el("h2", {}, "Totals"),
     table(totals, [["quantity", "Quantity"], ["value", "Value", (v) => number(v, 4)]]),
     data.reference_levels?.length ? el("h2", {}, "Against the DRL and the achievable dose") : null,
