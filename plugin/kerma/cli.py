@@ -8,6 +8,7 @@
 ``kerma ssde FILE... --json`` gives the size-specific dose estimate of each CT acquisition in the files.
 ``kerma key rotate --file FILE`` replaces the pseudonymisation key (the old one is kept beside it).
 ``kerma patient-dose-sr FILE... --out PATH`` writes a study's estimates as a Patient Radiation Dose SR (TID 10030).
+``kerma deidentify FILE --out PATH --key-file FILE`` de-identifies a dose report for a registry (PS3.15 Basic Profile).
 """
 
 from __future__ import annotations
@@ -170,6 +171,25 @@ def _patient_dose_sr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deidentify(args: argparse.Namespace) -> int:
+    import pydicom
+
+    from . import clock
+    from .output.deidentify import Leak, Policy, deidentify
+    from .privacy.key import read_or_create
+
+    policy = Policy(read_or_create(Path(args.key_file)), patient=args.patient, dates=args.dates,
+                    descriptions=args.descriptions, purpose=args.purpose)
+    try:
+        result = deidentify(pydicom.dcmread(args.file), policy, clock.now())
+    except (OSError, pydicom.errors.InvalidDicomError, Leak) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    result.save_as(args.out, enforce_file_format=True)
+    print(f"{args.out}: {', '.join(result.DeidentificationMethod)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``kerma`` command line (the README's *Command line* section is tested against it)."""
     top = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
@@ -235,6 +255,21 @@ def parser() -> argparse.ArgumentParser:
     pd.add_argument("--unverified", action="store_true",
                     help="SSDE: also use coefficients only transcribed by a third party (as kerma ssde --unverified)")
     pd.set_defaults(func=_patient_dose_sr)
+    di = sub.add_parser("deidentify", help="de-identify a dose report for a dose registry (PS3.15 Basic Profile, "
+                                           "device identity and patient characteristics retained)")
+    di.add_argument("file", metavar="FILE")
+    di.add_argument("--out", required=True, metavar="PATH", help="where to write the de-identified report")
+    di.add_argument("--key-file", required=True, metavar="FILE",
+                    help="the key of pseudonyms, UID hashes and date shifts (Kerma.PseudonymisationKeyFile)")
+    di.add_argument("--patient", default="pseudonym", choices=("pseudonym", "remove"),
+                    help="the patient's name and ID: a keyed pseudonym (default) or empty")
+    di.add_argument("--dates", default="keep", choices=("keep", "shift"),
+                    help="dates kept (default) or moved back by 1-365 days, one keyed shift per patient")
+    di.add_argument("--descriptions", default="keep", choices=("keep", "remove"),
+                    help="study, series and procedure descriptions kept (default) or emptied (Clean Descriptors)")
+    di.add_argument("--purpose", default="registry",
+                    help="the recipient's name: another purpose gives other pseudonyms, UIDs and shifts")
+    di.set_defaults(func=_deidentify)
     return top
 
 

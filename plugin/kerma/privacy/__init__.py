@@ -45,16 +45,27 @@ def _treatments() -> dict[str, dict[str, str]]:
 TREATMENTS = _treatments()
 
 
-def pseudonym(secret: bytes, value: str | None) -> str | None:
-    """A patient ID or accession number as a keyed hash (``P-`` and 20 hex digits; as every earlier version made it)."""
+def pseudonym(secret: bytes, value: str | None, purpose: str | None = None) -> str | None:
+    """A patient ID or accession number as a keyed hash (``P-`` and 20 hex digits; as every earlier version made it
+    for exports).  Another ``purpose`` (a registry) gives other pseudonyms, so that what two recipients get cannot be
+    linked by the pseudonym alone."""
     if value is None:
         return None
-    return "P-" + hmac.new(secret, str(value).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:20]
+    if purpose is None:
+        return "P-" + hmac.new(secret, str(value).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:20]
+    return "P-" + _mac(secret, purpose, str(value))[:20]
 
 
-def hashed_uid(secret: bytes, uid: str) -> str:
-    """A UID as a keyed hash, itself a valid UID under the UUID-derived root ``2.25`` (at most 44 characters)."""
-    return "2.25." + str(int(_mac(secret, "uid", uid)[:32], 16))
+def hashed_uid(secret: bytes, uid: str, purpose: str = "uid") -> str:
+    """A UID as a keyed hash, itself a valid UID under the UUID-derived root ``2.25`` (at most 44 characters); one
+    ``purpose`` per recipient, as for :func:`pseudonym`."""
+    return "2.25." + str(int(_mac(secret, purpose, uid)[:32], 16))
+
+
+def keyed_days(secret: bytes, purpose: str, value: str, days: int) -> int:
+    """A number of days in 1..``days`` fixed by the key and ``value`` (a patient's date shift: the same for all their
+    objects, so that intervals between them stay true, and unknown without the key)."""
+    return 1 + int(_mac(secret, purpose, value)[:12], 16) % days
 
 
 def band(value: Any, treatment: str) -> str | None:
