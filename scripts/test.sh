@@ -11,7 +11,7 @@ cd "$REPO"
 bash scripts/setup.sh --dev
 export TCP_NODELAY=1
 status=0
-.venv/bin/python -m pytest -q tests "$@" || status=$?
+.venv/bin/python -m pytest -q --durations=25 tests "$@" || status=$?
 if [ "${CI:-}" = "true" ] && [ "$#" -eq 0 ]; then
     bash scripts/fake_dates.sh || status=1
 fi
