@@ -39,6 +39,8 @@ from .evaluate.shipped import load_shipped_rules
 from .hl7 import service as hl7_service
 from .mpps import service as mpps_service
 from .ingest.store import read_cursor
+from .ingest.ocr_process import OcrProcess
+from .ingest.screens import ScreenReader
 from .ingest.worker import IngestWorker
 from .startup import start_line
 from .privacy.key import move_out_of_database
@@ -179,6 +181,7 @@ def _remote(call, uri: str, body: dict | None = None):
 EXPLORER_EXTENSION = Path(__file__).resolve().parents[2] / "webui" / "explorer-extension.js"
 
 _worker: IngestWorker | None = None
+_screens: ScreenReader | None = None
 _context: Context | None = None
 _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
@@ -190,7 +193,7 @@ _backfill: BackfillRunner | None = None
 
 
 def start() -> None:
-    global _worker, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
+    global _worker, _screens, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -216,11 +219,14 @@ def start() -> None:
     _jobs = Scheduler(sessions, settings)  # daily digest and reports (rendered in child processes)
     _summaries = SummaryRefresher(sessions)
     source = OrthancInstances()
+    # dose screens: read in the OCR process, one at a time, by this thread; their studies refreshed by the worker
+    _screens = ScreenReader(source, sessions, OcrProcess(settings.ocr_timeout_seconds), poll_seconds=settings.poll_seconds)
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds,
-                           purge_deleted=settings.purge_deleted_from_pacs)
+                           purge_deleted=settings.purge_deleted_from_pacs, screens_queued=_screens.wake)
+    _screens.recorded = _worker.wake
     _backfill = BackfillRunner(sessions, OrthancModalities(), settings.backfill, lag=_ingest_lag)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
-                       settings=settings, orthanc=OrthancRestApi())
+                       settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state)
     if settings.hl7_port:
         _hl7_listener = ListenerSupervisor("HL7", hl7_service.serve, (
             settings.hl7_bind_address, settings.hl7_port, settings.database_url, settings.hl7_patient_id_authority,
@@ -245,6 +251,7 @@ def _on_change(change_type, level, resource_id) -> None:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _log_start()
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
+            _screens.start()
             _summaries.start()
             _outbox.start()
             _jobs.start()
@@ -254,6 +261,7 @@ def _on_change(change_type, level, resource_id) -> None:
                 if listener is not None:
                     listener.stop()
             _worker.stop()
+            _screens.stop()
             _summaries.stop()
             _outbox.stop()
             _jobs.stop()

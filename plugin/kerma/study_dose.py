@@ -18,8 +18,9 @@ from collections import defaultdict
 from .extract.totals import complete_totals
 
 SOURCE_PRECEDENCE = ("rdsr", "mpps", "header", "ocr", "manual")
-# sources whose records give their totals (as the device summed them, or as a person read them off its display)
-REPORTS = ("rdsr", "mpps", "manual")
+# sources whose records give their totals (as the device summed them, as a person read them off its display, or as
+# a dose screen printed them: not a sum that would leave out a row needing review)
+REPORTS = ("rdsr", "mpps", "ocr", "manual")
 FAMILY = {"CT": "CT", "MG": "MG", "CR": "DX", "DX": "DX", "PX": "DX", "IO": "DX", "XA": "RF", "RF": "RF", "NM": "NM", "PT": "NM"}
 KIND = {"CT": "ct", "MG": "projection", "DX": "projection", "RF": "projection", "NM": "radiopharmaceutical"}
 

@@ -34,6 +34,8 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
                                      .group_by(DoseObject.status)).all())
     steps = dict(session.execute(select(PerformedProcedureStep.state, func.count())
                                  .group_by(PerformedProcedureStep.state)).all())
+    screens = dict(session.execute(select(DoseObject.ocr_state, func.count()).where(DoseObject.ocr_state.is_not(None))
+                                   .group_by(DoseObject.ocr_state)).all())
     return {
         "service": "kerma",
         "version": __version__,
@@ -44,6 +46,7 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "lag": (last - cursor) if last is not None else None,
         "hl7": ctx.hl7_state(),
         "mpps": ctx.mpps_state(),
+        "ocr": ctx.ocr_state(),
         "counts": {
             "studies": session.scalar(select(func.count()).select_from(Study)),
             "dose_objects": by_status,  # every instance Kerma has seen: Orthanc's count plus those deleted in PACS
@@ -51,6 +54,7 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
                                               .where(DoseObject.deleted_in_pacs_at.is_not(None))),
             "irradiation_events": session.scalar(select(func.count()).select_from(IrradiationEvent)),
             "performed_procedure_steps": steps,
+            "dose_screens": screens,  # by OCR state: queued, recorded, needs_review, ignored, error
         },
         # enabled rules that cannot be evaluated and are left out (kerma.rule_rows), each with the reason
         "invalid_rules": {"mapping": invalid_mapping_rules(session), "alert": invalid_alert_rules(session)},
@@ -183,7 +187,8 @@ def list_ingest_errors(ctx: Context, session: Session, request: Request) -> dict
 def _ingest_error(r: DoseObject) -> dict:
     return {"orthanc_id": r.orthanc_id, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at),
-            "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at)}
+            "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at),
+            "ocr_state": r.ocr_state}
 
 
 

@@ -39,6 +39,7 @@ class Context:
     orthanc: Any = None  # Orthanc's REST API for corrections (kerma.reconcile.orthanc_sync.OrthancRest); None outside Orthanc
     hl7_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the HL7 listener (kerma.supervisor.ListenerSupervisor)
     mpps_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the MPPS listener, likewise
+    ocr_state: Callable[[], dict] = lambda: {"state": "not running"}  # the OCR thread and process (kerma.ingest.screens)
 
 
 @dataclass

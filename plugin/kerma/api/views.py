@@ -79,6 +79,9 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
         "processed_at": iso(obj.processed_at),
         "deleted_in_pacs_at": iso(obj.deleted_in_pacs_at),
     }
+    if obj.ocr_state is not None:  # a dose screen: its OCR state, engine and the values needing review
+        out["ocr_state"] = obj.ocr_state
+        out["ocr"] = {k: v for k, v in (obj.ocr or {}).items() if k != "lines"}
     given = [e for e in obj.events if e.folded_key is None]
     out["event_count"] = len(given)
     if with_events:

@@ -213,6 +213,10 @@ class DoseObject(Base):
     totals: Mapped[dict | None] = mapped_column(JSON)
     warnings: Mapped[list | None] = mapped_column(JSON)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    # a dose screen (kerma.ingest.screens): queued, recorded, needs_review, ignored or error; null for other objects
+    ocr_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    # what its reading said: engine, font, vendor, layout, the values needing review (and who confirmed them)
+    ocr: Mapped[dict | None] = mapped_column(JSON)
     study: Mapped[Study | None] = relationship(back_populates="objects")
     device: Mapped[Device | None] = relationship()
     duplicate_of: Mapped["DoseObject | None"] = relationship(remote_side="DoseObject.id")  # the record of its SOP Instance UID

@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import identity, own_output, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
+from .ocr.detect import header_of, is_dose_screen
 from .rdsr import NotADoseReport, RdsrReader
 from .srtree import build
 from .totals import complete_totals
@@ -76,6 +77,9 @@ def _extract(data: bytes, base: dict) -> dict:
     try:
         report = HeaderReader(obj).read()
     except NoHeaderDose as exc:
+        screen = is_dose_screen(header_of(obj))  # header only: the pixels are OCR's, off the ingest path
+        if screen:
+            return _result("ignored", f"{screen}; its dose is read by OCR", dose_screen=True, **base)
         return _result("ignored", str(exc), **base)
     return _record(obj, base, report, "header")
 

@@ -166,22 +166,27 @@ def _duplicate(item: Processed, recorded: DoseObject) -> DoseObject:
 
 
 def _dose_object(session: Session, item: Processed, studies: dict[str, Study], devices: dict[tuple, Device]) -> DoseObject:
-    record = item.record
-    obj = _fill(DoseObject(sop_instance_uid=_stored_uid(item), orthanc_id=item.orthanc_id, change_seq=item.change_seq),
-                record)
+    obj = DoseObject(sop_instance_uid=_stored_uid(item), orthanc_id=item.orthanc_id, change_seq=item.change_seq)
+    fill(session, obj, item.record, studies, devices)
+    return obj
+
+
+def fill(session: Session, obj: DoseObject, record: dict, studies: dict[str, Study] | None = None,
+         devices: dict[tuple, Device] | None = None) -> None:
+    """Write ``record`` on the ledger row ``obj`` (a new row, or a dose screen's queued row once it is read)."""
+    _fill(obj, record)
     if record["status"] == "ok":
-        obj.device = _device(session, record, devices)
+        obj.device = _device(session, record, {} if devices is None else devices)
     if record["status"] == "ok" and record.get("study_instance_uid"):
-        obj.study = _study(session, record, studies)
+        obj.study = _study(session, record, {} if studies is None else studies)
         for index, event in enumerate(record.get("events") or []):
             obj.events.append(_event(obj.study, index, event))
-    return obj
 
 
 def _fill(obj: DoseObject, record: dict) -> DoseObject:
     """The ledger row's own values from ``record`` (not its study, device row or events)."""
     device = record.get("device") or {}
-    obj.sop_class_uid = record.get("sop_class_uid")
+    obj.sop_class_uid = record.get("sop_class_uid") or obj.sop_class_uid  # an OCR error record does not repeat it
     obj.status = record["status"]
     obj.reason = record.get("reason")
     obj.source = record.get("source")
@@ -189,6 +194,8 @@ def _fill(obj: DoseObject, record: dict) -> DoseObject:
     obj.report_kind = record.get("report_kind")
     obj.totals = record.get("totals")
     obj.warnings = (record.get("warnings") or []) + shortened(record) or None
+    obj.ocr_state = record.get("ocr_state")  # a dose screen's (kerma.ingest.screens)
+    obj.ocr = record.get("ocr")
     for key in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid"):
         setattr(obj, key, device.get(key))
     return obj

@@ -23,6 +23,7 @@ from ..background import PeriodicThread
 from ..db.outage import is_outage, reason
 from ..extract import extract, reason_to_skip
 from .refresh import REFRESH_CHUNK, refresh_due
+from .screens import QUEUED, queued
 from .store import Deletion, Processed, read_cursor, store_batch
 
 log = logging.getLogger("kerma.ingest")
@@ -43,9 +44,10 @@ class IngestWorker(PeriodicThread):
     name = "kerma-ingest"
 
     def __init__(self, source: InstanceSource, sessions: sessionmaker, *, batch_size: int = 100,
-                 poll_seconds: float = 2.0, purge_deleted: bool = False):
+                 poll_seconds: float = 2.0, purge_deleted: bool = False, screens_queued=lambda: None):
         super().__init__(poll_seconds)
         self.source = source
+        self.screens_queued = screens_queued  # wakes the OCR thread (kerma.ingest.screens.ScreenReader)
         self.sessions = sessions
         self.batch_size = batch_size
         self.purge_deleted = purge_deleted
@@ -81,6 +83,8 @@ class IngestWorker(PeriodicThread):
             self._deleted.extendleft(reversed(deleted))  # applied with the retry
             raise
         self.cursor = last_seq
+        if any(p.record["status"] == QUEUED for p in processed):
+            self.screens_queued()
         if new:
             log.info("ingested %d new object(s) up to change %d", new, last_seq)
         return bool(page.get("Done", True)) or not changes
@@ -141,6 +145,8 @@ class IngestWorker(PeriodicThread):
                     return None
                 started = time.perf_counter()
                 record = extract(data)
+                if record.get("dose_screen"):  # recognised from its header: its pixels are read off the ingest path
+                    record = queued(record)
                 if not record.get("sop_instance_uid"):
                     record["sop_instance_uid"] = summary.get("sop_instance_uid")
                 log.debug("extracted %s in %.3f s: %s", orthanc_id, time.perf_counter() - started, record["status"])

@@ -7,14 +7,23 @@
 * :func:`screen_record` (``record``): a screen as a dose record of source ``ocr``.
 
 Pure: no Orthanc, no database, no global state beyond cached fonts and layouts, so a ``multiprocessing`` spawn
-child can run it.
+child can run it.  The readers (numpy, Pillow, pydicom's pixel handlers) are imported when first used: the ingest
+path imports this package for :func:`is_dose_screen` only, and Orthanc's process never loads them.
 """
 
-from .checks import check_headers
+from importlib import import_module
+
 from .detect import header_of, is_dose_screen
-from .reader import read_dose_screen
-from .record import screen_record
 from .screen import LAYOUT_UNKNOWN, NEEDS_REVIEW, OK, READ, UNREADABLE, Reading, ScreenEvent, ScreenResult
+
+_READERS = {"check_headers": ".checks", "read_dose_screen": ".reader", "screen_record": ".record"}
+
+
+def __getattr__(name: str):
+    if name in _READERS:
+        return getattr(import_module(_READERS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LAYOUT_UNKNOWN", "NEEDS_REVIEW", "OK", "READ", "UNREADABLE", "Reading", "ScreenEvent", "ScreenResult",

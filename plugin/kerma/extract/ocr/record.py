@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..concepts import event_fields
 from ..dicomfile import DicomFormatError, read
 from .. import identity
-from ..totals import complete_totals
+from ..totals import DERIVABLE_TOTALS, complete_totals
 from .reader import read_dose_screen
 from .screen import LAYOUT_UNKNOWN, READ, ScreenResult
 
@@ -38,6 +38,7 @@ def screen_record(data: bytes, result: ScreenResult | None = None) -> dict:
     events, review = [], []
     for index, screen_event in enumerate(result.events):
         event = dict.fromkeys(fields)
+        event["ocr_confidence"] = {name: round(r.confidence, 3) for name, r in screen_event.readings.items()}
         for name, reading in screen_event.readings.items():
             if reading.ok:
                 event[name] = reading.value
@@ -65,9 +66,23 @@ def screen_record(data: bytes, result: ScreenResult | None = None) -> dict:
         "patient": patient,
         "study": study,
         "device": identity.device(obj),
-        "totals": complete_totals("ct", totals, events),
+        "totals": screen_totals(totals, events, {item["field"] for item in review}),
         "events": events,
         "warnings": [f"{len(review)} value(s) need review" ] if review else [],
         "review": review,
         "screen": {"vendor": result.vendor, "layout": result.layout, "engine": result.engine, "font": result.font},
     }
+
+
+def screen_totals(printed: dict, events: list[dict], unresolved: set[str]) -> dict:
+    """The record's totals: those printed and read ``ok``, and those summed from the events, except a sum with a
+    part that needs review (``unresolved``: fields): it would be a partial sum, a wrong number. Absent instead."""
+    totals = complete_totals("ct", dict(printed), events)
+    derived = totals.get("derived_from_events") or []
+    for total, part, _side in DERIVABLE_TOTALS["ct"]:
+        if total in derived and (part in unresolved or total in unresolved):
+            del totals[total]
+            derived.remove(total)
+    if not derived:
+        totals.pop("derived_from_events", None)
+    return totals
