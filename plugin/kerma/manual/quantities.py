@@ -75,11 +75,9 @@ class ManualQuantity:
                 f"{self.unit} ({self.usual_reason})")
 
     def as_json(self) -> dict:
-        bound = plausible.bounds()[self.key]
         return {"key": self.key, "level": self.level, "families": list(self.families), "label": self.label,
                 "unit": self.unit, "units": list(self.units),
-                "usual": {"min": self.usual_min, "max": self.usual_max, "reason": self.usual_reason},
-                "plausible": {"min": bound.low, "max": bound.high}}
+                "usual": {"min": self.usual_min, "max": self.usual_max, "reason": self.usual_reason}}
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +98,8 @@ def table() -> dict[str, ManualQuantity]:
             raise ValueError(f"{TABLE.name}: {key}: the first unit must be the field's own, {bounds[key].unit}")
         for unit in units:
             convert(1.0, unit, units[0])  # raises UnitError for a unit the form could not convert
+        if any(plausible.screen({key: float(row[end])}, []) for end in ("usual_min", "usual_max")):
+            raise ValueError(f"{TABLE.name}: {key}: the usual range must lie within the plausible bounds")
         reason = row["usual_reason"]
         if reason.startswith("as ") and reason[3:] in out:
             reason = out[reason[3:]].usual_reason
