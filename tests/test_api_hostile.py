@@ -38,7 +38,9 @@ FIELDS = ["name", "kind", "level", "priority", "modality", "device_id", "standar
           "daily_digest", "period", "roles", "filters", "date_from", "date_to", "code", "scheme", "q", "limit",
           "offset", "status", "format", "pseudonymise", "anonymise", "export", "raw", "by_device", "suggest", "all",
           "above_drl", "accession", "device", "action", "actor", "target_type", "target_id", "date", "study",
-          "control_id", "ack_code", "message_type", "exclude", "lower", "upper", "body_region", "loinc"]
+          "control_id", "ack_code", "message_type", "exclude", "lower", "upper", "body_region", "loinc",
+          "content", "content_base64", "mapping", "columns", "doses", "on_duplicate", "staff_id", "service",
+          "window", "by", "algorithm", "save_mapping", "filename", "department_id", "person_id"]
 
 def nested(depth: int):
     value = []
@@ -103,7 +105,10 @@ def api(sessions, tmp_path):
              ("POST", "reports/schedules", {"name": "Monthly", "period": "monthly"}),
              ("POST", "reports", {"date_from": "2026-03-01", "date_to": "2026-03-31"}),
              ("POST", "alerts/evaluate", {}),
-             ("POST", f"reconciliation/studies/{records[1]['study_instance_uid']}/reassign", {"patient_id": "P-NEW"})]
+             ("POST", f"reconciliation/studies/{records[1]['study_instance_uid']}/reassign", {"patient_id": "P-NEW"}),
+             ("POST", "occupational/imports", {"content": "Staff ID,Department,Period,Position,Hp(10) (mSv)\n"
+                                                          "S1,Angiography,2026-01,Collar,0.5\n", "service": "Service A",
+                                                          "save_mapping": True})]
     for method, path, body in seeds:
         status, answer = call(method, path, body=body)
         assert status == 200, (path, answer)

@@ -43,7 +43,9 @@ export async function alertDetail(id) {
       el("dt", {}, "Value"), el("dd", {}, `${number(alert.value, 4)} ${alert.unit ?? ""} (threshold ${number(alert.threshold, 4)})`),
       el("dt", {}, "Reference"), el("dd", {}, alert.reference ?? "—"),
       el("dt", {}, "What to do"), el("dd", {}, alert.actions ?? "—"),
-      el("dt", {}, "Study"), el("dd", {}, el("a", { href: `#/studies/${encodeURIComponent(alert.study_instance_uid)}` }, alert.study_instance_uid)),
+      ...(alert.person_id != null  // an occupational dose alert is about a monitored person, not a study
+        ? [el("dt", {}, "Monitored person"), el("dd", {}, `#${alert.person_id} in the occupational dose register`)]
+        : [el("dt", {}, "Study"), el("dd", {}, el("a", { href: `#/studies/${encodeURIComponent(alert.study_instance_uid)}` }, alert.study_instance_uid))]),
       el("dt", {}, "Assignee"), el("dd", {}, alert.assignee ?? "—"),
     ),
     allowed.length ? el("form", { class: "review", onsubmit: (e) => e.preventDefault() },

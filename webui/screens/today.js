@@ -23,8 +23,9 @@ export async function today() {
       `${counts.ok || 0} dose objects, ${counts.error || 0} errors.`),
     el("h2", {}, "New alerts"),
     alerts === null ? el("p", {}, "Alerts are not available on this server.")
-      : alerts.alerts?.length ? table(alerts.alerts, [["study_instance_uid", "Study"], ["rule", "Rule"], ["message", "Why"]],
-        { rowLink: (a) => `#/studies/${encodeURIComponent(a.study_instance_uid)}` }) : el("p", {}, "No new alerts."),
+      : alerts.alerts?.length ? table(alerts.alerts,
+        [[(a) => a.study_instance_uid ?? `person #${a.person_id}`, "Study"], ["rule", "Rule"], ["message", "Why"]],
+        { rowLink: (a) => (a.study_instance_uid ? `#/studies/${encodeURIComponent(a.study_instance_uid)}` : `#/alerts/${a.id}`) }) : el("p", {}, "No new alerts."),
     el("h2", {}, "Dose screen values to confirm"),
     reviewList(screens.screens),
     el("h2", {}, "Ingest errors"),

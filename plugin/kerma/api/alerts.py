@@ -13,7 +13,7 @@ from ..evaluate.review import ACTIONS, STATUSES, ReviewError, act, assign, comme
 from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, check, rule_json, spec_of
 from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
-from ..notify.messages import study_link
+from ..notify.messages import alert_link
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, role_needed, route
@@ -31,12 +31,12 @@ def alert_json(alert: Alert, base_url: str) -> dict:
     return {"id": alert.id, "created_at": iso(alert.created_at), "updated_at": iso(alert.updated_at),
             "status": alert.status, "severity": alert.severity, "kind": alert.kind,
             "rule": alert.rule.get("name"), "rule_id": alert.rule_id, "rule_version": alert.rule_version,
-            "study_instance_uid": alert.study_instance_uid, "study_date": iso(alert.study_date),
+            "study_instance_uid": alert.study_instance_uid, "person_id": alert.person_id, "study_date": iso(alert.study_date),
             "device_id": alert.device_id, "standard_exam_id": alert.standard_exam_id, "subject": alert.subject,
             "quantity": alert.quantity, "value": alert.value, "threshold": alert.threshold, "unit": alert.unit,
             "reference": alert.reference, "reason": alert.reason, "message": alert.reason, "actions": alert.actions,
             "assignee": alert.assignee, "reportable": alert.reportable, "closed_at": iso(alert.closed_at),
-            "link": study_link(base_url, alert.study_instance_uid)}
+            "link": alert_link(base_url, alert)}
 
 
 def _alert(session: Session, request: Request) -> Alert:
@@ -61,6 +61,7 @@ class AlertQuery(Page):
     study: column_text(Alert.study_instance_uid) | None = None
     assignee: column_text(Alert.assignee) | None = None
     device_id: Id | None = None
+    person_id: Id | None = None
     date_from: Day | None = None
     date_to: Day | None = None
 
@@ -78,6 +79,8 @@ def list_alerts(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(Alert.assignee == q.assignee)
     if q.device_id:
         stmt = stmt.where(Alert.device_id == q.device_id)
+    if q.person_id:
+        stmt = stmt.where(Alert.person_id == q.person_id)
     if q.date_from:
         stmt = stmt.where(Alert.study_date >= q.date_from)
     if q.date_to:

@@ -423,10 +423,12 @@ class AlertRule(Base):
 
 
 class Alert(Base):
-    """One rule firing on one study (and one subject in it: the exam, an event, a series, a level step)."""
+    """One rule firing on one study (and one subject in it: the exam, an event, a series, a level step), or on one
+    monitored person (occupational dose: ``person_id``, no study)."""
 
     __tablename__ = "alert"
     __table_args__ = (Index("ux_alert_subject", "rule_id", "study_id", "subject", unique=True),
+                      Index("ux_alert_person_subject", "rule_id", "person_id", "subject", unique=True),
                       Index("ix_alert_status_created", "status", "created_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
@@ -436,8 +438,10 @@ class Alert(Base):
     rule: Mapped[dict] = mapped_column(JSON, nullable=False)  # the rule as it was when it fired
     kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     severity: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", name="fk_alert_study"), nullable=False, index=True)
-    study_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), nullable=False)
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id", name="fk_alert_study"), index=True)
+    study_instance_uid: Mapped[str | None] = mapped_column(ReceivedText(64))
+    person_id: Mapped[int | None] = mapped_column(  # an occupational dose alert's monitored person
+        ForeignKey("occupational_person.id", name="fk_alert_person"), index=True)
     study_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", name="fk_alert_device"), index=True)
     standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id", name="fk_alert_exam"))
@@ -634,3 +638,96 @@ class ManualEntry(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     study: Mapped[Study] = relationship()
     dose_object: Mapped[DoseObject] = relationship()
+
+
+class OccupationalDepartment(Base):
+    """A department whose staff wear personal dosimeters (kerma.occupational), optionally at one site."""
+
+    __tablename__ = "occupational_department"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, unique=True)
+    site: Mapped[str | None] = mapped_column(String(256))  # the hospital or institution, for site-specific levels
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+
+
+class OccupationalPerson(Base):
+    """A person monitored by a dosimetry service.  ``staff_id`` and ``name`` are personal data: exports
+    pseudonymise or remove them, and every read of them is audited."""
+
+    __tablename__ = "occupational_person"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ReceivedText(64), nullable=False, unique=True)  # as the dosimetry service names the person
+    name: Mapped[str | None] = mapped_column(ReceivedText())
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occupational_department.id", name="fk_occupational_person_department"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    department: Mapped[OccupationalDepartment | None] = relationship()
+
+
+class DosimetryService(Base):
+    """A dosimetry service and the column mapping its reports were last imported with (reused for its next one)."""
+
+    __tablename__ = "dosimetry_service"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, unique=True)
+    mapping: Mapped[dict] = mapped_column(JSON, nullable=False)  # kerma.occupational.mapping.Mapping as JSON
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
+
+
+class DosimetryImport(Base):
+    """One imported dosimetry report: the mapping applied, what was accepted, refused (row and reason) and replaced.
+
+    Undoing it withdraws its readings and brings back the ones it replaced.
+    """
+
+    __tablename__ = "dosimetry_import"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("dosimetry_service.id", name="fk_dosimetry_import_service"))
+    filename: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)  # of the file as received
+    mapping: Mapped[dict] = mapped_column(JSON, nullable=False)
+    on_duplicate: Mapped[str] = mapped_column(String(16), nullable=False)  # refuse, replace
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, nullable=False)
+    imported_by: Mapped[str | None] = mapped_column(String(128))
+    row_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    reading_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    refused: Mapped[list] = mapped_column(JSON, nullable=False)  # [{"row", "column", "value", "reason"}]
+    replaced_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    new_people: Mapped[list] = mapped_column(JSON, nullable=False)  # ids of the people the import registered
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(128))
+    service: Mapped[DosimetryService | None] = relationship()
+
+
+class DoseReading(Base):
+    """One dosimeter's reading for one person and monitoring period, in mSv.
+
+    A quantity the dosimeter does not measure is null; one reported below the service's recording level is null with
+    its level (or null when the report gives none) in ``below_level``, and counts as 0 in sums.  ``status``:
+    ``active``, ``replaced`` (by a later import, ``replaced_by_import_id``) or ``undone`` (its import was undone).
+    """
+
+    __tablename__ = "dose_reading"
+    __table_args__ = (Index("ix_dose_reading_person_period", "person_id", "period_end"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("occupational_person.id", name="fk_dose_reading_person"), nullable=False)
+    department_id: Mapped[int | None] = mapped_column(  # the person's department during the period
+        ForeignKey("occupational_department.id", name="fk_dose_reading_department"), index=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("dosimetry_import.id", name="fk_dose_reading_import"), nullable=False, index=True)
+    source_row: Mapped[int | None] = mapped_column(Integer)  # the row of the imported file
+    period_start: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
+    position: Mapped[str] = mapped_column(String(32), nullable=False)  # kerma/occupational/data/positions.csv
+    hp10_mSv: Mapped[float | None] = mapped_column(Float)
+    hp007_mSv: Mapped[float | None] = mapped_column(Float)
+    hp3_mSv: Mapped[float | None] = mapped_column(Float)
+    below_level: Mapped[dict | None] = mapped_column(JSON)  # {"hp10_mSv": 0.1 or null}: reported below the recording level
+    dosimeter_id: Mapped[str | None] = mapped_column(ReceivedText(64))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active", index=True)
+    replaced_by_import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dosimetry_import.id", name="fk_dose_reading_replaced_by"))
+    person: Mapped[OccupationalPerson] = relationship()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..classify.rules import Rule, RuleError, conditions_of, matches
 from ..db.models import AlertRule
 from ..notify.recipients import ROLES, SEVERITY_RANK
+from ..occupational import vocabulary as occupational
 from ..stats.tables import EXPOSURE_QUANTITIES
 from .environment import DRL_KIND_SETS
 from .facts import EXAM_QUANTITIES, LEVELS, StudyFacts
@@ -38,10 +39,14 @@ KINDS: dict[str, tuple[dict, bool, tuple[str, ...]]] = {
     "group_drl": ({"exam_count": 20, "mean_factor": 2.0, "trigger_factor": 3.0, "drl_kind": "national"}, False,
                   ("exam",)),
     "achievable": ({"direction": "above", "exam_count": 20, "min_exams": 5}, False, ("exam",)),
+    # a monitored person's dose over a window (kerma.occupational): dose limits and investigation levels
+    "occupational": ({"threshold": None, "window": "calendar_year", "algorithm": None, "site": None,
+                      "department_id": None}, True, ("person",)),
 }
 COLUMNS = ("name", "kind", "severity", "quantity", "level", "parameters", "notify_roles", "patient_group")
-OPTIONAL = {"lower", "upper", "increment"}  # may stay None (expected_range needs one of lower/upper)
-COUNTS = {"window_days", "exam_count", "baseline_exams", "recent_exams", "min_baseline_exams", "min_exams"}
+OPTIONAL = {"lower", "upper", "increment", "algorithm", "site", "department_id"}  # may stay None
+COUNTS = {"window_days", "exam_count", "baseline_exams", "recent_exams", "min_baseline_exams", "min_exams",
+          "department_id"}
 POSITIVE = {"k", "threshold", "lower", "upper", "increment", "tolerance_percent", "mean_factor", "trigger_factor", *COUNTS}
 
 
@@ -150,7 +155,8 @@ def check(fields: dict) -> dict:
         raise AlertRuleError(f"a {kind} rule needs a quantity")
     if quantity:
         # drift reads event values and judges them per exam (the median of its events on the protocol)
-        known = EXAM_QUANTITIES if fields["level"] == "exam" and kind != "drift" else EXPOSURE_QUANTITIES
+        known = occupational.person_quantities() if fields["level"] == "person" \
+            else EXAM_QUANTITIES if fields["level"] == "exam" and kind != "drift" else EXPOSURE_QUANTITIES
         if quantity not in known:
             raise AlertRuleError(f"{quantity!r} is not a quantity at level {fields['level']}; use one of {', '.join(known)}")
     if kind == "drift" and quantity not in DRIFT_QUANTITIES:
@@ -179,6 +185,8 @@ def check(fields: dict) -> dict:
         raise AlertRuleError("an achievable rule watches the median 'above' or 'below' the achievable dose")
     if kind == "achievable" and parameters["min_exams"] > parameters["exam_count"]:
         raise AlertRuleError("min_exams cannot exceed exam_count")
+    if kind == "occupational":
+        _check_occupational(fields, parameters)
     if kind == "dose_check" and parameters["which"] not in ("alert", "notification"):
         raise AlertRuleError("a dose_check rule watches the device's 'alert' or 'notification' values")
     for name in ("conditions", "exclude"):
@@ -195,3 +203,19 @@ def check(fields: dict) -> dict:
     fields["parameters"] = parameters
     fields["notify_roles"] = list(roles)
     return fields
+
+
+def _check_occupational(fields: dict, parameters: dict) -> None:
+    """An occupational rule is about people: scoped by site or department, never by modality, device, exam or patient."""
+    scoped = [name for name in ("modality", "device_id", "standard_exam_id", "patient_group") if fields.get(name)]
+    scoped += [f"parameters.{name}" for name in ("conditions", "exclude") if parameters.get(name)]
+    if scoped:
+        raise AlertRuleError(f"{scoped[0]}: an occupational rule is scoped by parameters.site or "
+                             "parameters.department_id, not by the studies' fields")
+    if parameters["window"] not in occupational.WINDOWS:
+        raise AlertRuleError(f"parameters.window must be one of {', '.join(occupational.WINDOWS)}")
+    algorithms = occupational.two_dosimeter_methods()
+    if parameters["algorithm"] is not None and parameters["algorithm"] not in algorithms:
+        raise AlertRuleError(f"parameters.algorithm must be one of {', '.join(algorithms)}")
+    if parameters["site"] is not None and (not isinstance(parameters["site"], str) or not parameters["site"].strip()):
+        raise AlertRuleError("parameters.site: the site's name, as its departments give it")

@@ -2,6 +2,8 @@
 
 * ``data/default_rules.csv``: Kerma's own defaults (above 2 × DRL, the scanner's Dose Check, drift,
   new devices and software versions; cumulative dose present but off);
+* ``data/occupational_levels.csv``: the annual dose limits of Directive 2013/59/Euratom, Art. 9, for monitored
+  staff (occupational dose), and Kerma's example investigation levels at a tenth of them;
 * ``data/fluoro_trigger_levels.csv`` and ``data/significant_event_criteria.csv``: built from the
   project's reference tables by ``scripts/build_alert_criteria.py``, each row with its citation;
   rows not read in the primary text are loaded disabled, and rows no dose record can check are
@@ -24,6 +26,7 @@ DATA = Path(__file__).with_name("data")
 DEFAULT_RULES = DATA / "default_rules.csv"
 FLUORO_LEVELS = DATA / "fluoro_trigger_levels.csv"
 SIGNIFICANT_EVENTS = DATA / "significant_event_criteria.csv"
+OCCUPATIONAL_LEVELS = DATA / "occupational_levels.csv"
 COLUMNS = ["code", "name", "kind", "modality", "quantity", "level", "parameters", "severity", "notify_roles", "evaluable",
            "enabled", "published", "verification", "source", "notes"]
 
@@ -49,7 +52,7 @@ def load_shipped_rules(session: Session) -> int:
     """Add the shipped rules a database does not hold yet (by code); returns how many were added."""
     known = set(session.scalars(select(AlertRule.code).where(AlertRule.code.is_not(None))))
     added = 0
-    for path in (DEFAULT_RULES, FLUORO_LEVELS, SIGNIFICANT_EVENTS):
+    for path in (DEFAULT_RULES, OCCUPATIONAL_LEVELS, FLUORO_LEVELS, SIGNIFICANT_EVENTS):
         for row in rows(path):
             if row["evaluable"] == "yes" and row["code"] not in known:
                 session.add(AlertRule(**rule_fields(row), version=1, updated_by="kerma"))

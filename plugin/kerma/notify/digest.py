@@ -62,6 +62,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 def summary(alert: Alert) -> dict:
     """An alert as the digest lists it."""
     return {"id": alert.id, "severity": alert.severity, "kind": alert.kind, "status": alert.status,
-            "study_instance_uid": alert.study_instance_uid, "study_date": alert.study_date.isoformat() if alert.study_date else None,
+            "study_instance_uid": alert.study_instance_uid, "person_id": alert.person_id,
+            "study_date": alert.study_date.isoformat() if alert.study_date else None,
             "reason": alert.reason, "assignee": alert.assignee,
             "created_at": alert.created_at.isoformat() if alert.created_at else None}

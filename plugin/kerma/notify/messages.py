@@ -1,7 +1,8 @@
 """What an outbox message says: composed when it is sent, from the alert, digest or report it names.
 
 E-mails name the study by its Study Instance UID, date, accession number, exam and device and link
-to it in Kerma; they carry no patient name or ID.
+to it in Kerma; they carry no patient name or ID.  An occupational dose alert names the person by their
+number in Kerma's register and their department, never by name or staff identifier.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from ..db.models import Alert, Device, OutboxMessage, ReportRun, StandardExam, Study
+from ..db.models import Alert, Device, OccupationalPerson, OutboxMessage, ReportRun, StandardExam, Study
 from ..evaluate.facts import show
 from .digest import daily_digest
 
@@ -31,9 +32,23 @@ def study_link(base_url: str, study_instance_uid: str) -> str:
     return f"{base_url.rstrip('/')}/kerma/ui/#/studies/{urllib.parse.quote(study_instance_uid, safe='')}"
 
 
+def person_link(base_url: str, person_id: int) -> str:
+    """Where a monitored person's doses are in Kerma's UI."""
+    return f"{base_url.rstrip('/')}/kerma/ui/#/occupational/people/{person_id}"
+
+
+def alert_link(base_url: str, alert: Alert | dict) -> str:
+    """The page an alert is about: its study, or its person (occupational dose)."""
+    get = alert.get if isinstance(alert, dict) else lambda name: getattr(alert, name)
+    if get("person_id") is not None:
+        return person_link(base_url, get("person_id"))
+    return study_link(base_url, get("study_instance_uid"))
+
+
 def alert_facts(session: Session, alert: Alert, base_url: str) -> dict:
     """The alert with what a reader needs around it: exam and device names, the link; no patient identifiers."""
-    study = session.get(Study, alert.study_id)
+    person = session.get(OccupationalPerson, alert.person_id) if alert.person_id is not None else None
+    study = session.get(Study, alert.study_id) if alert.study_id is not None else None
     device = session.get(Device, alert.device_id) if alert.device_id else None
     exam = session.get(StandardExam, alert.standard_exam_id) if alert.standard_exam_id else None
     value = show(alert.value, alert.quantity) if alert.value is not None and alert.quantity else None
@@ -51,22 +66,26 @@ def alert_facts(session: Session, alert: Alert, base_url: str) -> dict:
         "value_text": value, "threshold_text": threshold,
         "drl": drl, "drl_text": show(drl, alert.quantity) if drl is not None and alert.quantity else None,
         "reference": alert.reference, "reason": alert.reason, "actions": alert.actions,
-        "link": study_link(base_url, alert.study_instance_uid),
+        "person_id": alert.person_id,
+        "person_department": person.department.name if person and person.department else None,
+        "link": alert_link(base_url, alert),
     }
 
 
 def alert_email(facts: dict) -> Email:
     """The e-mail of an alert: what fired and why, the study, value, DRL, what to do, the link."""
     headline = f"{facts['rule']}: {facts['value_text']}" if facts["value_text"] else facts["rule"]
-    lines = [
-        f"Kerma alert #{facts['alert_id']} ({facts['severity']}): {headline}", "",
-        "Why it fired:", f"  {facts['reason']}", "",
-        f"Study:          {facts['study_instance_uid']}",
-        f"Date:           {facts['study_date'] or '?'}",
-        f"Accession:      {facts['accession_number'] or '?'}",
-        f"Standard exam:  {facts['standard_exam'] or '(not mapped)'}",
-        f"Device:         {facts['device'] or '?'}",
-    ]
+    lines = [f"Kerma alert #{facts['alert_id']} ({facts['severity']}): {headline}", "",
+             "Why it fired:", f"  {facts['reason']}", ""]
+    if facts["person_id"] is not None:
+        lines += [f"Person:         #{facts['person_id']} in Kerma's register (occupational dose)",
+                  f"Department:     {facts['person_department'] or '?'}"]
+    else:
+        lines += [f"Study:          {facts['study_instance_uid']}",
+                  f"Date:           {facts['study_date'] or '?'}",
+                  f"Accession:      {facts['accession_number'] or '?'}",
+                  f"Standard exam:  {facts['standard_exam'] or '(not mapped)'}",
+                  f"Device:         {facts['device'] or '?'}"]
     if facts["value_text"]:
         lines.append(f"Value:          {facts['value_text']}")
     if facts["drl_text"]:
@@ -87,7 +106,7 @@ def digest_email(session: Session, day: dt.date, base_url: str) -> Email:
                          ("Acknowledged but not assigned", digest["unassigned"]), ("Open for more than a week", digest["overdue"])):
         lines.append(f"{title}: {len(items)}")
         lines += [f"  #{a['id']} {a['severity']} {a['kind']} {a['study_date'] or ''}: {a['reason']}\n"
-                  f"      {study_link(base_url, a['study_instance_uid'])}" for a in items[:50]]
+                  f"      {alert_link(base_url, a)}" for a in items[:50]]
         lines.append("")
     lines.append(f"All alerts: {base_url.rstrip('/')}/kerma/ui/#/alerts")
     return Email(f"[Kerma] Daily digest {digest['date']}: {digest['open']} open, {len(digest['new_since'])} new",

@@ -57,16 +57,18 @@ def _add(session: Session, kind: str, channel: str, address: str, key: str, **li
                               attempts=0, next_attempt_at=clock.now(), **links))
 
 
-def enqueue_alert(session: Session, alert: Alert, roles) -> int:
+def enqueue_alert(session: Session, alert: Alert, roles, site: str | None = None) -> int:
     """One e-mail per recipient of ``roles`` (by device, site, severity) and one POST per webhook; returns how many.
 
-    An alert on a study older than the configured ``within_days`` (Orthanc's history back-filled when
-    Kerma is enabled) is told to nobody: it waits in the alert list and the digest.
+    The site is the study's institution; an alert on a person (occupational dose) gives its ``site``.  An alert
+    on a study older than the configured ``within_days`` (Orthanc's history back-filled when Kerma is enabled)
+    is told to nobody: it waits in the alert list and the digest.
     """
     if _targets.within_days and alert.study_date is not None \
             and alert.study_date < clock.today() - dt.timedelta(days=_targets.within_days):
         return 0
-    site = session.scalar(select(Study.institution_name).where(Study.id == alert.study_id))
+    if alert.study_id is not None:
+        site = session.scalar(select(Study.institution_name).where(Study.id == alert.study_id))
     people = recipients_for(session, roles, device_id=alert.device_id, site=site, severity=alert.severity)
     for person in people:
         _add(session, "alert", "email", person.email, f"alert:{alert.id}:email:{person.email.casefold()}", alert_id=alert.id)

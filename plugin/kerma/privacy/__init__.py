@@ -4,6 +4,8 @@
 * **pseudonymised**: patient ID and accession number replaced by a keyed hash (the same patient gets the
   same pseudonym in every export made with one key), names and birth dates removed; UIDs, exact dates and
   times, ages and weights stay, so the rows can be linked back by whoever holds the key *or* the PACS.
+  A monitored worker's staff identifier and dosimeter number become a keyed hash of their own (``S-``…:
+  a staff identifier that equals some patient ID does not get that patient's pseudonym).
 * **anonymised**: no name, identifier, accession number or free text that can hold a name; every UID
   (a field ending in ``_uid``, or a UID within any text) replaced by a keyed hash (``2.25.<n>``:
   the same UID gives the same hash within one key, so events stay grouped by study); every date reduced
@@ -56,6 +58,13 @@ def pseudonym(secret: bytes, value: str | None, purpose: str | None = None) -> s
     return "P-" + _mac(secret, purpose, str(value))[:20]
 
 
+def staff_pseudonym(secret: bytes, value: str | None) -> str | None:
+    """A monitored worker's identifier as a keyed hash (``S-`` and 20 hex digits), apart from patients' pseudonyms."""
+    if value is None:
+        return None
+    return "S-" + _mac(secret, "staff", str(value))[:20]
+
+
 def hashed_uid(secret: bytes, uid: str, purpose: str = "uid") -> str:
     """A UID as a keyed hash, itself a valid UID under the UUID-derived root ``2.25`` (at most 44 characters); one
     ``purpose`` per recipient, as for :func:`pseudonym`."""
@@ -97,6 +106,8 @@ def _protect_dict(level: str, secret: bytes, row: dict) -> dict:
             continue
         if treatment == "pseudonym":
             out[name] = pseudonym(secret, value)
+        elif treatment == "staff_pseudonym":
+            out[name] = staff_pseudonym(secret, value)
         elif treatment in BANDS:
             out[f"{name.rsplit('_', 1)[0]}_band_{BANDS[treatment][0]}"] = band(value, treatment)
         elif level == ANONYMISED and name.endswith("_uid") and isinstance(value, str):
