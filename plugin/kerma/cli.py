@@ -9,6 +9,7 @@
 ``kerma key rotate --file FILE`` replaces the pseudonymisation key (the old one is kept beside it).
 ``kerma patient-dose-sr FILE... --out PATH`` writes a study's estimates as a Patient Radiation Dose SR (TID 10030).
 ``kerma deidentify FILE --out PATH --key-file FILE`` de-identifies a dose report for a registry (PS3.15 Basic Profile).
+``kerma header-rdsr FILE... --out PATH`` builds an X-Ray Radiation Dose SR from a study's image headers.
 """
 
 from __future__ import annotations
@@ -152,6 +153,18 @@ def _ssde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_dicom(build, out: str, refused: tuple, describe) -> int:
+    """Write the object ``build()`` makes to ``out`` and say what it is; exit 1 with the reason when refused."""
+    try:
+        document = build()
+    except (OSError, *refused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    document.save_as(out, enforce_file_format=True)
+    print(f"{out}: {describe(document)}")
+    return 0
+
+
 def _patient_dose_sr(args: argparse.Namespace) -> int:
     import socket
 
@@ -161,14 +174,10 @@ def _patient_dose_sr(args: argparse.Namespace) -> int:
     from .output.patient_dose import NothingToReport, files_sr
 
     observer = args.observer_uid or generate_uid(entropy_srcs=["kerma", socket.getfqdn()])
-    try:
-        document = files_sr(args.files, observer_uid=observer, when=clock.now(), allow_unverified=args.unverified)
-    except (NothingToReport, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    document.save_as(args.out, enforce_file_format=True)
-    print(f"{args.out}: Patient Radiation Dose SR {document.SOPInstanceUID} of study {document.StudyInstanceUID}")
-    return 0
+    return _write_dicom(
+        lambda: files_sr(args.files, observer_uid=observer, when=clock.now(), allow_unverified=args.unverified),
+        args.out, (NothingToReport,),
+        lambda d: f"Patient Radiation Dose SR {d.SOPInstanceUID} of study {d.StudyInstanceUID}")
 
 
 def _deidentify(args: argparse.Namespace) -> int:
@@ -180,14 +189,24 @@ def _deidentify(args: argparse.Namespace) -> int:
 
     policy = Policy(read_or_create(Path(args.key_file)), patient=args.patient, dates=args.dates,
                     descriptions=args.descriptions, purpose=args.purpose)
-    try:
-        result = deidentify(pydicom.dcmread(args.file), policy, clock.now())
-    except (OSError, pydicom.errors.InvalidDicomError, Leak) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    result.save_as(args.out, enforce_file_format=True)
-    print(f"{args.out}: {', '.join(result.DeidentificationMethod)}")
-    return 0
+    return _write_dicom(lambda: deidentify(pydicom.dcmread(args.file), policy, clock.now()), args.out,
+                        (pydicom.errors.InvalidDicomError, Leak), lambda d: ", ".join(d.DeidentificationMethod))
+
+
+def _header_rdsr(args: argparse.Namespace) -> int:
+    import pydicom
+
+    from . import clock
+    from .output.header_report import NotConvertible, header_dose_report
+
+    def build():
+        records = [extract(Path(f).read_bytes()) for f in args.files]
+        evidence = [pydicom.dcmread(f, stop_before_pixels=True, force=True) for f, r in zip(args.files, records)
+                    if r["status"] == "ok"]
+        return header_dose_report(records, evidence, when=clock.now())
+
+    return _write_dicom(build, args.out, (NotConvertible,),
+                        lambda d: f"X-Ray Radiation Dose SR {d.SOPInstanceUID} of study {d.StudyInstanceUID}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -270,6 +289,11 @@ def parser() -> argparse.ArgumentParser:
     di.add_argument("--purpose", default="registry",
                     help="the recipient's name: another purpose gives other pseudonyms, UIDs and shifts")
     di.set_defaults(func=_deidentify)
+    hr = sub.add_parser("header-rdsr", help="build an X-Ray Radiation Dose SR from the dose in a study's image "
+                                            "headers (for a registry)")
+    hr.add_argument("files", nargs="+", metavar="FILE", help="the study's images")
+    hr.add_argument("--out", required=True, metavar="PATH", help="where to write the report (a DICOM file)")
+    hr.set_defaults(func=_header_rdsr)
     return top
 
 

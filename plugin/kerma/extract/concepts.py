@@ -18,6 +18,7 @@ class ConceptRow:
     code: tuple[str, str]
     field: str
     unit: str | None
+    meaning: str = ""
 
 
 def _rows(name: str):
@@ -46,7 +47,8 @@ def concept_table() -> ConceptTable:
     rows = []
     for r in _rows("rdsr_concepts.csv"):
         within = tuple(r["within"].split(":", 1)) if r["within"] else None
-        rows.append(ConceptRow(r["role"], r["scope"], within, (r["scheme"], r["code"]), r["field"], r["unit"] or None))
+        rows.append(ConceptRow(r["role"], r["scope"], within, (r["scheme"], r["code"]), r["field"], r["unit"] or None,
+                               r["meaning"]))
     return ConceptTable(rows)
 
 

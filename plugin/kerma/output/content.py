@@ -28,11 +28,12 @@ def code(value: str, scheme: str, meaning: str) -> Code:
     return Code(value, scheme, meaning)
 
 
-def written(value: float) -> float:
-    """``value`` as it is written into the SR: finite, to :data:`SIGNIFICANT_DIGITS` significant digits."""
+def written(value: float, significant: int | None = SIGNIFICANT_DIGITS) -> float:
+    """``value`` as it is written into the SR: finite, to ``significant`` digits (None: as many as a Decimal String
+    holds, for values copied from a device)."""
     if not math.isfinite(value):
         raise ValueError(f"{value!r} cannot be written into an SR")
-    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value if significant is None else float(f"{value:.{significant}g}")
 
 
 def container(name: Code, relationship=CONTAINS, children: Iterable = (), template_id: str | None = None):
@@ -43,11 +44,12 @@ def container(name: Code, relationship=CONTAINS, children: Iterable = (), templa
     return item
 
 
-def num(name: Code, value: float | None, units: Code, relationship=CONTAINS, children: Iterable = ()):
+def num(name: Code, value: float | None, units: Code, relationship=CONTAINS, children: Iterable = (),
+        significant: int | None = SIGNIFICANT_DIGITS):
     """A NUM item, None when there is no value (absent is absent, never 0)."""
     if value is None:
         return None
-    item = hd.sr.NumContentItem(name, written(float(value)), units, relationship_type=relationship)
+    item = hd.sr.NumContentItem(name, written(float(value), significant), units, relationship_type=relationship)
     return _with(item, children)
 
 
