@@ -8,6 +8,7 @@ import { mapping } from "./screens/mapping.js";
 import { drl } from "./screens/drl.js";
 import { alertDetail, alerts } from "./screens/alerts.js";
 import { manual } from "./screens/manual.js";
+import { occupational } from "./screens/occupational.js";
 import { me } from "./lib/user.js";
 
 const ROUTES = [
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^#\/drl$/, drl],
   [/^#\/alerts\/(\d+)$/, alertDetail],
   [/^#\/alerts$/, alerts],
+  [/^#\/occupational$/, occupational],
   [/^#\/today$/, today],
 ];
 
