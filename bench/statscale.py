@@ -546,7 +546,7 @@ def _source(quantity, filters, full_scan: bool = False):
     from sqlalchemy import Boolean, literal_column, select
 
     from kerma.db.models import DoseObject, IrradiationEvent, Study
-    from kerma.stats.tables import level_of
+    from kerma.quantities import level_of
 
     if level_of(quantity) == "exam":
         value = getattr(Study, quantity)

@@ -146,12 +146,13 @@ def _measurement_fields() -> dict[str, set[str]]:
 def test_every_measurement_field_has_a_plausible_range_in_its_unit():
     table = bounds()
     for field, units in _measurement_fields().items():
-        assert field in table, f"{field} has no row in plausible_ranges.csv"
+        assert field in table, f"{field} has no plausible range in quantities.csv"
         assert units == {table[field].unit}, field
-    for bound in table.values():
-        assert bound.why and not bound.why.startswith("as "), bound.field
-        assert bound.low is None or bound.high is None or bound.low < bound.high, bound.field
-        assert bound.kind in ("dose", "technique", "geometry", "time", "count", "patient"), bound.field
+    for quantity in table.values():
+        bound = quantity.plausible
+        assert bound.reason and not bound.reason.startswith("as "), quantity.key
+        assert bound.low is None or bound.high is None or bound.low < bound.high, quantity.key
+        assert quantity.kind in ("dose", "technique", "geometry", "time", "count", "patient"), quantity.key
     assert {"ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "administered_activity_MBq"} <= dose_fields()
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from corpus import dose_reports
+from kerma import quantities
 from kerma.extract.concepts import concept_table, header_rows, private_rows
 from kerma.extract.dicomfile import read
-from kerma.extract.plausible import bounds
 from kerma.extract.srtree import build
 from kerma.extract.units import UnitError, convert, factor, parse
 
@@ -68,12 +68,12 @@ def test_conversion_is_rounded_to_twelve_significant_digits():
 
 
 def test_every_unit_the_tables_name_is_understood():
-    """Every unit in the concept, header, private and plausible-range tables parses."""
+    """Every unit in the concept, header, private and quantity tables parses."""
     units = {r.unit for r in concept_table().values.values() if r.unit}
     units |= {u for r in header_rows() for u in (r.dicom_unit, r.unit, r.read_as)
               if u and u not in ("label", "code", "datetime")}
     units |= {u for r in private_rows() for u in (r.dicom_unit, r.unit)}
-    units |= {b.unit for b in bounds().values()}
+    units |= {q.unit for q in quantities.table().values()}
     assert len(units) > 20
     for unit in units:
         parse(unit)

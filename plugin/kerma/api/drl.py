@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..access import PHYSICIST, VIEWER
 from ..db.models import DrlSet, DrlValue, StandardExam
+from ..quantities import UnknownQuantity, level_of
 from ..stats.monthly import mark_all_stale
-from ..stats.tables import level_of, StatisticsError
 from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import Body, Day, Id, body, column_text, path_id, text
@@ -130,7 +130,7 @@ def _checked_value(session: Session, value: ValueBody) -> dict:
         raise ApiError(400, "standard_exam_id names no standard exam")
     try:
         level = level_of(value.quantity)
-    except StatisticsError as exc:
+    except UnknownQuantity as exc:
         raise ApiError(400, f"quantity: {exc}") from None
     for low, high in (("age_min_years", "age_max_years"), ("weight_min_kg", "weight_max_kg")):
         if None not in (getattr(value, low), getattr(value, high)) and getattr(value, low) > getattr(value, high):

@@ -8,6 +8,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import quantities
 from ..access import VIEWER
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import event as event_fields
@@ -41,8 +42,8 @@ class QuantityQuery(FilterQuery):
 def _quantity_query(request: Request) -> QuantityQuery:
     q = query(request, QuantityQuery)
     try:
-        tables.level_of(q.quantity)
-    except tables.StatisticsError as exc:
+        quantities.level_of(q.quantity)
+    except quantities.UnknownQuantity as exc:
         raise ApiError(400, f"quantity: {exc}") from None
     return q
 
@@ -51,7 +52,7 @@ def _quantity_query(request: Request) -> QuantityQuery:
 def statistics(ctx: Context, session: Session, request: Request):
     q = _quantity_query(request)
     rows = with_names(session, tables.median_table(session, q.quantity, q.filters(), q.period, by_device=q.by_device))
-    return rows_answer(ctx, request, "statistics", rows, {"quantity": q.quantity, "level": tables.level_of(q.quantity)})
+    return rows_answer(ctx, request, "statistics", rows, {"quantity": q.quantity, "level": quantities.level_of(q.quantity)})
 
 
 @route("GET", r"statistics/above-drl", role=VIEWER, personal=True)

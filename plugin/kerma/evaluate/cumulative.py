@@ -6,8 +6,10 @@ history, not a measure of risk: the alert says so.
 
 from __future__ import annotations
 
+from ..numbers import show
+from ..quantities import label_of
 from .environment import Environment
-from .facts import StudyFacts, label_of, show
+from .facts import StudyFacts
 from .findings import Finding
 from .rules import RuleSpec
 

@@ -7,8 +7,9 @@ was recorded without one).
 
 from __future__ import annotations
 
+from ..numbers import show
 from .environment import Environment
-from .facts import StudyFacts, show
+from .facts import StudyFacts
 from .findings import Finding
 from .rules import RuleSpec
 

@@ -7,7 +7,7 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from ..drl.sets import LevelIndex, active_levels
-from .facts import EXAM_QUANTITIES
+from ..quantities import exam_quantities
 from .history import History
 
 DRL_KIND_SETS = {"any": ("local", "national"), "local": ("local",), "national": ("national",)}
@@ -34,7 +34,7 @@ class Environment:
 
     def achievable_quantities(self) -> set[str]:
         """Examination-level quantities that have an achievable dose."""
-        return {lv.quantity for lv in self._achievable} & set(EXAM_QUANTITIES)
+        return {lv.quantity for lv in self._achievable} & {q.key for q in exam_quantities()}
 
     def drls(self, drl_kind: str) -> LevelIndex:
         """The DRL index for ``drl_kind`` (any: local first, then national)."""
@@ -43,5 +43,5 @@ class Environment:
 
     def drl_quantities(self, level: str) -> set[str]:
         """Quantities that have a DRL usable at ``level`` (a series is compared with per-exposure DRLs)."""
-        quantities = {lv.quantity for lv in self._levels}
-        return quantities & set(EXAM_QUANTITIES) if level == "exam" else quantities - set(EXAM_QUANTITIES)
+        with_drl, exam = {lv.quantity for lv in self._levels}, {q.key for q in exam_quantities()}
+        return with_drl & exam if level == "exam" else with_drl - exam

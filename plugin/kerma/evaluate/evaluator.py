@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Alert, AlertComment, AlertRule, Study
 from ..notify.outbox import enqueue_alert
+from ..numbers import show
 from ..rule_rows import evaluable
 from . import achievable, cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
 from .environment import Environment
-from .facts import StudyFacts, show, study_facts
+from .facts import StudyFacts, study_facts
 from .findings import Finding
 from .rules import AlertRuleError, RuleSpec, spec_of
 

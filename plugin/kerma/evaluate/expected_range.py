@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..numbers import show
 from .environment import Environment
-from .facts import StudyFacts, measured, show
+from .facts import StudyFacts, measured
 from .findings import Finding, measured_text
 from .rules import RuleSpec
 

@@ -5,42 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .. import quantities
+from ..db import values as stored
 from ..db.models import EVENT_FIELDS, Study
 from ..drl.sets import ADULT_FROM_YEARS
-from ..stats.tables import EXAM_QUANTITIES  # exam level: the study's resolved totals (Study columns)
-# quantities that add up over the events of a series; the others (CTDIvol, kVp, EI...) take the series' highest
-ADDITIVE = {"dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "exposure_mAs", "irradiation_duration_s", "exposure_time_s",
-            "agd_mGy", "number_of_pulses", "administered_activity_MBq", "effective_dose_mSv"}
+
 LEVELS = ("exposure", "series", "exam")
-UNITS = (("_mGycm", "mGy·cm"), ("_Gycm2", "Gy·cm²"), ("_mGy", "mGy"), ("_mSv", "mSv"), ("_MBq", "MBq"),
-         ("_mAs", "mAs"), ("_mA", "mA"), ("_s", "s"), ("_mm", "mm"), ("kvp", "kV"))
-LABELS = {"total_dlp_mGycm": "DLP", "dlp_mGycm": "DLP", "ctdivol_mGy": "CTDIvol", "total_dap_Gycm2": "DAP",
-          "dap_Gycm2": "DAP", "total_ka_r_mGy": "Ka,r", "ka_r_mGy": "Ka,r", "total_fluoro_time_s": "fluoroscopy time",
-          "kvp": "kVp", "exposure_mAs": "mAs", "exposure_index": "exposure index", "agd_mGy": "AGD",
-          "total_activity_MBq": "administered activity"}
-
-
-def unit_of(quantity: str) -> str:
-    """The unit a record field carries in its name (``dlp_mGycm`` → ``mGy·cm``); empty for pure numbers."""
-    for suffix, unit in UNITS:
-        if quantity.endswith(suffix):
-            return unit
-    return ""
-
-
-def label_of(quantity: str) -> str:
-    """How a reason names a quantity (``DLP``, ``CTDIvol``, ``Ka,r``...)."""
-    return LABELS.get(quantity, quantity.replace("_", " "))
-
-
-def significant(value: float) -> str:
-    """4 significant digits, without an exponent for the large values doses reach (``12345`` stays ``12345``)."""
-    return f"{value:.4g}" if abs(value) < 10_000 else f"{value:.0f}"
-
-
-def show(value: float, quantity: str) -> str:
-    """A value with its unit (what people read in a reason, an e-mail or a report)."""
-    return f"{significant(value)} {unit_of(quantity)}".strip()
 
 
 @dataclass(frozen=True)
@@ -109,7 +79,7 @@ def study_facts(study: Study) -> StudyFacts:
         modality=tuple(sorted({o.modality for o in objects if o.modality})), device_id=study.device_id,
         standard_exam_id=study.standard_exam_id, patient_id=study.patient_id, age=study.patient_age_years,
         weight=study.patient_weight_kg, site=study.institution_name, description=study.study_description,
-        totals={q: getattr(study, q) for q in EXAM_QUANTITIES if getattr(study, q) is not None},
+        totals={q.key: v for q in quantities.exam_quantities() if (v := stored.value(study, q)) is not None},
         events=tuple(events),
         objects=tuple((o.id, o.device_id, o.software_versions) for o in objects),
     )
@@ -142,7 +112,7 @@ def measured(facts: StudyFacts, quantity: str, level: str) -> list[Measured]:
     out = []
     for key, members in series.items():
         numbers = [float(e.values[quantity]) for e in members]
-        value = sum(numbers) if quantity in ADDITIVE else max(numbers)
+        value = sum(numbers) if quantities.aggregate_of(quantity) == "sum" else max(numbers)
         out.append(Measured(f"series:{key}", quantity, round(value, 9), members[0].standard_exam_id,
                             facts.event_context(members[0])))
     return out

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from .facts import Measured, StudyFacts, label_of, show, unit_of
+from ..numbers import show
+from ..quantities import label_of, unit_of
+from .facts import Measured, StudyFacts
 
 if TYPE_CHECKING:
     from .environment import Environment

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import Alert, AlertComment, DoseReading, OccupationalPerson
 from ..notify.outbox import enqueue_alert
+from ..numbers import show
 from ..occupational import vocabulary
 from ..occupational.estimates import Summary, Window, methods_used, summarise
 from ..occupational.summaries import active_readings, periods
 from .evaluator import enabled_rules
-from .facts import show
 from .findings import Finding
 from .rules import RuleSpec
 

@@ -16,9 +16,9 @@ from ..classify.rules import Rule, RuleError, conditions_of, matches
 from ..db.models import AlertRule
 from ..notify.recipients import ROLES, SEVERITY_RANK
 from ..occupational import vocabulary as occupational
-from ..stats.tables import EXPOSURE_QUANTITIES
+from ..quantities import exam_quantities, exposure_quantities
 from .environment import DRL_KIND_SETS
-from .facts import EXAM_QUANTITIES, LEVELS, StudyFacts
+from .facts import LEVELS, StudyFacts
 
 SEVERITIES = tuple(SEVERITY_RANK)
 DRL_KINDS = tuple(DRL_KIND_SETS)
@@ -148,15 +148,16 @@ def check(fields: dict) -> dict:
         raise AlertRuleError(f"severity must be one of {', '.join(SEVERITIES)}")
     quantity = fields.get("quantity")
     if not fields.get("level"):  # the quantity says it: study totals are exam level, event fields exposure level
-        fields["level"] = "exam" if quantity in EXAM_QUANTITIES and "exam" in levels else levels[0]
+        exam = quantity in {q.key for q in exam_quantities()}
+        fields["level"] = "exam" if exam and "exam" in levels else levels[0]
     if fields["level"] not in levels:
         raise AlertRuleError(f"a {kind} rule works at level {' or '.join(levels)}")
     if needs_quantity and not quantity:
         raise AlertRuleError(f"a {kind} rule needs a quantity")
     if quantity:
         # drift reads event values and judges them per exam (the median of its events on the protocol)
-        known = occupational.person_quantities() if fields["level"] == "person" \
-            else EXAM_QUANTITIES if fields["level"] == "exam" and kind != "drift" else EXPOSURE_QUANTITIES
+        known = occupational.person_quantities() if fields["level"] == "person" else [
+            q.key for q in (exam_quantities() if fields["level"] == "exam" and kind != "drift" else exposure_quantities())]
         if quantity not in known:
             raise AlertRuleError(f"{quantity!r} is not a quantity at level {fields['level']}; use one of {', '.join(known)}")
     if kind == "drift" and quantity not in DRIFT_QUANTITIES:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import statistics
 
+from ..numbers import show
+from ..quantities import label_of
 from .environment import Environment
-from .facts import StudyFacts, label_of, show
+from .facts import StudyFacts
 from .findings import Finding
 from .rules import RuleSpec
 from .thresholds import drl_reference

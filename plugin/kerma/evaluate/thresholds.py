@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..drl.sets import Level
+from ..numbers import show
 from .environment import Environment
-from .facts import StudyFacts, measured, show
+from .facts import StudyFacts, measured
 from .findings import Finding, measured_text
 from .rules import RuleSpec
 

@@ -2,8 +2,8 @@
 
 Every number of a record is checked where the record is assembled: a non-finite
 value (NaN, infinity: a DS ``"NaN"``, ``"1e309"``, an IEEE NaN in an FD) is
-refused in every field, and a value outside the field's bounds in
-``data/plausible_ranges.csv`` (a negative dose, a 3,200 kg patient) is refused
+refused in every field, and a value outside the field's plausible bounds in the
+quantity table (:mod:`kerma.quantities`: a negative dose, a 3,200 kg patient) is refused
 too.  A refused number becomes ``None`` (absent) and a warning names the field,
 the value and the reason; the caller decides whether what is left is still a
 dose record (:func:`has_dose`).
@@ -13,21 +13,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
-from .concepts import _rows as table_rows
-
-
-@dataclass(frozen=True, slots=True)
-class Bound:
-    """One row of ``plausible_ranges.csv``: the values a record field may hold, and why."""
-
-    field: str
-    unit: str
-    low: float | None
-    high: float | None
-    kind: str  # "dose" marks the object's dose content; the other kinds describe the field
-    why: str
+from .. import quantities
+from ..quantities import Quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,25 +29,14 @@ class Refusal:
         return f"{self.field} {self.value:g} refused: {self.reason}"
 
 
-@lru_cache(maxsize=1)
-def bounds() -> dict[str, Bound]:
-    rows = {r["field"]: r for r in table_rows("plausible_ranges.csv")}
-
-    def number(text: str) -> float | None:
-        return float(text) if text else None
-
-    def why(row: dict) -> str:  # "as ctdivol_mGy": that row's reason
-        other = rows.get(row["why"][3:]) if row["why"].startswith("as ") else None
-        return other["why"] if other else row["why"]
-
-    return {
-        name: Bound(name, r["unit"], number(r["min"]), number(r["max"]), r["kind"], why(r)) for name, r in rows.items()
-    }
+def bounds() -> dict[str, Quantity]:
+    """The quantities with plausible bounds, by field name."""
+    return quantities.plausible_ranges()
 
 
-@lru_cache(maxsize=1)
 def dose_fields() -> frozenset[str]:
-    return frozenset(name for name, bound in bounds().items() if bound.kind == "dose")
+    """The fields that make an object's dose content."""
+    return quantities.dose_keys()
 
 
 def screen(node: dict | list, warnings: list[str]) -> list[Refusal]:
@@ -84,7 +61,7 @@ def has_dose(node: dict | list) -> bool:
     return any(has_dose(item) for item in node if isinstance(item, (dict, list)))
 
 
-def _screen(node: dict | list, table: dict[str, Bound], out: list[Refusal], name: str = "") -> None:
+def _screen(node: dict | list, table: dict[str, Quantity], out: list[Refusal], name: str = "") -> None:
     entries = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in entries:
         kind = type(value)
@@ -93,19 +70,20 @@ def _screen(node: dict | list, table: dict[str, Bound], out: list[Refusal], name
             reason = _fault(value, kind, table.get(field))
             if reason is not None:
                 node[key] = None
-                bound = table.get(field)
-                out.append(Refusal(field, value, reason, bound is not None and bound.kind == "dose"))
+                quantity = table.get(field)
+                out.append(Refusal(field, value, reason, quantity is not None and quantity.is_dose))
         elif kind is dict or kind is list:
             _screen(value, table, out, key if isinstance(key, str) else name)
 
 
-def _fault(value: float, kind: type, bound: Bound | None) -> str | None:
+def _fault(value: float, kind: type, quantity: Quantity | None) -> str | None:
     if kind is float and not math.isfinite(value):  # an int is finite (and may be too large for isfinite)
         return "not a finite number"
-    if bound is None:
+    if quantity is None:
         return None
+    bound = quantity.plausible
     if bound.low is not None and value < bound.low:
-        return f"below the plausible minimum {bound.low:g} {bound.unit} ({bound.why})"
+        return f"below the plausible minimum {bound.low:g} {quantity.unit} ({bound.reason})"
     if bound.high is not None and value > bound.high:
-        return f"above the plausible maximum {bound.high:g} {bound.unit} ({bound.why})"
+        return f"above the plausible maximum {bound.high:g} {quantity.unit} ({bound.reason})"
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import quantities
 from ..classify.apply import classify_study, load_rules
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import record
@@ -13,18 +14,6 @@ from ..reconcile.his import apply_size_on_ingest
 from ..reconcile.lists import matched_orders
 from ..stats.monthly import mark_stale, month_key
 from ..study_dose import resolve_study
-
-# resolved total -> Study column
-TOTAL_COLUMNS = {
-    "ct_dlp_total_mGycm": "total_dlp_mGycm",
-    "dap_total_Gycm2": "total_dap_Gycm2",
-    "ka_r_total_mGy": "total_ka_r_mGy",
-    "fluoro_time_total_s": "total_fluoro_time_s",
-    "agd_total_left_mGy": "total_agd_left_mGy",
-    "agd_total_right_mGy": "total_agd_right_mGy",
-    "administered_activity_MBq": "total_activity_MBq",
-    "event_count": "event_count",
-}
 
 
 def refresh_studies(session: Session, study_ids: set[int]) -> None:
@@ -56,9 +45,11 @@ def refresh_study(study: Study) -> None:
     study.dose_source = resolved["source"]
     study.dose_sources = resolved["sources"] or None
     study.dose_totals = totals or None
-    for total, column in TOTAL_COLUMNS.items():
-        value = totals.get(total)
-        setattr(study, column, value if isinstance(value, (int, float)) else None)
+    for quantity in quantities.exam_quantities():  # those kept in columns; the others are read from dose_totals
+        if quantity.statistics == quantities.COLUMN:
+            value = totals.get(quantity.record_total)
+            setattr(study, quantity.key, value if isinstance(value, (int, float)) else None)
+    study.event_count = totals.get("event_count")  # a mapping-rule field
     keep_folded(objects, [e for e in resolved["events"] if e.get("folded_key")])
     counted = {e["event_id"] for e in resolved["events"] if e.get("event_id") and not e.get("folded_key")}
     devices = [o.device_id for o in objects if o.source in resolved["sources"].values() and o.device_id]

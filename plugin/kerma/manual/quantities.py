@@ -1,8 +1,8 @@
 """The doses that may be entered by hand, their units and their usual values (``data/manual_quantities.csv``).
 
-Two screens, both from data: a value beyond the bounds no device can reach (the extractor's plausible bounds,
-:mod:`kerma.extract.plausible`) is refused; a value outside the usual range of real examinations (a unit
-mistyped) is kept only when the person entering it confirms it.
+Two screens, both from data: a value beyond the bounds no device can reach (the plausible bounds of the quantity
+table, :mod:`kerma.quantities`, as the extractor screens them: :mod:`kerma.extract.plausible`) is refused; a value
+outside the usual range of real examinations (a unit mistyped) is kept only when the person entering it confirms it.
 """
 
 from __future__ import annotations

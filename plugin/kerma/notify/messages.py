@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from ..db.models import Alert, Device, OccupationalPerson, OutboxMessage, ReportRun, StandardExam, Study
-from ..evaluate.facts import show
+from ..numbers import show
 from .digest import daily_digest
 
 

@@ -11,7 +11,8 @@ matplotlib.rcParams.update({"pdf.fonttype": 42, "font.size": 9})  # TrueType tex
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..evaluate.facts import label_of, significant, unit_of  # noqa: E402
+from ..numbers import significant  # noqa: E402
+from ..quantities import heading, label_of  # noqa: E402
 
 MAX_CHARTS = 12  # per kind of chart: the most frequent exams
 
@@ -19,11 +20,6 @@ MAX_CHARTS = 12  # per kind of chart: the most frequent exams
 def number(value) -> str:
     """How the report prints a dose value."""
     return "–" if value is None else significant(value)
-
-
-def _axis_label(quantity: str) -> str:
-    unit = unit_of(quantity)
-    return f"{label_of(quantity)} ({unit})" if unit else label_of(quantity)
 
 
 def trend_groups(trends: list[dict]) -> list[tuple[str, str, list[dict]]]:
@@ -48,7 +44,7 @@ def trend_chart(exam: str, quantity: str, rows: list[dict]) -> Figure:
         if drls:
             ax.plot([p for p, _ in drls], [v for _, v in drls], linestyle="--", label=f"DRL ({band})")
     ax.set_title(f"{exam}: median {label_of(quantity)} per month against the DRL")
-    ax.set_ylabel(_axis_label(quantity))
+    ax.set_ylabel(heading(quantity))
     ax.tick_params(axis="x", labelrotation=45)
     ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
@@ -63,7 +59,7 @@ def distribution_chart(exam: str, quantity: str, rows: list[dict], device_names:
     ax.set_xticks(range(1, len(rows) + 1), [device_names.get(r["device_id"], f"device {r['device_id']}") for r in rows],
                   fontsize=7)
     ax.set_title(f"{exam}: {label_of(quantity)} per device in the period")
-    ax.set_ylabel(_axis_label(quantity))
+    ax.set_ylabel(heading(quantity))
     fig.tight_layout()
     return fig
 

@@ -15,13 +15,12 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import quantities
 from ..db.models import Alert, DoseObject, Study
 from ..stats import tables
 from ..stats.summary import summarize
 from .periods import months_back
 
-# the dose quantities a report shows, each at its own level (exam totals, per exposure)
-QUANTITIES = ("total_dlp_mGycm", "ctdivol_mGy", "total_dap_Gycm2", "dap_Gycm2", "agd_mGy", "total_activity_MBq")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 TREND_MONTHS = 12
 
@@ -38,7 +37,7 @@ def report_data(session: Session, start: dt.date, end: dt.date, filters: dict | 
         "filters": filters, "examinations": len(studies), "trends": [], "distributions": [], "above_drl": [],
         "alerts": _alerts(session, start, end, {s.id for s in studies}), "load": _load(studies),
     }
-    for quantity in QUANTITIES:
+    for quantity in (q.key for q in quantities.reported()):  # each at its own level (exam totals, per exposure)
         data["trends"] += [r for r in tables.median_table(session, quantity, trailing, "month", by_device=False)
                            if r["standard_exam_id"] is not None]
         data["distributions"] += _distributions(session, quantity, period)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
 
-from ..evaluate.facts import label_of, unit_of
+from ..quantities import heading
 from . import charts
 from .charts import number
 
@@ -22,11 +22,6 @@ class Section:
     note: str | None = None
 
 
-def _quantity(q: str) -> str:
-    unit = unit_of(q)
-    return f"{label_of(q)} ({unit})" if unit else label_of(q)
-
-
 def sections(data: dict, device_names: dict) -> list[Section]:
     """The report's sections from :func:`kerma.reports.data.report_data`."""
     out = [Section("Summary", columns=["what", "value"], rows=[
@@ -36,7 +31,7 @@ def sections(data: dict, device_names: dict) -> list[Section]:
                     columns=["standard exam", "quantity", "month", "n", "median", "DRL", "median/DRL"])
     for exam, quantity, rows in charts.trend_groups(data["trends"]):
         trend.figures.append(charts.trend_chart(exam, quantity, rows))
-        trend.rows += [[exam, _quantity(quantity), r["period"], str(r["n"]), number(r["median"]),
+        trend.rows += [[exam, heading(quantity), r["period"], str(r["n"]), number(r["median"]),
                         number((r["drl"] or {}).get("value")), number(r["median_over_drl"])] for r in rows]
     out.append(trend)
     distribution = Section("Distribution per device in the period",
@@ -46,7 +41,7 @@ def sections(data: dict, device_names: dict) -> list[Section]:
         by_exam.setdefault((row["standard_exam"], row["quantity"]), []).append(row)
     for (exam, quantity), rows in list(by_exam.items())[:charts.MAX_CHARTS]:
         distribution.figures.append(charts.distribution_chart(exam, quantity, rows, device_names))
-    distribution.rows = [[r["standard_exam"], _quantity(r["quantity"]), device_names.get(r["device_id"], str(r["device_id"])),
+    distribution.rows = [[r["standard_exam"], heading(r["quantity"]), device_names.get(r["device_id"], str(r["device_id"])),
                           str(r["n"]), number(r["median"]), number(r["p25"]), number(r["p75"]), number(r["max"])]
                          for r in data["distributions"]]
     out.append(distribution)
@@ -56,7 +51,7 @@ def sections(data: dict, device_names: dict) -> list[Section]:
                        rows=[[str(a["id"]), a["date"] or "", a["kind"], a["severity"], a["status"], a["reason"]]
                              for a in alerts["list"]]))
     out.append(Section("Examinations above the DRL", columns=["date", "standard exam", "quantity", "value", "DRL", "ratio"],
-                       rows=[[r["date"] or "", r["standard_exam"] or "", _quantity(r["quantity"]), number(r["value"]),
+                       rows=[[r["date"] or "", r["standard_exam"] or "", heading(r["quantity"]), number(r["value"]),
                               number(r["drl"]), f"{r['ratio']:.2f}"] for r in data["above_drl"]]))
     load = data["load"]
     out.append(Section("Modality load", figures=[charts.load_heatmap(load), charts.procedure_chart(load)],

@@ -16,11 +16,10 @@ import datetime as dt
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import quantities
 from ..background import PeriodicThread
 from ..db.models import MonthSummary, MonthSummaryStale, Setting, Study
 
-SUMMARISED = ("ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "total_dlp_mGycm", "total_dap_Gycm2",
-              "total_ka_r_mGy", "total_fluoro_time_s", "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")
 UNDATED = "undated"  # the month key of studies without a date
 STATS = ("n", "median", "mean", "min", "max", "sd", "p25", "p75")
 TRACKED = "month_summary_tracked"
@@ -51,7 +50,7 @@ def refresh(session: Session, max_months: int = 3) -> bool:
     for month in stale[:max_months]:
         filters = Filters(undated=True) if month == UNDATED else Filters(*_month_range(month))
         session.execute(delete(MonthSummary).where(MonthSummary.month == month))
-        for quantity in SUMMARISED:
+        for quantity in (q.key for q in quantities.summarised()):
             for row in median_table(session, quantity, filters, "month", use_summary=False):
                 session.add(MonthSummary(quantity=quantity, month=month, standard_exam_id=row["standard_exam_id"],
                                          device_id=row["device_id"], drl_value_id=row["drl_value_id"],
@@ -71,7 +70,7 @@ def _month_range(month: str) -> tuple[dt.date, dt.date]:
 
 def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int | None, int | None]]] | None:
     """Rows of the month table with their (DRL, achievable dose) value ids, or None when the summary cannot answer exactly."""
-    if quantity not in SUMMARISED or filters.modality or filters.undated:
+    if quantity not in {q.key for q in quantities.summarised()} or filters.modality or filters.undated:
         return None
     if filters.date_from and filters.date_from.day != 1:
         return None

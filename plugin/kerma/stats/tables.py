@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, literal, select, true
 from sqlalchemy.orm import Session
 
-from ..db.models import EVENT_FIELDS, Device, DoseObject, IrradiationEvent, StandardExam, Study
+from .. import quantities
+from ..db import values
+from ..db.models import Device, DoseObject, IrradiationEvent, StandardExam, Study
 from ..drl.sets import DRL_KINDS, Level, LevelIndex, active_levels
 from . import monthly
 from .summary import summarize
 
-EXAM_QUANTITIES = ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
-                   "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")
-EXPOSURE_QUANTITIES = tuple(f for f, measured in EVENT_FIELDS.items() if measured)
 PERIODS = ("month", "quarter", "year", "all")
 
 
@@ -53,15 +52,6 @@ class Row:
     study_uid: str | None = None
 
 
-def level_of(quantity: str) -> str:
-    if quantity in EXAM_QUANTITIES:
-        return "exam"
-    if quantity in EXPOSURE_QUANTITIES:
-        return "exposure"
-    raise StatisticsError(f"unknown dose quantity {quantity!r}; exam level: {', '.join(EXAM_QUANTITIES)}; "
-                          f"exposure level: any measured event field, e.g. ctdivol_mGy, dap_Gycm2")
-
-
 def fetch(session: Session, quantity: str, filters: Filters, with_uid: bool = False) -> list[Row]:
     """The values of ``quantity`` with what groups them, for counted events or for studies."""
     return [Row(*r) for r in session.execute(rows_statement(quantity, filters, with_uid))]
@@ -70,15 +60,15 @@ def fetch(session: Session, quantity: str, filters: Filters, with_uid: bool = Fa
 def rows_statement(quantity: str, filters: Filters, with_uid: bool = False):
     """The select of :func:`fetch`: its columns are the fields of :class:`Row`, in order."""
     uid = (Study.study_instance_uid,) if with_uid else ()
-    if level_of(quantity) == "exam":
-        value = getattr(Study, quantity)
+    known = quantities.statistic(quantity)
+    value = values.expression(known)
+    if known.level == quantities.EXAM:
         stmt = select(Study.standard_exam_id, Study.device_id, Study.study_date, value, Study.patient_age_years,
                       Study.patient_weight_kg, Study.id, literal(None), *uid).where(value.is_not(None))
         date_column, exam_column, device_column = Study.study_date, Study.standard_exam_id, Study.device_id
         if filters.modality:
             stmt = stmt.where(Study.id.in_(select(DoseObject.study_id).where(DoseObject.modality == filters.modality)))
     else:
-        value = getattr(IrradiationEvent, quantity)
         stmt = (select(IrradiationEvent.standard_exam_id, IrradiationEvent.device_id, IrradiationEvent.event_date, value,
                        Study.patient_age_years, Study.patient_weight_kg, Study.id, IrradiationEvent.id, *uid)
                 .join(Study, Study.id == IrradiationEvent.study_id)
@@ -129,12 +119,12 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
         groups = [((r["standard_exam_id"], r["device_id"], r["period"], *level_ids), {k: r[k] for k in monthly.STATS})
                   for r, level_ids in kept]
     else:
-        values: dict[tuple, list[float]] = defaultdict(list)
+        grouped: dict[tuple, list[float]] = defaultdict(list)
         for row in fetch(session, quantity, filters):
             key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period),
                    drls.id_for(row, quantity), achievables.id_for(row, quantity))
-            values[key].append(row.value)
-        groups = [(key, summarize(v)) for key, v in values.items()]
+            grouped[key].append(row.value)
+        groups = [(key, summarize(v)) for key, v in grouped.items()]
     names = _exam_names(session, {key[0] for key, _ in groups})
     out = []
     for (exam_id, device_id, period_key, drl_id, achievable_id), stats in sorted(
@@ -189,16 +179,16 @@ def study_reference_levels(session: Session, study: Study) -> list[dict]:
     standard exam), as the statistics and the alerts compare them.
     """
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
-    values = [(None, study.standard_exam_id, q, getattr(study, q)) for q in EXAM_QUANTITIES]
-    values += [(e.id, e.standard_exam_id, q, getattr(e, q)) for o in study.objects for e in o.events if e.counted
-               for q in EXPOSURE_QUANTITIES]
+    found = [(None, study.standard_exam_id, q, values.value(study, q)) for q in quantities.exam_quantities()]
+    found += [(e.id, e.standard_exam_id, q, values.value(e, q)) for o in study.objects for e in o.events if e.counted
+              for q in quantities.exposure_quantities()]
     out = []
-    for event_id, exam_id, quantity, value in values:
-        if value is None or quantity not in drls.quantities(exam_id) | achievables.quantities(exam_id):
+    for event_id, exam_id, quantity, value in found:
+        if value is None or quantity.key not in drls.quantities(exam_id) | achievables.quantities(exam_id):
             continue
         row = Row(exam_id, None, study.study_date, value, study.patient_age_years, study.patient_weight_kg, study.id, event_id)
-        out.append({"level": level_of(quantity), "event_id": event_id, "standard_exam_id": exam_id, "quantity": quantity,
-                    "value": value, **compare(value, drls.find(row, quantity), achievables.find(row, quantity))})
+        out.append({"level": quantity.level, "event_id": event_id, "standard_exam_id": exam_id, "quantity": quantity.key,
+                    "value": value, **compare(value, drls.find(row, quantity.key), achievables.find(row, quantity.key))})
     return out
 
 
