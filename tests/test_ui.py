@@ -120,6 +120,10 @@ def test_mapping_rule_from_the_ui_remaps_and_the_chart_shows_the_median(page, or
     shown = {points.nth(i).get_attribute("data-series"): float(points.nth(i).get_attribute("data-median"))
              for i in range(points.count())}
     assert shown == pytest.approx({device: statistics.median(v) for device, v in per_device.items()})
+    # labels and units come from GET quantities, not from the page's own list
+    expect(page.locator("select[name=quantity] option[value=ctdivol_mGy]")).to_have_text("CTDIvol (exposure, mGy)")
+    expect(page.locator("select[name=quantity] option[value=total_dlp_mGycm]")).to_have_text("DLP (exam, mGy·cm)")
+    expect(page.locator("caption", has_text="CTDIvol (exposure, mGy)")).to_be_visible()
 
 
 def test_explorer_dose_button_leads_to_the_study(page, orthanc):
@@ -128,7 +132,7 @@ def test_explorer_dose_button_leads_to_the_study(page, orthanc):
     page.goto(orthanc.url + f"/app/explorer.html#study?uuid={orthanc_id}")
     button = page.locator("#kerma-dose")
     expect(button).to_be_visible()
-    expect(button).to_contain_text("ct_dlp_total_mGycm 502.4")
+    expect(button).to_contain_text("DLP 502.4 mGy·cm")  # the label and unit from GET quantities, not the field name
     button.click()
     page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record['study_instance_uid']}")
     expect(page.locator("dd.source")).to_contain_text("rdsr")
@@ -171,6 +175,9 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     expect(cells.nth(3)).to_have_text("700")  # the study (2017) met the current set, not the one that ended in 2000
     expect(cells.nth(4)).to_have_text("UI current DRL")
     expect(cells.nth(6)).to_have_text("400")
+    expect(cells.nth(1)).to_have_text("DLP (mGy·cm)")  # labels and units from GET quantities, not field names
+    totals = page.locator("table", has=page.locator("th", has_text="Value")).first.locator("tbody tr")
+    expect(totals.filter(has_text="DLP (mGy·cm)").first).to_contain_text("502.4")
     weight = record["patient"]["weight_kg"]
     expect(page.locator("dd.size")).to_have_text(f"{weight:g} kg (DICOM header)" if weight else "—")
 

@@ -15,17 +15,35 @@
     });
   });
 
+  // Kerma's quantities (GET quantities) by key, read once: a total reads "DLP 502.4 mGy·cm", not its field name
+  var quantities = null;
+  function withQuantities(then) {
+    if (quantities) { return then(quantities); }
+    $.ajax({ url: '../kerma/api/quantities', dataType: 'json',
+      success: function (data) {
+        quantities = {};
+        $.each(data.quantities, function (i, q) { quantities[q.key] = q; });
+        then(quantities);
+      },
+      error: function () { then({}); } });
+  }
+
+  function shown(known, name, value) {
+    var q = known[name], number = Number(value.toPrecision(4));
+    return q ? q.label + ' ' + number + (q.unit_display ? ' ' + q.unit_display : '') : name + ' ' + number;
+  }
+
   $('#study').live('pagebeforeshow', function () {
     var label = $('#kerma-dose .ui-btn-text');
     $.ajax({ url: '../studies/' + $.mobile.pageData.uuid, dataType: 'json', success: function (study) {
       $.ajax({ url: '../kerma/api/studies/' + encodeURIComponent(study.MainDicomTags.StudyInstanceUID), dataType: 'json',
-        success: function (dose) {
+        success: function (dose) { withQuantities(function (known) {
           var parts = [];
           $.each(dose.totals, function (name, value) {
-            if (typeof value === 'number' && /total|activity/.test(name)) { parts.push(name + ' ' + Number(value.toPrecision(4))); }
+            if (typeof value === 'number' && /total|activity/.test(name)) { parts.push(shown(known, name, value)); }
           });
           label.text('Dose: ' + (parts.length ? parts.join(', ') : 'no totals') + ' (' + (dose.source || '?') + ')');
-        },
+        }); },
         error: function () { label.text('Dose: no dose record'); } });
     } });
   });

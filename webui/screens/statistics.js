@@ -2,14 +2,20 @@
 import { csvLink, get } from "../lib/api.js";
 import { el, field, number, table } from "../lib/dom.js";
 import { boxPlot, medianChart, scatter } from "../lib/charts.js";
+import { nameOf, quantities } from "../lib/quantities.js";
 import { params } from "../app.js";
 
-const QUANTITIES = ["ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "total_dlp_mGycm", "total_dap_Gycm2",
-  "total_ka_r_mGy", "total_fluoro_time_s", "total_activity_MBq", "kvp", "exposure_index"];
-const UNITS = { mGy: "mGy", mGycm: "mGy·cm", Gycm2: "Gy·cm²", s: "s", MBq: "MBq" };
+const LEVEL_NAMES = { exam: "Per examination", exposure: "Per exposure" };
 
-function unitOf(quantity) {
-  return UNITS[quantity.split("_").pop()] || "";
+// The quantity select: those kept per month first (the common dose quantities), then every other one statistics can use.
+function quantitySelect(known, selected) {
+  const groups = [["Dose quantities", known.filter((q) => q.summarised)]];
+  for (const level of ["exam", "exposure"]) {
+    groups.push([`${LEVEL_NAMES[level]}: more`, known.filter((q) => !q.summarised && q.level === level)]);
+  }
+  return el("select", { name: "quantity" }, groups.filter(([, members]) => members.length).map(([label, members]) =>
+    el("optgroup", { label }, members.map((q) => el("option", { value: q.key, selected: q.key === selected, title: q.description },
+      nameOf(q))))));
 }
 
 // The page opens on the last twelve whole months (month-aligned, so the kept month table answers at once).
@@ -24,9 +30,11 @@ export async function statistics() {
   const current = { quantity: "ctdivol_mGy", period: "month", ...lastTwelveMonths(), ...params() };
   const query = { quantity: current.quantity, period: current.period, modality: current.modality, date_from: current.date_from,
     date_to: current.date_to };
-  const [data, devices] = await Promise.all([get("statistics", query), get("devices")]);
+  const [data, devices, vocabulary] = await Promise.all([get("statistics", query), get("devices"), quantities()]);
+  const known = [...vocabulary.values()].filter((q) => q.statistic);
   const deviceName = Object.fromEntries(devices.devices.map((d) => [d.device_id, d.station_name || d.model || `#${d.device_id}`]));
-  const quantity = el("select", { name: "quantity" }, QUANTITIES.map((q) => el("option", { value: q, selected: q === current.quantity }, q)));
+  const shown = vocabulary.get(data.quantity) || { key: data.quantity, label: data.quantity, level: data.level };
+  const quantity = quantitySelect(known, current.quantity);
   const period = el("select", { name: "period" }, ["month", "quarter", "year", "all"].map((p) => el("option", { value: p, selected: p === current.period }, p)));
   const modality = el("input", { name: "modality", value: current.modality || "" });
   const dateFrom = el("input", { name: "date_from", type: "date", value: current.date_from || "" });
@@ -58,7 +66,7 @@ export async function statistics() {
     for (const r of rows) latest.set(deviceName[r.device_id] || "all devices", r);
     return el("figure", { class: "exam-chart", dataset: { exam } },
       medianChart([...series.entries()].map(([label, points]) => ({ label, points })), drl,
-        { title: `${exam}: median ${data.quantity}`, unit: unitOf(data.quantity) }),
+        { title: `${exam}: median ${shown.label}`, unit: shown.unit_display || "" }),
       boxPlot([...latest.entries()].map(([label, r]) => ({ label, ...r })), { title: "Distribution per device (latest period)" }),
     );
   });
@@ -75,12 +83,12 @@ export async function statistics() {
       el("a", { href: csvLink("events", { limit: 10000, pseudonymise: 1 }) }, "pseudonymised"), ", ",
       el("a", { href: csvLink("events", { limit: 10000, anonymise: 1 }) }, "anonymised"), ")"),
     charts.length ? charts : el("p", {}, "No values for this quantity yet."),
-    sized.length ? scatter(sized, { title: `${data.quantity} against patient weight`, xLabel: "weight (kg)", yLabel: data.quantity }) : null,
+    sized.length ? scatter(sized, { title: `${shown.label} against patient weight`, xLabel: "weight (kg)", yLabel: nameOf(shown) }) : null,
     table(data.statistics, [["standard_exam", "Standard exam"], ["device_id", "Device", (id) => deviceName[id] || "—"],
       ["period", "Period"], ["n", "n"], ["median", "Median"], ["mean", "Mean"], ["sd", "SD"], ["p25", "P25"], ["p75", "P75"],
       ["min", "Min"], ["max", "Max"], [(r) => r.drl?.value, "DRL"], [(r) => r.drl?.set, "DRL set"],
       ["median_over_drl", "Median/DRL", (v) => number(v, 2)], [(r) => r.achievable?.value, "Achievable"],
       ["median_over_achievable", "Median/achievable", (v) => number(v, 2)]],
-    { caption: `${data.quantity} (${data.level} level)` }),
+    { caption: nameOf(shown) }),
   );
 }

@@ -1,6 +1,7 @@
 // One study: totals, which source the statistics use, every irradiation event with its parameters, links.
 import { get } from "../lib/api.js";
 import { el, number, table } from "../lib/dom.js";
+import { heading, quantities } from "../lib/quantities.js";
 
 const HIDDEN = new Set(["event_id", "image", "source"]);
 
@@ -37,9 +38,11 @@ async function imagesOf(uid) {
 }
 
 export async function study(uid) {
-  const [data, alerts, images] = await Promise.all([get(`studies/${encodeURIComponent(uid)}`), alertsFor(uid), imagesOf(uid)]);
+  const [data, alerts, images, known] = await Promise.all([get(`studies/${encodeURIComponent(uid)}`), alertsFor(uid),
+    imagesOf(uid), quantities()]);
   const series = Object.fromEntries((images?.series || []).map((s) => [s.series_instance_uid, s]));
-  const totals = Object.entries(data.totals).filter(([, v]) => typeof v !== "object").map(([k, v]) => ({ quantity: k, value: v }));
+  const totals = Object.entries(data.totals).filter(([, v]) => typeof v !== "object")
+    .map(([k, v]) => ({ quantity: heading(known, k), value: v }));
   return el("section", {},
     el("h1", {}, data.study_description || "Study"),
     data.deleted_in_pacs_at ? el("p", { class: "deleted-in-pacs" },
@@ -61,7 +64,7 @@ export async function study(uid) {
     el("h2", {}, "Totals"),
     table(totals, [["quantity", "Quantity"], ["value", "Value", (v) => number(v, 4)]]),
     data.reference_levels?.length ? el("h2", {}, "Against the DRL and the achievable dose") : null,
-    data.reference_levels?.length ? table(data.reference_levels, [["level", "Level"], ["quantity", "Quantity"],
+    data.reference_levels?.length ? table(data.reference_levels, [["level", "Level"], ["quantity", "Quantity", (k) => heading(known, k)],
       ["value", "Value", (v) => number(v, 4)], [(r) => r.drl?.value, "DRL"], [(r) => r.drl?.set, "DRL set (in force then)"],
       ["value_over_drl", "Value/DRL", (v) => number(v, 2)], [(r) => r.achievable?.value, "Achievable"],
       ["value_over_achievable", "Value/achievable", (v) => number(v, 2)]], { caption: "Levels in force on the study's date" })
