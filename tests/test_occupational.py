@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -155,6 +156,25 @@ def test_duplicates_are_refused_or_replaced_and_every_import_is_audited_and_undo
     assert len(people) == 3 and all("S1" not in str(e.after) and "S2" not in str(e.after) for e in people)
     listed = ok(ctx, "GET", "occupational/imports")["imports"]
     assert [(i["id"], i["undone_by"]) for i in listed][0] == (replaced["id"], "a-physicist")
+
+
+def test_the_same_report_imported_twice_at_once_is_stored_once(ctx):
+    """Two physicists import one file at the same moment: the second waits for the first and finds its readings as
+    duplicates (without the imports' lock both found nothing stored and the doses counted twice)."""
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        start.wait()
+        answers.append(call(ctx, "POST", "occupational/imports", {"content": DUPLICATED}))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted((status, a["readings"], len(a["refused"])) for status, a in answers) == [(200, 0, 3), (200, 3, 0)]
+    assert len(stored(ctx)) == 3
 
 
 # --- summaries -----------------------------------------------------------------------------------------------------

@@ -320,6 +320,7 @@ def preview_import(ctx: Context, session: Session, request: Request):
 def import_report(ctx: Context, session: Session, request: Request):
     """Import the report; its rules are evaluated for the people it touched (alerts in the same transaction)."""
     fields = body(request, ImportBody)
+    imports.one_at_a_time(session)
     prepared = _prepare(session, fields)
     try:
         record = imports.commit(session, prepared, actor=request.user, on_duplicate=fields.on_duplicate,
@@ -355,6 +356,7 @@ def get_import(ctx: Context, session: Session, request: Request):
 
 @route("POST", r"occupational/imports/(?P<id>\d+)/undo", role=PHYSICIST)
 def undo_import(ctx: Context, session: Session, request: Request):
+    imports.one_at_a_time(session)
     record = _row(session, DosimetryImport, request, "import")
     try:
         people = imports.undo(session, record, request.user, body(request, NoteBody).note)

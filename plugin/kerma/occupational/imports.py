@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from .. import audit, clock
@@ -25,6 +25,7 @@ from .register import department_named, iso, people_by_staff_id, register_person
 from .report_file import ReportError, ReportFile, read_report
 
 DUPLICATE_CHOICES = ("refuse", "replace")
+IMPORT_LOCK = 0x4B45524D41  # PostgreSQL advisory lock key of dosimetry imports ("KERMA")
 SHOWN_READINGS = 200  # readings listed in a preview (all are counted)
 
 
@@ -51,6 +52,20 @@ class Prepared:
     people: dict[str, OccupationalPerson]
     sha256: str
     earlier_imports: list[int]
+
+
+def one_at_a_time(session: Session) -> None:
+    """Hold the imports' lock until the transaction ends (first thing in an import or undo, before anything is read).
+
+    Two imports of one file at the same moment would otherwise both find no stored reading and both store theirs
+    (doubling a person's doses); the second waits and then finds the first's readings as duplicates.  PostgreSQL: a
+    transaction-scoped advisory lock.  SQLite: a write takes the database's write lock (pysqlite begins the
+    transaction at the first write, so the reads after it are in the locked transaction).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
+    else:
+        session.execute(update(DosimetryImport).where(DosimetryImport.id.is_(None)).values(filename=None))
 
 
 def prepare(session: Session, raw: bytes, *, mapping: dict | None = None, service: str | None = None,
