@@ -2,17 +2,20 @@
 study; values needing review stay out of the study until confirmed (audited); the OCR process ends a screen that
 takes too long and starts again. Ground truth: what tests/dose_screens.py drew."""
 
+import io
 import random
 
+import pydicom
 import pytest
 from sqlalchemy import select
 
+from corpus import CORPUS
+from dicom_factory import to_bytes
 from dose_screens import draw_exam, render_glyphs, secondary_capture
 from kerma.db.models import AuditEntry, DoseObject, Study
 from kerma.extract import extract
-from kerma.extract.ocr import screen_record
 from kerma.extract.ocr.layouts import layouts
-from kerma.ingest.ocr_process import OcrProcess
+from kerma.ingest.ocr_process import OcrProcess, read_screen
 from kerma.ingest.refresh import refresh_due
 from kerma.ingest.screen_review import ReviewError, resolve
 from kerma.ingest.screens import ScreenReader, queued
@@ -37,8 +40,8 @@ class InProcess:
     started, pid = 1, None
 
     @staticmethod
-    def read(data: bytes) -> dict:
-        return screen_record(data)
+    def read(data: bytes, headers: dict) -> dict:
+        return read_screen(data, headers)
 
     def stop(self) -> None:
         pass
@@ -114,6 +117,32 @@ def test_a_value_needing_review_counts_once_confirmed_and_the_confirmation_is_au
         assert study.total_dlp_mGycm == printed  # the printed total, as confirmed
         assert sorted(e.dlp_mGycm for e in session.scalars(select(DoseObject)).one().events if e.dlp_mGycm) == \
             sorted(e["dlp_mGycm"] for e in exam.events if e["dlp_mGycm"] is not None)
+
+
+def ct_slice(study_uid: str, series_number: int, ctdivol: float) -> bytes:
+    """A corpus CT image (it carries CTDIvol) in the screen's study, as one slice of series ``series_number``."""
+    ds = pydicom.dcmread(CORPUS / "public/ct_image/orthanc-tests__TEST_1_study_1234.dcm")
+    ds.StudyInstanceUID, ds.SeriesNumber, ds.CTDIvol = study_uid, series_number, ctdivol
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    return to_bytes(ds)
+
+
+def test_a_screen_is_checked_against_the_ctdivol_of_its_studys_images(sessions):
+    exam = draw_exam(GE, random.Random(34), 4)
+    data = secondary_capture(render_glyphs(exam, "ge"), manufacturer="GE MEDICAL SYSTEMS", seed=34)
+    study = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).StudyInstanceUID
+    scan = next(e for e in exam.events if e["ctdivol_mGy"] is not None)
+    images = [extract(ct_slice(study, scan["series_number"], scan["ctdivol_mGy"] * k)) for k in (2.0, 2.0)]
+    assert all(r["status"] == "ok" and r["events"][0]["image"]["series_number"] == scan["series_number"] for r in images)
+    with sessions() as session, session.begin():
+        store_batch(session, [Processed(i + 100, f"img{i}", r) for i, r in enumerate(images)], 101)
+    ingest(sessions, {"o4": data})
+    read_all(sessions, {"o4": data})
+    with sessions() as session:
+        row = session.scalars(select(DoseObject).where(DoseObject.orthanc_id == "o4")).one()
+        flagged = [i for i in row.ocr["review"] if i["field"] == "ctdivol_mGy"]
+        assert row.ocr_state == "needs_review" and [i["event"] for i in flagged] == [exam.events.index(scan)]
+        assert f"the images of series {scan['series_number']} say CTDIvol" in flagged[0]["reasons"][0]
 
 
 def test_the_ocr_process_ends_a_screen_that_takes_too_long_and_starts_again():

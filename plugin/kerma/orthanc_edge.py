@@ -223,7 +223,7 @@ def start() -> None:
     _screens = ScreenReader(source, sessions, OcrProcess(settings.ocr_timeout_seconds), poll_seconds=settings.poll_seconds)
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds,
                            purge_deleted=settings.purge_deleted_from_pacs, screens_queued=_screens.wake)
-    _screens.recorded = _worker.wake
+    _screens.recorded, _screens.ingest_quiet = _worker.wake, _worker.quiet_for  # OCR yields to C-STORE
     _backfill = BackfillRunner(sessions, OrthancModalities(), settings.backfill, lag=_ingest_lag)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state)

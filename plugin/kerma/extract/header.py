@@ -25,6 +25,7 @@ SOP_CLASS_UID = 0x00080016
 # CR Image Storage; DX, MG and IO image storage classes are below it (…1.1.1.1, …1.1.1.2, …1.1.1.3)
 RADIOGRAPHY_CLASSES = "1.2.840.10008.5.1.4.1.1.1"
 SERIES_INSTANCE_UID = 0x0020000E
+SERIES_NUMBER = 0x00200011
 IRRADIATION_EVENT_UID = 0x00083010
 EXPOSURE_DOSE_SEQUENCE = 0x0040030E
 RADIOPHARMACEUTICAL_INFORMATION = 0x00540016
@@ -198,6 +199,7 @@ class HeaderReader:
         return {
             "sop_instance_uid": obj.text(ds, SOP_INSTANCE_UID),
             "series_instance_uid": obj.text(ds, SERIES_INSTANCE_UID),
+            "series_number": obj.number(ds, SERIES_NUMBER),  # a dose screen's rows name series by number
             "acquisition_number": obj.number(ds, ACQUISITION_NUMBER),
             "frame_of_reference_uid": obj.text(ds, FRAME_OF_REFERENCE_UID),
             "image_type": [v for v in image_type if v],

@@ -22,23 +22,30 @@ TIMEOUT_SECONDS = 120.0
 WATCH_SECONDS = 1.0  # how often an idle child looks whether its parent (Orthanc) is still there
 
 
+def read_screen(data: bytes, headers: dict) -> dict:
+    """What the child answers for one screen: its record, checked against its study's image headers; never raises."""
+    from ..extract.ocr import check_headers, read_dose_screen, screen_record  # here: Orthanc never loads them
+
+    try:
+        result = read_dose_screen(data)
+        return screen_record(data, check_headers(result, headers) if headers else result)
+    except Exception as exc:  # the readers never raise by design; a fault no check foresaw is this screen's
+        return {"status": "error", "reason": f"OCR failed: {type(exc).__name__}: {exc}", "source": None}
+
+
 def _serve(connection: multiprocessing.connection.Connection, parent_pid: int) -> None:
     """The child: read each screen sent, answer its record; end with the parent or when the pipe closes."""
     os.nice(10)  # images being stored come first
-    from ..extract.ocr import screen_record  # imported here: Orthanc's process never loads the readers
 
     while os.getppid() == parent_pid:
         if not connection.poll(WATCH_SECONDS):
             continue
         try:
             data = connection.recv_bytes()
+            headers = connection.recv()
         except EOFError:
             return
-        try:
-            record = screen_record(data)
-        except Exception as exc:  # screen_record never raises by design; a fault no check foresaw is this screen's
-            record = {"status": "error", "reason": f"OCR failed: {type(exc).__name__}: {exc}", "source": None}
-        connection.send(record)
+        connection.send(read_screen(data, headers))
 
 
 class OcrProcess:
@@ -60,12 +67,16 @@ class OcrProcess:
     def pid(self) -> int | None:
         return self._child.pid if self._child is not None and self._child.is_alive() else None
 
-    def read(self, data: bytes) -> dict:
-        """The record of the screen ``data`` (a Part 10 file), or an ``error`` record saying why there is none."""
+    def read(self, data: bytes, headers: dict | None = None) -> dict:
+        """The record of the screen ``data`` (a Part 10 file), or an ``error`` record saying why there is none.
+
+        ``headers``: what the study's images say per series number (:func:`kerma.extract.ocr.check_headers`).
+        """
         self._ensure()
         connection = self._connection  # stop() from another thread (Orthanc stopping) closes it under us
         try:
             connection.send_bytes(data)
+            connection.send(headers or {})
             if connection.poll(self.timeout):
                 return connection.recv()
             why = f"OCR took longer than {self.timeout:g} s and was stopped"

@@ -20,13 +20,17 @@ restart.  The study of a recorded screen is refreshed by the ingest worker (:fun
 from __future__ import annotations
 
 import logging
+import math
+import statistics
+import time
+from collections import defaultdict
 from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..background import PeriodicThread
-from ..db.models import DoseObject
+from ..db.models import DoseObject, IrradiationEvent, Study
 from ..db.outage import is_outage, reason
 from .ocr_process import OcrProcess
 from .refresh import mark_refresh_due
@@ -41,11 +45,18 @@ STATES = (QUEUED, RECORDED, NEEDS_REVIEW, IGNORED, ERROR)
 
 log = logging.getLogger("kerma.ocr")
 
+# OCR yields to live ingestion: a screen is read once the ingest worker has had no new change for QUIET_SECONDS
+# (its CPU would otherwise be taken from C-STORE on a small server), or after MAX_DEFER_SECONDS of waiting.
+QUIET_SECONDS = 2.0
+MAX_DEFER_SECONDS = 60.0
+
 
 def queued(record: dict) -> dict:
-    """The ledger record of a dose screen the extractor recognised: queued for OCR."""
+    """The ledger record of a dose screen the extractor recognised: queued for OCR (its study kept for the check
+    against the study's image headers, made when it is read)."""
     return {**{k: v for k, v in record.items() if k != "dose_screen"}, "status": QUEUED, "ocr_state": QUEUED,
-            "reason": record["reason"].replace("its dose is read by OCR", "queued for OCR")}
+            "reason": record["reason"].replace("its dose is read by OCR", "queued for OCR"),
+            "ocr": {"study_instance_uid": record.get("study_instance_uid")}}
 
 
 def outcome(record: dict) -> dict:
@@ -63,11 +74,37 @@ def outcome(record: dict) -> dict:
     return {**out, "ocr_state": state, "ocr": ocr}
 
 
-def next_queued(session: Session) -> tuple[int, str] | None:
-    """(row id, Orthanc id) of the oldest queued dose screen, or None."""
-    row = session.execute(select(DoseObject.id, DoseObject.orthanc_id).where(DoseObject.ocr_state == QUEUED)
+def next_queued(session: Session) -> tuple[int, str, str | None] | None:
+    """(row id, Orthanc id, Study Instance UID) of the oldest queued dose screen, or None."""
+    row = session.execute(select(DoseObject.id, DoseObject.orthanc_id, DoseObject.ocr).where(DoseObject.ocr_state == QUEUED)
                           .order_by(DoseObject.id).limit(1)).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], (row[2] or {}).get("study_instance_uid"))
+
+
+def header_series(session: Session, study_instance_uid: str | None) -> dict[float, dict[str, float]]:
+    """What the study's CT images say per series number, for :func:`kerma.extract.ocr.check_headers`: ``kvp`` (when
+    every slice of the series agrees) and ``ctdivol_mGy`` (the mean of its slices)."""
+    if not study_instance_uid:
+        return {}
+    rows = session.execute(
+        select(IrradiationEvent.kvp, IrradiationEvent.ctdivol_mGy, IrradiationEvent.details)
+        .join(DoseObject, IrradiationEvent.dose_object_id == DoseObject.id).join(Study, DoseObject.study_id == Study.id)
+        .where(Study.study_instance_uid == study_instance_uid, DoseObject.source == "header", DoseObject.status == "ok",
+               DoseObject.modality == "CT", IrradiationEvent.folded_key.is_(None))).all()
+    by_series: dict[float, list] = defaultdict(list)
+    for kvp, ctdivol, details in rows:
+        number = ((details or {}).get("image") or {}).get("series_number")
+        if number is not None:
+            by_series[number].append((kvp, ctdivol))
+    series = {}
+    for number, slices in by_series.items():
+        kvps = {kvp for kvp, _ in slices}
+        ctdivols = [c for _, c in slices if c is not None]
+        values = {"kvp": kvps.pop()} if len(kvps) == 1 and None not in kvps else {}
+        if ctdivols:
+            values["ctdivol_mGy"] = statistics.fmean(ctdivols)
+        series[number] = values
+    return series
 
 
 def store_reading(session: Session, row_id: int, record: dict) -> DoseObject | None:
@@ -98,25 +135,31 @@ class ScreenReader(PeriodicThread):
         The OCR child process.
     recorded : callable
         Called after a screen gave a record (the edge wakes the ingest worker, which refreshes its study).
+    ingest_quiet : callable
+        Seconds since the ingest worker last had new changes (:meth:`kerma.ingest.worker.IngestWorker.quiet_for`).
     """
 
     name = "kerma-ocr"
 
     def __init__(self, source, sessions: sessionmaker, process: OcrProcess, recorded: Callable[[], None] = lambda: None,
-                 poll_seconds: float = 2.0):
+                 poll_seconds: float = 2.0, ingest_quiet: Callable[[], float] = lambda: math.inf):
         super().__init__(poll_seconds)
         self.source = source
         self.sessions = sessions
         self.process = process
         self.recorded = recorded
+        self.ingest_quiet = ingest_quiet
+        self._deferred_since: float | None = None
 
     def tick(self) -> bool:
         with self.sessions() as session:
             due = next_queued(session)
-        if due is None:
+        if due is None or self._defer():
             return False
-        row_id, orthanc_id = due
-        record = self._read(orthanc_id)
+        row_id, orthanc_id, study = due
+        with self.sessions() as session:
+            headers = header_series(session, study)
+        record = self._read(orthanc_id, headers)
         if self._stop.is_set():  # Orthanc is stopping (the OCR process was ended under it): read after the restart
             return False
         with self.sessions() as session, session.begin():
@@ -127,7 +170,20 @@ class ScreenReader(PeriodicThread):
             self.recorded()
         return True
 
-    def _read(self, orthanc_id: str) -> dict:
+    def _defer(self) -> bool:
+        """Wait while instances are being stored (at most MAX_DEFER_SECONDS since the first screen was put off)."""
+        now = time.monotonic()
+        if self.ingest_quiet() >= QUIET_SECONDS:
+            self._deferred_since = None
+            return False
+        if self._deferred_since is None:
+            self._deferred_since = now
+        if now - self._deferred_since >= MAX_DEFER_SECONDS:
+            self._deferred_since = None
+            return False
+        return True
+
+    def _read(self, orthanc_id: str, headers: dict) -> dict:
         try:
             data = self.source.instance_file(orthanc_id)
         except Exception as exc:
@@ -136,7 +192,7 @@ class ScreenReader(PeriodicThread):
             return {"status": "error", "reason": f"not read from Orthanc: {reason(exc)}", "source": None}
         if data is None:
             return {"status": "error", "reason": "deleted in Orthanc before OCR read it", "source": None}
-        return self.process.read(data)
+        return self.process.read(data, headers)
 
     def state(self) -> dict:
         """For ``GET health``: the OCR process's pid (None between screens after a failure), how many were started."""

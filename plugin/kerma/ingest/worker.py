@@ -52,6 +52,7 @@ class IngestWorker(PeriodicThread):
         self.batch_size = batch_size
         self.purge_deleted = purge_deleted
         self.cursor = 0
+        self._changed_at = -float("inf")  # time.monotonic() of the last batch with changes
         self._deleted: deque[Deletion] = deque()  # from Orthanc's change callback; its durable log drops deletions
 
     def tick(self) -> bool:
@@ -61,6 +62,10 @@ class IngestWorker(PeriodicThread):
         # so that no two refreshes of one study run at once
         with self.sessions() as session, session.begin():
             return refresh_due(session) == REFRESH_CHUNK
+
+    def quiet_for(self) -> float:
+        """Seconds since the last batch with changes (work that yields to ingestion waits for a quiet moment)."""
+        return time.monotonic() - self._changed_at
 
     def deleted(self, orthanc_id: str) -> None:
         """Orthanc deleted this instance: its rows are marked (or purged) with the next batch."""
@@ -75,6 +80,8 @@ class IngestWorker(PeriodicThread):
         changes = page.get("Changes", [])
         processed = [self._process(c) for c in changes if c.get("ChangeType") == "NewInstance"]
         processed = [p for p in processed if p is not None]
+        if changes:
+            self._changed_at = time.monotonic()
         last_seq = max([c["Seq"] for c in changes], default=cursor)
         deleted = [self._deleted.popleft() for _ in range(len(self._deleted))]
         try:
