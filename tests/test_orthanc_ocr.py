@@ -23,6 +23,7 @@ from dose_screens import degrade, draw_exam, render_font, render_glyphs, seconda
 from kerma.extract.ocr.layouts import Column, Layout, Sum, Total, layouts
 from kerma.extract.ocr.tesseract import available as tesseract_available
 from support.orthanc import OrthancProcess, free_port
+from test_orthanc_mpps import api
 
 RDSR = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
 GE = next(layout for layout in layouts() if layout.name == "GE Dose Report")
@@ -37,12 +38,6 @@ def orthanc(request, tmp_path_factory):
     process.start()
     yield process
     process.stop()
-
-
-def api(orthanc, path, **query):
-    answer = orthanc.session().get(f"{orthanc.url}/kerma/api/{path}", params=query)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def store(orthanc, tmp_path, name: str, data: bytes) -> None:
