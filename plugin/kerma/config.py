@@ -59,7 +59,7 @@ class Settings:
     batch_size: int = 100
     poll_seconds: float = 2.0
     purge_deleted_from_pacs: bool = False  # True: an instance Orthanc deletes takes its dose records along (audited)
-    ocr_timeout_seconds: float = 120.0  # one dose screen's OCR; longer, it is stopped and the screen is an error
+    ocr_timeout_seconds: float = 300.0  # one dose screen's OCR (wall time); longer, it is stopped and the screen is an error
     hl7_port: int = 0  # 0: no HL7 listener
     hl7_bind_address: str = "127.0.0.1"
     hl7_patient_id_authority: str | None = None  # which PID-3 identifier is the DICOM Patient ID

@@ -18,13 +18,15 @@ from ..reports.process import interpreter
 
 log = logging.getLogger("kerma.ocr")
 
-TIMEOUT_SECONDS = 120.0
+TIMEOUT_SECONDS = 300.0  # wall time: a busy server gives a niced child little CPU (a tesseract read is ~8 s of CPU)
 WATCH_SECONDS = 1.0  # how often an idle child looks whether its parent (Orthanc) is still there
+START_SECONDS = 300.0  # for a child to start and import its readers (numpy, Pillow, pydicom) on a busy server
+READY = b"ready"  # the child's first message, once its readers are imported: starting does not count as reading
 
 
 def read_screen(data: bytes, headers: dict) -> dict:
     """What the child answers for one screen: its record, checked against its study's image headers; never raises."""
-    from ..extract.ocr import check_headers, read_dose_screen, screen_record  # here: Orthanc never loads them
+    from ..extract.ocr import check_headers, read_dose_screen, screen_record
 
     try:
         result = read_dose_screen(data)
@@ -36,7 +38,9 @@ def read_screen(data: bytes, headers: dict) -> dict:
 def _serve(connection: multiprocessing.connection.Connection, parent_pid: int) -> None:
     """The child: read each screen sent, answer its record; end with the parent or when the pipe closes."""
     os.nice(10)  # images being stored come first
+    from ..extract.ocr import reader, record  # noqa: F401  (imported here, never in Orthanc's process)
 
+    connection.send_bytes(READY)
     while os.getppid() == parent_pid:
         if not connection.poll(WATCH_SECONDS):
             continue
@@ -72,16 +76,16 @@ class OcrProcess:
 
         ``headers``: what the study's images say per series number (:func:`kerma.extract.ocr.check_headers`).
         """
-        self._ensure()
-        connection = self._connection  # stop() from another thread (Orthanc stopping) closes it under us
         try:
+            self._ensure()
+            connection = self._connection  # stop() from another thread (Orthanc stopping) closes it under us
             connection.send_bytes(data)
             connection.send(headers or {})
             if connection.poll(self.timeout):
                 return connection.recv()
             why = f"OCR took longer than {self.timeout:g} s and was stopped"
         except (EOFError, OSError) as exc:
-            why = f"the OCR process stopped while reading this screen ({type(exc).__name__})"
+            why = f"the OCR process stopped while reading this screen ({type(exc).__name__}: {exc})"
         self.stop()
         log.error("dose screen not read: %s", why)
         return {"status": "error", "reason": why, "source": None}
@@ -100,6 +104,7 @@ class OcrProcess:
                 child.join(5)
 
     def _ensure(self) -> None:
+        """A child ready to read (started, its readers imported); an OSError when it cannot start."""
         if self._child is not None and self._child.is_alive():
             return
         if self._child is not None:
@@ -114,3 +119,5 @@ class OcrProcess:
         theirs.close()
         self._connection = ours
         self.started += 1
+        if not ours.poll(START_SECONDS) or ours.recv_bytes() != READY:
+            raise EOFError(f"the OCR process did not start within {START_SECONDS:g} s")
