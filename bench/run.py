@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
 
-    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e|f|h|k|n|o|s] [--json out.json]
+    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e|f|h|k|n|o|p|s] [--json out.json]
 
 (a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
 (b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
@@ -15,6 +15,8 @@
     CT images
 (o) OCR of generated CT dose screens: time per screen for each engine (glyph, tesseract), values right / flagged /
     wrong over 500 screens each (only with --only o: tesseract takes a few seconds a screen)
+(p) (a)'s batch with generated CT dose screens among it (read by OCR in Kerma's OCR process): C-STORE ratio to Orthanc
+    alone, target 0.9, and when the OCR queue is empty (only with --only p)
 (f) extract() on 100,000 mutated corpus objects (--mutants, --seed): outcomes, time per object, exceptions (only with
     --only f: ~15 minutes)
 (s) statistics at scale: median table and DRL-exceedance list over 1,000,000 generated events, SQLite and PostgreSQL,
@@ -43,6 +45,7 @@ TARGETS = {
     "extraction_speedup_min": 20.0,  # OpenREM's 50 s / Kerma's total over the corpus
     "dcm2json_ratio_max": 3.0,       # per file
     "ct_series_ratio_min": 0.8,      # (d) the same ingestion target, for one CT series
+    "screens_ratio_min": 0.9,        # (p) (a)'s batch with dose screens read by OCR (issue 12)
 }
 
 
@@ -81,6 +84,27 @@ def run_a(args, workroot: Path) -> dict:
     result["batch"] = {"instances": len(paths), "rdsr": n_rdsr, "ct": n_ct}
     result["ct_image"] = CT_IMAGE.name
     result["rdsr_sources"] = [p.name for p in BATCH_RDSRS]
+    return result
+
+
+def run_p(args, workroot: Path) -> dict:
+    from batch import mixed_batch
+    from ingest import ingestion
+    from kerma.extract import extract
+    from screens import interleaved, ocr_check, screen_files
+
+    n_ct, n_rdsr, n_screens, runs = (80, 20, 10, 1) if args.quick else (400, 100, 25, 3)
+    runs = args.runs or runs
+    log(f"(p) building {n_ct} CT + {n_rdsr} RDSR copies and {n_screens} dose screens ...")
+    batch = mixed_batch(workroot / "batch-p", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
+    paths = interleaved(batch, screen_files(workroot / "screens-p", n_screens))
+    ct_ok = extract(CT_IMAGE.read_bytes())["status"] == "ok"
+    rdsr_ok = [extract(p.read_bytes())["status"] == "ok" for p in BATCH_RDSRS]
+    expected_ok = n_ct * ct_ok + sum(rdsr_ok[i % len(rdsr_ok)] for i in range(n_rdsr)) + n_screens
+    log(f"(p) {runs} interleaved run(s) per setup; {expected_ok} ok records expected once the OCR queue is empty")
+    result = ingestion(paths, expected_ok, runs, workroot, say=log, check=ocr_check(n_screens))
+    result["batch"] = {"instances": len(paths), "rdsr": n_rdsr, "ct": n_ct, "screens": n_screens}
+    result["ocr_after_e2e_median_s"] = median([r["ocr_after_e2e_s"] for r in result["runs"] if r.get("ocr_after_e2e_s")])
     return result
 
 
@@ -202,6 +226,13 @@ def print_a(a: dict) -> None:
                        f"{a['expected_ok']} give ok records), median of {a['runs_per_setup']} interleaved run(s)")
 
 
+def print_p(p: dict) -> None:
+    b = p["batch"]
+    print_ingestion(p, f"\n(p) C-STORE, one association, {b['instances']} instances ({b['ct']} CT + {b['rdsr']} RDSR + "
+                       f"{b['screens']} dose screens read by OCR), median of {p['runs_per_setup']} interleaved run(s)")
+    print(f"    OCR queue empty {p['ocr_after_e2e_median_s'] or 0:.1f} s after the last ledger row (median)")
+
+
 def print_ratios(a: dict) -> None:
     print(f"    ratio C-STORE    Kerma/alone = {a['ratio_cstore']:.2f}   "
           f"(per pair: {', '.join(f'{r:.2f}' for r in a['pair_ratios_cstore'])})")
@@ -310,6 +341,11 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
         t = TARGETS["ingestion_ratio_min"]
         rows.append((f"ingestion ratio under HL7 load >= {t}", f"{h['ratio_cstore']:.2f}", verdict(h["ratio_cstore"] >= t),
                      f"{h['hl7_rate']:.0f} HL7 messages/s"))
+    p = summary.get("p")
+    if p:
+        t = TARGETS["screens_ratio_min"]
+        rows.append((f"ingestion ratio C-STORE with dose screens >= {t}", f"{p['ratio_cstore']:.2f}",
+                     verdict(p["ratio_cstore"] >= t and p["all_runs_complete"]), "OCR in its own process"))
     if a:
         t = TARGETS["ingestion_ratio_min"]
         rows.append((f"ingestion ratio C-STORE >= {t}", f"{a['ratio_cstore']:.2f}", verdict(a["ratio_cstore"] >= t), ""))
@@ -368,7 +404,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
-    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "h", "k", "n", "o", "s"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "h", "k", "n", "o", "p", "s"], action="append", help="run only this part (repeatable)")
     p.add_argument("--ocr-screens", type=int, help="(o): screens per engine (default 500, --quick 40 glyph / 20 tesseract)")
     p.add_argument("--mutants", type=int, help="(f): mutants to extract (default 100,000, --quick 5,000)")
     p.add_argument("--seed", type=int, default=20261202, help="(f): seed of the mutants (default 20261202)")
@@ -382,7 +418,7 @@ def main(argv=None) -> int:
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("d", run_d), ("h", run_h),
+        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("p", run_p), ("d", run_d), ("h", run_h),
                          ("o", run_o), ("f", run_f), ("s", run_s)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
@@ -394,7 +430,7 @@ def main(argv=None) -> int:
 
     print(f"Kerma benchmark{' (--quick)' if args.quick else ''}, {summary['started']}, "
           f"{summary['machine']['cpus']} CPUs, load avg at start {summary['machine']['load_avg'][0]:.2f}")
-    for part, show in (("a", print_a), ("b", print_b), ("c", print_c), ("d", print_d), ("e", print_e)):
+    for part, show in (("a", print_a), ("p", print_p), ("b", print_b), ("c", print_c), ("d", print_d), ("e", print_e)):
         if part in summary:
             show(summary[part])
     if "h" in summary:
