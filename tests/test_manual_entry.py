@@ -130,7 +130,7 @@ def test_a_value_outside_the_usual_range_needs_a_confirmation_and_says_so_on_the
     assert any("confirmed by the person entering it" in w for w in answer["record"]["warnings"])
     assert study(api)["totals"]["dap_total_Gycm2"] == 720.0
     [created] = audit_rows(api.sessions, NEW_UID)
-    assert created.note.startswith("confirmed: total DAP 720 Gy.cm2 is above the usual range")
+    assert created.note.startswith("confirmed: DAP 720 Gy.cm2 is above the usual range")
     # too small is unusual too: 1.5 typed in Gy.cm2 where the display said uGy.m2 is caught the other way round
     assert api("POST", f"studies/{NEW_UID}/manual", entry(quantity="fluoro_time_total_s", value=0.05, unit="s"))[0] == 409
 
@@ -139,8 +139,8 @@ REFUSED = [  # what the body changes, what the answer says
     ({"value": 2e6}, "above the plausible maximum"),  # beyond any device, confirmed or not
     ({"value": -1.0}, "below the plausible minimum"),
     ({"value": "1.5"}, "value"),
-    ({"unit": "mGy"}, "is not a unit of total DAP"),
-    ({"unit": "furlong"}, "is not a unit of total DAP"),
+    ({"unit": "mGy"}, "is not a unit of DAP"),
+    ({"unit": "furlong"}, "is not a unit of DAP"),
     ({"quantity": "kvp"}, "quantity"),
     ({"quantity": "ctdivol_mGy"}, "is a dose of CT, not of modality RF"),
     ({"modality": "US"}, "modality"),

@@ -40,7 +40,7 @@ def dose_shows(page, url, dap_Gycm2: str, timeout=30):
         page.goto(url)
         page.locator("dd.totals").wait_for()
         source, totals = page.locator("dd.source").inner_text(), page.locator("dd.totals").inner_text()
-        if source == "manual" and f"dap_total_Gycm2 {dap_Gycm2}" in totals.split("; "):
+        if source == "manual" and f"DAP (Gy·cm²) {dap_Gycm2}" in totals.split("; "):  # the quantity's label and unit
             return
         assert time.monotonic() < deadline, f"the study's statistics use {source!r}: {totals!r}"
         page.wait_for_timeout(500)
@@ -83,7 +83,7 @@ def test_a_dose_entered_by_hand_needs_confirming_when_unusual_and_is_audited(pag
     [created] = api.get(orthanc.url + "/kerma/api/audit", params={"target_id": STUDY_UID, "action": "manual_entry"}).json()["entries"]
     assert (created["actor"], created["action"]) == ("kerma", "manual_entry.create")
     assert created["after"]["value"] == 720 and created["after"]["entered_unit"] == "uGy.m2"
-    assert created["note"].startswith("confirmed: total DAP 720 Gy.cm2 is above the usual range")
+    assert created["note"].startswith("confirmed: DAP 720 Gy.cm2 is above the usual range")
 
     # the study's dose is the entry once the ingest worker has refreshed it
     entries_url = orthanc.url + f"/kerma/ui/#/studies/{STUDY_UID}/manual"

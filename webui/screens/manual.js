@@ -3,12 +3,14 @@
 import { get, post, put, remove } from "../lib/api.js";
 import { el, field, message } from "../lib/dom.js";
 import { can } from "../lib/user.js";
+import { heading, quantities as knownQuantities } from "../lib/quantities.js";
 
 const FAMILY = { CT: "CT", MG: "MG", CR: "DX", DX: "DX", PX: "DX", IO: "DX", XA: "RF", RF: "RF", NM: "NM", PT: "NM" };
 const OTHER = "other";
 
 const shown = (v) => (typeof v === "number" ? String(Number(v.toPrecision(6))) : v ?? "—");
 const cell = (...content) => el("td", {}, ...content);
+const levelOf = (x) => (x.level === "report" ? "examination" : "one exposure");
 
 // a datetime-local value is the browser's local time: sent with its offset (as UTC)
 function moment(local) { return local ? new Date(local).toISOString() : null; }
@@ -55,8 +57,7 @@ function entryForm(uid, known, modalityNow, quantities, devices, done) {
   const fillQuantities = () => {
     const family = FAMILY[modality.value];
     const fitting = quantities.quantities.filter((x) => x.families.includes(family));
-    quantity.replaceChildren(...fitting.map((x) => el("option", { value: x.key },
-      `${x.label} (${x.level === "report" ? "examination" : "one exposure"})`)));
+    quantity.replaceChildren(...fitting.map((x) => el("option", { value: x.key }, `${x.label} (${levelOf(x)})`)));
     fillUnits();
   };
   const fillUnits = () => {
@@ -142,7 +143,7 @@ function entriesTable(uid, entries, slot, done) {
       el("button", { type: "button", class: "correct", onclick: () => slot.replaceChildren(changeForm(uid, e, "correct", done)) }, "Correct"), " ",
       el("button", { type: "button", class: "delete", onclick: () => slot.replaceChildren(changeForm(uid, e, "delete", done)) }, "Delete"),
     ] : ""),
-    cell(e.id), cell(e.label), cell(`${shown(e.value)} ${e.unit}`, e.outlier_confirmed ? el("span", { class: "confirmed" }, " (confirmed)") : null),
+    cell(e.id), cell(`${e.label} (${levelOf(e)})`), cell(`${shown(e.value)} ${e.unit}`, e.outlier_confirmed ? el("span", { class: "confirmed" }, " (confirmed)") : null),
     cell(`${shown(e.entered_value)} ${e.entered_unit}`), cell(new Date(e.performed_at).toLocaleString()), cell(e.performed_by ?? "—"),
     cell(deviceName(e.device)), cell(e.updated_by ? `${e.created_by} (corrected by ${e.updated_by})` : e.created_by ?? "—"),
     cell(e.note ?? "")));
@@ -160,8 +161,8 @@ function historyTable(history) {
 }
 
 export async function manual(uid = "") {
-  const [data, quantities, devices] = await Promise.all([
-    uid ? get(`studies/${encodeURIComponent(uid)}/manual`) : null, get("manual/quantities"), get("devices"),
+  const [data, quantities, devices, known] = await Promise.all([
+    uid ? get(`studies/${encodeURIComponent(uid)}/manual`) : null, get("manual/quantities"), get("devices"), knownQuantities(),
   ]);
   const study = await studyOf(uid);
   const done = (target, text) => {
@@ -183,7 +184,7 @@ export async function manual(uid = "") {
         : `${uid} (not in Kerma yet: it is created with the first entry)`),
       el("dt", {}, "Statistics use"), el("dd", { class: "source" }, study?.source ?? "—"),
       el("dt", {}, "Totals"), el("dd", { class: "totals" }, study ? Object.entries(study.totals)
-        .filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${shown(v)}`).join("; ") || "—" : "—")) : null,
+        .filter(([, v]) => typeof v === "number").map(([k, v]) => `${heading(known, k)} ${shown(v)}`).join("; ") || "—" : "—")) : null,
     // the study's own modality first: of its last entry, else of its records
     can("radiographer") ? entryForm(uid, Boolean(study), data?.entries.at(-1)?.modality ?? study?.modalities?.[0],
       quantities, devices.devices || [], done)

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .. import quantities as vocabulary
 from ..extract import plausible
 from ..extract.units import UnitError, convert
 
 TABLE = Path(__file__).with_name("data") / "manual_quantities.csv"
-REPORT, EXPOSURE = "report", "exposure"  # a record's totals, one irradiation event
+REPORT, EXPOSURE = vocabulary.REPORT, vocabulary.EXPOSURE  # a record's totals, one irradiation event
 
 
 class EntryRefused(ValueError):
@@ -25,34 +26,29 @@ class EntryRefused(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ManualQuantity:
-    """One row of ``manual_quantities.csv``.
+    """One row of ``manual_quantities.csv`` with its quantity.
 
     Attributes
     ----------
-    key : str
-        The record field, its unit in its name (``dap_total_Gycm2``).
-    level : str
-        ``report`` (the record's totals: what a display or a dose sheet states for the examination) or
-        ``exposure`` (one irradiation event's value).
-    families : tuple of str
-        The dose families it belongs to (``CT``, ``DX``, ``MG``, ``RF``, ``NM``; :data:`kerma.study_dose.FAMILY`).
-    label : str
-        How the form names it.
-    unit : str
-        UCUM, the unit of ``key``; ``units`` the ones the form offers (``unit`` first).
+    quantity : kerma.quantities.Quantity
+        The quantity (key, label, unit, level ``report`` or ``exposure``, dose families, plausible bounds).
+    units : tuple of str
+        The UCUM units the form offers, the quantity's own first.
     usual_min, usual_max, usual_reason
-        The range of real examinations, in ``unit``, and where it comes from.
+        The range of real examinations, in the quantity's unit, and where it comes from.
     """
 
-    key: str
-    level: str
-    families: tuple[str, ...]
-    label: str
-    unit: str
+    quantity: vocabulary.Quantity
     units: tuple[str, ...]
     usual_min: float
     usual_max: float
     usual_reason: str
+
+    key = property(lambda self: self.quantity.key)
+    level = property(lambda self: self.quantity.level)  # REPORT: the record's totals; EXPOSURE: one event
+    families = property(lambda self: self.quantity.families)
+    label = property(lambda self: self.quantity.label)
+    unit = property(lambda self: self.quantity.unit)
 
     def in_unit(self, value: float, unit: str) -> float:
         """``value`` given in UCUM ``unit`` expressed in this quantity's unit; raises :class:`EntryRefused`."""
@@ -76,7 +72,7 @@ class ManualQuantity:
 
     def as_json(self) -> dict:
         return {"key": self.key, "level": self.level, "families": list(self.families), "label": self.label,
-                "unit": self.unit, "units": list(self.units),
+                "unit": self.unit, "unit_display": self.quantity.unit_display, "units": list(self.units),
                 "usual": {"min": self.usual_min, "max": self.usual_max, "reason": self.usual_reason}}
 
 
@@ -85,17 +81,15 @@ def table() -> dict[str, ManualQuantity]:
     """Every quantity that may be entered by hand, by key, in the table's order."""
     with open(TABLE, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    bounds = plausible.bounds()
     out = {}
     for row in rows:
         key = row["key"]
-        if key not in bounds:
-            raise ValueError(f"{TABLE.name}: {key} has no plausible bounds (not a record field)")
-        if row["level"] not in (REPORT, EXPOSURE):
-            raise ValueError(f"{TABLE.name}: {key}: level must be {REPORT} or {EXPOSURE}")
+        quantity = vocabulary.get(key)
+        if quantity is None or quantity.level not in (REPORT, EXPOSURE) or not quantity.families:
+            raise ValueError(f"{TABLE.name}: {key} is not a report or exposure quantity of given families")
         units = tuple(u for u in row["units"].split(";") if u)
-        if not units or units[0] != bounds[key].unit:
-            raise ValueError(f"{TABLE.name}: {key}: the first unit must be the field's own, {bounds[key].unit}")
+        if not units or units[0] != quantity.unit:
+            raise ValueError(f"{TABLE.name}: {key}: the first unit must be the quantity's own, {quantity.unit}")
         for unit in units:
             convert(1.0, unit, units[0])  # raises UnitError for a unit the form could not convert
         if any(plausible.screen({key: float(row[end])}, []) for end in ("usual_min", "usual_max")):
@@ -103,7 +97,6 @@ def table() -> dict[str, ManualQuantity]:
         reason = row["usual_reason"]
         if reason.startswith("as ") and reason[3:] in out:
             reason = out[reason[3:]].usual_reason
-        out[key] = ManualQuantity(key=key, level=row["level"], families=tuple(row["families"].split(";")),
-                                  label=row["label"], unit=units[0], units=units, usual_min=float(row["usual_min"]),
+        out[key] = ManualQuantity(quantity=quantity, units=units, usual_min=float(row["usual_min"]),
                                   usual_max=float(row["usual_max"]), usual_reason=reason)
     return out
