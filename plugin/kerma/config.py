@@ -53,6 +53,26 @@ class BackfillSettings:
 
 
 @dataclass(frozen=True)
+class RegistrySettings:
+    """``Kerma.Registry``: where de-identified dose reports go (an Orthanc modality) and how they are de-identified
+    (:class:`kerma.output.deidentify.Policy`)."""
+
+    modality: str
+    patient: str = "pseudonym"
+    dates: str = "keep"
+    descriptions: str = "keep"
+    purpose: str = "registry"
+
+    @classmethod
+    def from_section(cls, section: dict | None) -> "RegistrySettings | None":
+        if not section or not section.get("Modality"):
+            return None
+        return cls(str(section["Modality"]), str(section.get("Patient", cls.patient)),
+                   str(section.get("Dates", cls.dates)), str(section.get("Descriptions", cls.descriptions)),
+                   str(section.get("Purpose", cls.purpose)))
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     enabled: bool = True
@@ -91,6 +111,7 @@ class Settings:
     token_headers: tuple[str, ...] = ()  # the headers that carry its tokens (Authorization.TokenHttpHeaders)
     profile_roles: dict = field(default_factory=dict)  # a profile's group or permission -> Kerma role
     backfill: BackfillSettings = BackfillSettings()
+    registry: RegistrySettings | None = None  # the dose registry de-identified dose reports go to (IHE REM)
 
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
@@ -133,6 +154,7 @@ class Settings:
             token_headers=tuple(str(h).lower() for h in (configuration.get("Authorization") or {}).get("TokenHttpHeaders", ())),
             profile_roles={str(k): access.role_name(v) for k, v in (section.get("ProfileRoles") or {}).items()},
             backfill=BackfillSettings.from_section(section),
+            registry=RegistrySettings.from_section(section.get("Registry")),
         )
 
     @classmethod

@@ -43,11 +43,12 @@ from .ingest.ocr_process import OcrProcess
 from .ingest.screens import ScreenReader
 from .ingest.worker import IngestWorker
 from .startup import start_line
-from .privacy.key import move_out_of_database
+from .privacy.key import key as pseudonymisation_key, move_out_of_database
 from .supervisor import ListenerSupervisor
 from .stats.monthly import SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
+from .output.registry import RegistrySender
 from .reports.scheduler import Scheduler
 
 
@@ -104,6 +105,15 @@ class OrthancInstances:
             if _unknown_resource(exc):
                 return None
             raise
+
+
+class OrthancRegistry(OrthancInstances):
+    """:class:`kerma.output.registry.Registry`: reports from Orthanc's store, sent through its modalities (C-STORE
+    of a body: ``store-straight``, nothing stored in the PACS)."""
+
+    @staticmethod
+    def store(modality: str, data: bytes) -> None:
+        orthanc.RestApiPost(f"/modalities/{urllib.parse.quote(modality, safe='')}/store-straight", data)
 
 
 def _unknown_resource(exc: Exception) -> bool:
@@ -190,10 +200,12 @@ _mpps_listener: ListenerSupervisor | None = None
 _summaries: SummaryRefresher | None = None
 _profiles: UserProfiles | None = None
 _backfill: BackfillRunner | None = None
+_registry: RegistrySender | None = None
 
 
 def start() -> None:
     global _worker, _screens, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
+    global _registry
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -225,6 +237,9 @@ def start() -> None:
                            purge_deleted=settings.purge_deleted_from_pacs, screens_queued=_screens.wake)
     _screens.recorded, _screens.ingest_quiet = _worker.wake, _worker.quiet_for  # OCR yields to C-STORE
     _backfill = BackfillRunner(sessions, OrthancModalities(), settings.backfill, lag=_ingest_lag)
+    if settings.registry is not None:  # de-identified dose reports to the dose registry (IHE REM)
+        _registry = RegistrySender(sessions, OrthancRegistry(), settings.registry,
+                                   lambda: pseudonymisation_key(settings), interval=settings.outbox_poll_seconds)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state)
     if settings.hl7_port:
@@ -256,6 +271,8 @@ def _on_change(change_type, level, resource_id) -> None:
             _outbox.start()
             _jobs.start()
             _backfill.start()
+            if _registry is not None:
+                _registry.start()
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             for listener in (_hl7_listener, _mpps_listener):
                 if listener is not None:
@@ -266,6 +283,8 @@ def _on_change(change_type, level, resource_id) -> None:
             _outbox.stop()
             _jobs.stop()
             _backfill.stop()
+            if _registry is not None:
+                _registry.stop()
         elif change_type == orthanc.ChangeType.DELETED and level == orthanc.ResourceType.INSTANCE:
             _worker.deleted(resource_id)  # Orthanc's durable log drops a deleted resource's changes: only this says so
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current

@@ -731,3 +731,25 @@ class DoseReading(Base):
     replaced_by_import_id: Mapped[int | None] = mapped_column(
         ForeignKey("dosimetry_import.id", name="fk_dose_reading_replaced_by"))
     person: Mapped[OccupationalPerson] = relationship()
+
+
+class RegistrySubmission(Base):
+    """A dose report to send, de-identified, to the dose registry (IHE REM): the outbox and the log of what went
+    where.  One row per report and registry (a report re-sent by its modality is one row, sent once); the sender
+    retries a pending row until the registry takes it."""
+
+    __tablename__ = "registry_submission"
+    __table_args__ = (Index("ux_registry_submission", "modality", "dose_object_id", unique=True),
+                      Index("ix_registry_submission_due", "status", "id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    modality: Mapped[str] = mapped_column(String(64), nullable=False)  # the registry: the Orthanc modality it goes to
+    dose_object_id: Mapped[int] = mapped_column(ForeignKey("dose_object.id", name="fk_registry_submission_object",
+                                                           ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    # pending (to send, or the registry refused: tried again), sent, failed (the report cannot be sent: last_error)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_sop_instance_uid: Mapped[str | None] = mapped_column(String(64))  # the de-identified report's UID
+    method: Mapped[str | None] = mapped_column(Text)  # how it was de-identified (De-identification Method)
