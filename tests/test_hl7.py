@@ -11,9 +11,10 @@ from hl7_factory import (adt_merge, adt_update, control_id_of, corpus_messages, 
                          store_reports)
 from kerma.api import Context, handle
 from kerma.api import Request as ApiRequest
+from kerma.config import ListenerLimits
 from kerma.db.models import Hl7Message, ImagingOrder, PatientRecord, Study
 from kerma.hl7.messages import read_message
-from kerma.hl7.mllp import START_BLOCK, FrameReader, ListenerLimits, MllpServer, send
+from kerma.hl7.mllp import START_BLOCK, FrameReader, MllpServer, send
 from kerma.hl7.receiver import Hl7Receiver
 
 

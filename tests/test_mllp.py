@@ -11,7 +11,8 @@ import pytest
 from hl7_factory import adt_update, control_id_of, message, msa, pid
 from kerma.hl7.ack import acknowledgement
 from kerma.hl7.messages import decode, read_header
-from kerma.hl7.mllp import END_BLOCK, START_BLOCK, Deframer, FrameReader, ListenerLimits, MllpServer, frame, send
+from kerma.config import ListenerLimits
+from kerma.hl7.mllp import END_BLOCK, START_BLOCK, Deframer, FrameReader, MllpServer, frame, send
 from kerma.hl7.receiver import Hl7Receiver
 
 

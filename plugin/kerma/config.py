@@ -6,12 +6,55 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import access
-from .hl7.mllp import ListenerLimits
 from .modalities import Modality, declared
 
 # patient IDs or names that a modality or the RIS uses for a patient not yet identified
 DEFAULT_PLACEHOLDER_PATTERNS = ("UNKNOWN", "UNBEKANNT", "EMERGENCY", "NOTFALL", "TRAUMA", "ANONYMOUS", "^NN", "^X+$",
                                 "MOTORBIKE", "ACCIDENT", "^DOE\\^JOHN", "^DOE\\^JANE")
+
+
+@dataclass(frozen=True)
+class ListenerLimits:
+    """What senders may hold of the listener (the ``Kerma`` keys in brackets).
+
+    Attributes
+    ----------
+    max_connections : int
+        Open connections at most (``Hl7MaxConnections``).  When all are taken, a new
+        connection takes the place of the one idle longest (idle at least
+        ``evict_after_seconds``); when none is idle, it gets an AE saying to come back.
+    idle_seconds : float
+        A connection that completes no message for this long is closed
+        (``Hl7IdleTimeoutSeconds``; 0: never).  Senders open a new one for their next message.
+    message_seconds : float
+        A message must arrive whole within this long of its first byte, or it gets an
+        AE and its connection is closed: a sender trickling bytes holds nothing for long
+        (``Hl7MessageTimeoutSeconds``).
+    frame_seconds : float
+        Silence inside an unfinished frame for this long: the frame gets an AE and the
+        connection goes on.
+    max_message_bytes : int
+        A larger message gets an AE as soon as it is too large; the rest of it is read
+        and dropped, and the connection goes on (``Hl7MaxMessageBytes``).
+    evict_after_seconds : float
+        How long a connection must have been idle before a new one may take its place.
+    """
+
+    max_connections: int = 32
+    idle_seconds: float = 300.0
+    message_seconds: float = 60.0
+    frame_seconds: float = 10.0
+    max_message_bytes: int = 1 << 20
+    evict_after_seconds: float = 1.0
+
+    @classmethod
+    def from_section(cls, section: dict) -> "ListenerLimits":
+        """The limits of a ``"Kerma"`` configuration section (defaults for the keys it lacks)."""
+        defaults = cls()
+        return cls(max_connections=max(1, int(section.get("Hl7MaxConnections", defaults.max_connections))),
+                   idle_seconds=float(section.get("Hl7IdleTimeoutSeconds", defaults.idle_seconds)),
+                   message_seconds=float(section.get("Hl7MessageTimeoutSeconds", defaults.message_seconds)),
+                   max_message_bytes=int(section.get("Hl7MaxMessageBytes", defaults.max_message_bytes)))
 
 
 @dataclass(frozen=True)

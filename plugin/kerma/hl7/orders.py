@@ -9,12 +9,10 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db.models import ImagingOrder
+from ..db.states import CANCELLED, COMPLETED, IN_PROGRESS, SCHEDULED
+from ..ingest.refresh import mark_refresh_due
+from ..reconcile.lists import studies_of_order
 from .messages import Order
-
-CANCELLED = "cancelled"
-COMPLETED = "completed"
-IN_PROGRESS = "in_progress"
-SCHEDULED = "scheduled"
 
 # ORC-1 order control codes (HL7 table 0119) that end an order
 CANCEL_CONTROLS = {"CA", "OC", "CR", "DC", "OD", "DR"}
@@ -92,8 +90,5 @@ def apply_order(session: Session, order: Order, patient_id: str | None, message_
     session.flush()
     # the studies it matches are classified again (by the ingest worker): mapping rules may test its procedure
     # code and indication
-    from ..ingest.refresh import mark_refresh_due  # here: kerma.ingest reads the order states of this module
-    from ..reconcile.lists import studies_of_order
-
     mark_refresh_due(studies_of_order(session, stored))
     return f"order {action} ({stored.status})"

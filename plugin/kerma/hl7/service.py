@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from ..config import ListenerLimits
 from ..supervisor import listener_process, serve_while_parent_lives
-from .mllp import ListenerLimits
 
 log = logging.getLogger("kerma.hl7")
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import DoseObject, ImagingOrder, IrradiationEvent, PatientRecord, PerformedProcedureStep, Study
-from ..hl7.orders import CANCELLED, COMPLETED
+from ..db.states import CANCELLED, COMPLETED
 from ..patterns import PatternError, compile_pattern
 
 log = logging.getLogger("kerma.reconcile")
