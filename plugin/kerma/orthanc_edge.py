@@ -45,7 +45,7 @@ from .ingest.worker import IngestWorker
 from .startup import start_line
 from .privacy.key import key as pseudonymisation_key, move_out_of_database
 from .supervisor import ListenerSupervisor
-from .stats.monthly import SummaryRefresher
+from .stats.monthly import SummaryRefresher, mark_all_stale
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
 from .output.registry import RegistrySender
@@ -220,7 +220,8 @@ def start() -> None:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session, session.begin():
         moved = move_out_of_database(session, settings)  # earlier versions kept the pseudonymisation key there
-        load_table(session)  # the shipped national DRL sets, once
+        if load_table(session):  # the shipped national DRL sets, once
+            mark_all_stale(session)
         load_shipped_rules(session)  # the shipped alert rules and criteria, once each
     if moved:
         log.warning(moved)

@@ -60,8 +60,9 @@ def exam_for(session: Session, scheme: str, modality: str, examination: str, ind
 def load_table(session: Session, path: Path = SHIPPED, kind: str = "national") -> int:
     """Load a table in the shipped format (the shipped one by default); sets already present are left as they are.
 
-    Returns the number of values added.  A set is enabled when its status is ``current``; a value
-    when its number was verified in the primary text.
+    Returns the number of values added: when it is not 0, the caller marks the month statistics stale
+    (:func:`kerma.stats.monthly.mark_all_stale`; kerma.stats reads this module, not the reverse).  A set is enabled
+    when its status is ``current``; a value when its number was verified in the primary text.
     """
     return _load(session, _rows(path), kind)
 
@@ -98,10 +99,6 @@ def _load(session: Session, rows, kind: str) -> int:
         ))
         added += 1
     session.flush()
-    if added:
-        from ..stats.monthly import mark_all_stale  # here, not at the top: kerma.stats imports this module
-
-        mark_all_stale(session)
     return added
 
 
