@@ -848,14 +848,14 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, dsn: s
                         f"median {r['median_s']:.3f} s ({', '.join(f'{x:.3f}' for x in r['runs_s'])}); {r['rows']:,} rows"))
     # Kerma's kept month statistics (kerma.stats.monthly): built once here as the plugin's background thread would
     # after a bulk load, then the median tables and the UI calls are read from it
-    from kerma.stats import monthly
+    from kerma.stats import monthly, refresher
     say("    month summary: every month stale, refreshed ...")
     started = time.perf_counter()
     with sessions() as s, s.begin():
         monthly.mark_all_stale(s)
     while True:
         with sessions() as s, s.begin():
-            if not monthly.refresh(s, max_months=6):
+            if not refresher.refresh(s, max_months=6):
                 break
     result["summary_build_s"] = time.perf_counter() - started
     say(f"      built in {result['summary_build_s']:.1f} s")

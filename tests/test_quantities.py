@@ -21,7 +21,7 @@ from kerma.db.models import EVENT_FIELDS, IrradiationEvent, Study
 from kerma.db.schema import upgrade
 from kerma.extract import plausible
 from kerma.ingest.store import Processed, store_batch
-from kerma.stats import monthly
+from kerma.stats import monthly, refresher
 from kerma.stats.tables import Filters
 from records_factory import ct_study
 
@@ -168,7 +168,7 @@ def test_a_quantity_added_as_one_row_is_stored_counted_exported_and_checked(api,
     # the month table keeps it (summarised) and answers a month-aligned range with the same figures
     with ctx.sessions() as s, s.begin():
         monthly.mark_all_stale(s)
-        while monthly.refresh(s):
+        while refresher.refresh(s):
             pass
     with ctx.sessions() as s:
         kept = monthly.read(s, "test_quantity_mGy", Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))

@@ -174,19 +174,19 @@ def _same_table(kept: list[dict], computed: list[dict]) -> bool:
 
 
 def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(sessions, generated):
-    from kerma.stats import monthly
+    from kerma.stats import monthly, refresher
 
     records, thorax, devices = generated
     with sessions() as s, s.begin():
         monthly.mark_all_stale(s)
         assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None  # stale: the rows answer
-        while monthly.refresh(s):
+        while refresher.refresh(s):
             pass
     for quantity in ("ctdivol_mGy", "total_dlp_mGycm", "dap_Gycm2"):
         with sessions() as s:
             assert monthly.read(s, quantity, tables.Filters()) is not None
             kept = tables.median_table(s, quantity, tables.Filters())
-            computed = tables.median_table(s, quantity, tables.Filters(), use_summary=False)
+            computed = tables.computed_table(s, quantity, tables.Filters())
         assert _same_table(kept, computed), quantity
         assert kept and sum(r["n"] for r in kept) == sum(r["n"] for r in computed)
     with sessions() as s:  # a month-aligned range is served too, a day range is computed
@@ -197,9 +197,9 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
     with sessions() as s, s.begin():
         assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))) is not None
-        while monthly.refresh(s):
+        while refresher.refresh(s):
             pass
     with sessions() as s:
         kept = tables.median_table(s, "ctdivol_mGy", tables.Filters())
-        assert _same_table(kept, tables.median_table(s, "ctdivol_mGy", tables.Filters(), use_summary=False))
+        assert _same_table(kept, tables.computed_table(s, "ctdivol_mGy", tables.Filters()))
         assert max(r["max"] for r in kept) == 99.0

@@ -45,7 +45,8 @@ from .ingest.worker import IngestWorker
 from .startup import start_line
 from .privacy.key import key as pseudonymisation_key, move_out_of_database
 from .supervisor import ListenerSupervisor
-from .stats.monthly import SummaryRefresher, mark_all_stale
+from .stats.monthly import mark_all_stale
+from .stats.refresher import SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
 from .output.registry import RegistrySender

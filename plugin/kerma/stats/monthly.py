@@ -5,19 +5,18 @@ Python dominates), too slow for a page.  So the table for period "month" is kept
 ``month_summary``, one row per (quantity, exam, device, month, DRL value), and read back in a
 single query.  Ingestion marks the months it touched as stale, a rule or DRL change marks every
 month stale, and a background thread recomputes stale months with the same code that computes
-the table from the rows; until a month is fresh again, requests covering it are computed from
-the rows, so an answer is never out of date.
+the table from the rows (:mod:`kerma.stats.refresher`); until a month is fresh again, requests
+covering it are computed from the rows, so an answer is never out of date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from .. import quantities
-from ..background import PeriodicThread
 from ..db.models import MonthSummary, MonthSummaryStale, Setting, Study
 
 UNDATED = "undated"  # the month key of studies without a date
@@ -40,32 +39,6 @@ def mark_all_stale(session: Session) -> None:
     mark_stale(session, {month_key(d) for d in days})
     if session.get(Setting, TRACKED) is None:
         session.add(Setting(name=TRACKED, value="1"))
-
-
-def refresh(session: Session, max_months: int = 3) -> bool:
-    """Recompute up to ``max_months`` stale months; True when more are waiting."""
-    from .tables import Filters, median_table  # the raw computation, shared, not a copy
-
-    stale = session.scalars(select(MonthSummaryStale.month).order_by(MonthSummaryStale.month).limit(max_months + 1)).all()
-    for month in stale[:max_months]:
-        filters = Filters(undated=True) if month == UNDATED else Filters(*_month_range(month))
-        session.execute(delete(MonthSummary).where(MonthSummary.month == month))
-        for quantity in (q.key for q in quantities.summarised()):
-            for row in median_table(session, quantity, filters, "month", use_summary=False):
-                session.add(MonthSummary(quantity=quantity, month=month, standard_exam_id=row["standard_exam_id"],
-                                         device_id=row["device_id"], drl_value_id=row["drl_value_id"],
-                                         achievable_value_id=row["achievable_value_id"],
-                                         **{k: row[k] for k in STATS}))
-        session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == month))
-        session.flush()
-    return len(stale) > max_months
-
-
-def _month_range(month: str) -> tuple[dt.date, dt.date]:
-    year, number = map(int, month.split("-"))
-    first = dt.date(year, number, 1)
-    following = dt.date(year + number // 12, number % 12 + 1, 1)
-    return first, following - dt.timedelta(days=1)
 
 
 def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int | None, int | None]]] | None:
@@ -103,19 +76,3 @@ def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int
     return [({"standard_exam_id": exam, "device_id": device, "period": None if month == UNDATED else month,
               **dict(zip(STATS, figures))}, (drl, achievable))
             for exam, device, month, drl, achievable, *figures in session.execute(stmt)]
-
-
-class SummaryRefresher(PeriodicThread):
-    """Keeps ``month_summary`` fresh in the background (a few months per round)."""
-
-    name = "kerma-month-summary"
-
-    def __init__(self, sessions: sessionmaker, interval: float = 10.0):
-        super().__init__(interval)
-        self.sessions = sessions
-
-    def tick(self) -> bool:
-        with self.sessions() as session, session.begin():
-            if session.get(Setting, TRACKED) is None:
-                mark_all_stale(session)
-            return refresh(session)

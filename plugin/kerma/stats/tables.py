@@ -105,26 +105,37 @@ def period_of(day: dt.date | None, period: str) -> str | None:
 
 
 def median_table(session: Session, quantity: str, filters: Filters, period: str = "month",
-                 by_device: bool = True, use_summary: bool = True) -> list[dict]:
+                 by_device: bool = True) -> list[dict]:
     """Statistics per standard exam × device × period (× applicable DRL × achievable dose), with the comparisons.
 
     Each value is matched to the DRL and the achievable dose in force on its date for its patient band, so a
     period that spans a change of DRL gives one row under each.  The month table per device comes from
     :mod:`kerma.stats.monthly` when it is fresh for the request; otherwise (and for other periods) it is
-    computed from the rows.
+    computed from the rows (:func:`computed_table`).
     """
+    kept = monthly.read(session, quantity, filters) if by_device and period == "month" else None
+    if kept is None:
+        return computed_table(session, quantity, filters, period, by_device)
+    groups = [((r["standard_exam_id"], r["device_id"], r["period"], *level_ids), {k: r[k] for k in monthly.STATS})
+              for r, level_ids in kept]
+    return _table(session, quantity, groups, ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE))
+
+
+def computed_table(session: Session, quantity: str, filters: Filters, period: str = "month",
+                   by_device: bool = True) -> list[dict]:
+    """:func:`median_table` computed from the rows (what the month table keeps, and every other period)."""
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
-    kept = monthly.read(session, quantity, filters) if use_summary and by_device and period == "month" else None
-    if kept is not None:
-        groups = [((r["standard_exam_id"], r["device_id"], r["period"], *level_ids), {k: r[k] for k in monthly.STATS})
-                  for r, level_ids in kept]
-    else:
-        grouped: dict[tuple, list[float]] = defaultdict(list)
-        for row in fetch(session, quantity, filters):
-            key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period),
-                   drls.id_for(row, quantity), achievables.id_for(row, quantity))
-            grouped[key].append(row.value)
-        groups = [(key, summarize(v)) for key, v in grouped.items()]
+    grouped: dict[tuple, list[float]] = defaultdict(list)
+    for row in fetch(session, quantity, filters):
+        key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period),
+               drls.id_for(row, quantity), achievables.id_for(row, quantity))
+        grouped[key].append(row.value)
+    return _table(session, quantity, [(key, summarize(v)) for key, v in grouped.items()], drls, achievables)
+
+
+def _table(session: Session, quantity: str, groups: list[tuple[tuple, dict]], drls: ReferenceLevels,
+           achievables: ReferenceLevels) -> list[dict]:
+    """The rows of a statistics table from its groups ((exam, device, period, DRL id, achievable id), figures)."""
     names = _exam_names(session, {key[0] for key, _ in groups})
     out = []
     for (exam_id, device_id, period_key, drl_id, achievable_id), stats in sorted(
