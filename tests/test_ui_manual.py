@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from support.orthanc import OrthancProcess, free_port
+from support.ui import empty_orthanc, signed_in_page
 from test_ui import browser  # noqa: F401  (the module's Chromium)
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.20240305091500"
@@ -14,22 +14,14 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.20240305091500"
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-ui-manual")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
-    process.start()
-    yield process
-    process.stop()
+    with empty_orthanc(tmp_path_factory.mktemp("orthanc-ui-manual")) as process:
+        yield process
 
 
 @pytest.fixture
 def page(browser, orthanc):  # noqa: F811
-    context = browser.new_context(http_credentials={"username": "kerma", "password": "kerma"}, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    dialogs = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield page
-    assert dialogs == [], "the manual entry screen opened a dialog"
-    context.close()
+    with signed_in_page(browser, "manual entry") as page:
+        yield page
 
 
 def dose_shows(page, url, dap_Gycm2: str, timeout=30):

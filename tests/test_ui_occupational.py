@@ -5,7 +5,7 @@ whose proposed mapping lacks the unit is fixed in the mapping screen, previewed 
 import pytest
 from playwright.sync_api import expect
 
-from support.orthanc import OrthancProcess, free_port
+from support.ui import empty_orthanc, signed_in_page
 from test_ui import browser  # noqa: F401  (the module's Chromium)
 
 # NCRP 122, E = 0.5 H_W + 0.025 H_N: January 0.5 + 1.25 = 1.75 mSv, February 0.25 + 1.0 = 1.25 mSv: 3.0 mSv in 2026,
@@ -21,22 +21,14 @@ X7,Alex Seven,Angiography,2026-03,Under apron,-0.2
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-ui-occupational")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
-    process.start()
-    yield process
-    process.stop()
+    with empty_orthanc(tmp_path_factory.mktemp("orthanc-ui-occupational")) as process:
+        yield process
 
 
 @pytest.fixture
 def page(browser, orthanc):  # noqa: F811
-    context = browser.new_context(http_credentials={"username": "kerma", "password": "kerma"}, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    dialogs = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield page
-    assert dialogs == [], "the occupational dose screen opened a dialog"
-    context.close()
+    with signed_in_page(browser, "occupational dose") as page:
+        yield page
 
 
 def test_a_report_is_mapped_previewed_imported_and_its_doses_shown(page, orthanc):
