@@ -34,6 +34,11 @@ for pkg in "${packages[@]}"; do
         missing+=("$pkg")
     fi
 done
+# npm installs the page-side test tools (package-lock.json: axe-core); any Node.js with npm will do (Debian's npm
+# package, or one already there)
+if [ "$dev" -eq 1 ] && ! command -v npm >/dev/null; then
+    missing+=(npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=()
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
@@ -71,4 +76,16 @@ fi
 if [ ! -x "$VENV/bin/kerma" ]; then
     log "pip install -e plugin"
     "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$REPO/plugin"
+fi
+
+# --- npm (--dev) -------------------------------------------------------------
+# axe-core, injected into the page by the UI tests, at the version and hash package-lock.json pins
+if [ "$dev" -eq 1 ]; then
+    stamp="$REPO/node_modules/.kerma-package-lock.sha256"
+    hash="$(sha256sum "$REPO/package-lock.json" | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+        log "npm ci (package-lock.json)"
+        (cd "$REPO" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+        echo "$hash" > "$stamp"
+    fi
 fi

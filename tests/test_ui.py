@@ -1,8 +1,11 @@
 """The web UI in headless Chromium (Debian's), through Orthanc with authentication on."""
 
+import re
 import statistics
+import sys
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,7 +19,12 @@ from kerma.extract import extract
 from support.orthanc import OrthancProcess, free_port
 from test_orthanc_ingest import wait_until_ingested
 
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+import statscale  # noqa: E402  (bench/: the generated dose database of benchmark (s), at a small size here)
+
 XSS = "<img src=x onerror=alert(1)>"
+GENERATED_EVENTS = 6_000  # ~2,000 studies of 1-5 events, 2025-2026, on 200 devices, with a local DRL set (bench/statscale.py)
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_DoseCheck.dcm", "openrem/CT-RDSR-GEPixelMed.dcm",
@@ -26,15 +34,39 @@ REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_D
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
+    """Kerma on ~2,000 generated studies written straight into its database (seconds, where C-STORE would take
+    minutes: bench/statscale.py's generator), then the corpus reports and an image with a script as its protocol
+    name by C-STORE (among them a CT with Dose Check alerts and fluoroscopy over 5 Gy)."""
     work = tmp_path_factory.mktemp("orthanc-ui")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
+    url = f"sqlite:///{work / 'kerma.sqlite'}"
+    statscale.build(url, GENERATED_EVENTS, say=lambda *_: None)
+    mapped_by_rules(url)
+    process = OrthancProcess(work, free_port(), free_port(), url)
     process.start()
     xss_image = work / "xss.dcm"
-    xss_image.write_bytes(copy_with(CORPUS / "openrem/DX-Im-GE_XR220-1.dcm", ProtocolName=XSS))
+    xss_image.write_bytes(copy_with(CORPUS / "openrem/DX-Im-GE_XR220-1.dcm", ProtocolName=XSS, AccessionNumber="UI-XSS"))
     assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS] + [xss_image]))
     wait_until_ingested(process)
     yield process
     process.stop()
+
+
+def mapped_by_rules(url: str):
+    """The rules that map the generated studies (by description) and events (by protocol) to their exams, as a site's
+    would: a mapping change re-maps the whole history, and the generated mapping must survive it."""
+    from sqlalchemy import insert, select
+
+    from kerma.db.engine import make_engine
+    from kerma.db.models import MappingRule, StandardExam
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        exams = conn.execute(select(StandardExam.id, StandardExam.name, StandardExam.modality)).all()
+        conn.execute(insert(MappingRule.__table__), [
+            {"name": f"generated {level}", "level": level, "priority": 500, "modality": modality, "enabled": True, "version": 1,
+             "conditions": [{"field": field, "op": "equals", "value": name}], "standard_exam_id": exam_id}
+            for exam_id, name, modality in exams for level, field in (("exam", "study_description"), ("exposure", "protocol"))])
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +96,14 @@ def test_the_ui_needs_authentication(orthanc):
 
 def test_study_list_detail_events_and_link_to_images(page, orthanc):
     record = extract((CORPUS / REPORTS[0]).read_bytes())
-    page.goto(orthanc.url + "/kerma/ui/#/studies")
+    page.goto(orthanc.url + f"/kerma/ui/#/studies?accession={record['study']['accession_number']}")
     row = page.locator("tr.link", has_text=record["study"]["accession_number"])
     expect(row).to_be_visible()
     row.click()
     expect(page.locator("h1")).to_have_text(record["study"]["study_description"] or "Study")
     events = page.locator("table").last.locator("tbody tr")
     expect(events).to_have_count(len(record["events"]))
-    expect(page.locator("dd.source")).to_contain_text("rdsr")
+    expect(page.locator("dd.source")).to_contain_text("RDSR")
     link = page.locator("a.images").get_attribute("href")
     orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record["study_instance_uid"]).json()[0]["ID"]
     assert link.endswith(f"#study?uuid={orthanc_id}")
@@ -87,7 +119,7 @@ def test_protocol_names_are_shown_as_text_everywhere(page, orthanc):
     page.goto(orthanc.url + "/kerma/ui/#/mapping")
     expect(page.locator("td", has_text=XSS).first).to_be_visible()
     assert page.locator("main img").count() == 0
-    page.goto(orthanc.url + "/kerma/ui/#/studies?modality=DX")
+    page.goto(orthanc.url + "/kerma/ui/#/studies?accession=UI-XSS")
     page.locator("tr.link").first.click()
     expect(page.locator("td", has_text=XSS).first).to_be_visible()
     assert page.locator("main img").count() == 0
@@ -95,16 +127,16 @@ def test_protocol_names_are_shown_as_text_everywhere(page, orthanc):
 
 def test_mapping_rule_from_the_ui_remaps_and_the_chart_shows_the_median(page, orthanc):
     page.goto(orthanc.url + "/kerma/ui/#/mapping")
-    page.select_option("select[name=level]", "exposure")
-    page.fill("input[name=modality]", "CT")
-    page.fill("input[name=field]", "acquisition_type")
-    page.select_option("select[name=op]", "equals")
-    page.fill("input[name=value]", "Spiral Acquisition")
+    page.select_option("form.rule-form select[name=level]", "exposure")
+    page.select_option("form.rule-form select[name=modality]", "CT")
+    page.fill("form.rule-form input[name=field]", "acquisition_type")
+    page.select_option("form.rule-form select[name=op]", "equals")
+    page.fill("form.rule-form input[name=value]", "Spiral Acquisition")
     page.fill("input[name=exam_name]", "CT spiral (UI test)")
     page.click("button.preview")
-    expect(page.locator(".result")).to_contain_text("Would match")
+    expect(page.locator(".preview-result")).to_contain_text("Would match", timeout=60_000)  # every study is tried
     page.click("button.save")
-    expect(page.locator(".result")).to_contain_text("re-mapped")
+    expect(page.locator("p.message")).to_contain_text("re-mapped", timeout=60_000)
     # independent of Kerma's statistics: the spiral CTDIvol values of the reports sent
     per_device: dict = {}
     for r in REPORTS:
@@ -113,8 +145,11 @@ def test_mapping_rule_from_the_ui_remaps_and_the_chart_shows_the_median(page, or
             if rec["modality"] == "CT" and e.get("acquisition_type") == "Spiral Acquisition":
                 per_device.setdefault(rec["device"]["station_name"], []).append(e["ctdivol_mGy"])
     # the corpus studies are years old: the page's default window is the last twelve months
-    page.goto(orthanc.url + "/kerma/ui/#/statistics?quantity=ctdivol_mGy&period=all&date_from=2000-01-01&date_to=2030-12-31")
-    figure = page.locator("figure.exam-chart[data-exam='CT spiral (UI test)']")
+    exams = orthanc.session().get(orthanc.url + "/kerma/api/exams", params={"limit": 500}).json()["exams"]
+    exam_id = next(e["id"] for e in exams if e["name"] == "CT spiral (UI test)")
+    page.goto(orthanc.url + "/kerma/ui/#/statistics?quantity=ctdivol_mGy&period=all&date_from=2000-01-01&date_to=2030-12-31"
+              f"&standard_exam_id={exam_id}")
+    figure = page.locator("section.exam-charts[data-exam='CT spiral (UI test)'] figure.exam-chart")
     expect(figure).to_be_visible()
     points = figure.locator("circle[data-median]")
     shown = {points.nth(i).get_attribute("data-series"): float(points.nth(i).get_attribute("data-median"))
@@ -135,7 +170,7 @@ def test_explorer_dose_button_leads_to_the_study(page, orthanc):
     expect(button).to_contain_text("DLP 502.4 mGy·cm")  # the label and unit from GET quantities, not the field name
     button.click()
     page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record['study_instance_uid']}")
-    expect(page.locator("dd.source")).to_contain_text("rdsr")
+    expect(page.locator("dd.source")).to_contain_text("RDSR")
 
 
 def test_an_alert_is_acknowledged_and_closed_with_its_audit_trail(page, orthanc):
@@ -146,7 +181,7 @@ def test_an_alert_is_acknowledged_and_closed_with_its_audit_trail(page, orthanc)
     page.locator("tr.link", has_text=str(alert["rule"])).first.click()
     page.wait_for_url(f"**#/alerts/{alert['id']}")
     expect(page.locator("dd.status")).to_have_text("new")
-    page.fill("input[name=comment]", "Seen by the MPE; patient follow-up arranged")
+    page.fill("textarea[name=comment]", "Seen by the MPE; patient follow-up arranged")
     page.click("button.action-acknowledge")
     expect(page.locator("dd.status")).to_have_text("acknowledged")
     page.click("button.action-close")
@@ -172,7 +207,7 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     levels = page.locator("table", has=page.locator("caption", has_text="Levels in force")).locator("tbody tr")
     expect(levels).to_have_count(1)
     cells = levels.first.locator("td")
-    expect(cells.nth(3)).to_have_text("700")  # the study (2017) met the current set, not the one that ended in 2000
+    expect(cells.nth(3)).to_have_text("700 mGy·cm")  # the study (2017) met the current set, not the one that ended in 2000
     expect(cells.nth(4)).to_have_text("UI current DRL")
     expect(cells.nth(6)).to_have_text("400")
     expect(cells.nth(1)).to_have_text("DLP (mGy·cm)")  # labels and units from GET quantities, not field names
@@ -195,8 +230,188 @@ def test_a_study_of_any_uid_opens_and_says_when_pacs_deleted_it(page, orthanc):
     while not session.get(route).json()["deleted_in_pacs_at"]:
         assert time.monotonic() < deadline, "Kerma did not mark the deleted study"
         time.sleep(0.2)
-    page.goto(orthanc.url + "/kerma/ui/#/studies")
+    page.goto(orthanc.url + "/kerma/ui/#/studies?accession=UI-ANY-UID")
     page.locator("tr.link", has_text="UI-ANY-UID").click()
     expect(page.locator("p.deleted-in-pacs")).to_contain_text("Deleted in PACS")
     expect(page.locator("dl.facts")).to_contain_text(uid)
     expect(page.locator("table").last.locator("tbody tr")).not_to_have_count(0)  # the records are kept
+
+
+# --------------------------------------------------------------------------- every screen, on a generated data set
+
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"  # package-lock.json pins it; scripts/setup.sh --dev installs it
+SHOTS = REPO / "tests" / "output" / "ui-screens"
+DATES = "date_from=2025-01-01&date_to=2026-12-31"  # the generated period: no screen's answer depends on today's date
+DESKTOP_ONLY = ("statistics-dap", "reconciliation-mismatches", "studies-above-drl")  # the same screens as others, filtered
+WRONG_WORDS = ("[object Object]", "undefined", "NaN")
+INTERNAL_ID = re.compile(r"(?<![\w.])(?:id|#)\s*:?\s*\d+\b|\b(?:device|rule|alert|set|report|recipient|exam)\s*(?:id|#)\s*:?\s*\d+", re.I)
+
+
+def routes(orthanc) -> dict[str, str]:
+    """Every screen of the UI, by name: the menu's screens, a study of each kind, an alert, filtered lists."""
+    api = orthanc.session()
+    alert = api.get(orthanc.url + "/kerma/api/alerts", params={"sort": "severity", "order": "desc", "limit": 1}).json()["alerts"][0]
+    ct_study = api.get(orthanc.url + "/kerma/api/studies", params={"modality": "CT", "limit": 1}).json()["studies"][0]
+    quote = lambda uid: urllib.parse.quote(uid, safe="")  # noqa: E731
+    return {
+        "today": "#/today", "studies": "#/studies", "studies-above-drl": f"#/studies?above_drl=1&{DATES}",
+        "study-generated": f"#/studies/{quote(ct_study['study_instance_uid'])}",
+        "study-fluoroscopy": f"#/studies/{quote(alert['study_instance_uid'])}",
+        "statistics": f"#/statistics?{DATES}", "statistics-dap": f"#/statistics?quantity=total_dap_Gycm2&period=quarter&{DATES}",
+        "mapping": "#/mapping", "drl": "#/drl", "alerts": "#/alerts", "alert": f"#/alerts/{alert['id']}",
+        "alert-rules": "#/alert-rules", "reports": "#/reports", "reconciliation": "#/reconciliation",
+        "reconciliation-mismatches": "#/reconciliation?list=mismatches", "hl7": "#/hl7", "mpps": "#/mpps",
+        "notifications": "#/notifications", "audit": "#/audit", "ingest-errors": "#/ingest-errors?status=error,ignored",
+        "getting-started": "#/getting-started",
+    }
+
+
+def _json_keys(value, into: set):
+    if isinstance(value, dict):
+        into.update(value)
+        for v in value.values():
+            _json_keys(v, into)
+    elif isinstance(value, list):
+        for v in value:
+            _json_keys(v, into)
+
+
+@pytest.fixture(scope="module")
+def walk(browser, orthanc):
+    """Every route at both sizes, each drawn once: its visible text, the page's width, a screenshot
+    (tests/output/ui-screens/<size>-<screen>.png), the raw field names the API answered (snake_case keys: none may
+    show), and at 1440 px axe-core's serious and critical violations (the phone's page is the same document; axe
+    takes seconds a screen)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    axe = AXE.read_text(encoding="utf-8")
+    seen: dict[tuple[str, str], dict] = {}
+    keys: set[str] = set()
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(http_credentials={"username": "kerma", "password": "kerma"},
+                                      viewport={"width": width, "height": height}, locale="en-GB")
+        page = context.new_page()
+        problems = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("dialog", lambda dialog: (problems.append(dialog.message), dialog.dismiss()))
+
+        def answered(response):
+            if "/kerma/api/" in response.url and response.ok and "json" in (response.headers.get("content-type") or ""):
+                _json_keys(response.json(), keys)
+        page.on("response", answered)
+        page.goto(orthanc.url + "/kerma/ui/index.html#/getting-started")
+        page.wait_for_selector("body[data-drawn]", state="attached")
+        page.evaluate(axe)  # through the DevTools protocol: the page's Content-Security-Policy allows no inline script
+        for name, route in routes(orthanc).items():
+            if size != "desktop" and name in DESKTOP_ONLY:
+                continue
+            t0 = time.monotonic()
+            page.evaluate("route => { delete document.body.dataset.drawn; location.hash = route; }", route)
+            page.wait_for_selector("body[data-drawn]", state="attached", timeout=20_000)
+            t1 = time.monotonic()
+            violations = [] if size != "desktop" else page.evaluate("""async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)""")
+            t2 = time.monotonic()
+            page.screenshot(path=str(SHOTS / f"{size}-{name}.png"))
+            print("TIMING", size, name, round(t1 - t0, 2), round(t2 - t1, 2), round(time.monotonic() - t2, 2))
+            seen[(size, name)] = {"route": route, "text": page.inner_text("body"), "violations": violations,
+                                  "scroll_width": page.evaluate("document.documentElement.scrollWidth"), "width": width,
+                                  "heading": page.inner_text("h1")}
+        assert problems == [], f"{size}: script errors or dialogs: {problems}"
+        context.close()
+    return {"screens": seen, "keys": {k for k in keys if "_" in k}}
+
+
+def test_every_screen_shows_words_and_units_not_keys_ids_or_broken_values(walk):
+    wrong = {}
+    for (size, name), screen in walk["screens"].items():
+        text = screen["text"]
+        found = [w for w in WRONG_WORDS if w in text]
+        found += sorted(k for k in walk["keys"] if re.search(rf"(?<![\w.-]){re.escape(k)}(?![\w-])", text))
+        found += INTERNAL_ID.findall(text)
+        if screen["heading"] in ("Not available", ""):
+            found.append("the screen did not open")
+        if found:
+            wrong[f"{size} {name}"] = found
+    assert wrong == {}
+
+
+def test_no_screen_scrolls_sideways_at_1440_px(walk):
+    wide = {name: s["scroll_width"] for (size, name), s in walk["screens"].items() if size == "desktop" and s["scroll_width"] > s["width"]}
+    assert wide == {}
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_screen(walk, capsys):
+    found = {f"{size} {name}": s["violations"] for (size, name), s in walk["screens"].items() if s["violations"]}
+    with capsys.disabled():
+        print(f"\nUI screenshots ({len(walk['screens'])}, both sizes): {SHOTS}")
+    assert found == {}
+
+
+# --------------------------------------------------------------------------- double submit
+
+def _fill_recipient(page):
+    page.fill("form.card input[name=name]", "Double Submit")
+    page.fill("form.card input[name=email]", "double.submit@example.org")
+
+
+def _fill_report(page):
+    page.fill("form.card input[name=date_from]", "2026-01-01")
+    page.fill("form.card input[name=date_to]", "2026-03-31")
+
+
+def _fill_drl_value(page):
+    page.select_option("form.card select[name=standard_exam_id]", label="CT exam 03 (CT)")
+    page.select_option("form.card select[name=quantity]", index=0)
+    page.fill("form.card input[name=value]", "12.5")
+
+
+def _fill_mapping_rule(page):
+    page.select_option("form.rule-form select[name=level]", "exam")
+    page.fill("form.rule-form input[name=field]", "study_description")
+    page.select_option("form.rule-form select[name=op]", "equals")
+    page.fill("form.rule-form input[name=value]", "Double submit (UI test)")
+    page.fill("form.rule-form input[name=exam_name]", "Double submit exam (UI test)")
+
+
+def _count(orthanc, path, key):
+    answer = orthanc.session().get(f"{orthanc.url}/kerma/api/{path}", params={"limit": 500}).json()
+    return len(answer[key]) if key else answer["total"]
+
+
+FORMS = {  # screen, how to fill its form, the route it posts the object to, the collections it adds to: (path, list key or None: "total")
+    "recipient": ("#/notifications", _fill_recipient, "notifications/recipients", [("notifications/recipients", "recipients")]),
+    "report": ("#/reports", _fill_report, "reports", [("reports", None)]),
+    "drl value": ("#/drl?set=1", _fill_drl_value, "drl/sets/1/values", [("drl/sets/1", "values")]),
+    "mapping rule": ("#/mapping", _fill_mapping_rule, "mapping/rules", [("mapping/rules", "rules"), ("exams", None)]),
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_form_submitted_twice_creates_one_object(page, orthanc, form):
+    """A double click on the save button, and every POST of the submission sent twice on the wire (a retry after a
+    lost answer): one object each, as the UI sends one Idempotency-Key per submission."""
+    route, fill, posted, collections = FORMS[form]
+    before = {path: _count(orthanc, path, key) for path, key in collections}
+    keys = []
+
+    def twice(request_route):
+        request = request_route.request
+        if request.method != "POST":
+            return request_route.continue_()
+        keys.append(request.headers.get("idempotency-key"))
+        first = request_route.fetch()
+        again = request_route.fetch()
+        assert again.status == first.status and again.json() == first.json()
+        request_route.fulfill(response=first)
+
+    page.route("**/kerma/api/**", twice)
+    page.goto(orthanc.url + "/kerma/ui/index.html" + route)
+    fill(page)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.split("?")[0].endswith(posted), timeout=60_000) as saved:
+        page.locator("form button.save").first.dblclick()
+    assert saved.value.ok, saved.value.text()
+    after = {path: _count(orthanc, path, key) for path, key in collections}
+    assert after == {path: n + 1 for path, n in before.items()}
+    assert len(keys) == len(collections) and all(keys) and len(set(keys)) == len(keys)

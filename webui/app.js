@@ -1,5 +1,7 @@
 // Kerma's web UI: a hash-routed page per task, each built from Kerma's REST API only.
 import { clear, el, message } from "./lib/dom.js";
+import { loadQuantities } from "./lib/format.js";
+import { can, me } from "./lib/user.js";
 import { today } from "./screens/today.js";
 import { studies } from "./screens/studies.js";
 import { study } from "./screens/study.js";
@@ -9,45 +11,97 @@ import { drl } from "./screens/drl.js";
 import { alertDetail, alerts } from "./screens/alerts.js";
 import { manual } from "./screens/manual.js";
 import { occupational } from "./screens/occupational.js";
-import { me } from "./lib/user.js";
+import { alertRules } from "./screens/alert_rules.js";
+import { reports } from "./screens/reports.js";
+import { reconciliation } from "./screens/reconciliation.js";
+import { hl7 } from "./screens/hl7.js";
+import { mpps } from "./screens/mpps.js";
+import { notifications } from "./screens/notifications.js";
+import { auditLog } from "./screens/audit.js";
+import { ingestErrors } from "./screens/ingest_errors.js";
+import { gettingStarted } from "./screens/getting_started.js";
 
+// [pattern, screen, nav entry it belongs to, role needed to see it in the menu]
 const ROUTES = [
-  [/^#\/studies\/([^/?]+)\/manual$/, (uid) => manual(decodeURIComponent(uid))],
-  [/^#\/manual$/, () => manual()],
-  [/^#\/studies\/([^/?]+)$/, (uid) => study(decodeURIComponent(uid))],
-  [/^#\/studies$/, studies],
-  [/^#\/statistics$/, statistics],
-  [/^#\/mapping$/, mapping],
-  [/^#\/drl$/, drl],
-  [/^#\/alerts\/(\d+)$/, alertDetail],
-  [/^#\/alerts$/, alerts],
-  [/^#\/occupational$/, occupational],
-  [/^#\/today$/, today],
+  [/^#\/studies\/([^/?]+)\/manual$/, (uid) => manual(decodeURIComponent(uid)), "#/manual"],
+  [/^#\/manual$/, () => manual(), "#/manual"],
+  [/^#\/studies\/([^/?]+)$/, (uid) => study(decodeURIComponent(uid)), "#/studies"],
+  [/^#\/studies$/, studies, "#/studies"],
+  [/^#\/statistics$/, statistics, "#/statistics"],
+  [/^#\/mapping$/, mapping, "#/mapping"],
+  [/^#\/drl$/, drl, "#/drl"],
+  [/^#\/alerts\/(\d+)$/, alertDetail, "#/alerts"],
+  [/^#\/alerts$/, alerts, "#/alerts"],
+  [/^#\/alert-rules$/, alertRules, "#/alert-rules"],
+  [/^#\/reports$/, reports, "#/reports"],
+  [/^#\/reconciliation$/, reconciliation, "#/reconciliation"],
+  [/^#\/hl7$/, hl7, "#/hl7"],
+  [/^#\/mpps$/, mpps, "#/mpps"],
+  [/^#\/notifications$/, notifications, "#/notifications"],
+  [/^#\/audit$/, auditLog, "#/audit"],
+  [/^#\/ingest-errors$/, ingestErrors, "#/ingest-errors"],
+  [/^#\/getting-started$/, gettingStarted, "#/getting-started"],
+  [/^#\/occupational$/, occupational, "#/occupational"],
+  [/^#\/today$/, today, "#/today"],
 ];
+
+// the menu: the daily screens first, the rest under "More"; each entry only for the roles that may use it
+const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/statistics", "Statistics"], ["#/alerts", "Alerts"],
+  ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"]];
+const MORE = [["#/manual", "Manual entry"], ["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],
+  ["#/notifications", "Notifications", "physicist"], ["#/hl7", "HL7 messages"], ["#/mpps", "MPPS"],
+  ["#/ingest-errors", "Ingest errors"], ["#/audit", "Audit log", "admin"], ["#/getting-started", "Getting started"]];
 
 export function params() {
   const query = location.hash.split("?")[1] || "";
   return Object.fromEntries(new URLSearchParams(query));
 }
 
+function navigation() {
+  const link = ([href, text]) => el("a", { href }, text);
+  const nav = document.getElementById("nav");
+  nav.replaceChildren(...NAV.map(link), el("details", { class: "more" }, el("summary", {}, "More"),
+    el("div", { class: "more-menu" }, MORE.filter(([, , role]) => !role || can(role)).map(link))));
+  nav.addEventListener("click", (event) => {
+    if (event.target.closest(".more-menu a")) nav.querySelector("details.more").open = false;
+  });
+}
+
+let started = 0;
+let drawing = 0;
+
 async function render() {
   const view = document.getElementById("view");
   const hash = location.hash.split("?")[0] || "#/today";
   const route = ROUTES.find(([pattern]) => pattern.test(hash)) || ROUTES[ROUTES.length - 1];
   const match = hash.match(route[0]) || [];
-  for (const link of document.querySelectorAll("#nav a")) {
-    link.classList.toggle("active", hash.startsWith(link.getAttribute("href")));
+  const turn = ++drawing;
+  for (const a of document.querySelectorAll("#nav a")) {
+    const active = a.getAttribute("href") === route[2];
+    a.classList.toggle("active", active);
+    if (active) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
-  clear(view).appendChild(el("p", { class: "loading" }, "Loading…"));
+  view.setAttribute("aria-busy", "true");
   try {
     const page = await route[1](...match.slice(1));
+    await Promise.all([...page.querySelectorAll(".data-table")].map((t) => t.ready));
+    if (turn !== drawing) return; // another screen was asked for meanwhile
     clear(view).appendChild(page);
   } catch (error) {
-    clear(view).appendChild(message(error.message, "error"));
+    if (turn !== drawing) return;
+    clear(view).appendChild(el("section", { class: "screen" }, el("h1", {}, "Not available"), message(error.message, "error")));
+  } finally {
+    if (turn === drawing) {
+      view.removeAttribute("aria-busy");
+      // how long the screen took to be drawn (tests and bench read it): from the click or the page load
+      document.body.dataset.drawn = `${route[2]} ${Math.round(performance.now() - started)}`;
+      window.scrollTo(0, 0);
+    }
   }
 }
 
 document.getElementById("user").textContent = me.user
   ? `${me.user} · ${me.roles.length ? me.roles.join(", ") : "no role"}` : "";
-window.addEventListener("hashchange", render);
-render();
+navigation();
+window.addEventListener("hashchange", () => { started = performance.now(); delete document.body.dataset.drawn; render(); });
+loadQuantities().then(render);

@@ -26,31 +26,38 @@ export function clear(node) {
   return node;
 }
 
-export function number(value, digits = 3) {
-  if (value === null || value === undefined) return "—";
-  if (typeof value !== "number") return String(value);
-  return Math.abs(value) >= 1000 ? value.toFixed(0) : Number(value.toPrecision(digits)).toString();
-}
-
-// rows: objects; columns: [key, label, format?]
-export function table(rows, columns, { caption, rowLink } = {}) {
-  const head = el("tr", {}, columns.map(([, label]) => el("th", { scope: "col" }, label)));
-  const body = rows.map((row) => {
-    const cells = columns.map(([key, , format]) => {
-      const value = typeof key === "function" ? key(row) : row[key];
-      const shown = format ? format(value, row) : (typeof value === "number" ? number(value) : value ?? "—");
-      return el("td", {}, shown);
-    });
-    return el("tr", rowLink ? { class: "link", onclick: () => (location.hash = rowLink(row)) } : {}, cells);
-  });
-  return el("div", { class: "table-wrap" },
-    el("table", {}, caption ? el("caption", {}, caption) : null, el("thead", {}, head), el("tbody", {}, body)));
-}
-
-export function field(label, input) {
-  return el("label", { class: "field" }, el("span", {}, label), input);
+let fieldCount = 0;
+// A labelled input; `hint` is said below it and tied to it for screen readers
+export function field(label, input, hint) {
+  if (!input.id) input.id = `f${++fieldCount}`;
+  const help = hint ? el("small", { id: `${input.id}-hint` }, hint) : null;
+  if (help) input.setAttribute("aria-describedby", help.id);
+  return el("div", { class: "field" }, el("label", { for: input.id }, label), input, help);
 }
 
 export function message(text, kind = "info") {
   return el("p", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
+
+// A screen: its title, one line saying what it shows, then its parts
+export function screen(title, what, ...parts) {
+  return el("section", { class: "screen" }, el("h1", {}, title), el("p", { class: "what" }, what), ...parts);
+}
+
+// A <dl> of facts: [[term, value], ...]; a null value is left out
+export function facts(pairs, attributes = {}) {
+  return el("dl", { class: "facts", ...attributes }, pairs.filter(([, v]) => v !== null && v !== undefined)
+    .map(([term, value, ddAttributes]) => [el("dt", {}, term), el("dd", ddAttributes || {}, value)]));
+}
+
+export function select(name, options, selected, attributes = {}) {
+  return el("select", { name, ...attributes }, options.map(([value, text]) =>
+    el("option", { value, selected: String(value) === String(selected ?? "") }, text)));
+}
+
+// A label with a tooltip (a quantity's description): title for the mouse, and the text for screen readers
+export function explained(text, description) {
+  return description ? el("span", { class: "explained", title: description }, text) : text;
+}
+
+export const refresh = () => window.dispatchEvent(new HashChangeEvent("hashchange"));

@@ -1,62 +1,113 @@
-// Alerts and their review: why each fired, what the reviewer can do, and the audit trail of every step.
+// Alerts and their review: why each fired, the value against its threshold, the reference as its citation,
+// what the reviewer can do, and the audit trail of every step.
 import { get, post } from "../lib/api.js";
-import { el, field, message, number, table } from "../lib/dom.js";
+import { el, explained, facts, field, refresh, screen, select } from "../lib/dom.js";
+import { date, dateTime, describe, label, number, withUnit, words } from "../lib/format.js";
+import { saving } from "../lib/forms.js";
+import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 import { can } from "../lib/user.js";
 
-const STATUS_FILTERS = ["new", "acknowledged", "under_investigation", "justified", "closed"];
+const OPEN = "new,acknowledged,under_investigation";
+const STATUS_FILTERS = [[OPEN, "open"], ["new", "new"], ["acknowledged", "acknowledged"], ["under_investigation", "under investigation"],
+  ["justified", "justified"], ["closed", "closed"], [`${OPEN},justified,closed`, "all"]];
+
+const severity = (a) => el("span", { class: `badge ${a.severity}` }, a.severity);
+const shownValue = (a) => (a.value == null ? "—" : a.quantity ? withUnit(a.quantity, a.value) : `${number(a.value)} ${a.unit ?? ""}`.trim());
+const shownThreshold = (a) => (a.threshold == null ? "—" : a.quantity ? withUnit(a.quantity, a.threshold) : `${number(a.threshold)} ${a.unit ?? ""}`.trim());
+
+export function alertColumns() {
+  return [
+    { key: "severity", label: "Severity", sort: "severity", render: severity, fixed: true },
+    { key: "study_date", label: "Study date", sort: "study_date", render: (a) => date(a.study_date) },
+    { key: "status", label: "Status", sort: "status", render: (a) => words(a.status) },
+    { key: "rule", label: "Rule", wide: true },
+    { key: "device_name", label: "Device", sort: "device" },
+    { key: "quantity", label: "Quantity", sort: "quantity", render: (a) => (a.quantity ? explained(label(a.quantity), describe(a.quantity)) : "—") },
+    { key: "value", label: "Value", num: true, sort: "value", render: shownValue },
+    { key: "threshold", label: "Threshold", num: true, render: shownThreshold },
+    { key: "assignee", label: "Assignee", sort: "assignee", render: (a) => a.assignee ?? "—" },
+    { key: "created_at", label: "Raised", sort: "created_at", hidden: true, render: (a) => dateTime(a.created_at) },
+  ];
+}
 
 export async function alerts() {
   const current = params();
-  const status = current.status || "new,acknowledged,under_investigation";
-  const data = await get("alerts", { status, limit: 200 });
-  const pick = el("select", { name: "status", onchange: (e) => (location.hash = `#/alerts?status=${e.target.value}`) },
-    [["new,acknowledged,under_investigation", "open"], ...STATUS_FILTERS.map((s) => [s, s]), [STATUS_FILTERS.join(","), "all"]]
-      .map(([value, label]) => el("option", { value, selected: value === status }, label)));
-  return el("section", {},
-    el("h1", {}, "Alerts"), field("Show", pick),
-    data.alerts.length ? table(data.alerts, [["id", "#"], ["status", "Status"], ["severity", "Severity"], ["study_date", "Date"],
-      ["rule", "Rule"], ["quantity", "Quantity"], ["value", "Value"], ["threshold", "Threshold"], ["message", "Why"]],
-    { rowLink: (a) => `#/alerts/${a.id}` }) : el("p", {}, "No alert in this state."),
-  );
+  const status = current.status || OPEN;
+  const filters = { status, severity: current.severity, kind: current.kind };
+  const pick = select("status", STATUS_FILTERS, status, { onchange: (e) => { location.hash = `#/alerts?status=${e.target.value}`; } });
+  return screen("Alerts", "Values above a DRL or a trigger level, Dose Check events, drifts and new devices, with what to do about each.",
+    el("form", { class: "filters", onsubmit: (e) => e.preventDefault() }, field("Show", pick)),
+    dataTable({ id: "alerts", caption: "Alerts", columns: alertColumns(), fetch: fromApi(get, "alerts", "alerts", filters),
+      sort: "created_at", order: "desc", urlState: true, href: (a) => `#/alerts/${a.id}`, empty: "No alert in this state." }));
+}
+
+// An alert's reference: the DRL or level compared with, as its citation reads
+export function reference(alert) {
+  const r = alert.reference;
+  if (!r || typeof r !== "object") return r ?? "—";
+  const parts = [];
+  if (r.drl !== undefined) {
+    parts.push(`${words(r.drl_kind ?? "")} DRL ${alert.quantity ? withUnit(alert.quantity, r.drl) : number(r.drl)}`.trim());
+    if (r.drl_set) parts.push(`set "${r.drl_set}"`);
+    if (r.patient_group) parts.push(`patient group ${r.patient_group}`);
+    if (r.drl_valid_from || r.drl_valid_to) parts.push(`in force ${r.drl_valid_from ? date(r.drl_valid_from) : "…"} to ${r.drl_valid_to ? date(r.drl_valid_to) : "today"}`);
+    if (r.k) parts.push(`fires above ${number(r.k)} × DRL`);
+  }
+  if (r.reason_for_proceeding) parts.push(`the scanner's reason for proceeding: "${r.reason_for_proceeding}"`);
+  if (r.previous || r.new) parts.push(`was ${r.previous ?? "—"}, now ${r.new ?? "—"}`);
+  for (const [k, v] of Object.entries(r)) {
+    if (["drl", "drl_kind", "drl_set", "patient_group", "drl_valid_from", "drl_valid_to", "k", "reason_for_proceeding", "previous", "new", "device_id"].includes(k)) continue;
+    if (v !== null && typeof v !== "object") parts.push(`${label(k).toLowerCase()} ${typeof v === "number" ? number(v) : v}`);
+  }
+  return parts.join("; ") || "—";
 }
 
 export async function alertDetail(id) {
   const [alert, workflow] = await Promise.all([get(`alerts/${id}`), get("alerts/workflow")]);
-  const comment = el("input", { name: "comment", placeholder: "comment (optional)" });
+  const comment = el("textarea", { name: "comment", rows: 2, cols: 40 });
+  const assignee = el("input", { name: "assignee", value: alert.assignee ?? "" });
   const reportable = el("input", { type: "checkbox", name: "reportable" });
-  const result = el("div", { class: "result" });
   const allowed = Object.entries(workflow.actions).filter(([, step]) => step.from.includes(alert.status) && can(step.role));
-  const step = (action) => async () => {
-    try {
-      const body = { comment: comment.value || null };
-      if (action === "close") body.reportable = reportable.checked;
-      await post(`alerts/${id}/${action}`, body);
-      window.dispatchEvent(new HashChangeEvent("hashchange"));
-    } catch (error) { result.replaceChildren(message(error.message, "error")); }
-  };
-  return el("section", {},
-    el("h1", {}, `Alert #${alert.id}: ${alert.rule ?? alert.kind}`),
-    el("dl", { class: "facts" },
-      el("dt", {}, "Status"), el("dd", { class: "status" }, alert.status),
-      el("dt", {}, "Why"), el("dd", {}, alert.reason ?? "—"),
-      el("dt", {}, "Value"), el("dd", {}, `${number(alert.value, 4)} ${alert.unit ?? ""} (threshold ${number(alert.threshold, 4)})`),
-      el("dt", {}, "Reference"), el("dd", {}, alert.reference ?? "—"),
-      el("dt", {}, "What to do"), el("dd", {}, alert.actions ?? "—"),
-      ...(alert.person_id != null  // an occupational dose alert is about a monitored person, not a study
-        ? [el("dt", {}, "Monitored person"), el("dd", {}, `#${alert.person_id} in the occupational dose register`)]
-        : [el("dt", {}, "Study"), el("dd", {}, el("a", { href: `#/studies/${encodeURIComponent(alert.study_instance_uid)}` }, alert.study_instance_uid))]),
-      el("dt", {}, "Assignee"), el("dd", {}, alert.assignee ?? "—"),
-    ),
-    allowed.length ? el("form", { class: "review", onsubmit: (e) => e.preventDefault() },
-      field("Comment", comment), field("Reportable (on close)", reportable),
-      allowed.map(([action]) => el("button", { type: "button", class: `action-${action}`, onclick: step(action) }, action)),
-      result) : null,
+  let action = null;
+  const form = allowed.length ? saving(el("form", { class: "card review" }, el("h2", {}, "Review"),
+    field("Comment", comment, "Closing and justifying say why here."), field("Assign to", assignee),
+    alert.status !== "closed" ? field("Reportable (when closing)", reportable) : null,
+    allowed.map(([name]) => el("button", { type: "submit", class: `action-${name}`, onclick: () => { action = name; } }, words(name)))),
+  async (key) => {
+    const body = { comment: comment.value || null, assignee: assignee.value || null };
+    if (action === "close") body.reportable = reportable.checked;
+    await post(`alerts/${id}/${action}`, body, { key });
+    refresh();
+  }) : null;
+  const rule = alert.rule_as_fired || {};
+  return screen(`Alert: ${alert.rule ?? words(alert.kind)}`, "Why the alert fired, the value against its threshold and reference, what to do, and every review step.",
+    facts([
+      ["Status", words(alert.status), { class: "status" }],
+      ["Severity", severity(alert)],
+      ["Why", alert.reason ?? "—"],
+      ["Value", `${shownValue(alert)} (threshold ${shownThreshold(alert)})`],
+      ["Reference", reference(alert), { class: "reference" }],
+      ["Rule's source", rule.source ?? "—"],
+      ["What to do", Array.isArray(alert.actions) ? el("ul", {}, alert.actions.map((a) => el("li", {}, a))) : alert.actions ?? "—"],
+      // an occupational dose alert is about a monitored person, not a study
+      alert.person_id != null ? ["Monitored person", "in the occupational dose register"]
+        : ["Study", el("a", { href: `#/studies/${encodeURIComponent(alert.study_instance_uid)}` }, `${date(alert.study_date)} · open the study`)],
+      ["Standard exam", alert.standard_exam ?? "—"],
+      ["Device", alert.device_name ?? "—"],
+      ["Assignee", alert.assignee ?? "—"],
+      ["Raised", dateTime(alert.created_at)],
+    ]),
+    form,
     el("h2", {}, "Comments"),
-    alert.comments.length ? el("ul", {}, alert.comments.map((c) => el("li", {}, `${c.at} ${c.author ?? ""}: ${c.text}`)))
-      : el("p", {}, "No comment yet."),
+    alert.comments.length ? el("ul", {}, alert.comments.map((c) => el("li", {}, `${dateTime(c.at)} ${c.author ?? ""}: ${c.text}`)))
+      : el("p", { class: "muted" }, "No comment yet."),
     el("h2", {}, "Audit trail"),
-    table(alert.audit, [["at", "When"], ["actor", "Who"], ["action", "What"], [(e) => e.before?.status, "From"],
-      [(e) => e.after?.status, "To"], ["note", "Note"]]),
+    dataTable({ caption: "Every step of this alert", columns: [
+      { key: "at", label: "When", render: (e) => dateTime(e.at) }, { key: "actor", label: "Who" },
+      { key: "action", label: "What", render: (e) => words(e.action.replace(/^alert\./, "")) },
+      { key: "from", label: "From", render: (e) => words(e.before?.status) }, { key: "to", label: "To", render: (e) => words(e.after?.status) },
+      { key: "note", label: "Note", wide: true },
+    ], rows: alert.audit, empty: "No step yet." }),
   );
 }

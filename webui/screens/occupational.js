@@ -1,7 +1,9 @@
 // Occupational dose: a dosimetry service's report imported through its column mapping (proposed by Kerma, edited
 // here, previewed before anything is stored), and each person's doses over a year against the limits and levels.
 import { csvLink, get, post } from "../lib/api.js";
-import { el, field, message, number, table } from "../lib/dom.js";
+import { el, field, message } from "../lib/dom.js";
+import { number } from "../lib/format.js";
+import { dataTable } from "../lib/table.js";
 
 const FIELDS = ["staff_id", "name", "department", "period", "period_start", "period_end", "position", "dosimeter_id", "unit"];
 const ESTIMATES = [["occupational_effective_dose_mSv", "Effective dose (mSv)"], ["lens_equivalent_dose_mSv", "Lens (mSv)"],
@@ -61,8 +63,9 @@ function previewResult(preview) {
     preview.notes.length ? el("ul", { class: "notes" }, preview.notes.map((n) => el("li", {}, n))) : null,
     rows ? el("p", { class: "counts" }, `${rows.total} rows: ${rows.readings} readings, ${rows.refused} refused, `,
       `${rows.duplicates} already recorded; ${preview.new_people.length} new people.`) : null,
-    preview.refused.length ? table(preview.refused, [["row", "Row"], ["column", "Column"], ["value", "Value"], ["reason", "Reason"]],
-      { caption: "Refused rows" }) : null);
+    preview.refused.length ? dataTable({ caption: "Refused rows", rows: preview.refused, columns: [
+      { key: "row", label: "Row", num: true, sort: true }, { key: "column", label: "Column", sort: true },
+      { key: "value", label: "Value" }, { key: "reason", label: "Reason", wide: true }] }) : null);
 }
 
 function importer(vocabulary, refresh) {
@@ -121,9 +124,11 @@ export async function occupational() {
     el("h2", {}, `Doses per person, ${summary.window.label}`),
     field("Year", yearInput),
     el("p", {}, summary.note, " Effective dose by ", summary.effective_dose_algorithm, "."),
-    summary.summary.length ? table(summary.summary, [["staff_id", "Staff id"], ["name", "Name"], ["department", "Department"],
-      ["periods", "Periods"], ...ESTIMATES.map(([key, label]) => [key, label, (v) => number(v, 4)]),
-      [(r) => (r.levels_reached || []).join(", ") || "—", "Levels reached"]], { caption: "Per person" })
+    summary.summary.length ? dataTable({ caption: "Per person", rows: summary.summary, columns: [
+      { key: "staff_id", label: "Staff ID", sort: true }, { key: "name", label: "Name", sort: true },
+      { key: "department", label: "Department", sort: true }, { key: "periods", label: "Periods", num: true, sort: true },
+      ...ESTIMATES.map(([key, label]) => ({ key, label, num: true, sort: true, render: (r) => number(r[key], 4) })),
+      { key: "levels_reached", label: "Levels reached", value: (r) => (r.levels_reached || []).join(", ") || "—" }] })
       : el("p", {}, "No reading in this year."),
     el("p", {}, el("a", { href: csvLink("occupational/summary", { year, pseudonymise: 1 }) }, "CSV, pseudonymised")),
   );

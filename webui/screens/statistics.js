@@ -1,94 +1,118 @@
-// Median per standard exam × device over time against the DRL, distributions, dose against patient size, ESR tables.
+// Median per standard exam × device over time against the DRL, distributions per device, dose against patient
+// weight (computed on the server for the filters), the table, and the ESR exports.
 import { csvLink, get } from "../lib/api.js";
-import { el, field, number, table } from "../lib/dom.js";
-import { boxPlot, medianChart, scatter } from "../lib/charts.js";
-import { nameOf, quantities } from "../lib/quantities.js";
+import { el, explained, field, screen, select } from "../lib/dom.js";
+import { allQuantities, describe, heading, label, number, period, quantity as quantityOf, value, withUnit } from "../lib/format.js";
+import { boxPlot, lineChart, scatterChart } from "../lib/charts.js";
+import { nameOf } from "../lib/quantities.js";
+import { dataTable } from "../lib/table.js";
 import { params } from "../app.js";
 
-const LEVEL_NAMES = { exam: "Per examination", exposure: "Per exposure" };
-
-// The quantity select: those kept per month first (the common dose quantities), then every other one statistics can use.
-function quantitySelect(known, selected) {
-  const groups = [["Dose quantities", known.filter((q) => q.summarised)]];
-  for (const level of ["exam", "exposure"]) {
-    groups.push([`${LEVEL_NAMES[level]}: more`, known.filter((q) => !q.summarised && q.level === level)]);
-  }
-  return el("select", { name: "quantity" }, groups.filter(([, members]) => members.length).map(([label, members]) =>
-    el("optgroup", { label }, members.map((q) => el("option", { value: q.key, selected: q.key === selected, title: q.description },
-      nameOf(q))))));
-}
+const CHARTED_EXAMS = 4; // charts for the exams with the most values; the exam filter shows any other
 
 // The page opens on the last twelve whole months (month-aligned, so the kept month table answers at once).
-function lastTwelveMonths() {
+export function lastTwelveMonths() {
   const now = new Date();
   const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1));
   const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0));
   return { date_from: from.toISOString().slice(0, 10), date_to: to.toISOString().slice(0, 10) };
 }
 
+const LEVEL_NAMES = { exam: "Per examination", exposure: "Per exposure" };
+
+// The quantity select: those kept per month first (the common dose quantities), then every other one statistics can use.
+function quantitySelect(selected) {
+  const known = allQuantities().filter((q) => q.statistic);
+  const groups = [["Dose quantities", known.filter((q) => q.summarised)]];
+  for (const level of ["exam", "exposure"]) {
+    groups.push([`${LEVEL_NAMES[level]}: more`, known.filter((q) => !q.summarised && q.level === level)]);
+  }
+  return el("select", { name: "quantity" }, groups.filter(([, members]) => members.length).map(([text, members]) =>
+    el("optgroup", { label: text }, members.map((q) => el("option", { value: q.key, selected: q.key === selected, title: q.description },
+      nameOf(q))))));
+}
+
 export async function statistics() {
   const current = { quantity: "ctdivol_mGy", period: "month", ...lastTwelveMonths(), ...params() };
   const query = { quantity: current.quantity, period: current.period, modality: current.modality, date_from: current.date_from,
-    date_to: current.date_to };
-  const [data, devices, vocabulary] = await Promise.all([get("statistics", query), get("devices"), quantities()]);
-  const known = [...vocabulary.values()].filter((q) => q.statistic);
-  const deviceName = Object.fromEntries(devices.devices.map((d) => [d.device_id, d.station_name || d.model || `#${d.device_id}`]));
-  const shown = vocabulary.get(data.quantity) || { key: data.quantity, label: data.quantity, level: data.level };
-  const quantity = quantitySelect(known, current.quantity);
-  const period = el("select", { name: "period" }, ["month", "quarter", "year", "all"].map((p) => el("option", { value: p, selected: p === current.period }, p)));
-  const modality = el("input", { name: "modality", value: current.modality || "" });
-  const dateFrom = el("input", { name: "date_from", type: "date", value: current.date_from || "" });
-  const dateTo = el("input", { name: "date_to", type: "date", value: current.date_to || "" });
-  const form = el("form", {
-    class: "filters", onsubmit: (event) => {
-      event.preventDefault();
-      location.hash = `#/statistics?${new URLSearchParams({ quantity: quantity.value, period: period.value, modality: modality.value,
-        date_from: dateFrom.value, date_to: dateTo.value })}`;
-    },
-  }, field("Quantity", quantity), field("Period", period), field("Modality", modality), field("From", dateFrom),
-  field("To", dateTo), el("button", {}, "Show"));
+    date_to: current.date_to, device_id: current.device_id, standard_exam_id: current.standard_exam_id };
+  const [data, devices, exams, weight] = await Promise.all([get("statistics", query), get("devices"),
+    get("exams", { limit: 1000 }).catch(() => ({ exams: [] })), get("statistics/scatter", { ...query, against: "weight" }).catch(() => null)]);
+  const key = data.quantity;
+  const quantity = quantitySelect(key);
+  const form = el("form", { class: "filters", onsubmit: (event) => {
+    event.preventDefault();
+    const chosen = Object.fromEntries(new FormData(event.target).entries());
+    location.hash = `#/statistics?${new URLSearchParams(Object.entries(chosen).filter(([, v]) => v))}`;
+  } },
+  field("Quantity", quantity),
+  field("Period", select("period", [["month", "month"], ["quarter", "quarter"], ["year", "year"], ["all", "whole range"]], current.period)),
+  field("Modality", select("modality", [["", "any"], ["CT", "CT"], ["DX", "DX"], ["MG", "MG"], ["RF", "RF"], ["NM", "NM"]], current.modality)),
+  field("Device", select("device_id", [["", "any"], ...devices.devices.map((d) => [d.device_id, d.station_name || d.model || d.manufacturer || "unnamed device"])], current.device_id)),
+  field("Standard exam", select("standard_exam_id", [["", "any"], ...exams.exams.map((e) => [e.id, e.name])], current.standard_exam_id)),
+  field("From", el("input", { name: "date_from", type: "date", value: current.date_from || "" })),
+  field("To", el("input", { name: "date_to", type: "date", value: current.date_to || "" })),
+  el("button", {}, "Show"));
 
+  const format = (v) => withUnit(key, v);
   const byExam = new Map();
   for (const row of data.statistics) {
-    const key = row.standard_exam || "(not mapped)";
-    if (!byExam.has(key)) byExam.set(key, []);
-    byExam.get(key).push(row);
+    const exam = row.standard_exam || "not mapped";
+    if (!byExam.has(exam)) byExam.set(exam, []);
+    byExam.get(exam).push(row);
   }
-  const charts = [...byExam.entries()].map(([exam, rows]) => {
+  const ranked = [...byExam.entries()].sort((a, b) => b[1].reduce((n, r) => n + r.n, 0) - a[1].reduce((n, r) => n + r.n, 0));
+  const charts = ranked.slice(0, CHARTED_EXAMS).map(([exam, rows]) => {
     const series = new Map();
     for (const r of rows) {
-      const label = deviceName[r.device_id] || "all devices";
-      if (!series.has(label)) series.set(label, []);
-      series.get(label).push([r.period, r.median]);
+      const name = r.device_name || "all devices";
+      if (!series.has(name)) series.set(name, []);
+      series.get(name).push({ x: r.period, xText: period(r.period), y: r.median, n: r.n });
     }
-    const drl = rows.find((r) => r.drl)?.drl?.value ?? null;
+    const drl = rows.find((r) => r.drl)?.drl;
+    const achievable = rows.find((r) => r.achievable)?.achievable;
+    const lines = [drl ? { value: drl.value, label: `DRL ${format(drl.value)} (${drl.set})` } : null,
+      achievable ? { value: achievable.value, label: `achievable ${format(achievable.value)}` } : null].filter(Boolean);
     const latest = new Map();
-    for (const r of rows) latest.set(deviceName[r.device_id] || "all devices", r);
-    return el("figure", { class: "exam-chart", dataset: { exam } },
-      medianChart([...series.entries()].map(([label, points]) => ({ label, points })), drl,
-        { title: `${exam}: median ${shown.label}`, unit: shown.unit_display || "" }),
-      boxPlot([...latest.entries()].map(([label, r]) => ({ label, ...r })), { title: "Distribution per device (latest period)" }),
-    );
+    for (const r of rows) if (!latest.has(r.device_name) || latest.get(r.device_name).period < r.period) latest.set(r.device_name, r);
+    return el("section", { class: "exam-charts", dataset: { exam } },
+      el("h2", {}, exam),
+      lineChart({ title: `Median ${label(key)} per ${current.period === "all" ? "range" : current.period}`, what: "each device a line; the DRL in force dashed",
+        series: [...series.entries()].map(([name, points]) => ({ label: name, points })), yTitle: heading(key), format, lines }),
+      boxPlot({ title: `Distribution of ${label(key)} per device`, what: "latest period: box 25th–75th percentile, bar the median, whiskers the range",
+        boxes: [...latest.values()].map((r) => ({ label: r.device_name || "all devices", ...r })), xTitle: heading(key), format, lines }));
   });
-  const events = data.level === "exposure" ? await get("events", { limit: 2000, modality: current.modality }) : null;
-  const sized = (events?.events || []).filter((e) => e.patient_weight_kg && e[data.quantity] != null)
-    .map((e) => ({ x: e.patient_weight_kg, y: e[data.quantity] }));
-  return el("section", {},
-    el("h1", {}, "Statistics"), form,
-    el("p", {}, el("a", { href: csvLink("statistics", query), download: "kerma-statistics.csv" }, "Export CSV"), " · ",
-      el("a", { href: csvLink("statistics", { ...query, pseudonymise: 1 }) }, "CSV (pseudonymised)"), " · ",
-      el("a", { href: csvLink("devices", {}) }, "Device inventory CSV"), " · ",
-      el("a", { href: csvLink("statistics/examinations-per-device", { period: current.period }) }, "Examinations per device CSV"), " · ",
-      el("a", { href: csvLink("events", { limit: 10000 }) }, "Event list CSV"), " (",
-      el("a", { href: csvLink("events", { limit: 10000, pseudonymise: 1 }) }, "pseudonymised"), ", ",
-      el("a", { href: csvLink("events", { limit: 10000, anonymise: 1 }) }, "anonymised"), ")"),
-    charts.length ? charts : el("p", {}, "No values for this quantity yet."),
-    sized.length ? scatter(sized, { title: `${shown.label} against patient weight`, xLabel: "weight (kg)", yLabel: nameOf(shown) }) : null,
-    table(data.statistics, [["standard_exam", "Standard exam"], ["device_id", "Device", (id) => deviceName[id] || "—"],
-      ["period", "Period"], ["n", "n"], ["median", "Median"], ["mean", "Mean"], ["sd", "SD"], ["p25", "P25"], ["p75", "P75"],
-      ["min", "Min"], ["max", "Max"], [(r) => r.drl?.value, "DRL"], [(r) => r.drl?.set, "DRL set"],
-      ["median_over_drl", "Median/DRL", (v) => number(v, 2)], [(r) => r.achievable?.value, "Achievable"],
-      ["median_over_achievable", "Median/achievable", (v) => number(v, 2)]],
-    { caption: nameOf(shown) }),
+  const drlLine = data.statistics.find((r) => r.drl)?.drl;
+  return screen("Statistics", "Medians and spreads per standard examination and device, against the diagnostic reference level in force.",
+    form,
+    el("p", {}, el("a", { href: csvLink("statistics", query), download: "kerma-statistics.csv" }, "Export the table (CSV)"), " · ",
+      el("a", { href: csvLink("statistics", { ...query, pseudonymise: 1 }) }, "pseudonymised"), " · ",
+      el("a", { href: csvLink("devices", {}) }, "device inventory"), " · ",
+      el("a", { href: csvLink("statistics/examinations-per-device", { period: current.period }) }, "examinations per device"), " · ",
+      el("a", { href: csvLink("events", { limit: 10000, date_from: current.date_from, date_to: current.date_to }) }, "event list"), " (",
+      el("a", { href: csvLink("events", { limit: 10000, date_from: current.date_from, date_to: current.date_to, pseudonymise: 1 }) }, "pseudonymised"), ", ",
+      el("a", { href: csvLink("events", { limit: 10000, date_from: current.date_from, date_to: current.date_to, anonymise: 1 }) }, "anonymised"), ")"),
+    el("p", { class: "muted" }, explained(`What ${label(key)} is`, describe(key)), ranked.length > CHARTED_EXAMS
+      ? ` · charts for the ${CHARTED_EXAMS} examinations with the most values; choose a standard exam for any other.` : ""),
+    charts.length ? charts : el("p", {}, "No values for this quantity and these filters."),
+    weight && weight.n ? scatterChart({ title: `${label(key)} against patient weight`,
+      what: weight.shown < weight.n ? `${number(weight.shown, 0)} of ${number(weight.n, 0)} values, evenly sampled` : `${number(weight.n, 0)} values`,
+      points: weight.points, xTitle: "Patient weight (kg)", yTitle: heading(key), format,
+      lines: drlLine ? [{ value: drlLine.value, label: `DRL ${format(drlLine.value)}` }] : [] }) : null,
+    el("h2", {}, "Table"),
+    dataTable({ id: "statistics", caption: quantityOf(key) ? nameOf(quantityOf(key)) : heading(key), columns: [
+      { key: "standard_exam", label: "Standard exam", sort: true, render: (r) => r.standard_exam ?? "not mapped" },
+      { key: "device_name", label: "Device", sort: true, render: (r) => r.device_name ?? "all devices" },
+      { key: "period", label: "Period", sort: true, render: (r) => period(r.period) },
+      { key: "n", label: "n", num: true, sort: true },
+      ...["median", "mean", "sd", "p25", "p75", "min", "max"].map((k) => ({
+        key: k, label: { median: "Median", mean: "Mean", sd: "SD", p25: "25th pct", p75: "75th pct", min: "Min", max: "Max" }[k],
+        num: true, sort: true, hidden: ["sd", "min", "max"].includes(k), render: (r) => value(key, r[k]) })),
+      { key: "drl", label: "DRL", num: true, sort: true, value: (r) => r.drl?.value ?? null, render: (r) => (r.drl ? value(key, r.drl.value) : "—") },
+      { key: "drl_set", label: "DRL set", value: (r) => r.drl?.set ?? null, hidden: true },
+      { key: "median_over_drl", label: "Median / DRL", num: true, sort: true, render: (r) => (r.median_over_drl == null ? "—"
+        : el("span", { class: `badge ${r.median_over_drl > 1 ? "red" : r.median_over_drl > 0.9 ? "amber" : "green"}` }, `${number(r.median_over_drl, 2)} ×`)) },
+      { key: "achievable", label: "Achievable", num: true, hidden: true, value: (r) => r.achievable?.value ?? null },
+    ], rows: data.statistics, sort: "n", order: "desc", empty: "No values." }),
   );
 }

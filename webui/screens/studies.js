@@ -1,38 +1,65 @@
-// The filterable list of studies.
+// The studies: filters, every column sortable, a page at a time from the server.
 import { get } from "../lib/api.js";
-import { el, field, number, table } from "../lib/dom.js";
+import { el, field, screen, select } from "../lib/dom.js";
+import { allQuantities, date, describe, heading, personName, source, value } from "../lib/format.js";
+import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 
-const FILTERS = [
-  ["date_from", "From", "date"], ["date_to", "To", "date"], ["modality", "Modality", "text"], ["device", "Device", "text"],
-  ["standard_exam_id", "Standard exam id", "number"], ["patient_id", "Patient ID", "text"], ["accession", "Accession", "text"],
-];
+const MODALITIES = [["", "any"], ["CT", "CT"], ["DX", "radiography (DX)"], ["MG", "mammography (MG)"], ["RF", "fluoroscopy (RF)"],
+  ["NM", "nuclear medicine (NM)"]];
+const SHOWN_TOTALS = ["total_dlp_mGycm", "total_dap_Gycm2"]; // the others may be chosen
+
+// the study's totals its statistics use, one column each: those the quantity list has at exam level
+export function totalColumns() {
+  const keys = allQuantities().filter((q) => q.level === "exam" && q.key.startsWith("total_")).map((q) => q.key);
+  return (keys.length ? keys : SHOWN_TOTALS).map((key) => ({
+    key, label: heading(key), title: describe(key), num: true, sort: key, hidden: !SHOWN_TOTALS.includes(key),
+    value: (s) => s.exam_totals?.[key] ?? null, render: (s) => value(key, s.exam_totals?.[key] ?? null),
+  }));
+}
+
+export function studyColumns() {
+  return [
+    { key: "study_date", label: "Date", sort: "study_date", fixed: true, render: (s) => date(s.study_date) },
+    { key: "patient_name", label: "Patient", sort: "patient_name", render: (s) => personName(s.patient.name) },
+    { key: "patient_id", label: "Patient ID", sort: "patient_id", value: (s) => s.patient.patient_id },
+    { key: "accession_number", label: "Accession", sort: "accession_number" },
+    { key: "study_description", label: "Description", sort: "study_description", wide: true },
+    { key: "standard_exam", label: "Standard exam", sort: "standard_exam", render: (s) => s.standard_exam ?? "not mapped" },
+    { key: "modalities", label: "Modality", sort: "modality", value: (s) => s.modalities.join(", ") },
+    { key: "device_name", label: "Device", sort: "device", value: (s) => s.device_name ?? s.devices.map((d) => d.station_name || d.model).filter(Boolean).join(", ") },
+    { key: "source", label: "Source", sort: "source", hidden: true, render: (s) => source(s.source) },
+    ...totalColumns(),
+  ];
+}
 
 export async function studies() {
   const current = params();
-  const data = await get("studies", { limit: 50, ...current });
-  const inputs = Object.fromEntries(FILTERS.map(([name, , type]) => [name, el("input", { name, type, value: current[name] || "" })]));
+  const filters = Object.fromEntries(["date_from", "date_to", "modality", "device", "standard_exam_id", "patient_id", "accession",
+    "above_drl"].filter((k) => current[k]).map((k) => [k, current[k]]));
+  const exams = await get("exams", { limit: 1000 }).catch(() => ({ exams: [] }));
+  const input = (name, type = "text") => el("input", { name, type, value: current[name] || "" });
+  const inputs = {
+    date_from: input("date_from", "date"), date_to: input("date_to", "date"),
+    modality: select("modality", MODALITIES, current.modality),
+    device: input("device"), patient_id: input("patient_id"), accession: input("accession"),
+    standard_exam_id: select("standard_exam_id", [["", "any"], ...exams.exams.map((e) => [e.id, e.name])], current.standard_exam_id),
+  };
   const aboveDrl = el("input", { type: "checkbox", name: "above_drl", checked: current.above_drl === "1" });
   const form = el("form", {
     class: "filters", onsubmit: (event) => {
       event.preventDefault();
       const query = new URLSearchParams();
-      for (const [name, input] of Object.entries(inputs)) if (input.value) query.set(name, input.value);
+      for (const [name, node] of Object.entries(inputs)) if (node.value) query.set(name, node.value);
       if (aboveDrl.checked) query.set("above_drl", "1");
       location.hash = `#/studies?${query}`;
     },
-  }, FILTERS.map(([name, label]) => field(label, inputs[name])), field("Above DRL only", aboveDrl), el("button", {}, "Filter"));
-  const rows = data.studies.map((s) => ({
-    ...s, patient_id: s.patient.patient_id, modalities: s.modalities.join(", "),
-    devices: s.devices.map((d) => d.station_name || d.model).join(", "),
-    dose: Object.entries(s.totals).filter(([k, v]) => typeof v === "number" && /total|activity/.test(k))
-      .map(([k, v]) => `${k} ${number(v)}`).join("; "),
-  }));
-  return el("section", {},
-    el("h1", {}, "Studies"), form,
-    el("p", {}, `${data.total} studies`),
-    table(rows, [["study_date", "Date"], ["patient_id", "Patient ID"], ["accession_number", "Accession"],
-      ["study_description", "Description"], ["modalities", "Modality"], ["devices", "Device"], ["source", "Source"],
-      ["dose", "Totals"]], { rowLink: (s) => `#/studies/${encodeURIComponent(s.study_instance_uid)}` }),
-  );
+  }, field("From", inputs.date_from), field("To", inputs.date_to), field("Modality", inputs.modality),
+  field("Device", inputs.device), field("Standard exam", inputs.standard_exam_id), field("Patient ID", inputs.patient_id),
+  field("Accession", inputs.accession), field("Above DRL only", aboveDrl), el("button", {}, "Filter"));
+  return screen("Studies", "Every study with dose records: who, when, which device and examination, and its dose totals. "
+    + "Open a study for its irradiation events.", form,
+  dataTable({ id: "studies", caption: "Studies", columns: studyColumns(), fetch: fromApi(get, "studies", "studies", filters),
+    sort: "study_date", order: "desc", urlState: true, href: (s) => `#/studies/${encodeURIComponent(s.study_instance_uid)}`,
+    empty: "No study matches these filters." }));
 }

@@ -1,81 +1,119 @@
-// One study: totals, which source the statistics use, every irradiation event with its parameters, links.
+// One study: who and what, its totals with units, the levels in force, its alerts, and every irradiation event
+// (the columns a physicist reads first; the others may be chosen), with links to its images in Orthanc Explorer.
 import { get } from "../lib/api.js";
-import { el, number, table } from "../lib/dom.js";
-import { heading, quantities } from "../lib/quantities.js";
-
-const HIDDEN = new Set(["event_id", "image", "source"]);
+import { el, explained, facts, screen } from "../lib/dom.js";
+import { age, date, dateTime, describe, heading, label, number, personName, quantity, sex, source, value, withUnit, words }
+  from "../lib/format.js";
+import { dataTable } from "../lib/table.js";
 
 const EXPLORER = "../../app/explorer.html";
+// what a physicist reads first, per kind of report (the rest can be chosen: "Columns")
+const DEFAULT_EVENT_COLUMNS = {
+  ct: ["protocol", "target_region", "acquisition_type", "ctdivol_mGy", "dlp_mGycm", "ssde_mGy", "kvp", "exposure_mAs", "pitch",
+    "scan_length_mm"],
+  projection: ["protocol", "target_region", "event_type", "dap_Gycm2", "ka_r_mGy", "kvp", "primary_angle_deg", "secondary_angle_deg",
+    "exposure_time_s", "irradiation_duration_s", "view"],
+  radiopharmaceutical: ["radiopharmaceutical", "radionuclide", "administered_activity_MBq", "route", "administration_start"],
+};
+const HIDDEN = new Set(["index", "event_id", "image", "source", "irradiation_event_uid", "folded_key"]);
 
-function eventColumns(events, series) {
-  const keys = new Set();
-  for (const e of events) for (const [k, v] of Object.entries(e)) if (v !== null && !HIDDEN.has(k) && typeof v !== "object") keys.add(k);
-  const columns = [...keys].map((k) => [k, k]);
+function kindOf(data) {
+  const kinds = new Set(data.dose_objects.filter((o) => o.status === "ok").map((o) => o.report_kind));
+  return kinds.has("ct") ? "ct" : kinds.has("projection") ? "projection" : kinds.has("radiopharmaceutical") ? "radiopharmaceutical" : "ct";
+}
+
+function eventColumns(events, series, kind) {
+  const keys = [];
+  for (const e of events) for (const [k, v] of Object.entries(e)) {
+    if (v !== null && !HIDDEN.has(k) && typeof v !== "object" && !keys.includes(k)) keys.push(k);
+  }
+  const preferred = DEFAULT_EVENT_COLUMNS[kind];
+  keys.sort((a, b) => (preferred.includes(a) ? preferred.indexOf(a) : 99) - (preferred.includes(b) ? preferred.indexOf(b) : 99));
+  const columns = keys.map((k) => {
+    const q = quantity(k);
+    return { key: k, label: q ? heading(k) : label(k), title: describe(k), num: typeof events.find((e) => e[k] != null)?.[k] === "number",
+      sort: true, hidden: !preferred.includes(k), wide: k === "comment", render: (e) => (k.startsWith("datetime") || k.startsWith("administration_") ? dateTime(e[k]) : value(k, e[k])) };
+  });
+  columns.unshift({ key: "index", label: "#", fixed: true, num: true, value: (e) => e.index });
   // an event read from image headers links to the series that holds its images, where Orthanc still has it
   if (events.some((e) => series[e.image?.series_instance_uid])) {
-    columns.unshift([(e) => series[e.image?.series_instance_uid], "Images", (s) => s
-      ? el("a", { class: "series-images", href: `${EXPLORER}#series?uuid=${s.orthanc_series_id}`, target: "_blank" }, "series")
-      : "—"]);
+    columns.push({ key: "images", label: "Images", fixed: true, render: (e) => {
+      const s = series[e.image?.series_instance_uid];
+      return s ? el("a", { class: "series-images", href: `${EXPLORER}#series?uuid=${s.orthanc_series_id}`, target: "_blank", rel: "noopener" }, "series") : "—";
+    } });
   }
   return columns;
 }
 
 // where each value came from: the DICOM header or the HIS (HL7)
 function size(patient) {
-  const part = (value, unit, source) => value == null ? null : `${number(value, 3)} ${unit}${source ? ` (${source === "his" ? "HIS" : "DICOM header"})` : ""}`;
-  return [part(patient.weight_kg, "kg", patient.weight_source), part(patient.height_m, "m", patient.height_source)]
+  const part = (key, v, src) => (v == null ? null : `${withUnit(key, v)}${src ? ` (${src === "his" ? "HIS" : "DICOM header"})` : ""}`);
+  return [part("weight_kg", patient.weight_kg, patient.weight_source), part("height_m", patient.height_m, patient.height_source)]
     .filter(Boolean).join(", ") || "—";
 }
 
-async function alertsFor(uid) {
-  try { return (await get("alerts", { study: uid })).alerts || []; } catch { return null; }
-}
+const optional = (promise) => promise.catch(() => null);
 
-// Orthanc's ids are looked up from the Study Instance UID each time the page is shown: a merge or a
-// reassignment changes them, so a kept id would lead to a 404
-async function imagesOf(uid) {
-  try { return await get(`studies/${encodeURIComponent(uid)}/images`); } catch { return null; }
+function ratio(v) {
+  if (v === null || v === undefined) return "—";
+  return el("span", { class: `badge ${v > 1 ? "red" : v > 0.9 ? "amber" : "green"}` }, `${number(v, 2)} ×`);
 }
 
 export async function study(uid) {
-  const [data, alerts, images, known] = await Promise.all([get(`studies/${encodeURIComponent(uid)}`), alertsFor(uid),
-    imagesOf(uid), quantities()]);
+  const path = `studies/${encodeURIComponent(uid)}`;
+  const [data, alerts, images] = await Promise.all([get(path), optional(get("alerts", { study: uid, limit: 100 })), optional(get(`${path}/images`))]);
   const series = Object.fromEntries((images?.series || []).map((s) => [s.series_instance_uid, s]));
-  const totals = Object.entries(data.totals).filter(([, v]) => typeof v !== "object")
-    .map(([k, v]) => ({ quantity: heading(known, k), value: v }));
-  return el("section", {},
-    el("h1", {}, data.study_description || "Study"),
-    data.deleted_in_pacs_at ? el("p", { class: "deleted-in-pacs" },
-      `Deleted in PACS on ${data.deleted_in_pacs_at}: the images are gone, the dose records are kept.`) : null,
-    el("dl", { class: "facts" },
-      el("dt", {}, "Patient"), el("dd", {}, `${data.patient.patient_id ?? "—"} ${data.patient.name ?? ""}`),
-      el("dt", {}, "Weight, height"), el("dd", { class: "size" }, size(data.patient)),
-      el("dt", {}, "Date"), el("dd", {}, data.study_date ?? "—"),
-      el("dt", {}, "Accession"), el("dd", {}, data.accession_number ?? "—"),
-      el("dt", {}, "Study UID"), el("dd", {}, data.study_instance_uid),
-      el("dt", {}, "Statistics use"), el("dd", { class: "source" }, `${data.source ?? "—"}`,
-        data.sources ? ` (${Object.entries(data.sources).map(([f, s]) => `${f}: ${s}`).join(", ")})` : ""),
-    ),
-    el("p", {}, images
-      ? el("a", { class: "images", href: `${EXPLORER}#study?uuid=${images.orthanc_study_id}`, target: "_blank" },
-        "Open the images in Orthanc Explorer")
-      : el("span", { class: "images-missing" }, "Orthanc has no images of this study (deleted from PACS?)")),
-    el("p", {}, el("a", { class: "manual", href: `#/studies/${encodeURIComponent(uid)}/manual` }, "Doses entered by hand")),
-    el("h2", {}, "Totals"),
-    table(totals, [["quantity", "Quantity"], ["value", "Value", (v) => number(v, 4)]]),
-    data.reference_levels?.length ? el("h2", {}, "Against the DRL and the achievable dose") : null,
-    data.reference_levels?.length ? table(data.reference_levels, [["level", "Level"], ["quantity", "Quantity", (k) => heading(known, k)],
-      ["value", "Value", (v) => number(v, 4)], [(r) => r.drl?.value, "DRL"], [(r) => r.drl?.set, "DRL set (in force then)"],
-      ["value_over_drl", "Value/DRL", (v) => number(v, 2)], [(r) => r.achievable?.value, "Achievable"],
-      ["value_over_achievable", "Value/achievable", (v) => number(v, 2)]], { caption: "Levels in force on the study's date" })
-      : null,
-    alerts === null ? null : el("h2", {}, "Alerts"),
-    alerts === null ? null : alerts.length ? table(alerts, [["status", "Status"], ["rule", "Rule"], ["message", "Why"]])
-      : el("p", {}, "No alert for this study."),
-    el("h2", {}, `Irradiation events (${data.events.length})`),
-    table(data.events, eventColumns(data.events, series), { caption: "Every parameter the chosen source gives" }),
-    el("h2", {}, "Records by source"),
-    el("ul", {}, Object.entries(data.records_by_source).map(([source, r]) =>
-      el("li", {}, `${source}: ${r.events.length} event(s)`))),
+  const kind = kindOf(data);
+  const events = data.events.map((e, i) => ({ ...e, index: i + 1 }));
+  const totals = Object.entries(data.exam_totals || {}).map(([key, v]) => ({ key, value: v }));
+  const p = data.patient;
+  return screen(data.study_description || "Study", "The study's dose as its statistics count it: totals, the levels in force on its date, "
+    + "its alerts and every irradiation event.",
+  data.deleted_in_pacs_at ? el("p", { class: "deleted-in-pacs" },
+    `Deleted in PACS on ${dateTime(data.deleted_in_pacs_at)}: the images are gone, the dose records are kept.`) : null,
+  facts([
+    ["Patient", `${personName(p.name)} · ID ${p.patient_id ?? "—"}`],
+    ["Sex, age", `${sex(p.sex)}, ${age(p.age_years)}`],
+    ["Weight, height", size(p), { class: "size" }],
+    ["Date", date(data.study_date)],
+    ["Accession", data.accession_number ?? "—"],
+    ["Standard exam", data.standard_exam ?? "not mapped"],
+    ["Device", data.device_name ?? (data.devices.map((d) => d.station_name || d.model).filter(Boolean).join(", ") || "—")],
+    ["Statistics use", `${source(data.source)}${Object.keys(data.sources || {}).length
+      ? ` (${Object.entries(data.sources).map(([f, s]) => `${f}: ${source(s)}`).join(", ")})` : ""}`, { class: "source" }],
+    ["Study Instance UID", data.study_instance_uid],
+  ]),
+  el("p", {}, images
+    ? el("a", { class: "images", href: `${EXPLORER}#study?uuid=${images.orthanc_study_id}`, target: "_blank", rel: "noopener" },
+      "Open the images in Orthanc Explorer")
+    : el("span", { class: "images-missing muted" }, "Orthanc has no images of this study (deleted from PACS?)")),
+  el("p", {}, el("a", { class: "manual", href: `#/studies/${encodeURIComponent(uid)}/manual` }, "Doses entered by hand")),
+  el("h2", {}, "Totals"),
+  dataTable({ caption: "Totals its statistics use", columns: [
+    { key: "key", label: "Quantity", sort: true, render: (r) => explained(heading(r.key), describe(r.key)), value: (r) => label(r.key) },
+    { key: "value", label: "Value", num: true, sort: true, render: (r) => value(r.key, r.value) },
+  ], rows: totals, empty: "No dose total." }),
+  data.reference_levels?.length ? [el("h2", {}, "Against the DRL and the achievable dose"), dataTable({
+    caption: "Levels in force on the study's date", columns: [
+      { key: "level", label: "Level", render: (r) => words(r.level) },
+      { key: "quantity", label: "Quantity", render: (r) => explained(heading(r.quantity), describe(r.quantity)) },
+      { key: "value", label: "Value", num: true, render: (r) => value(r.quantity, r.value) },
+      { key: "drl", label: "DRL", num: true, render: (r) => (r.drl ? value(r.quantity, r.drl.value) : "—") },
+      { key: "drl_set", label: "DRL set (in force then)", render: (r) => r.drl?.set ?? "—" },
+      { key: "value_over_drl", label: "Value / DRL", num: true, render: (r) => ratio(r.value_over_drl) },
+      { key: "achievable", label: "Achievable dose", num: true, render: (r) => (r.achievable ? value(r.quantity, r.achievable.value) : "—") },
+      { key: "value_over_achievable", label: "Value / achievable", num: true, render: (r) => (r.value_over_achievable == null ? "—" : `${number(r.value_over_achievable, 2)} ×`) },
+    ], rows: data.reference_levels })] : null,
+  alerts === null ? null : [el("h2", {}, "Alerts"), dataTable({ caption: "Alerts on this study", columns: [
+    { key: "severity", label: "Severity", render: (a) => el("span", { class: `badge ${a.severity}` }, a.severity) },
+    { key: "status", label: "Status", render: (a) => words(a.status) },
+    { key: "rule", label: "Rule", wide: true },
+    { key: "message", label: "Why", wide: true },
+  ], rows: alerts.alerts, href: (a) => `#/alerts/${a.id}`, empty: "No alert for this study." })],
+  el("h2", {}, `Irradiation events (${number(events.length, 0)})`),
+  dataTable({ id: `events-${kind}`, caption: "Every parameter the chosen source gives (choose them: Columns)",
+    columns: eventColumns(events, series, kind), rows: events, pageSize: 100, empty: "No irradiation event." }),
+  el("h2", {}, "Records by source"),
+  el("ul", {}, Object.entries(data.records_by_source).map(([s, r]) => el("li", {}, `${source(s)}: ${number(r.events.length, 0)} event(s)`))),
   );
 }

@@ -1,39 +1,48 @@
-// What needs attention today: new alerts, ingest errors, studies without dose values, devices gone quiet.
+// What needs attention today: the morning digest, new alerts, ingest errors, devices gone quiet.
 import { get, post } from "../lib/api.js";
-import { el, message, table } from "../lib/dom.js";
+import { el, message, screen } from "../lib/dom.js";
+import { date, dateTime, label, number, words } from "../lib/format.js";
+import { dataTable } from "../lib/table.js";
+import { alertColumns } from "./alerts.js";
 
 const QUIET_DAYS = 7;
+const optional = (promise) => promise.catch(() => null);
 
-async function optional(path, params) {
-  try { return await get(path, params); } catch { return null; }
+function tile(figure, text, href) {
+  const body = [el("div", { class: "figure" }, figure), el("div", { class: "label" }, text)];
+  return el(href ? "a" : "div", { class: "tile", href }, body);
 }
 
 export async function today() {
-  const [health, errors, devices, alerts, screens] = await Promise.all([
-    get("health"), get("ingest-errors", { limit: 20 }), get("devices"), optional("alerts", { status: "new", limit: 20 }),
-    get("screens", { state: "needs_review", limit: 20 }),
+  const [health, errors, devices, alerts, digest, screens] = await Promise.all([
+    get("health"), get("ingest-errors", { limit: 1 }), get("devices"),
+    optional(get("alerts", { status: "new,acknowledged,under_investigation", sort: "severity", order: "desc", limit: 20 })),
+    optional(get("alerts/digest")), optional(get("screens", { state: "needs_review", limit: 20 })),
   ]);
   const now = Date.now();
   const quiet = devices.devices.filter((d) => d.last_seen && now - Date.parse(d.last_seen) > QUIET_DAYS * 86400e3);
   const counts = health.counts.dose_objects;
-  return el("section", {},
-    el("h1", {}, "Today"),
-    el("p", { class: "summary" },
-      `Ingestion ${health.status}: ${health.lag ?? "?"} change(s) behind Orthanc; ${health.counts.studies} studies, `,
-      `${counts.ok || 0} dose objects, ${counts.error || 0} errors.`),
-    el("h2", {}, "New alerts"),
-    alerts === null ? el("p", {}, "Alerts are not available on this server.")
-      : alerts.alerts?.length ? table(alerts.alerts,
-        [[(a) => a.study_instance_uid ?? `person #${a.person_id}`, "Study"], ["rule", "Rule"], ["message", "Why"]],
-        { rowLink: (a) => (a.study_instance_uid ? `#/studies/${encodeURIComponent(a.study_instance_uid)}` : `#/alerts/${a.id}`) }) : el("p", {}, "No new alerts."),
-    el("h2", {}, "Dose screen values to confirm"),
-    reviewList(screens.screens),
-    el("h2", {}, "Ingest errors"),
-    errors.errors.length ? table(errors.errors, [["status", "Status"], ["sop_class_uid", "SOP class"], ["reason", "Reason"],
-      ["processed_at", "When"]]) : el("p", {}, "No ingest errors."),
+  const lag = health.lag ?? 0;
+  return screen("Today", "What needs attention: open alerts by severity, objects that gave no dose record, devices that stopped sending.",
+    el("div", { class: "tiles" },
+      tile(number(alerts?.total ?? 0, 0), "open alerts", "#/alerts"),
+      tile(number(digest?.new_since?.length ?? 0, 0), "new since the previous working day", "#/alerts?status=new"),
+      tile(number(errors.total ?? 0, 0), "objects that gave no record (errors)", "#/ingest-errors"),
+      tile(number(quiet.length, 0), `devices silent for more than ${QUIET_DAYS} days`, null),
+      tile(health.status === "ok" ? (lag ? `${number(lag, 0)} behind` : "up to date") : "stopped",
+        `ingestion: ${number(health.counts.studies, 0)} studies, ${number(counts.ok || 0, 0)} dose objects`, null)),
+    el("h2", {}, "Open alerts, most severe first"),
+    alerts === null ? el("p", { class: "muted" }, "Alerts are not available on this server.")
+      : dataTable({ caption: "Open alerts", columns: alertColumns(), rows: alerts.alerts, href: (a) => `#/alerts/${a.id}`,
+        empty: "No open alert." }),
+    screens === null ? null : [el("h2", {}, "Dose screen values to confirm"), reviewList(screens.screens)],
     el("h2", {}, `Devices silent for more than ${QUIET_DAYS} days`),
-    quiet.length ? table(quiet, [["station_name", "Station"], ["model", "Model"], ["last_seen", "Last study"]])
-      : el("p", {}, "Every device has sent recently."),
+    dataTable({ caption: "Devices that stopped sending", columns: [
+      { key: "station_name", label: "Station", sort: true }, { key: "manufacturer", label: "Manufacturer", sort: true },
+      { key: "model", label: "Model", sort: true }, { key: "modality", label: "Modality", sort: true },
+      { key: "last_seen", label: "Last study", sort: true, render: (d) => date(d.last_seen) },
+    ], rows: quiet, sort: "last_seen", order: "asc", empty: "Every device has sent recently." }),
+    el("p", { class: "muted" }, `Checked ${dateTime(new Date().toISOString())}. Ingestion ${words(health.status)}.`),
   );
 }
 
@@ -41,16 +50,19 @@ export async function today() {
 // (the value read) or corrects them (another value); the API audits either.
 function reviewList(screens) {
   const items = screens.flatMap((s) => s.review.filter((i) => !i.resolution).map((i) => ({ ...i, screen: s })));
-  if (!items.length) return el("p", {}, "No value waits for confirmation.");
-  return table(items, [
-    [(i) => i.screen.study_instance_uid, "Study"], [(i) => (i.event === null ? "total" : `row ${i.event + 1}`), "Where"],
-    ["field", "Value"], ["text", "Read"], ["confidence", "Confidence"], [(i) => i.reasons.join("; "), "Why"],
-    [(i) => i, "Confirm or correct", (i) => confirmForm(i)],
-  ]);
+  return dataTable({ caption: "Values read from dose screens, to confirm or correct", columns: [
+    { key: "study", label: "Study", render: (i) => el("a", { href: `#/studies/${encodeURIComponent(i.screen.study_instance_uid)}` }, "open") },
+    { key: "where", label: "Where", value: (i) => (i.event === null ? "total" : `row ${i.event + 1}`) },
+    { key: "field", label: "Value", render: (i) => label(i.field) },
+    { key: "text", label: "Read" },
+    { key: "confidence", label: "Confidence", num: true, render: (i) => number(i.confidence, 2) },
+    { key: "reasons", label: "Why", wide: true, value: (i) => i.reasons.join("; ") },
+    { key: "confirm", label: "Confirm or correct", fixed: true, render: confirmForm },
+  ], rows: items, empty: "No value waits for confirmation." });
 }
 
 function confirmForm(item) {
-  const input = el("input", { type: "text", value: item.value ?? "", "aria-label": `${item.field} as it should read` });
+  const input = el("input", { type: "text", value: item.value ?? "", "aria-label": `${label(item.field)} as it should read` });
   const status = el("span", {});
   const submit = async (event) => {
     event.preventDefault();
@@ -64,5 +76,5 @@ function confirmForm(item) {
       status.replaceChildren(message(error.message, "error"));
     }
   };
-  return el("form", { onsubmit: submit }, input, el("button", { type: "submit" }, "Save"), status);
+  return el("form", { class: "inline", onsubmit: submit }, input, el("button", { type: "submit" }, "Save"), status);
 }

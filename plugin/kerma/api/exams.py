@@ -196,7 +196,7 @@ def list_unmapped(ctx: Context, session: Session, request: Request):
             text = " ".join(str(item.get(k) or "") for k in ("study_description", "procedure_reported", "protocol",
                                                               "target_region", "body_part"))
             item["suggestions"] = assistant.suggestions(session, text, item.get("modality"))
-    return {"level": level, "unmapped": items}
+    return {"level": level, "unmapped": with_names(session, items)}
 
 
 SearchText = text(1000)

@@ -12,6 +12,8 @@ PATIENT_FIELDS = {"patient_id": "patient_id", "name": "patient_name", "sex": "pa
                   "age_years": "patient_age_years", "height_m": "patient_height_m", "weight_kg": "patient_weight_kg",
                   "height_source": "patient_height_source", "weight_source": "patient_weight_source"}
 DEVICE_FIELDS = ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid")
+# the study's resolved totals its statistics use, each named as its quantity (total_dlp_mGycm...)
+EXAM_TOTALS = tuple(c.name for c in Study.__table__.columns if c.name.startswith("total_"))
 
 
 def iso(value):
@@ -33,9 +35,11 @@ def study_summary(study: Study) -> dict:
     out["source"] = study.dose_source
     out["sources"] = study.dose_sources or {}
     out["totals"] = study.dose_totals or {}
+    out["exam_totals"] = {name: getattr(study, name) for name in EXAM_TOTALS if getattr(study, name) is not None}
     out["dose_object_count"] = len(objects)
     out["deleted_in_pacs_at"] = deleted_in_pacs_at(study)
     out["standard_exam_id"] = study.standard_exam_id
+    out["device_id"] = study.device_id  # the device of the records its statistics count
     return out
 
 
