@@ -245,7 +245,8 @@ SHOTS = REPO / "tests" / "output" / "ui-screens"
 DATES = "date_from=2025-01-01&date_to=2026-12-31"  # the generated period: no screen's answer depends on today's date
 DESKTOP_ONLY = ("statistics-dap", "reconciliation-mismatches", "studies-above-drl")  # the same screens as others, filtered
 WRONG_WORDS = ("[object Object]", "undefined", "NaN")
-INTERNAL_ID = re.compile(r"(?<![\w.])(?:id|#)\s*:?\s*\d+\b|\b(?:device|rule|alert|set|report|recipient|exam)\s*(?:id|#)\s*:?\s*\d+", re.I)
+# a database id shown as such ("ID 12", "device id: 4", "rule #7"); a Patient ID is the hospital's, not ours
+INTERNAL_ID = re.compile(r"(?<!Patient )(?<![\w.])id\s*:?\s*\d+\b|\b(?:device|rule|alert|set|report|recipient|exam)\s*(?:id|#)\s*:?\s*\d+", re.I)
 
 
 def routes(orthanc) -> dict[str, str]:
@@ -263,7 +264,7 @@ def routes(orthanc) -> dict[str, str]:
         "alert-rules": "#/alert-rules", "reports": "#/reports", "reconciliation": "#/reconciliation",
         "reconciliation-mismatches": "#/reconciliation?list=mismatches", "hl7": "#/hl7", "mpps": "#/mpps",
         "notifications": "#/notifications", "audit": "#/audit", "ingest-errors": "#/ingest-errors?status=error,ignored",
-        "getting-started": "#/getting-started",
+        "getting-started": "#/getting-started", "manual": "#/manual",
     }
 
 

@@ -47,8 +47,8 @@ const ROUTES = [
 
 // the menu: the daily screens first, the rest under "More"; each entry only for the roles that may use it
 const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/statistics", "Statistics"], ["#/alerts", "Alerts"],
-  ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"]];
-const MORE = [["#/manual", "Manual entry"], ["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],
+  ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"], ["#/manual", "Manual entry"]];
+const MORE = [["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],
   ["#/notifications", "Notifications", "physicist"], ["#/hl7", "HL7 messages"], ["#/mpps", "MPPS"],
   ["#/ingest-errors", "Ingest errors"], ["#/audit", "Audit log", "admin"], ["#/getting-started", "Getting started"]];
 

@@ -72,7 +72,8 @@ export async function study(uid) {
   data.deleted_in_pacs_at ? el("p", { class: "deleted-in-pacs" },
     `Deleted in PACS on ${dateTime(data.deleted_in_pacs_at)}: the images are gone, the dose records are kept.`) : null,
   facts([
-    ["Patient", `${personName(p.name)} · ID ${p.patient_id ?? "—"}`],
+    ["Patient", personName(p.name)],
+    ["Patient ID", p.patient_id ?? "—"],
     ["Sex, age", `${sex(p.sex)}, ${age(p.age_years)}`],
     ["Weight, height", size(p), { class: "size" }],
     ["Date", date(data.study_date)],
