@@ -170,6 +170,7 @@ def test_explorer_dose_button_leads_to_the_study(page, orthanc):
     expect(button).to_contain_text("DLP 502.4 mGy·cm")  # the label and unit from GET quantities, not the field name
     button.click()
     page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record['study_instance_uid']}")
+    page.wait_for_selector("body[data-drawn]", state="attached", timeout=30_000)  # a first load: every module, then the study
     expect(page.locator("dd.source")).to_contain_text("RDSR")
 
 
