@@ -208,7 +208,7 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     levels = page.locator("table", has=page.locator("caption", has_text="Levels in force")).locator("tbody tr")
     expect(levels).to_have_count(1)
     cells = levels.first.locator("td")
-    expect(cells.nth(3)).to_have_text("700 mGy·cm")  # the study (2017) met the current set, not the one that ended in 2000
+    expect(cells.nth(3)).to_have_text("700")  # the study (2017) met the current set, not the one that ended in 2000
     expect(cells.nth(4)).to_have_text("UI current DRL")
     expect(cells.nth(6)).to_have_text("400")
     expect(cells.nth(1)).to_have_text("DLP (mGy·cm)")  # labels and units from GET quantities, not field names
@@ -266,6 +266,7 @@ def routes(orthanc) -> dict[str, str]:
         "reconciliation-mismatches": "#/reconciliation?list=mismatches", "hl7": "#/hl7", "mpps": "#/mpps",
         "notifications": "#/notifications", "audit": "#/audit", "ingest-errors": "#/ingest-errors?status=error,ignored",
         "getting-started": "#/getting-started", "manual": "#/manual",
+        "occupational": "#/occupational?year=2026",
     }
 
 

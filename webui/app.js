@@ -47,7 +47,8 @@ const ROUTES = [
 
 // the menu: the daily screens first, the rest under "More"; each entry only for the roles that may use it
 const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/statistics", "Statistics"], ["#/alerts", "Alerts"],
-  ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"], ["#/manual", "Manual entry"]];
+  ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"], ["#/manual", "Manual entry"],
+  ["#/occupational", "Staff dose", "physicist"]];
 const MORE = [["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],
   ["#/notifications", "Notifications", "physicist"], ["#/hl7", "HL7 messages"], ["#/mpps", "MPPS"],
   ["#/ingest-errors", "Ingest errors"], ["#/audit", "Audit log", "admin"], ["#/getting-started", "Getting started"]];
@@ -60,7 +61,7 @@ export function params() {
 function navigation() {
   const link = ([href, text]) => el("a", { href }, text);
   const nav = document.getElementById("nav");
-  nav.replaceChildren(...NAV.map(link), el("details", { class: "more" }, el("summary", {}, "More"),
+  nav.replaceChildren(...NAV.filter(([, , role]) => !role || can(role)).map(link), el("details", { class: "more" }, el("summary", {}, "More"),
     el("div", { class: "more-menu" }, MORE.filter(([, , role]) => !role || can(role)).map(link))));
   nav.addEventListener("click", (event) => {
     if (event.target.closest(".more-menu a")) nav.querySelector("details.more").open = false;
