@@ -308,16 +308,12 @@ def walk(browser, orthanc):
         for name, route in routes(orthanc).items():
             if size != "desktop" and name in DESKTOP_ONLY:
                 continue
-            t0 = time.monotonic()
             page.evaluate("route => { delete document.body.dataset.drawn; location.hash = route; }", route)
             page.wait_for_selector("body[data-drawn]", state="attached", timeout=20_000)
-            t1 = time.monotonic()
             violations = [] if size != "desktop" else page.evaluate("""async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
                 .filter((v) => v.impact === "serious" || v.impact === "critical")
                 .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)""")
-            t2 = time.monotonic()
             page.screenshot(path=str(SHOTS / f"{size}-{name}.png"))
-            print("TIMING", size, name, round(t1 - t0, 2), round(t2 - t1, 2), round(time.monotonic() - t2, 2))
             seen[(size, name)] = {"route": route, "text": page.inner_text("body"), "violations": violations,
                                   "scroll_width": page.evaluate("document.documentElement.scrollWidth"), "width": width,
                                   "heading": page.inner_text("h1")}
