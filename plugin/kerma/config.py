@@ -82,6 +82,7 @@ class BackfillSettings:
     instances_per_second: float = 10.0  # retrieved instances, on average
     queries_per_second: float = 5.0  # C-FINDs
     max_lag: int = 100  # the job waits while more changes of Orthanc's log than this are not yet ingested
+    quiet_seconds: float = 2.0  # the job waits until this long after the last live instance stored (0: it does not)
     timeout_seconds: float = 60.0  # of each C-FIND, and of each C-MOVE's silence
 
     @classmethod
@@ -91,6 +92,8 @@ class BackfillSettings:
                    queries_per_second=_positive(section.get("BackfillQueriesPerSecond", cls.queries_per_second),
                                                 "BackfillQueriesPerSecond"),
                    max_lag=int(section.get("BackfillMaxLag", cls.max_lag)),
+                   quiet_seconds=_not_negative(section.get("BackfillQuietSeconds", cls.quiet_seconds),
+                                               "BackfillQuietSeconds"),
                    timeout_seconds=_positive(section.get("BackfillTimeoutSeconds", cls.timeout_seconds),
                                              "BackfillTimeoutSeconds"))
 
@@ -215,6 +218,13 @@ def _positive(value, key: str) -> float:
     number = float(value)
     if not number > 0 or number == float("inf"):
         raise ValueError(f"Kerma.{key} must be a positive number, not {value!r}")
+    return number
+
+
+def _not_negative(value, key: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
+        raise ValueError(f"Kerma.{key} must be a number of 0 or more, not {value!r}")
     return number
 
 

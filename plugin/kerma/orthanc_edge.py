@@ -289,6 +289,9 @@ def _on_change(change_type, level, resource_id) -> None:
                 _registry.stop()
         elif change_type == orthanc.ChangeType.DELETED and level == orthanc.ResourceType.INSTANCE:
             _worker.deleted(resource_id)  # Orthanc's durable log drops a deleted resource's changes: only this says so
+        elif change_type == orthanc.ChangeType.NEW_INSTANCE:
+            _backfill.arrived()  # a modality storing: a back-fill gives way
+            _worker.wake()
         else:  # any change moves the log; waking on all of them keeps the cursor (and lag) current
             _worker.wake()
     except Exception as exc:

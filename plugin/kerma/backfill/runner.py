@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -41,6 +42,7 @@ POLL_SECONDS = 2.0  # longest wait between looks for a job (and, while recording
 MAX_ATTEMPTS = 3
 MAX_PER_RETRIEVE = 50  # objects of one series asked for in one C-MOVE
 JOB_POLL_SECONDS = 0.2  # between looks at the state of Orthanc's retrieve job
+OWN_ARRIVALS_S = 2.0  # Orthanc tells of a stored instance a moment later: how long a retrieve's may still come
 UID_LENGTH = 64
 LONG_UID = "UID longer than 64 characters: it cannot be asked for"
 
@@ -92,7 +94,10 @@ class BackfillRunner(PeriodicThread):
         self.lag = lag
         self.monotonic = monotonic
         self.throttle = Throttle(settings.queries_per_second, settings.instances_per_second, settings.max_lag,
-                                 monotonic)
+                                 settings.quiet_seconds, monotonic)
+        self._expected = 0  # instances the job's retrieves have asked for and Orthanc has not yet told of
+        self._own_until = 0.0  # (monotonic) until then, the last retrieve's instances may still be told of
+        self._lock = threading.Lock()
 
     def tick(self) -> bool:
         job = self._current()
@@ -164,8 +169,24 @@ class BackfillRunner(PeriodicThread):
 
     # --- pacing ---------------------------------------------------------------------------------------------------
 
+    def arrived(self) -> None:
+        """Orthanc has stored a new instance (its change callback, on Orthanc's thread).  Beyond the instances the
+        job's retrieves asked for, a modality is storing: the job gives way (``BackfillQuietSeconds``)."""
+        with self._lock:
+            if self._expected > 0:
+                self._expected -= 1
+                return
+        self.throttle.live()
+
+    def _expect(self, count: int) -> None:
+        """A retrieve asks for ``count`` instances; what earlier ones asked for and did not bring is forgotten once
+        Orthanc had time to tell of it."""
+        with self._lock:
+            self._expected = count + (self._expected if self.monotonic() <= self._own_until else 0)
+
     def _wait(self, job: _Job) -> None:
-        """Wait for the throttle (rates, the ingest's lag); :class:`Interrupted` when the job stops meanwhile."""
+        """Wait for the throttle (rates, live objects, the ingest's lag); :class:`Interrupted` when the job stops
+        meanwhile."""
         while True:
             delay = self.throttle.delay(self.lag())
             if delay <= 0:
@@ -284,14 +305,18 @@ class BackfillRunner(PeriodicThread):
         self.throttle.retrieved(len(wanted))
         ids = [object_id for object_id, _ in wanted]
         self._set(ids, MOVING, attempts=+1)
+        self._expect(len(wanted))
         try:
-            orthanc_job = self.remote.retrieve(job.modality, "Instance", {
-                "StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid,
-                "SOPInstanceUID": "\\".join(uid for _, uid in wanted)}, self.settings.timeout_seconds)
-        except RemoteError:
-            self._set(ids, PENDING, attempts=-1)  # not asked for: the remote is down, not these objects' fault
-            raise
-        outcome = self._outcome(orthanc_job, len(wanted))
+            try:
+                orthanc_job = self.remote.retrieve(job.modality, "Instance", {
+                    "StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid,
+                    "SOPInstanceUID": "\\".join(uid for _, uid in wanted)}, self.settings.timeout_seconds)
+            except RemoteError:
+                self._set(ids, PENDING, attempts=-1)  # not asked for: the remote is down, not these objects' fault
+                raise
+            outcome = self._outcome(orthanc_job, len(wanted))
+        finally:
+            self._own_until = self.monotonic() + OWN_ARRIVALS_S
         if outcome is None:
             return False  # Orthanc is stopping: the objects stay asked for, settled after the restart
         self._settle(job, MOVING, outcome, ids)
