@@ -54,6 +54,9 @@ def test_reports_reach_the_registry_once_deidentified_after_an_outage(tmp_path, 
         registry.start()
         sent = wait_for("every report sent", lambda: all_rows(database_url, lambda r: r[0] == "sent"), timeout=120)
         assert len(sent) == len(REPORTS) and all("dates shifted" in r[4] for r in sent)
+        log = kerma.session().get(kerma.url + "/kerma/api/registry/submissions?status=sent").json()
+        assert log["total"] == len(REPORTS) and {s["sent_sop_instance_uid"] for s in log["submissions"]} == {
+            r[3] for r in sent} and all(s["registry"] == REGISTRY for s in log["submissions"])
         held = registry.session().get(registry.url + "/instances").json()
         assert len(held) == len(REPORTS)                                 # each once
         kerma.store(REPORTS)                                              # the modality sends them again

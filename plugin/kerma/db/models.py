@@ -753,3 +753,4 @@ class RegistrySubmission(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sent_sop_instance_uid: Mapped[str | None] = mapped_column(String(64))  # the de-identified report's UID
     method: Mapped[str | None] = mapped_column(Text)  # how it was de-identified (De-identification Method)
+    dose_object: Mapped[DoseObject] = relationship(lazy="joined")
