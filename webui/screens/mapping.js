@@ -50,6 +50,20 @@ function ruleForm(exams) {
       catch (e) { preview.replaceChildren(message(e.message, "error")); }
     } }, "Preview"),
     el("button", { type: "submit", class: "save" }, "Save rule"), preview);
+  // a row of the unmapped list as the rule's start: its modality, and its protocol (else target region) as the value
+  form.prefill = (row) => {
+    const [name, text] = row.protocol ? ["protocol", row.protocol] : ["target_region", row.target_region];
+    level.value = "exposure";
+    modality.value = row.modality ?? "";
+    fieldName.value = name;
+    op.value = "equals";
+    value.value = text ?? "";
+    const suggested = (row.suggestions || []).find((x) => exams.some((e) => e.id === x.standard_exam_id));
+    exam.value = suggested ? String(suggested.standard_exam_id) : "";
+    form.dispatchEvent(new Event("input")); // a new submission: a new Idempotency-Key
+    form.scrollIntoView({ block: "start" });
+    exam.focus();
+  };
   return saving(form, async (key) => {
     const saved = await post("mapping/rules", await body(key), { key });
     sessionStorage.setItem("kerma-flash", `Saved; ${saved.remapped_studies} studies re-mapped.`);
@@ -62,11 +76,12 @@ export async function mapping() {
     get("mapping/unmapped", { level: "exposure", suggest: 1, limit: 200 }), get("mapping/rules"), get("mapping/duplicates"),
     get("exams", { limit: 1000 }).catch(() => ({ exams: [] })),
   ]);
+  const form = can("physicist") ? ruleForm(exams.exams) : null;
   const flash = sessionStorage.getItem("kerma-flash");
   sessionStorage.removeItem("kerma-flash");
   return screen("Mapping", "Which local protocol and study names belong to which standard examination: the rules, and what no rule maps yet.",
     flash ? message(flash) : null,
-    can("physicist") ? ruleForm(exams.exams) : null,
+    form,
     el("h2", {}, "Rules"),
     dataTable({ id: "mapping-rules", caption: "Mapping rules, in the order they are tried", columns: [
       { key: "priority", label: "Priority", num: true, sort: true },
@@ -94,6 +109,8 @@ export async function mapping() {
       { key: "body_part", label: "Body part", sort: true, hidden: true },
       { key: "view", label: "View", sort: true, hidden: true },
       { key: "suggestions", label: "Suggested exams", wide: true, value: (u) => (u.suggestions || []).slice(0, 3).map((x) => x.name).join("; ") || "—" },
+      ...(form ? [{ key: "map", label: "Map", fixed: true, render: (u) => el("button", { type: "button", class: "map secondary",
+        "aria-label": `Map ${u.protocol ?? u.target_region ?? "this row"}`, onclick: () => form.prefill(u) }, "Map…") }] : []),
     ], rows: unmapped.unmapped, sort: "count", order: "desc", empty: "Everything is mapped." }),
     el("h2", {}, "Duplicate protocols"),
     dataTable({ caption: "Protocol names on one device that are one protocol written differently", columns: [
