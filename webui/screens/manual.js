@@ -1,7 +1,8 @@
 // Doses entered by hand (paper, a device's display): the form, the study's entries with correction and deletion
 // (each with a reason), and their history. A value outside its quantity's usual range is saved only once confirmed.
 import { get, post, put, remove } from "../lib/api.js";
-import { el, field, message } from "../lib/dom.js";
+import { el, field, message, screen } from "../lib/dom.js";
+import { saving } from "../lib/forms.js";
 import { can } from "../lib/user.js";
 import { heading, quantities as knownQuantities } from "../lib/quantities.js";
 
@@ -52,7 +53,6 @@ function entryForm(uid, known, modalityNow, quantities, devices, done) {
   const note = input("note");
   const confirm = input("confirm_outlier", { type: "checkbox" });
   const confirmation = el("div", { class: "confirmation", hidden: true }, field("The value is right: keep it", confirm));
-  const result = el("div", { class: "result" });
 
   const fillQuantities = () => {
     const family = FAMILY[modality.value];
@@ -91,26 +91,24 @@ function entryForm(uid, known, modalityNow, quantities, devices, done) {
     }
     return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null));
   };
-  const form = el("form", { class: "manual-entry", onsubmit: async (event) => {
-    event.preventDefault();
+  // one Idempotency-Key per filled-in form (lib/forms.js): a double click saves once; a change (the confirmation
+  // ticked) is a new submission
+  return saving(el("form", { class: "manual-entry" },
+    uid ? null : field("Study Instance UID", uidInput),
+    known ? null : el("fieldset", { class: "new-study" }, el("legend", {}, "A study Kerma does not know yet"),
+      field("Study date", studyDate), field("Patient ID", patientId), field("Accession number", accession)),
+    field("Modality", modality), field("Quantity", quantity), field("Value", value), field("Unit", unit), usual,
+    field("When", when), field("Who", who), field("Device", device), newDevice, field("Note", note),
+    confirmation, el("button", { class: "save" }, "Save")), async (key) => {
     const target = uid || uidInput.value.trim();
-    const button = form.querySelector("button.save");
-    button.disabled = true;
     try {
-      await post(`studies/${encodeURIComponent(target)}/manual`, body());
-      done(target, "Saved. The study's totals, statistics and alerts follow within seconds.");
+      await post(`studies/${encodeURIComponent(target)}/manual`, body(), { key });
     } catch (error) {
       if (error.status === 409 && /confirm_outlier/.test(error.message)) confirmation.hidden = false;
-      result.replaceChildren(message(error.message, "error"));
-    } finally { button.disabled = false; }
-  } },
-  uid ? null : field("Study Instance UID", uidInput),
-  known ? null : el("fieldset", { class: "new-study" }, el("legend", {}, "A study Kerma does not know yet"),
-    field("Study date", studyDate), field("Patient ID", patientId), field("Accession number", accession)),
-  field("Modality", modality), field("Quantity", quantity), field("Value", value), field("Unit", unit), usual,
-  field("When", when), field("Who", who), field("Device", device), newDevice, field("Note", note),
-  confirmation, el("button", { class: "save" }, "Save"), result);
-  return form;
+      throw error;
+    }
+    done(target, "Saved. The study's totals, statistics and alerts follow within seconds.");
+  });
 }
 
 // a correction or a deletion asks its reason in the page (no window dialogs)
@@ -118,21 +116,16 @@ function changeForm(uid, entry, kind, done) {
   const reason = el("input", { name: "reason", required: true });
   const value = el("input", { name: "value", type: "number", step: "any", value: entry.entered_value });
   const confirm = el("input", { name: "confirm_outlier", type: "checkbox" });
-  const result = el("div", { class: "result" });
   const path = `studies/${encodeURIComponent(uid)}/manual/${entry.id}`;
-  const form = el("form", { class: `manual-${kind}`, onsubmit: async (event) => {
-    event.preventDefault();
-    try {
-      if (kind === "delete") await remove(`${path}?reason=${encodeURIComponent(reason.value)}`);
-      else await put(path, { value: Number(value.value), reason: reason.value, confirm_outlier: confirm.checked });
-      done(uid, kind === "delete" ? "Deleted." : "Corrected.");
-    } catch (error) { result.replaceChildren(message(error.message, "error")); }
-  } },
-  el("h3", {}, `${kind === "delete" ? "Delete" : "Correct"} entry ${entry.id} (${entry.label})`),
-  kind === "correct" ? [field(`Value (${entry.entered_unit})`, value), field("The value is right: keep it", confirm)] : null,
-  field("Reason", reason), el("button", { class: kind === "delete" ? "delete" : "save" }, kind === "delete" ? "Delete" : "Save"),
-  result);
-  return form;
+  return saving(el("form", { class: `manual-${kind}` },
+    el("h3", {}, `${kind === "delete" ? "Delete" : "Correct"} entry ${entry.id} (${entry.label})`),
+    kind === "correct" ? [field(`Value (${entry.entered_unit})`, value), field("The value is right: keep it", confirm)] : null,
+    field("Reason", reason), el("button", { class: kind === "delete" ? "delete" : "save" }, kind === "delete" ? "Delete" : "Save")),
+  async () => {
+    if (kind === "delete") await remove(`${path}?reason=${encodeURIComponent(reason.value)}`);
+    else await put(path, { value: Number(value.value), reason: reason.value, confirm_outlier: confirm.checked });
+    done(uid, kind === "delete" ? "Deleted." : "Corrected.");
+  });
 }
 
 function entriesTable(uid, entries, slot, done) {
@@ -173,10 +166,8 @@ export async function manual(uid = "") {
   const flash = sessionStorage.getItem("kerma-flash");
   sessionStorage.removeItem("kerma-flash");
   const slot = el("div", { class: "change" });
-  return el("section", { class: "screen manual" },
-    el("h1", {}, "Doses entered by hand"),
-    el("p", { class: "what" }, "For doses that exist only on paper or on a device's display. Any dose report, MPPS or image "
-      + "header of the same study takes precedence; these entries then stay as evidence."),
+  return screen("Doses entered by hand", "For doses that exist only on paper or on a device's display. Any dose report, "
+      + "MPPS or image header of the same study takes precedence; these entries then stay as evidence.",
     flash ? message(flash) : null,
     uid ? el("dl", { class: "facts" },
       el("dt", {}, "Study"), el("dd", {}, study
