@@ -189,6 +189,30 @@ def test_question_4_an_unmapped_protocol_is_mapped_from_its_row_in_two_clicks(pa
     expect(page.locator("[data-table=unmapped] tbody tr", has_text=protocol)).to_have_count(0)
 
 
+CT_BODY_TRIGGER_mGy = 80  # StrlSchV (2018) Anlage 14 I.2 a): CTDIvol of a CT of the body (other than brain), one acquisition
+
+
+def test_question_3_the_most_severe_alert_is_opened_and_closed_in_two_clicks(page, orthanc):
+    """"What needs my attention today, and how do I close it?": the start page lists open alerts most severe first;
+    the CT acquisition above the German trigger level shows its value (read here from the report) and threshold,
+    opens with one click and closes with a comment and a second."""
+    record = extract((CORPUS / REPORTS[2]).read_bytes())  # GE: a radiotherapy QA acquisition of 222.59 mGy
+    highest = max(e["ctdivol_mGy"] for e in record["events"] if e.get("ctdivol_mGy") is not None)
+    page.goto(orthanc.url + "/kerma/ui/index.html")
+    page.wait_for_selector("body[data-drawn]", state="attached")
+    rows = page.locator("table", has=page.locator("caption", has_text="Open alerts")).locator("tbody tr")
+    expect(rows.first.locator("td").first).to_have_text("high")
+    row = rows.filter(has_text=record["device"]["station_name"]).filter(has_text="high")
+    expect(row).to_have_count(1)
+    expect(row.locator("td[data-label=Value]")).to_have_text(f"{highest:g} mGy")
+    expect(row.locator("td[data-label=Threshold]")).to_have_text(f"{CT_BODY_TRIGGER_mGy} mGy")
+    row.click()
+    expect(page.locator("dd.status")).to_have_text("new")
+    page.fill("textarea[name=comment]", "A radiotherapy QA scan of a phantom, not of a patient")
+    page.click("button.action-close")
+    expect(page.locator("dd.status")).to_have_text("closed")
+
+
 def test_explorer_dose_button_leads_to_the_study(page, orthanc):
     record = extract((CORPUS / REPORTS[1]).read_bytes())
     orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record["study_instance_uid"]).json()[0]["ID"]
