@@ -189,6 +189,45 @@ def test_question_4_an_unmapped_protocol_is_mapped_from_its_row_in_two_clicks(pa
     expect(page.locator("[data-table=unmapped] tbody tr", has_text=protocol)).to_have_count(0)
 
 
+def _shown(value, decimals):
+    """A number as the UI writes it in en-US: thousands separated, at most ``decimals`` decimals, none trailing."""
+    if value is None:
+        return "—"
+    text = f"{round(value, decimals):,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def test_question_2_a_patients_dose_history_in_two_clicks(page, orthanc):
+    """"Show me this patient's dose history.": from the start page, Studies (1), the patient ID and Filter (2): every
+    study of the patient with its totals, against the generated database read here (absent totals as "—")."""
+    from sqlalchemy import func, select
+
+    from kerma.db.engine import make_engine
+    from kerma.db.models import Study
+
+    engine = make_engine(orthanc.database_url)
+    with engine.connect() as conn:
+        patient = conn.execute(select(Study.patient_id).group_by(Study.patient_id)
+                               .order_by(func.count().desc(), Study.patient_id).limit(1)).scalar_one()
+        studies = {row.accession_number: row for row in conn.execute(
+            select(Study.accession_number, Study.total_dlp_mGycm, Study.total_dap_Gycm2).where(Study.patient_id == patient))}
+    engine.dispose()
+    assert len(studies) >= 2
+    page.goto(orthanc.url + "/kerma/ui/index.html")
+    page.wait_for_selector("body[data-drawn]", state="attached")
+    page.click("#nav a[href='#/studies']")
+    page.fill("form.filters input[name=patient_id]", patient)
+    page.click("form.filters button")
+    rows = page.locator("[data-table=studies] tbody tr")
+    expect(rows).to_have_count(len(studies))
+    for i in range(len(studies)):
+        accession = rows.nth(i).locator("td[data-label=Accession]").inner_text()
+        study = studies[accession]
+        expect(rows.nth(i).locator("td[data-label=Patient\\ ID]")).to_have_text(patient)
+        expect(rows.nth(i).locator("td[data-label^=DLP]")).to_have_text(_shown(study.total_dlp_mGycm, 1))
+        expect(rows.nth(i).locator("td[data-label^=DAP]")).to_have_text(_shown(study.total_dap_Gycm2, 3))
+
+
 CT_BODY_TRIGGER_mGy = 80  # StrlSchV (2018) Anlage 14 I.2 a): CTDIvol of a CT of the body (other than brain), one acquisition
 
 
