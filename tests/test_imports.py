@@ -26,9 +26,9 @@ LAYERS = {
 }
 LAYER = {name if name == "kerma" else f"kerma.{name}": layer for layer, names in LAYERS.items() for name in names.split()}
 LOWEST = {name for name, layer in LAYER.items() if layer == 0}
-# the arrows that still go up, left for the explicit pipeline (after_store: evaluate, then notify; HL7 order and
-# patient changes ask for a study refresh through it): remove one here when it is gone
-UPWARD = {("kerma.evaluate", "kerma.notify"), ("kerma.hl7", "kerma.ingest")}
+# the arrows that still go up, left for the explicit pipeline (after_store: evaluate, then notify): remove one here
+# when it is gone
+UPWARD = {("kerma.evaluate", "kerma.notify")}
 
 
 def modules(root: Path) -> dict[str, Path]:

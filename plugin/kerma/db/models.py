@@ -68,7 +68,7 @@ class Study(Base):
     dose_source: Mapped[str | None] = mapped_column(String(16))
     dose_sources: Mapped[dict | None] = mapped_column(JSON)  # the source per dose family, {"CT": "rdsr"}
     dose_totals: Mapped[dict | None] = mapped_column(JSON)  # every resolved total, as the study's answers show them
-    # resolve, classify and evaluate again when the ingest worker is idle (kerma.ingest.refresh.mark_refresh_due)
+    # resolve, classify and evaluate again when the ingest worker is idle (kerma.db.states.mark_refresh_due)
     refresh_due: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     total_dlp_mGycm: Mapped[float | None] = mapped_column(Float)
     total_dap_Gycm2: Mapped[float | None] = mapped_column(Float)

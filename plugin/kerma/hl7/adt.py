@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..db.models import ImagingOrder, PatientMerge, PatientRecord, Study
-from ..ingest.refresh import mark_refresh_due
+from ..db.states import mark_refresh_due
 from ..reconcile import his
 from ..reconcile.records import Conflict, NotFound, give_to_patient, restore, snapshot
 from .messages import Patient

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db.models import ImagingOrder
-from ..db.states import CANCELLED, COMPLETED, IN_PROGRESS, SCHEDULED
-from ..ingest.refresh import mark_refresh_due
+from ..db.states import CANCELLED, COMPLETED, IN_PROGRESS, SCHEDULED, mark_refresh_due
 from ..reconcile.lists import studies_of_order
 from .messages import Order
 

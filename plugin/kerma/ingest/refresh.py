@@ -94,19 +94,8 @@ def keep_folded(objects: list[DoseObject], folded: list[dict]) -> None:
 REFRESH_CHUNK = 200  # studies refreshed per transaction when the ingest worker has nothing else to do
 
 
-def mark_refresh_due(studies) -> None:
-    """Ask the ingest worker to resolve, classify and evaluate ``studies`` again (after a change made elsewhere).
-
-    HL7 changes (the listener's own process) and upgrades only set the flag: the refresh itself runs in the
-    worker's thread, between batches, so two refreshes of one study never race (alerts and month marks are
-    written once).
-    """
-    for study in studies:
-        study.refresh_due = True
-
-
 def refresh_due(session: Session, limit: int = REFRESH_CHUNK) -> int:
-    """Refresh up to ``limit`` studies marked :func:`mark_refresh_due`; returns how many."""
+    """Refresh up to ``limit`` studies marked due (:func:`kerma.db.states.mark_refresh_due`); returns how many."""
     due = set(session.scalars(select(Study.id).where(Study.refresh_due.is_(True)).order_by(Study.id).limit(limit)))
     refresh_studies(session, due)
     return len(due)

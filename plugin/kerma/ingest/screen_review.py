@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from .. import audit, clock
 from ..db.models import EVENT_FIELDS, DoseObject
 from ..db.records import event as event_record
+from ..db.states import mark_refresh_due
 from ..extract import plausible
 from ..extract.ocr.record import screen_totals
-from .refresh import mark_refresh_due
 from .screens import NEEDS_REVIEW, RECORDED
 
 COUNTS = ("derived_from_events", "event_count", "ct_event_count")

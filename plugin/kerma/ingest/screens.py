@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..background import PeriodicThread
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..db.outage import is_outage, reason
+from ..db.states import mark_refresh_due
 from .ocr_process import OcrProcess
-from .refresh import mark_refresh_due
 from .store import fill
 
 QUEUED = "queued"

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IngestCursor, IrradiationEvent, Study
 from ..db.received import ReceivedText
+from ..db.states import mark_refresh_due
 from ..reconcile.his import from_header
-from .refresh import mark_refresh_due, refresh_studies
+from .refresh import refresh_studies
 
 CURSOR = "orthanc-changes"
 DEVICE_IDENTITY = ("manufacturer", "model", "station_name", "serial_number")
@@ -89,7 +90,7 @@ def store_report(session: Session, record: dict) -> DoseObject:
     """Give a report that did not come through Orthanc's log (an MPPS) its ledger row and records; the caller commits.
 
     It has no Orthanc instance and moves no cursor.  Its study is marked for the ingest worker to resolve,
-    classify and evaluate (:func:`kerma.ingest.refresh.mark_refresh_due`), as HL7 changes are: a report received
+    classify and evaluate (:func:`kerma.db.states.mark_refresh_due`), as HL7 changes are: a report received
     in another process never refreshes a study at the same time as the worker.
     """
     obj = _dose_object(session, Processed(change_seq=None, orthanc_id=None, record=record), {}, {})

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..db.models import Device, DoseObject, ManualEntry, Study
+from ..db.states import mark_refresh_due
 from ..extract.totals import DERIVABLE_TOTALS, complete_totals
-from ..ingest.refresh import mark_refresh_due
 from ..ingest.store import replace_report, store_report
 from ..study_dose import FAMILY, KIND
 from .quantities import EXPOSURE, REPORT, EntryRefused, ManualQuantity, table
