@@ -197,6 +197,49 @@ def _shown(value, decimals):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def test_question_1_exams_and_devices_above_the_drl_this_quarter_in_one_click(page, orthanc):
+    """"Which examinations on which device exceed the DRL this quarter, and by how much?": the start page's DRL tile
+    (1) gives exam × device with median / DRL, against medians of the generated CTDIvol values and the set's adult
+    DRLs computed here from the database. The browser's clock is pinned in the last quarter of the generated data."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from kerma.db.engine import make_engine
+    from kerma.db.models import Device, DrlValue, IrradiationEvent, StandardExam
+
+    engine = make_engine(orthanc.database_url)
+    with engine.connect() as conn:
+        values = conn.execute(select(StandardExam.name, Device.station_name, IrradiationEvent.ctdivol_mGy)
+                              .join(StandardExam, StandardExam.id == IrradiationEvent.standard_exam_id)
+                              .join(Device, Device.id == IrradiationEvent.device_id)
+                              .where(IrradiationEvent.counted, IrradiationEvent.ctdivol_mGy.is_not(None),
+                                     IrradiationEvent.event_date.between(dt.date(2026, 10, 1), dt.date(2026, 12, 31)))).all()
+        drls = dict(conn.execute(select(StandardExam.name, DrlValue.value).join(StandardExam)
+                                 .where(DrlValue.quantity == "ctdivol_mGy", DrlValue.patient_group == "adult",
+                                        DrlValue.drl_set_id == 1)).all())
+    engine.dispose()
+    groups: dict = {}
+    for exam, device, value in values:
+        groups.setdefault((exam, device), []).append(value)
+    above = {key: statistics.median(v) / drls[key[0]] for key, v in groups.items()
+             if key[0] in drls and statistics.median(v) > drls[key[0]]}
+    assert above
+    page.clock.set_fixed_time(dt.datetime(2026, 11, 16, 9, 0))
+    page.goto(orthanc.url + "/kerma/ui/index.html")
+    page.wait_for_selector("body[data-drawn]", state="attached")
+    page.click("a.tile:has-text('above the DRL this quarter')")
+    rows = page.locator("[data-table=statistics] tbody tr")
+    expect(rows.first.locator("td[data-label=Period]")).to_have_text("2026-Q4")
+    expect(page.locator("[data-table=statistics] .count")).to_contain_text(f"{len(above)} row")
+    shown = {}
+    for i in range(rows.count()):
+        cells = rows.nth(i)
+        key = (cells.locator("td[data-label='Standard exam']").inner_text(), cells.locator("td[data-label=Device]").inner_text())
+        shown[key] = cells.locator("td[data-label='Median / DRL']").inner_text()
+    assert shown == {key: f"{_shown(ratio, 2)} ×" for key, ratio in above.items()}
+
+
 def test_question_2_a_patients_dose_history_in_two_clicks(page, orthanc):
     """"Show me this patient's dose history.": from the start page, Studies (1), the patient ID and Filter (2): every
     study of the patient with its totals, against the generated database read here (absent totals as "—")."""

@@ -39,6 +39,7 @@ export async function statistics() {
   const [data, devices, exams, weight] = await Promise.all([get("statistics", query), get("devices"),
     get("exams", { limit: 1000 }).catch(() => ({ exams: [] })), get("statistics/scatter", { ...query, against: "weight" }).catch(() => null)]);
   const key = data.quantity;
+  const above = current.above_drl === "1"; // the table: only the medians above their DRL, highest ratio first
   const quantity = quantitySelect(key);
   const form = el("form", { class: "filters", onsubmit: (event) => {
     event.preventDefault();
@@ -113,6 +114,7 @@ export async function statistics() {
       { key: "median_over_drl", label: "Median / DRL", num: true, sort: true, render: (r) => (r.median_over_drl == null ? "—"
         : el("span", { class: `badge ${r.median_over_drl > 1 ? "red" : r.median_over_drl > 0.9 ? "amber" : "green"}` }, `${number(r.median_over_drl, 2)} ×`)) },
       { key: "achievable", label: "Achievable", num: true, hidden: true, value: (r) => r.achievable?.value ?? null },
-    ], rows: data.statistics, sort: "n", order: "desc", empty: "No values." }),
+    ], rows: above ? data.statistics.filter((r) => r.median_over_drl > 1) : data.statistics, sort: above ? "median_over_drl" : "n",
+    order: "desc", empty: above ? "No median above its DRL." : "No values." }),
   );
 }

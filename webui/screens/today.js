@@ -13,6 +13,14 @@ function tile(figure, text, href) {
   return el(href ? "a" : "div", { class: "tile", href }, body);
 }
 
+// the calendar quarter of the browser's today, as a date range
+function thisQuarter() {
+  const now = new Date();
+  const first = Math.floor(now.getMonth() / 3) * 3;
+  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  return { date_from: day(new Date(now.getFullYear(), first, 1)), date_to: day(new Date(now.getFullYear(), first + 3, 0)) };
+}
+
 export async function today() {
   const [health, errors, devices, alerts, digest, screens] = await Promise.all([
     get("health"), get("ingest-errors", { limit: 1 }), get("devices"),
@@ -28,6 +36,8 @@ export async function today() {
       tile(number(alerts?.total ?? 0, 0), "open alerts", "#/alerts"),
       tile(number(digest?.new_since?.length ?? 0, 0), "new since the previous working day", "#/alerts?status=new"),
       tile(number(errors.total ?? 0, 0), "objects that gave no record (errors)", "#/ingest-errors"),
+      tile("DRL", "examinations and devices above the DRL this quarter", `#/statistics?${new URLSearchParams({
+        period: "quarter", ...thisQuarter(), above_drl: "1" })}`),
       tile(number(quiet.length, 0), `devices silent for more than ${QUIET_DAYS} days`, null),
       tile(health.status === "ok" ? (lag ? `${number(lag, 0)} behind` : "up to date") : "stopped",
         `ingestion: ${number(health.counts.studies, 0)} studies, ${number(counts.ok || 0, 0)} dose objects`, null)),
