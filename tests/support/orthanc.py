@@ -199,9 +199,12 @@ class OrthancProcess:
         except OSError:
             return ""
 
-    def store(self, paths, calling_aet=CALLING_AET, timeout=60, called_aet=None):
+    def store(self, paths, calling_aet=CALLING_AET, timeout=240, called_aet=None):
         """C-STORE files over one association; one status per file (int; None when unanswered or never sent
-        because the association broke off). RuntimeError when the association is refused (an undeclared
+        because the association broke off).  The timeout is generous: twice in full CI runs (2026-12-02) one
+        C-STORE was answered only after more than 60 s, once in each of two different tests and never when the
+        test ran alone; the cause is not found yet (an open item), and these tests check values, not latency
+        (bench/ measures the rate). RuntimeError when the association is refused (an undeclared
         calling AE, or a called AE other than Orthanc's)."""
         from pydicom import dcmread
         from pynetdicom import AE, build_context
