@@ -126,6 +126,7 @@ class Settings:
     poll_seconds: float = 2.0
     purge_deleted_from_pacs: bool = False  # True: an instance Orthanc deletes takes its dose records along (audited)
     ocr_timeout_seconds: float = 300.0  # one dose screen's OCR (wall time); longer, it is stopped and the screen is an error
+    dosimetry: bool = True  # derived doses (effective dose, SSDE, skin dose) computed in the dosimetry process
     hl7_port: int = 0  # 0: no HL7 listener
     hl7_bind_address: str = "127.0.0.1"
     hl7_patient_id_authority: str | None = None  # which PID-3 identifier is the DICOM Patient ID
@@ -171,6 +172,7 @@ class Settings:
             poll_seconds=float(section.get("PollSeconds", 2.0)),
             purge_deleted_from_pacs=bool(section.get("PurgeDeletedFromPacs", False)),
             ocr_timeout_seconds=float(section.get("OcrTimeoutSeconds", cls.ocr_timeout_seconds)),
+            dosimetry=bool(section.get("Dosimetry", True)),
             hl7_port=int(section.get("Hl7Port", 0)),
             hl7_bind_address=str(section.get("Hl7BindAddress", "127.0.0.1")),
             hl7_patient_id_authority=section.get("Hl7PatientIdAuthority") or None,

@@ -39,6 +39,7 @@ from .evaluate.shipped import load_shipped_rules
 from .hl7 import service as hl7_service
 from .mpps import service as mpps_service
 from .ingest.store import read_cursor
+from .ingest.dosimetry import DosimetryProcess, DosimetryThread
 from .ingest.ocr_process import OcrProcess
 from .ingest.screens import ScreenReader
 from .ingest.worker import IngestWorker
@@ -193,6 +194,7 @@ EXPLORER_EXTENSION = Path(__file__).resolve().parents[2] / "webui" / "explorer-e
 
 _worker: IngestWorker | None = None
 _screens: ScreenReader | None = None
+_dosimetry: DosimetryThread | None = None
 _context: Context | None = None
 _outbox: OutboxPoller | None = None
 _jobs: Scheduler | None = None
@@ -205,7 +207,7 @@ _registry: RegistrySender | None = None
 
 
 def start() -> None:
-    global _worker, _screens, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
+    global _worker, _screens, _dosimetry, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
     global _registry
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
@@ -237,13 +239,18 @@ def start() -> None:
     _screens = ScreenReader(source, sessions, OcrProcess(settings.ocr_timeout_seconds), poll_seconds=settings.poll_seconds)
     _worker = IngestWorker(source, sessions, batch_size=settings.batch_size, poll_seconds=settings.poll_seconds,
                            purge_deleted=settings.purge_deleted_from_pacs, screens_queued=_screens.wake)
-    _screens.recorded, _screens.ingest_quiet = _worker.wake, _worker.quiet_for  # OCR yields to C-STORE
+    _screens.recorded, _screens.give_way.ingest_quiet = _worker.wake, _worker.quiet_for  # OCR yields to C-STORE
+    if settings.dosimetry:  # derived doses in the dosimetry process, when the studies' inputs change
+        _dosimetry = DosimetryThread(source, sessions, DosimetryProcess().compute, poll_seconds=settings.poll_seconds,
+                                     ingest_quiet=_worker.quiet_for)
     _backfill = BackfillRunner(sessions, OrthancModalities(), settings.backfill, lag=_ingest_lag)
     if settings.registry is not None:  # de-identified dose reports to the dose registry (IHE REM)
         _registry = RegistrySender(sessions, OrthancRegistry(), settings.registry,
                                    lambda: pseudonymisation_key(settings), interval=settings.outbox_poll_seconds)
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state)
+    if _dosimetry is not None:
+        _context.dosimetry_state = _dosimetry.state
     if settings.hl7_port:
         _hl7_listener = ListenerSupervisor("HL7", hl7_service.serve, (
             settings.hl7_bind_address, settings.hl7_port, settings.database_url, settings.hl7_patient_id_authority,
@@ -269,6 +276,8 @@ def _on_change(change_type, level, resource_id) -> None:
             _log_start()
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
             _screens.start()
+            if _dosimetry is not None:
+                _dosimetry.start()
             _summaries.start()
             _outbox.start()
             _jobs.start()
@@ -281,6 +290,8 @@ def _on_change(change_type, level, resource_id) -> None:
                     listener.stop()
             _worker.stop()
             _screens.stop()
+            if _dosimetry is not None:
+                _dosimetry.stop()
             _summaries.stop()
             _outbox.stop()
             _jobs.stop()

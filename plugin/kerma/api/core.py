@@ -47,6 +47,7 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "hl7": ctx.hl7_state(),
         "mpps": ctx.mpps_state(),
         "ocr": ctx.ocr_state(),
+        "dosimetry": ctx.dosimetry_state(),
         "counts": {
             "studies": session.scalar(select(func.count()).select_from(Study)),
             "dose_objects": by_status,  # every instance Kerma has seen: Orthanc's count plus those deleted in PACS

@@ -40,6 +40,7 @@ class Context:
     hl7_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the HL7 listener (kerma.supervisor.ListenerSupervisor)
     mpps_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the MPPS listener, likewise
     ocr_state: Callable[[], dict] = lambda: {"state": "not running"}  # the OCR thread and process (kerma.ingest.screens)
+    dosimetry_state: Callable[[], dict] = lambda: {"state": "not running"}  # kerma.ingest.dosimetry
 
 
 @dataclass

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, MappingRule, Study
 from ..db.records import event as event_record
+from ..db.states import mark_dosimetry_due
 from ..reconcile.lists import matched_orders
 from ..rule_rows import evaluable
 from ..stats.monthly import mark_all_stale
@@ -73,7 +74,10 @@ def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None =
     """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order)."""
     context = study_context(study, order)
     chosen = choose(rules, context, "exam")
+    exam_before = study.standard_exam_id
     study.standard_exam_id, study.mapping_rule_id = (chosen.standard_exam_id, chosen.id) if chosen else (None, None)
+    if study.standard_exam_id != exam_before:
+        mark_dosimetry_due([study])  # its exam region is an input of its effective dose
     study_fields = {name: context[name] for name in (*STUDY_CONTEXT_FIELDS, *ORDER_CONTEXT_FIELDS)}
     for obj in study.objects:
         for row in obj.events:

@@ -36,7 +36,9 @@ class Study(Base):
     __tablename__ = "study"
     # the worker finds the few studies due for a refresh without reading the others
     __table_args__ = (Index("ix_study_refresh_due", "id", sqlite_where=text("refresh_due = 1"),
-                            postgresql_where=text("refresh_due")),)
+                            postgresql_where=text("refresh_due")),
+                      Index("ix_study_dosimetry_due", "id", sqlite_where=text("dosimetry_due = 1"),
+                            postgresql_where=text("dosimetry_due")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_instance_uid: Mapped[str] = mapped_column(ReceivedText(64), unique=True, nullable=False)
     accession_number: Mapped[str | None] = mapped_column(ReceivedText(64), index=True)
@@ -70,6 +72,10 @@ class Study(Base):
     dose_totals: Mapped[dict | None] = mapped_column(JSON)  # every resolved total, as the study's answers show them
     # resolve, classify and evaluate again when the ingest worker is idle (kerma.db.states.mark_refresh_due)
     refresh_due: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # its derived doses (kerma.derived) to be looked at again: set by every refresh, cleared by the dosimetry thread
+    dosimetry_due: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # the fingerprint of the inputs its derived doses were computed from (kerma.derived.inputs); null: never computed
+    dosimetry_inputs_sha256: Mapped[str | None] = mapped_column(String(64))
     total_dlp_mGycm: Mapped[float | None] = mapped_column(Float)
     total_dap_Gycm2: Mapped[float | None] = mapped_column(Float)
     total_ka_r_mGy: Mapped[float | None] = mapped_column(Float)
@@ -754,3 +760,40 @@ class RegistrySubmission(Base):
     sent_sop_instance_uid: Mapped[str | None] = mapped_column(String(64))  # the de-identified report's UID
     method: Mapped[str | None] = mapped_column(Text)  # how it was de-identified (De-identification Method)
     dose_object: Mapped[DoseObject] = relationship(lazy="joined")
+
+
+class DerivedDose(Base):
+    """A dose Kerma computed from a study's records (:mod:`kerma.derived`): effective dose (one per study), SSDE
+    (one per CT acquisition), peak skin dose with its map (one per fluoroscopy report), or why it is not estimated.
+
+    ``inputs`` says what it was computed from (dose objects by SOP Instance UID, weight, height, age, exam region)
+    and ``inputs_sha256`` fingerprints them with the model's version: when the study's inputs change, its rows are
+    computed again.  ``result`` is the model's whole answer (method, coefficients with their citations, each event's
+    part, uncertainty components); the columns repeat what lists and alerts read.
+    """
+
+    __tablename__ = "derived_dose"
+    __table_args__ = (Index("ux_derived_dose_part", "study_id", "kind", "part", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", name="fk_derived_dose_study", ondelete="CASCADE"),
+                                          nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # effective_dose, ssde, skin_dose
+    part: Mapped[str] = mapped_column(String(128), nullable=False, default="")  # '' for the study; an acquisition, a report
+    dose_object_id: Mapped[int | None] = mapped_column(ForeignKey("dose_object.id", name="fk_derived_dose_object",
+                                                                  ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # estimated, not_estimated
+    method: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # why not estimated (or what was assumed)
+    effective_dose_mSv: Mapped[float | None] = mapped_column(Float)
+    ssde_mGy: Mapped[float | None] = mapped_column(Float)
+    ctdivol_mGy: Mapped[float | None] = mapped_column(Float)
+    diameter_cm: Mapped[float | None] = mapped_column(Float)  # SSDE: Dw or Deff, as method says
+    psd_mGy: Mapped[float | None] = mapped_column(Float)
+    kar_total_mGy: Mapped[float | None] = mapped_column(Float)
+    uncertainty_relative: Mapped[float | None] = mapped_column(Float)  # half-width, relative (components in quadrature)
+    inputs: Mapped[dict | None] = mapped_column(JSON)
+    inputs_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    model_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    map_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # the skin dose map
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())

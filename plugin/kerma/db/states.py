@@ -4,7 +4,9 @@ An imaging order's ``status`` (:class:`kerma.db.models.ImagingOrder`) is set by 
 HIS's order messages and read by :mod:`kerma.reconcile` (worklists of orders without dose, doses without orders).
 A study's ``refresh_due`` is set by whatever changes what its dose depends on (:func:`mark_refresh_due`: HL7,
 manual entries, dose screens, corrected reports) and cleared by the ingest worker once it has resolved, classified
-and evaluated the study again (:func:`kerma.ingest.refresh.refresh_due`).
+and evaluated the study again (:func:`kerma.ingest.refresh.refresh_due`).  Its ``dosimetry_due`` is set by each
+refresh and by a change of its standard exam (:func:`mark_dosimetry_due`) and cleared by the dosimetry thread
+(:mod:`kerma.ingest.dosimetry`), which recomputes its derived doses when their inputs changed.
 """
 
 from __future__ import annotations
@@ -24,3 +26,10 @@ def mark_refresh_due(studies) -> None:
     """
     for study in studies:
         study.refresh_due = True
+
+
+def mark_dosimetry_due(studies) -> None:
+    """Ask the dosimetry thread to look at ``studies`` again (it recomputes their derived doses only when the
+    inputs' fingerprint changed: :mod:`kerma.derived.inputs`)."""
+    for study in studies:
+        study.dosimetry_due = True

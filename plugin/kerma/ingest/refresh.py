@@ -9,6 +9,7 @@ from .. import quantities
 from ..classify.apply import classify_study, load_rules
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import record
+from ..db.states import mark_dosimetry_due
 from ..evaluate.evaluator import evaluate_studies
 from ..reconcile.his import apply_size_on_ingest
 from ..reconcile.lists import matched_orders
@@ -42,6 +43,7 @@ def refresh_study(study: Study) -> None:
     resolved = resolve_study([record(o) for o in objects])
     totals = resolved["totals"]
     study.refresh_due = False
+    mark_dosimetry_due([study])  # its derived doses are recomputed when their inputs changed (kerma.derived)
     study.dose_source = resolved["source"]
     study.dose_sources = resolved["sources"] or None
     study.dose_totals = totals or None

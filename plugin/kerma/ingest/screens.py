@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import statistics
-import time
 from collections import defaultdict
 from typing import Callable
 
@@ -33,6 +32,7 @@ from ..background import PeriodicThread
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..db.outage import is_outage, reason
 from ..db.states import mark_refresh_due
+from .give_way import GiveWay
 from .ocr_process import OcrProcess
 from .store import fill
 
@@ -44,12 +44,6 @@ ERROR = "error"
 STATES = (QUEUED, RECORDED, NEEDS_REVIEW, IGNORED, ERROR)
 
 log = logging.getLogger("kerma.ocr")
-
-# OCR yields to live ingestion: a screen is read once the ingest worker has had no new change for QUIET_SECONDS
-# (its CPU would otherwise be taken from C-STORE on a small server), or after MAX_DEFER_SECONDS of waiting.
-QUIET_SECONDS = 2.0
-MAX_DEFER_SECONDS = 60.0
-
 
 def queued(record: dict) -> dict:
     """The ledger record of a dose screen the extractor recognised: queued for OCR (its study kept for the check
@@ -148,13 +142,12 @@ class ScreenReader(PeriodicThread):
         self.sessions = sessions
         self.process = process
         self.recorded = recorded
-        self.ingest_quiet = ingest_quiet
-        self._deferred_since: float | None = None
+        self.give_way = GiveWay(ingest_quiet)  # OCR yields to live ingestion
 
     def tick(self) -> bool:
         with self.sessions() as session:
             due = next_queued(session)
-        if due is None or self._defer():
+        if due is None or self.give_way.waiting():
             return False
         row_id, orthanc_id, study = due
         with self.sessions() as session:
@@ -168,19 +161,6 @@ class ScreenReader(PeriodicThread):
         log.info("dose screen %s read: %s", orthanc_id, state)
         if state in (RECORDED, NEEDS_REVIEW):
             self.recorded()
-        return True
-
-    def _defer(self) -> bool:
-        """Wait while instances are being stored (at most MAX_DEFER_SECONDS since the first screen was put off)."""
-        now = time.monotonic()
-        if self.ingest_quiet() >= QUIET_SECONDS:
-            self._deferred_since = None
-            return False
-        if self._deferred_since is None:
-            self._deferred_since = now
-        if now - self._deferred_since >= MAX_DEFER_SECONDS:
-            self._deferred_since = None
-            return False
         return True
 
     def _read(self, orthanc_id: str, headers: dict) -> dict:

@@ -1,0 +1,141 @@
+"""Derived doses (kerma.derived): computed from a study's stored records, equal to the dosimetry models run directly
+on the same file (those are tested against analytic and oracle values), recomputed when and only when an input
+changes; both engines.  The dosimetry thread runs here with the model called in-process (the child process is
+the real end-to-end test's: tests/test_orthanc_derived.py)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kerma.db.models import DerivedDose, DoseObject, Study
+from kerma.db.states import mark_dosimetry_due
+from kerma.derived import derived_doses, study_summaries
+from kerma.derived.compute import compute
+from kerma.derived.inputs import gather, sampled_slices
+from kerma.dosimetry.effective import effective_dose
+from kerma.dosimetry.skin import skin_dose
+from kerma.extract import extract
+from kerma.ingest.dosimetry import DosimetryThread
+from kerma.ingest.store import Processed, store_batch
+
+
+@pytest.fixture(scope="module")
+def files(corpus):
+    return {"ct": (corpus / "openrem" / "CT-RDSR-ToshibaPixelMed.dcm").read_bytes(),
+            "rf": (corpus / "openrem" / "RF-RDSR-Philips_Azurion.dcm").read_bytes()}
+
+
+class Files:
+    """The instance source of the thread: the test's files by Orthanc id."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self.fetched: list[str] = []
+
+    def instance_file(self, orthanc_id: str) -> bytes | None:
+        self.fetched.append(orthanc_id)
+        return self.files.get(orthanc_id)
+
+
+def stored(sessions, files) -> tuple[DosimetryThread, Files]:
+    with sessions() as session, session.begin():
+        store_batch(session, [Processed(i + 1, name, extract(data)) for i, (name, data) in enumerate(files.items())],
+                    last_seq=len(files))
+    source = Files(files)
+    return DosimetryThread(source, sessions, compute), source
+
+
+def study_of(session, name: str, files) -> Study:
+    uid = extract(files[name])["study"]["study_instance_uid"]
+    return session.scalars(select(Study).where(Study.study_instance_uid == uid)).one()
+
+
+def test_rows_equal_the_models_on_the_same_file_and_are_linked_to_their_inputs(sessions, files):
+    thread, source = stored(sessions, files)
+    assert thread.tick() is True and thread.computed == 2
+    with sessions() as session:
+        ct, rf = study_of(session, "ct", files), study_of(session, "rf", files)
+        derived = derived_doses(session, [ct.id, rf.id])
+        summary = study_summaries(session, [ct.id, rf.id])
+        assert not ct.dosimetry_due and not rf.dosimetry_due and ct.dosimetry_inputs_sha256
+    ct_direct = effective_dose(extract(files["ct"]))
+    assert derived[ct.id]["effective_dose"]["effective_dose_mSv"] == pytest.approx(ct_direct.effective_dose_mSv, rel=1e-5)
+    assert derived[ct.id]["effective_dose"]["uncertainty_relative"] == pytest.approx(ct_direct.uncertainty.relative, rel=1e-3)
+    assert derived[ct.id]["effective_dose"]["status"] == "estimated" and "not a personal risk" in derived[ct.id]["effective_dose"]["statement"]
+    low, high = summary[ct.id]["effective_dose_mSv_low"], summary[ct.id]["effective_dose_mSv_high"]
+    assert low < ct_direct.effective_dose_mSv < high
+    assert derived[ct.id]["effective_dose"]["inputs"]["objects"][0]["sop_instance_uid"] == extract(files["ct"])["sop_instance_uid"]
+    ssde = derived[ct.id]["ssde"]
+    assert ssde and all(r["method"] in ("device", "age_effective_diameter", "not estimated") for r in ssde)
+    skin_direct = skin_dose(extract(files["rf"]), phantom="elliptic")
+    [skin] = derived[rf.id]["skin_dose"]
+    assert skin["psd_mGy"] == pytest.approx(skin_direct.psd_mGy, rel=1e-5) and skin["has_map"]
+    assert skin["kar_total_mGy"] == pytest.approx(skin_direct.kar_total_mGy, rel=1e-5)
+    assert summary[rf.id]["psd_mGy"] == skin["psd_mGy"]
+    with sessions() as session:
+        png = session.scalars(select(DerivedDose.map_png).where(DerivedDose.kind == "skin_dose")).one()
+    assert png.startswith(b"\x89PNG")
+    assert derived[rf.id]["effective_dose"]["status"] == "not_estimated" and derived[rf.id]["effective_dose"]["reason"]
+
+
+def test_recomputed_only_when_an_input_changes(sessions, files):
+    thread, source = stored(sessions, {"rf": files["rf"]})
+    thread.tick()
+    with sessions() as session, session.begin():
+        rf = study_of(session, "rf", files)
+        rf_id, before = rf.id, rf.dosimetry_inputs_sha256
+        mark_dosimetry_due([rf])  # a refresh that changed nothing the doses depend on
+    fetched = len(source.fetched)
+    assert thread.update(rf_id) is False and len(source.fetched) == fetched  # nothing fetched, nothing computed
+    with sessions() as session, session.begin():
+        rf = session.get(Study, rf_id)
+        assert not rf.dosimetry_due
+        rf.patient_weight_kg, rf.patient_weight_source = 110.0, "his"  # the HIS corrects the weight
+        mark_dosimetry_due([rf])
+        old_psd = session.scalars(select(DerivedDose.psd_mGy).where(DerivedDose.study_id == rf_id,
+                                                                    DerivedDose.kind == "skin_dose")).one()
+    assert thread.update(rf_id) is True
+    record = extract(files["rf"])
+    record["patient"] = {**record["patient"], "weight_kg": 110.0}
+    expected = skin_dose(record, phantom="elliptic").psd_mGy
+    with sessions() as session:
+        rf = session.get(Study, rf_id)
+        row = session.scalars(select(DerivedDose).where(DerivedDose.study_id == rf_id, DerivedDose.kind == "skin_dose")).one()
+        assert rf.dosimetry_inputs_sha256 != before and row.inputs["patient"]["weight_kg"] == 110.0
+        assert row.psd_mGy == pytest.approx(expected, rel=1e-5) and row.psd_mGy != pytest.approx(old_psd, rel=1e-4)
+
+
+def test_a_deleted_report_leaves_the_study_with_nothing_to_convert(sessions, files):
+    thread, _ = stored(sessions, {"ct": files["ct"]})
+    thread.tick()
+    with sessions() as session, session.begin():
+        obj = session.scalars(select(DoseObject)).one()
+        obj.status = "error"  # as if its record were withdrawn
+        mark_dosimetry_due([obj.study])
+        study_id = obj.study_id
+    assert thread.update(study_id) is True
+    with sessions() as session:
+        derived = derived_doses(session, [study_id])[study_id]
+        assert derived["effective_dose"]["status"] == "not_estimated" and derived["ssde"] == []
+        assert gather(session, study_id).objects == ()
+
+
+class Obj:
+    def __init__(self, id):
+        self.id = id
+
+
+def test_slices_are_sampled_along_z_per_series():
+    slices = [(Obj(i), {"z_mm": i * 2.5, "series_instance_uid": "a"}) for i in range(21)]  # 0..50 mm
+    slices += [(Obj(100), {"z_mm": None, "series_instance_uid": "a"}), (Obj(101), {"z_mm": 3.0, "series_instance_uid": "b"})]
+    assert [o.id for o in sampled_slices(slices)] == [0, 4, 8, 12, 16, 20, 101]
+
+
+def test_a_model_fault_is_that_models_row_and_never_raises(monkeypatch, files):
+    import kerma.derived.compute as module
+
+    monkeypatch.setattr(module, "skin_dose", lambda *a, **k: 1 / 0)
+    rows = compute([({"dose_object_id": 1, "sop_instance_uid": "1.2", "role": "report"}, files["rf"])], {}, None)
+    failed = [r for r in rows if r["kind"] == "skin_dose"]
+    assert failed[0]["status"] == "not_estimated" and "ZeroDivisionError" in failed[0]["reason"]
