@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from common import AUTH, CALLING_AET, median, percentile, start_orthanc, wait_for
+from support.dimse import responses_to_sender  # noqa: E402  (tests/support, on the path through common)
 
 # storescu logs through log4cplus; this layout stamps each line with epoch seconds.milliseconds.
 LOG_CONFIG = """\
@@ -212,6 +213,7 @@ def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: floa
         assoc = ae.associate("127.0.0.1", orthanc.dicom_port, contexts=contexts, ae_title=orthanc.aet)
         if not assoc.is_established:
             raise RuntimeError("association rejected")
+        responses_to_sender(assoc)  # pynetdicom's reactor would sometimes take an answer (tests/support/dimse.py)
         # pynetdicom leaves Nagle on: each C-STORE would wait ~40 ms for a delayed ACK
         assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         samples = []

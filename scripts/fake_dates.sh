@@ -16,9 +16,9 @@ PASSES=(
     "2028-02-29 10:00:00|not sqlite"       # a leap day
 )
 # Pure computations on files (extraction, OCR, dosimetry, units, the import graph, standards output whose moment is
-# an argument, dosimetry-report parsing): no clock is read on their paths, and they
+# an argument, dosimetry-report parsing, the SCU race of support/dimse.py): no clock is read on their paths, and they
 # are the heaviest CPU of the suite; a third run of them would only spend CI's budget.
-CLOCKLESS="test_(imports|extract_fuzz|extract_rdsr|extract_header|dicomfile|ocr|skin_dose|skin_dose_corpus|ssde|effective_dose|units|output_header_report|output_deidentify|occupational_reports)[.]py$"
+CLOCKLESS="test_(imports|scu_responses|extract_fuzz|extract_rdsr|extract_header|dicomfile|ocr|skin_dose|skin_dose_corpus|ssde|effective_dose|units|output_header_report|output_deidentify|occupational_reports)[.]py$"
 # Orthanc (started directly or through the remote-PACS / UI helpers) and Chromium are left out: libfaketime in
 # their processes is not what these passes test.
 mapfile -t MODULES < <(grep -L -E "OrthancProcess|playwright|remote_pacs|support[.]ui|pacs_pair" tests/test_*.py | grep -v -E "$CLOCKLESS")

@@ -22,6 +22,7 @@ from pynetdicom.dimse_primitives import N_CREATE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep as MPPS, Verification
 
 from kerma.mpps.service import serve
+from support.dimse import responses_to_sender
 
 CALLING_AET = "KERMA-TEST"  # declared in every OrthancProcess (support.orthanc.CALLING_AET)
 CT_EXPOSURES = [  # (kVp, CTDIvol mGy, DLP mGy.cm)
@@ -158,7 +159,7 @@ def scu(port: int, calling: str = CALLING_AET, called: str = "KERMA", timeout: f
     ae.add_requested_context(Verification)
     assoc = ae.associate("127.0.0.1", port, ae_title=called)
     try:
-        yield Scu(assoc) if assoc.is_established else None
+        yield Scu(responses_to_sender(assoc)) if assoc.is_established else None
     finally:
         if assoc.is_established:
             assoc.release()

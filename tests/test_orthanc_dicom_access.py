@@ -13,6 +13,7 @@ from pynetdicom import AE
 from conftest import ROOT
 from corpus import CORPUS
 from dicom_factory import renamed_copy
+from support.dimse import responses_to_sender
 from support.orthanc import CALLING_AET, OrthancProcess, free_port
 
 REPORT = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
@@ -82,7 +83,7 @@ def test_echo_only_from_declared_modalities(orthanc):
         if not assoc.is_established:
             return None
         try:
-            return int(assoc.send_c_echo().Status)
+            return int(responses_to_sender(assoc).send_c_echo().Status)
         finally:
             assoc.release()
 

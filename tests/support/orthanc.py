@@ -19,6 +19,8 @@ import time
 
 import requests
 
+from .dimse import responses_to_sender
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORTHANC = "/usr/sbin/Orthanc"
 MAKE_CONFIG = os.path.join(REPO, "scripts", "make_config.py")
@@ -199,12 +201,9 @@ class OrthancProcess:
         except OSError:
             return ""
 
-    def store(self, paths, calling_aet=CALLING_AET, timeout=240, called_aet=None):
+    def store(self, paths, calling_aet=CALLING_AET, timeout=60, called_aet=None):
         """C-STORE files over one association; one status per file (int; None when unanswered or never sent
-        because the association broke off).  The timeout is generous: twice in full CI runs (2026-12-02) one
-        C-STORE was answered only after more than 60 s, once in each of two different tests and never when the
-        test ran alone; the cause is not found yet (an open item), and these tests check values, not latency
-        (bench/ measures the rate). RuntimeError when the association is refused (an undeclared
+        because the association broke off). RuntimeError when the association is refused (an undeclared
         calling AE, or a called AE other than Orthanc's)."""
         from pydicom import dcmread
         from pynetdicom import AE, build_context
@@ -230,6 +229,7 @@ class OrthancProcess:
         if not assoc.is_established:
             raise RuntimeError("association %s -> %s:%d rejected or aborted (declared calling AEs: %s)"
                                % (calling_aet, called_aet or self.aet, self.dicom_port, ", ".join(self.modalities)))
+        responses_to_sender(assoc)  # pynetdicom's reactor would sometimes take an answer (support/dimse.py)
         # pynetdicom leaves Nagle on: ~55 ms per C-STORE instead of ~11 ms
         assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         statuses = []
