@@ -15,9 +15,9 @@ KERMA = Path(__file__).resolve().parents[1] / "plugin" / "kerma"
 # sits with classify, which reads its order matches, one layer below hl7, which writes orders into it; layer 1 is
 # for the typed records to come).  A new package gets its place here.
 LAYERS = {
-    0: "kerma quantities numbers clock config access modalities patterns rule_rows startup auth_profile images supervisor",
+    0: "kerma quantities correction_kinds numbers clock config access modalities patterns rule_rows startup auth_profile images supervisor",
     2: "extract db background audit privacy",
-    3: "study_dose drl classify stats reconcile dosimetry derived occupational",
+    3: "study_dose drl classify stats reconcile dosimetry derived occupational corrections",
     4: "evaluate hl7",
     5: "notify reports",
     6: "ingest manual mpps backfill output",

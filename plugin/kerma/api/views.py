@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..correction_kinds import event_columns
+from ..corrections.factors import corrected_value
 from ..db.models import DoseObject, Study
 from ..db.records import event, record
 from ..study_dose import resolve_study
@@ -23,7 +25,9 @@ def iso(value):
 def study_summary(study: Study) -> dict:
     """A study as both the study list and the study page show it: what ingestion resolved and kept.
 
-    ``source``, ``sources`` (per dose family) and ``totals`` are those its statistics use.
+    ``source``, ``sources`` (per dose family) and ``totals`` are those its statistics use: corrected by the device's
+    correction factors where one covers the study, then ``uncorrected_totals`` are the totals as the devices reported
+    them and ``corrections`` the factors applied (else both are null).
     """
     objects = [o for o in study.objects if o.status == "ok"]
     out = {name: getattr(study, name) for name in STUDY_FIELDS}
@@ -36,6 +40,8 @@ def study_summary(study: Study) -> dict:
     out["sources"] = study.dose_sources or {}
     out["totals"] = study.dose_totals or {}
     out["exam_totals"] = {name: getattr(study, name) for name in EXAM_TOTALS if getattr(study, name) is not None}
+    out["uncorrected_totals"] = (study.dose_corrections or {}).get("uncorrected_totals")
+    out["corrections"] = (study.dose_corrections or {}).get("factors")
     out["dose_object_count"] = len(objects)
     out["deleted_in_pacs_at"] = deleted_in_pacs_at(study)
     out["standard_exam_id"] = study.standard_exam_id
@@ -52,6 +58,12 @@ def study_detail(study: Study) -> dict:
     # a folded CT acquisition is counted on a row of its own: that row is the event's id
     out["events"] = [{**e, "event_id": folded_rows.get(e["folded_key"])} if e.get("folded_key") else e
                      for e in resolve_study(records)["events"]]
+    factors = {row.id: {n: getattr(row, n) for n in event_columns() if getattr(row, n) is not None}
+               for o in objects for row in o.events}
+    for e in out["events"]:  # the values as reported stay; the corrected ones beside them
+        mine = factors.get(e.get("event_id")) or {}
+        if mine:
+            e["corrected"] = {k: corrected_value(k, v, mine) for k, v in e.items() if corrected_value(k, v, mine) is not v}
     out["records_by_source"] = {
         source: {k: v for k, v in resolve_study([r for r in records if r["source"] == source]).items() if k in ("totals", "events")}
         for source in sorted({r["source"] for r in records})

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .. import clock
+from ..correction_kinds import event_columns
 from ..extract.concepts import event_fields
 from .received import ReceivedText
 
@@ -70,6 +71,9 @@ class Study(Base):
     dose_source: Mapped[str | None] = mapped_column(String(16))
     dose_sources: Mapped[dict | None] = mapped_column(JSON)  # the source per dose family, {"CT": "rdsr"}
     dose_totals: Mapped[dict | None] = mapped_column(JSON)  # every resolved total, as the study's answers show them
+    # the device correction factors applied to the totals above and the totals as the devices reported them
+    # ({"factors": {"dap": {...}}, "uncorrected_totals": {...}}); null when no factor covers the study (kerma.corrections)
+    dose_corrections: Mapped[dict | None] = mapped_column(JSON)
     # resolve, classify and evaluate again when the ingest worker is idle (kerma.db.states.mark_refresh_due)
     refresh_due: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     # its derived doses (kerma.derived) to be looked at again: set by every refresh, cleared by the dosimetry thread
@@ -265,6 +269,10 @@ def _event_namespace() -> dict:
         "dose_object": relationship("DoseObject", back_populates="events"),
         "study": relationship("Study"),
     }
+    # the device's correction factor of each statistics kind on the event's date (null: none); the value columns stay
+    # as the device reported them, statistics and alerts read value x factor (kerma.db.values, kerma.corrections)
+    for name in event_columns():
+        namespace[name] = mapped_column(Float)
     for name, is_measurement in EVENT_FIELDS.items():
         namespace[name] = mapped_column(Float if is_measurement else ReceivedText(64) if name.endswith("_uid")
                                         else ReceivedText(INDEXED_EVENT_TEXT.get(name)))
@@ -272,6 +280,33 @@ def _event_namespace() -> dict:
 
 
 IrradiationEvent = type("IrradiationEvent", (Base,), _event_namespace())
+
+
+class CorrectionFactor(Base):
+    """A physicist's correction factor for one device over a date range, with the measurement that justifies it.
+
+    ``kind`` is a row of ``data/correction_kinds.csv``; ``valid_from`` / ``valid_to`` (inclusive, null: open) are
+    study dates.  Versioned (``version``, ``updated_by``) and audited before/after (kerma.api.corrections).
+    """
+
+    __tablename__ = "correction_factor"
+    __table_args__ = (Index("ix_correction_factor_device_kind", "device_id", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", name="fk_correction_factor_device"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    factor: Mapped[float] = mapped_column(Float, nullable=False)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    measured_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    method: Mapped[str] = mapped_column(Text, nullable=False)  # how it was measured (instrument, set-up, reference)
+    measured_by: Mapped[str] = mapped_column(String(256), nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
+    device: Mapped[Device] = relationship()
 
 
 class AuditEntry(Base):

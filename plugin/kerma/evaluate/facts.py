@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from .. import quantities
+from ..correction_kinds import event_columns
+from ..corrections.factors import corrected_value
 from ..db import values as stored
 from ..db.models import EVENT_FIELDS, Study
 from ..drl.sets import ADULT_FROM_YEARS
@@ -71,6 +73,9 @@ def study_facts(study: Study) -> StudyFacts:
             # the row's loaded values read directly: every study of every batch passes here (the ingest path)
             values = {k: v for k, v in vars(row).items() if v is not None and k in EVENT_FIELDS}
             values.update(row.details or {})
+            factors = {name: getattr(row, name) for name in event_columns()}
+            if any(f is not None for f in factors.values()):  # dose values corrected by the device's factors
+                values = {k: corrected_value(k, v, factors) for k, v in values.items()}
             key = row.irradiation_event_uid or row.folded_key or f"row{row.id}"
             series = ((row.details or {}).get("image") or {}).get("series_instance_uid") or key
             events.append(EventFacts(row.id, key, series, row.standard_exam_id, values))

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Alert, Device, DoseObject, IrradiationEvent, StandardExam, Study
+from ..db.values import event_expression
 from .facts import StudyFacts
 
 
@@ -31,7 +32,7 @@ class History:
 
     def protocol_events(self, facts: StudyFacts, protocol: str, quantity: str, limit: int) -> list[tuple[int, float | None, dict | None]]:
         """(study id, value, details) of counted events on the study's device with ``protocol``, newest first."""
-        column = getattr(IrradiationEvent, quantity)
+        column = event_expression(quantity)  # corrected by the device's factor, as the study's own values are
         # only kVp may hide in the details (a CT report's X-ray sources): the others skip reading JSON
         details = IrradiationEvent.details if quantity == "kvp" else null()
         stmt = (select(IrradiationEvent.study_id, column, details)

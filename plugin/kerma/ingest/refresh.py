@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import quantities
 from ..classify.apply import classify_study, load_rules
+from ..correction_kinds import kinds
+from ..corrections.factors import DeviceFactors, Factor, corrected_record
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import record
 from ..db.states import mark_dosimetry_due
@@ -26,22 +28,32 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
     ).all()
     apply_size_on_ingest(session, list(studies))  # height and weight from the HIS where the headers gave none
     orders = matched_orders(session, list(studies))  # their procedure code and indication are inputs to mapping rules
+    factors = DeviceFactors(session)
     for study in studies:
-        refresh_study(study)
+        refresh_study(study, factors)
         classify_study(study, rules, orders.get(study.id))
     mark_stale(session, {month_key(study.study_date) for study in studies})
     evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
 
 
-def refresh_study(study: Study) -> None:
+def refresh_study(study: Study, factors: DeviceFactors | None = None) -> None:
     """Keep the study's resolved totals and mark which event rows its statistics count.
 
     An event its object gives (a report's, a radiograph's) is counted on its own row; a CT acquisition
     folded from per-slice header observations is counted on a row of its own (see :func:`keep_folded`).
+    Where correction factors cover a record's device on the study's date (``factors``), the kept totals are
+    corrected, the raw ones kept beside them, and each event row holds its factors beside its raw values.
     """
     objects = [o for o in study.objects if o.status == "ok"]
-    resolved = resolve_study([record(o) for o in objects])
+    records = [record(o) for o in objects]
+    resolved = resolve_study(records)
+    covering = {o.id: factors.on(o.device_id, study.study_date) for o in objects} if factors else {}
     totals = resolved["totals"]
+    study.dose_corrections = None
+    if any(covering.values()):
+        totals = resolve_study([corrected_record(r, covering[o.id]) for r, o in zip(records, objects)])["totals"]
+        study.dose_corrections = {"factors": _applied(covering, objects),
+                                  "uncorrected_totals": resolved["totals"] or None}
     study.refresh_due = False
     mark_dosimetry_due([study])  # its derived doses are recomputed when their inputs changed (kerma.derived)
     study.dose_source = resolved["source"]
@@ -57,10 +69,20 @@ def refresh_study(study: Study) -> None:
     devices = [o.device_id for o in objects if o.source in resolved["sources"].values() and o.device_id]
     study.device_id = devices[0] if devices else None
     for obj in objects:
+        mine = covering.get(obj.id, {})
         for row in obj.events:
             row.counted = row.folded_key is not None or row.id in counted
             row.event_date = study.study_date
             row.device_id = obj.device_id
+            for kind in kinds().values():
+                if kind.event_column:
+                    setattr(row, kind.event_column, mine[kind.kind].factor if kind.kind in mine else None)
+
+
+def _applied(covering: dict[int, dict[str, Factor]], objects: list[DoseObject]) -> list[dict]:
+    """The factors applied to the study's records, once each, with the device they belong to."""
+    found = {f.id: f for obj in objects for f in covering[obj.id].values()}
+    return [{"kind": f.kind, "device_id": f.device_id, **f.as_applied()} for _, f in sorted(found.items())]
 
 
 def keep_folded(objects: list[DoseObject], folded: list[dict]) -> None:
