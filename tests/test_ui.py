@@ -241,34 +241,56 @@ def test_question_1_exams_and_devices_above_the_drl_this_quarter_in_one_click(pa
 
 
 def test_question_2_a_patients_dose_history_in_two_clicks(page, orthanc):
-    """"Show me this patient's dose history.": from the start page, Studies (1), the patient ID and Filter (2): every
-    study of the patient with its totals, against the generated database read here (absent totals as "—")."""
+    """"Show me this patient's dose history.": from the start page, Patients (1), the patient ID and Show (2): every
+    study of the patient with its totals and a link to it, the sums over the 12 months ending on the browser's
+    (pinned) today, and the statement that a cumulative effective dose is no personal risk, against the generated
+    database read here (absent totals as "—", estimates not made as "not estimated")."""
+    import datetime as dt
+
     from sqlalchemy import func, select
 
     from kerma.db.engine import make_engine
     from kerma.db.models import Study
 
+    today = dt.date(2026, 11, 16)
+    since = dt.date(2025, 11, 17)  # 12 months ending today, both days included
     engine = make_engine(orthanc.database_url)
     with engine.connect() as conn:
         patient = conn.execute(select(Study.patient_id).group_by(Study.patient_id)
                                .order_by(func.count().desc(), Study.patient_id).limit(1)).scalar_one()
         studies = {row.accession_number: row for row in conn.execute(
-            select(Study.accession_number, Study.total_dlp_mGycm, Study.total_dap_Gycm2).where(Study.patient_id == patient))}
+            select(Study.accession_number, Study.study_instance_uid, Study.study_date, Study.total_dlp_mGycm,
+                   Study.total_dap_Gycm2).where(Study.patient_id == patient))}
     engine.dispose()
     assert len(studies) >= 2
+    recent = [s for s in studies.values() if since <= s.study_date <= today]
+    page.clock.set_fixed_time(dt.datetime(2026, 11, 16, 9, 0))
     page.goto(orthanc.url + "/kerma/ui/index.html")
     page.wait_for_selector("body[data-drawn]", state="attached")
-    page.click("#nav a[href='#/studies']")
-    page.fill("form.filters input[name=patient_id]", patient)
-    page.click("form.filters button")
-    rows = page.locator("[data-table=studies] tbody tr")
+    page.click("#nav a[href='#/patients']")
+    page.fill("form.patient-search input[name=patient_id]", patient)
+    page.click("form.patient-search button")
+    expect(page.locator("dl.facts.patient")).to_contain_text(patient)
+    expect(page.locator("p.statement")).to_contain_text("A cumulative effective dose is a bookkeeping figure, not a personal risk")
+    rows = page.locator("[data-table=patient-studies] tbody tr")
     expect(rows).to_have_count(len(studies))
+    # a quantity has a column when some study of the patient has it
+    shown = [(label, key, decimals) for label, key, decimals in (("DLP", "total_dlp_mGycm", 1), ("DAP", "total_dap_Gycm2", 3))
+             if any(getattr(s, key) is not None for s in studies.values())]
+    assert shown
     for i in range(len(studies)):
-        accession = rows.nth(i).locator("td[data-label=Accession]").inner_text()
-        study = studies[accession]
-        expect(rows.nth(i).locator("td[data-label=Patient\\ ID]")).to_have_text(patient)
-        expect(rows.nth(i).locator("td[data-label^=DLP]")).to_have_text(_shown(study.total_dlp_mGycm, 1))
-        expect(rows.nth(i).locator("td[data-label^=DAP]")).to_have_text(_shown(study.total_dap_Gycm2, 3))
+        study = studies[rows.nth(i).locator("td[data-label=Accession]").inner_text()]
+        link = rows.nth(i).locator("a.row-link").get_attribute("href")
+        assert link == "#/studies/" + urllib.parse.quote(study.study_instance_uid, safe="")
+        for label, key, decimals in shown:
+            expect(rows.nth(i).locator(f"td[data-label^={label}]")).to_have_text(_shown(getattr(study, key), decimals))
+        expect(rows.nth(i).locator("td[data-label^='Effective dose']")).to_have_text("not estimated")
+    last_12 = page.locator("[data-table=patient-sums] tbody tr").first
+    expect(last_12.locator("td[data-label=Period]")).to_contain_text("12 months")
+    expect(last_12.locator("td[data-label=Examinations]")).to_have_text(str(len(recent)))
+    for label, key, decimals in shown:
+        values = [getattr(s, key) for s in recent if getattr(s, key) is not None]
+        expect(last_12.locator(f"td[data-label^={label}]")).to_have_text(_shown(sum(values) if values else None, decimals))
 
 
 CT_BODY_TRIGGER_mGy = 80  # StrlSchV (2018) Anlage 14 I.2 a): CTDIvol of a CT of the body (other than brain), one acquisition
@@ -401,6 +423,8 @@ def routes(orthanc) -> dict[str, str]:
         "notifications": "#/notifications", "audit": "#/audit", "ingest-errors": "#/ingest-errors?status=error,ignored",
         "getting-started": "#/getting-started", "manual": "#/manual",
         "occupational": "#/occupational?year=2026",
+        "patients": "#/patients",
+        "patient": f"#/patients/{quote(ct_study['patient']['patient_id'])}?window=5y&as_of=2026-12-31",
     }
 
 

@@ -5,6 +5,7 @@ import { can, me } from "./lib/user.js";
 import { today } from "./screens/today.js";
 import { studies } from "./screens/studies.js";
 import { study } from "./screens/study.js";
+import { patient, patients } from "./screens/patient.js";
 import { statistics } from "./screens/statistics.js";
 import { mapping } from "./screens/mapping.js";
 import { drl } from "./screens/drl.js";
@@ -27,6 +28,8 @@ const ROUTES = [
   [/^#\/manual$/, () => manual(), "#/manual"],
   [/^#\/studies\/([^/?]+)$/, (uid) => study(decodeURIComponent(uid)), "#/studies"],
   [/^#\/studies$/, studies, "#/studies"],
+  [/^#\/patients\/([^/?]+)$/, (id) => patient(decodeURIComponent(id)), "#/patients"],
+  [/^#\/patients$/, patients, "#/patients"],
   [/^#\/statistics$/, statistics, "#/statistics"],
   [/^#\/mapping$/, mapping, "#/mapping"],
   [/^#\/drl$/, drl, "#/drl"],
@@ -46,7 +49,7 @@ const ROUTES = [
 ];
 
 // the menu: the daily screens first, the rest under "More"; each entry only for the roles that may use it
-const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/statistics", "Statistics"], ["#/alerts", "Alerts"],
+const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/patients", "Patients"], ["#/statistics", "Statistics"], ["#/alerts", "Alerts"],
   ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"], ["#/manual", "Manual entry"],
   ["#/occupational", "Staff dose", "physicist"]];
 const MORE = [["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],

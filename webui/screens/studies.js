@@ -22,7 +22,9 @@ export function studyColumns() {
   return [
     { key: "study_date", label: "Date", sort: "study_date", fixed: true, render: (s) => date(s.study_date) },
     { key: "patient_name", label: "Patient", sort: "patient_name", render: (s) => personName(s.patient.name) },
-    { key: "patient_id", label: "Patient ID", sort: "patient_id", value: (s) => s.patient.patient_id },
+    { key: "patient_id", label: "Patient ID", sort: "patient_id", value: (s) => s.patient.patient_id,
+      render: (s) => (s.patient.patient_id ? el("a", { href: `#/patients/${encodeURIComponent(s.patient.patient_id)}`,
+        title: "This patient's dose history" }, s.patient.patient_id) : "—") },
     { key: "accession_number", label: "Accession", sort: "accession_number" },
     { key: "study_description", label: "Description", sort: "study_description", wide: true },
     { key: "standard_exam", label: "Standard exam", sort: "standard_exam", render: (s) => s.standard_exam ?? "not mapped" },

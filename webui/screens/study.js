@@ -73,7 +73,8 @@ export async function study(uid) {
     `Deleted in PACS on ${dateTime(data.deleted_in_pacs_at)}: the images are gone, the dose records are kept.`) : null,
   facts([
     ["Patient", personName(p.name)],
-    ["Patient ID", p.patient_id ?? "—"],
+    ["Patient ID", p.patient_id ? el("a", { class: "patient", href: `#/patients/${encodeURIComponent(p.patient_id)}`,
+      title: "This patient's dose history" }, p.patient_id) : "—"],
     ["Sex, age", `${sex(p.sex)}, ${age(p.age_years)}`],
     ["Weight, height", size(p), { class: "size" }],
     ["Date", date(data.study_date)],

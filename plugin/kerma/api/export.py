@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Literal
+from typing import Callable, Literal
 
 from ..privacy import ANONYMISED, IDENTIFIED, PSEUDONYMISED, protect
 from ..privacy.key import KeyUnavailable, key
@@ -33,18 +33,24 @@ class ExportQuery(Query):
 def rows_answer(ctx: Context, request: Request, name: str, rows: list[dict], extra: dict | None = None):
     """``rows`` as JSON (``{**extra, "privacy", name: rows}``) or as a CSV file, protected as the query asks."""
     export = query(request, ExportQuery)
-    privacy = export.privacy()
-    if privacy != IDENTIFIED:
-        try:
-            secret = key(ctx.settings)
-        except (KeyUnavailable, OSError) as exc:
-            raise ApiError(503, f"no {privacy} export: {exc}") from None
-        rows = [protect(privacy, secret, r) for r in rows]
-    rows = [{**r, "privacy": privacy} for r in rows]
+    privacy, guard = protection(ctx, request)
+    rows = [{**guard(r), "privacy": privacy} for r in rows]
     if export.format == "csv":
         suffix = "" if privacy == IDENTIFIED else f"-{privacy}"
         return Answer(to_csv(rows), "text/csv; charset=utf-8", f"kerma-{name}{suffix}.csv", privacy)
     return {**(extra or {}), "privacy": privacy, name: rows}
+
+
+def protection(ctx: Context, request: Request) -> tuple[str, Callable[[dict], dict]]:
+    """The privacy the query asks for and the function that protects a row (or any dict of patient data) for it."""
+    privacy = query(request, ExportQuery).privacy()
+    if privacy == IDENTIFIED:
+        return privacy, lambda row: row
+    try:
+        secret = key(ctx.settings)
+    except (KeyUnavailable, OSError) as exc:
+        raise ApiError(503, f"no {privacy} export: {exc}") from None
+    return privacy, lambda row: protect(privacy, secret, row)
 
 
 def to_csv(rows: list[dict]) -> str:
