@@ -14,7 +14,7 @@ from sqlalchemy import select
 from kerma import access
 from kerma.api import Answer, Context, Request, handle
 from kerma.config import Settings
-from kerma.db.models import AuditEntry
+from kerma.db.models import AuditEntry, DerivedDose, Study
 from kerma.ingest.store import Processed, store_batch
 from kerma.patients import windows
 from records_factory import ct_study, dx_study
@@ -40,6 +40,16 @@ def call(sessions, tmp_path):
     ]
     with sessions() as session, session.begin():
         store_batch(session, [Processed(i + 1, f"id-{i}", r) for i, r in enumerate(records)], last_seq=len(records))
+    with sessions() as session, session.begin():  # the dosimetry thread's rows, written here as it would
+        study = {s.study_date.isoformat(): s.id for s in session.scalars(select(Study).where(Study.patient_id == PATIENT))}
+        common = {"inputs_sha256": "0" * 64, "model_version": "test", "kind": "effective_dose", "part": ""}
+        session.add_all([
+            DerivedDose(study_id=study["2025-06-01"], status="estimated", method="DLP x k", effective_dose_mSv=6.0,
+                        uncertainty_relative=0.5, **common),
+            DerivedDose(study_id=study["2026-11-20"], status="estimated", method="DLP x k", effective_dose_mSv=5.25,
+                        uncertainty_relative=0.4, **common),
+            DerivedDose(study_id=study["2026-03-03"], status="not_estimated", method="not estimated",
+                        reason="no verified coefficient", **common)])
     ctx = Context(sessions, settings=replace(Settings.defaults(), pseudonymisation_key_file=str(tmp_path / "kerma.key")))
 
     def call(path, query=None, roles=frozenset({access.VIEWER}), status=200):
@@ -61,13 +71,21 @@ def test_the_history_lists_every_study_and_sums_over_the_windows(call):
     assert [s["total_dap_Gycm2"] for s in studies] == [None, 0.5, None]
     assert [s["ctdivol_mGy"] for s in studies] == [20.0, None, 12.0]  # the highest counted acquisition
     assert [s["modalities"] for s in studies] == [["CT"], ["DX"], ["CT"]]
-    assert all(s["effective_dose_mSv"] is None and s["psd_mGy"] is None for s in studies)  # not estimated here
+    assert [s["effective_dose_mSv"] for s in studies] == [6.0, None, 5.25]  # absent where none could be made
+    assert studies[1]["effective_dose_reason"] == "no verified coefficient"
+    assert (studies[2]["effective_dose_mSv_low"], studies[2]["effective_dose_mSv_high"]) == pytest.approx((3.15, 7.35))
+    assert all(s["psd_mGy"] is None for s in studies)
     last_12, whole = answer["windows"]
     assert (last_12["window"], last_12["date_from"], last_12["date_to"]) == ("12m", "2025-12-03", AS_OF)
     assert (last_12["studies"], last_12["total_dlp_mGycm"], last_12["total_dap_Gycm2"]) == (2, 350.0, 0.5)
     assert (whole["studies"], whole["total_dlp_mGycm"], whole["total_dap_Gycm2"]) == (3, 750.0, 0.5)
-    assert last_12["total_ka_r_mGy"] is None and last_12["effective_dose_mSv"] is None
-    assert (last_12["effective_dose_not_estimated_studies"], whole["effective_dose_not_estimated_studies"]) == (2, 3)
+    assert last_12["total_ka_r_mGy"] is None
+    # 5.25 mSv ± 40 %, plus 6.0 mSv ± 50 % over the whole history: the bands add (3.15 + 3.0, 7.35 + 9.0)
+    assert [last_12[k] for k in ("effective_dose_mSv", "effective_dose_mSv_low", "effective_dose_mSv_high")] == \
+        pytest.approx([5.25, 3.15, 7.35])
+    assert [whole[k] for k in ("effective_dose_mSv", "effective_dose_mSv_low", "effective_dose_mSv_high")] == \
+        pytest.approx([11.25, 6.15, 16.35])
+    assert (last_12["effective_dose_not_estimated_studies"], whole["effective_dose_not_estimated_studies"]) == (1, 1)
     per_modality = {(r["window"], r["modality"]): (r["studies"], r["total_dlp_mGycm"], r["total_dap_Gycm2"])
                     for r in answer["modalities"]}
     assert per_modality == {("12m", "CT"): (1, 350.0, None), ("12m", "DX"): (1, None, 0.5),

@@ -24,14 +24,12 @@ function measured(key, v, src, on) {
   return `${withUnit(key, v)} (${SIZE_SOURCES[src] ?? "source not recorded"}${on ? `, ${date(on)}` : ""})`;
 }
 
-// an estimate with its band ("1.2 mSv (0.8–1.6)"), or "not estimated" (absent, never 0)
-function estimate(key, row) {
-  const stem = key.replace(/_[^_]+$/, "");
-  const unit = key.slice(stem.length + 1);
-  if (row[key] === null || row[key] === undefined) return el("span", { class: "muted not-estimated" }, "not estimated");
-  const low = row[`${stem}_low_${unit}`], high = row[`${stem}_high_${unit}`];
+// an estimate with its band ("1.2 (0.8–1.6)"), or "not estimated" with the model's reason (absent, never 0)
+function estimate(key, row, reason = null) {
+  if (row[key] === null || row[key] === undefined) return el("span", { class: "muted not-estimated", title: reason }, "not estimated");
+  const low = row[`${key}_low`], high = row[`${key}_high`];
   const band = low === null || low === undefined ? "" : ` (${value(key, low)}–${value(key, high)})`;
-  return el("span", { title: row[`${stem}_method`] || null }, `${value(key, row[key])}${band}`);
+  return `${value(key, row[key])}${band}`;
 }
 
 const estimateHeading = (key, text) => (quantity(key) ? heading(key) : text);
@@ -46,7 +44,7 @@ function quantityColumns(keys, rows) {
 function effectiveColumn(rows, sums) {
   return { key: "effective_dose_mSv", label: `${estimateHeading("effective_dose_mSv", "Effective dose (mSv)")}, band`,
     title: describe("effective_dose_mSv"), num: true, sort: true, render: (r) => {
-      const shown = estimate("effective_dose_mSv", r);
+      const shown = estimate("effective_dose_mSv", r, r.effective_dose_reason ?? null);
       const missing = sums ? r.effective_dose_not_estimated_studies : 0;
       return missing && r.effective_dose_mSv !== null
         ? el("span", {}, shown, el("small", { class: "muted" }, ` + ${number(missing, 0)} not estimated`)) : shown;
@@ -110,7 +108,9 @@ export async function patient(id) {
     { key: "device_name", label: "Device", sort: true, hidden: true },
     { key: "source", label: "Source", hidden: true, render: (s) => source(s.source) },
     ...quantityColumns(["ctdivol_mGy"], studies).map((c) => ({ ...c, label: `${heading("ctdivol_mGy")}, highest` })),
-    ...quantityColumns(data.summed, studies), effectiveColumn(studies, false),
+    ...quantityColumns(data.summed, studies),
+    ...quantityColumns(["ssde_mGy_max"], studies).map((c) => ({ ...c, label: `${heading("ssde_mGy")}, highest` })),
+    effectiveColumn(studies, false),
     { key: "psd_mGy", label: estimateHeading("psd_mGy", "Peak skin dose (mGy)"), num: true, sort: true,
       render: (s) => (s.modalities.some((m) => m === "RF" || m === "XA") ? estimate("psd_mGy", s) : "—") },
   ], rows: studies, sort: "study_date", order: "desc", pageSize: 100,

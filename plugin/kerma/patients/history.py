@@ -2,7 +2,8 @@
 
 Each study shows the totals its statistics use (DLP, DAP, Ka,r, AGD, activity, fluoroscopy time: the study's
 resolved totals), the highest CTDIvol of its counted acquisitions, and the estimates derived from them (effective
-dose with its uncertainty band, peak skin dose) where they were made (:mod:`.derived`; absent is None, never 0).
+dose with its uncertainty band, peak skin dose, the highest SSDE) where they were made (:mod:`kerma.derived`;
+absent is None, never 0, with the reason when the model said why).
 Sums are made over windows ending on a given day (:mod:`.windows`), overall and per modality.  A sum adds the
 studies that have the value; how many studies with dose have no effective dose estimate is said beside it, so
 that a partial sum is not read as a whole.
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from .. import quantities
 from ..db.models import DoseObject, IrradiationEvent, Study
-from . import derived
+from ..derived import study_summaries
 from .windows import Window
 
 STATEMENT = ("A cumulative effective dose is a bookkeeping figure, not a personal risk: effective dose is defined for "
@@ -27,6 +28,11 @@ STATEMENT = ("A cumulative effective dose is a bookkeeping figure, not a persona
              "regions tells how much imaging a patient had, not what it did to them.")
 BAND = ("The band of a sum adds the studies' bands (their uncertainties come mostly from shared conversion "
         "coefficients, so they are taken as moving together).")
+
+
+# what kerma.derived.study_summaries gives a study (None until its estimates are made, and where none could be)
+ESTIMATES = ("effective_dose_mSv", "effective_dose_mSv_low", "effective_dose_mSv_high", "effective_dose_status",
+             "effective_dose_reason", "psd_mGy", "psd_mGy_low", "psd_mGy_high", "ssde_mGy_max")
 
 
 def summed_quantities() -> tuple[str, ...]:
@@ -100,29 +106,19 @@ def timeline(session: Session, studies: list[Study]) -> list[dict]:
     ctdivol = dict(session.execute(
         select(IrradiationEvent.study_id, func.max(IrradiationEvent.ctdivol_mGy))
         .where(IrradiationEvent.study_id.in_(ids), IrradiationEvent.counted).group_by(IrradiationEvent.study_id)).all())
-    estimates = derived.for_studies(session, ids)
+    estimates = study_summaries(session, ids)
     rows = []
     for s in studies:
-        found = estimates.get(s.id, derived.StudyEstimates())
         row = {"study_instance_uid": s.study_instance_uid, "study_date": s.study_date.isoformat() if s.study_date else None,
                "study_time": s.study_time, "accession_number": s.accession_number, "study_description": s.study_description,
                "standard_exam_id": s.standard_exam_id, "device_id": s.device_id,
                "modalities": sorted(modalities.get(s.id, ())), "source": s.dose_source,
                "ctdivol_mGy": ctdivol.get(s.id)}
         row.update({key: getattr(s, key) for key in summed_quantities()})
-        row.update(_estimate("effective_dose_mSv", found.effective_dose_mSv))
-        row.update(_estimate("psd_mGy", found.psd_mGy))
+        row.update(dict.fromkeys(ESTIMATES))
+        row.update(estimates.get(s.id) or {})
         rows.append(row)
     return rows
-
-
-def _estimate(key: str, estimate: derived.Estimate | None) -> dict:
-    band = estimate.band() if estimate else None
-    stem = key.rsplit("_", 1)[0]
-    unit = key.rsplit("_", 1)[1]
-    return {key: estimate.value if estimate else None,
-            f"{stem}_low_{unit}": band[0] if band else None, f"{stem}_high_{unit}": band[1] if band else None,
-            f"{stem}_method": estimate.method if estimate else None}
 
 
 def has_dose(row: dict) -> bool:
@@ -138,10 +134,11 @@ def sums(rows: list[dict], window: Window, group: str | None = None) -> dict:
         values = [r[key] for r in held if r.get(key) is not None]
         out[key] = sum(values) if values else None
     estimated = [r for r in held if r["effective_dose_mSv"] is not None]
-    banded = [r for r in estimated if r["effective_dose_low_mSv"] is not None]
+    banded = [r for r in estimated if r["effective_dose_mSv_low"] is not None]
+    whole = bool(banded) and banded == estimated  # a band only when every estimate in the sum has one
     out["effective_dose_mSv"] = sum(r["effective_dose_mSv"] for r in estimated) if estimated else None
-    out["effective_dose_low_mSv"] = sum(r["effective_dose_low_mSv"] for r in banded) if banded and banded == estimated else None
-    out["effective_dose_high_mSv"] = sum(r["effective_dose_high_mSv"] for r in banded) if banded and banded == estimated else None
+    out["effective_dose_mSv_low"] = sum(r["effective_dose_mSv_low"] for r in banded) if whole else None
+    out["effective_dose_mSv_high"] = sum(r["effective_dose_mSv_high"] for r in banded) if whole else None
     out["effective_dose_estimated_studies"] = len(estimated)
     out["effective_dose_not_estimated_studies"] = sum(1 for r in held if has_dose(r) and r["effective_dose_mSv"] is None)
     return out
