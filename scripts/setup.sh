@@ -13,7 +13,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 SYSTEM_PYTHON=/usr/bin/python3
 APT_PACKAGES=(orthanc orthanc-python dcmtk python3-venv tesseract-ocr tesseract-ocr-eng)  # to run Kerma (dcmtk: storescu, to send files; tesseract: dose screens)
-APT_DEV_PACKAGES=(postgresql chromium poppler-utils faketime fonts-dejavu-core dicom3tools)  # the tests: PostgreSQL server, UI, PDF reports, fake dates, dose-screen font, dciodvfy (checks the DICOM Kerma writes)
+APT_DEV_PACKAGES=(postgresql orthanc-postgresql chromium poppler-utils faketime fonts-dejavu-core dicom3tools)  # the tests: PostgreSQL server, Orthanc's PostgreSQL index (two nodes), UI, PDF reports, fake dates, dose-screen font, dciodvfy (checks the DICOM Kerma writes)
 
 dev=0
 for arg in "$@"; do

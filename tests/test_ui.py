@@ -21,10 +21,10 @@ from test_orthanc_ingest import wait_until_ingested
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-import statscale  # noqa: E402  (bench/: the generated dose database of benchmark (s), at a small size here)
+import dosedata  # noqa: E402  (bench/: the generated dose database of benchmark (s), at a small size here)
 
 XSS = "<img src=x onerror=alert(1)>"
-GENERATED_EVENTS = 6_000  # ~2,000 studies of 1-5 events, 2025-2026, on 200 devices, with a local DRL set (bench/statscale.py)
+GENERATED_EVENTS = 6_000  # ~2,000 studies of 1-5 events, 2025-2026, on 200 devices, with a local DRL set (bench/dosedata.py)
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_DoseCheck.dcm", "openrem/CT-RDSR-GEPixelMed.dcm",
@@ -35,11 +35,11 @@ REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_D
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
     """Kerma on ~2,000 generated studies written straight into its database (seconds, where C-STORE would take
-    minutes: bench/statscale.py's generator), then the corpus reports and an image with a script as its protocol
+    minutes: bench/dosedata.py), then the corpus reports and an image with a script as its protocol
     name by C-STORE (among them a CT with Dose Check alerts and fluoroscopy over 5 Gy)."""
     work = tmp_path_factory.mktemp("orthanc-ui")
     url = f"sqlite:///{work / 'kerma.sqlite'}"
-    statscale.build(url, GENERATED_EVENTS, say=lambda *_: None)
+    dosedata.build(url, GENERATED_EVENTS, say=lambda *_: None)
     mapped_by_rules(url)
     process = OrthancProcess(work, free_port(), free_port(), url)
     process.start()

@@ -1,12 +1,14 @@
 """A daemon thread that repeats one piece of work until stopped (Orthanc hangs on non-daemon threads).
 
-The ingest worker, the outbox poller, the report scheduler and the back-fill runner are such threads.
+The ingest worker, the outbox poller, the report scheduler and the back-fill runner are such threads.  In a cluster
+each has a ``gate`` (:meth:`kerma.lease.Lease.held`): it works only on the node that holds the lease.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import Callable
 
 from .db.errors import describe
 
@@ -20,6 +22,7 @@ class PeriodicThread:
 
     def __init__(self, interval: float):
         self.interval = interval
+        self.gate: Callable[[], bool] | None = None  # when set, a round runs only while it says True (kerma.lease)
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -49,6 +52,10 @@ class PeriodicThread:
     def _run(self) -> None:
         backoff = 1.0
         while not self._stop.is_set():
+            if self.gate is not None and not self.gate():  # another node's work: look again later or when woken
+                self._wake.wait(self.interval)
+                self._wake.clear()
+                continue
             try:
                 more = self.tick()
                 self.last_error = None

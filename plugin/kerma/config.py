@@ -159,6 +159,9 @@ class Settings:
     profile_roles: dict = field(default_factory=dict)  # a profile's group or permission -> Kerma role
     backfill: BackfillSettings = BackfillSettings()
     registry: RegistrySettings | None = None  # the dose registry de-identified dose reports go to (IHE REM)
+    # several Orthanc nodes sharing one index and this dose database: this node's own name turns the lease on (kerma.lease)
+    node_name: str | None = None
+    lease_seconds: float = 15.0  # the lease lasts this long after its holder's last renewal: the bound on a take-over
 
     @classmethod
     def from_orthanc(cls, configuration: dict) -> "Settings":
@@ -203,6 +206,8 @@ class Settings:
             profile_roles={str(k): access.role_name(v) for k, v in (section.get("ProfileRoles") or {}).items()},
             backfill=BackfillSettings.from_section(section),
             registry=RegistrySettings.from_section(section.get("Registry")),
+            node_name=str(section.get("NodeName") or "") or None,
+            lease_seconds=_positive(section.get("LeaseSeconds", cls.lease_seconds), "LeaseSeconds"),
         )
 
     @classmethod

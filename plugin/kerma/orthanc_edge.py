@@ -43,6 +43,7 @@ from .ingest.dosimetry import DosimetryProcess, DosimetryThread
 from .ingest.ocr_process import OcrProcess
 from .ingest.screens import ScreenReader
 from .ingest.worker import IngestWorker
+from .lease import Lease, LeaseKeeper
 from .startup import start_line
 from .privacy.key import key as pseudonymisation_key, move_out_of_database
 from .supervisor import ListenerSupervisor
@@ -204,11 +205,12 @@ _summaries: SummaryRefresher | None = None
 _profiles: UserProfiles | None = None
 _backfill: BackfillRunner | None = None
 _registry: RegistrySender | None = None
+_lease: LeaseKeeper | None = None
 
 
 def start() -> None:
     global _worker, _screens, _dosimetry, _context, _hl7_listener, _mpps_listener, _outbox, _jobs, _summaries, _profiles, _backfill
-    global _registry
+    global _registry, _lease
     handler = _OrthancLogHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     log.addHandler(handler)
@@ -247,6 +249,14 @@ def start() -> None:
     if settings.registry is not None:  # de-identified dose reports to the dose registry (IHE REM)
         _registry = RegistrySender(sessions, OrthancRegistry(), settings.registry,
                                    lambda: pseudonymisation_key(settings), interval=settings.outbox_poll_seconds)
+    if settings.node_name:  # one of several nodes: the work that runs once runs on the lease's holder
+        lease = Lease(sessions, settings.node_name, settings.lease_seconds)
+        once = [thread for thread in (_worker, _screens, _dosimetry, _summaries, _outbox, _jobs, _backfill, _registry)
+                if thread is not None]
+        for thread in once:
+            thread.gate = lease.held
+        _worker.fence = lease.hold
+        _lease = LeaseKeeper(lease, on_taken=lambda: [thread.wake() for thread in once])
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
                        settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state)
     if _dosimetry is not None:
@@ -274,6 +284,8 @@ def _on_change(change_type, level, resource_id) -> None:
     try:
         if change_type == orthanc.ChangeType.ORTHANC_STARTED:
             _log_start()
+            if _lease is not None:
+                _lease.start()
             _worker.start()  # after Orthanc is serving: the worker uses its REST API
             _screens.start()
             if _dosimetry is not None:
@@ -288,6 +300,8 @@ def _on_change(change_type, level, resource_id) -> None:
             for listener in (_hl7_listener, _mpps_listener):
                 if listener is not None:
                     listener.stop()
+            if _lease is not None:
+                _lease.stop()
             _worker.stop()
             _screens.stop()
             if _dosimetry is not None:

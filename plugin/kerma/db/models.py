@@ -593,6 +593,16 @@ class OutboxMessage(Base):
 Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.protocol)
 
 
+class NodeLease(Base):
+    """Which Kerma node of a cluster does the work that must run once (kerma.lease): its holder and until when."""
+
+    __tablename__ = "node_lease"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class MonthSummary(Base):
     """The month statistics table kept ready (see kerma.stats.monthly): one row per quantity, exam, device, month, DRL
     and achievable dose."""

@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Protocol
+from typing import Callable, Protocol
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from .. import clock
 from ..background import PeriodicThread
 from ..db.outage import is_outage, reason
 from ..extract import extract, reason_to_skip
+from ..lease import LeaseLost
 from .refresh import REFRESH_CHUNK, refresh_due
 from .screens import QUEUED, queued
 from .store import Deletion, Processed, read_cursor, store_batch
@@ -44,8 +45,10 @@ class IngestWorker(PeriodicThread):
     name = "kerma-ingest"
 
     def __init__(self, source: InstanceSource, sessions: sessionmaker, *, batch_size: int = 100,
-                 poll_seconds: float = 2.0, purge_deleted: bool = False, screens_queued=lambda: None):
+                 poll_seconds: float = 2.0, purge_deleted: bool = False, screens_queued=lambda: None,
+                 fence: Callable[[Session], None] = lambda session: None):
         super().__init__(poll_seconds)
+        self.fence = fence  # in a cluster, Lease.hold: a batch commits only while this node holds the lease
         self.source = source
         self.screens_queued = screens_queued  # wakes the OCR thread (kerma.ingest.screens.ScreenReader)
         self.sessions = sessions
@@ -105,9 +108,10 @@ class IngestWorker(PeriodicThread):
         """
         try:
             with self.sessions() as session, session.begin():
+                self.fence(session)
                 return store_batch(session, items, last_seq, deleted, purge_deleted=self.purge_deleted)
         except Exception as exc:
-            if is_outage(exc) or not items:
+            if is_outage(exc) or isinstance(exc, LeaseLost) or not items:
                 raise
             why = reason(exc)
         if len(items) == 1:
@@ -126,13 +130,15 @@ class IngestWorker(PeriodicThread):
                                                            "reason": f"its records could not be stored: {why}"})
         try:
             with self.sessions() as session, session.begin():
+                self.fence(session)
                 return store_batch(session, [row], last_seq, deleted, purge_deleted=self.purge_deleted)
         except Exception as exc:
-            if is_outage(exc):
+            if is_outage(exc) or isinstance(exc, LeaseLost):
                 raise
         # even its identifiers were refused: the row keeps the Orthanc id only
         row.record = {"status": "error", "source": None, "reason": row.record["reason"]}
         with self.sessions() as session, session.begin():
+            self.fence(session)
             return store_batch(session, [row], last_seq, deleted, purge_deleted=self.purge_deleted)
 
     def _process(self, change: dict) -> Processed | None:
