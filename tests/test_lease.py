@@ -72,3 +72,15 @@ def test_a_node_that_lost_the_lease_commits_no_batch(sessions, moment):
         assert read_cursor(session) == 7
         # storing renewed b's lease: 15 s from the batch
         assert session.get(NodeLease, "kerma").expires_at.replace(tzinfo=dt.timezone.utc) == moment[0] + dt.timedelta(seconds=TTL)
+
+
+def test_a_batch_longer_than_the_lease_keeps_it(sessions, moment):
+    """The commit renews the lease: node b, trying after a's batch began + 15 s, finds it renewed at a's commit."""
+    a, b = Lease(sessions, "node-a", TTL), Lease(sessions, "node-b", TTL)
+    assert a.renew()
+    with sessions() as session, session.begin():
+        a.hold(session)
+        moment[0] += dt.timedelta(seconds=TTL + 5)  # the batch's work takes longer than the lease
+    assert not b.renew()
+    with sessions() as session:
+        assert session.get(NodeLease, "kerma").expires_at.replace(tzinfo=dt.timezone.utc) == moment[0] + dt.timedelta(seconds=TTL)

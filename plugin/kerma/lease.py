@@ -25,7 +25,7 @@ import logging
 import time
 from typing import Callable
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,14 +82,20 @@ class Lease:
         """In the caller's transaction: :class:`LeaseLost` unless this node holds the lease; else renew it.
 
         The row stays locked until the caller commits (PostgreSQL), so that no other node takes the lease between
-        this check and the commit of the work it protects.
+        this check and the commit of the work it protects, and the commit renews it once more: another node waiting
+        for the row then finds it renewed, however long the work took.
         """
         row = session.scalars(select(NodeLease).where(NodeLease.name == NAME).with_for_update()).first()
         now = clock.now()
         if row is None or row.holder != self.holder or _aware(row.expires_at) <= now:
             self._valid_until = NEVER
             raise LeaseLost(f"node {self.holder} does not hold the lease (holder: {row.holder if row else 'none'})")
-        row.expires_at = now + self.ttl
+
+        def renew(_session) -> None:  # and again as it commits: a batch longer than the lease does not lose it
+            row.expires_at = clock.now() + self.ttl
+            self._valid_until = time.monotonic() + self.ttl.total_seconds()
+        renew(session)
+        event.listen(session, "before_commit", renew, once=True)
 
     def _take(self, session: Session) -> bool:
         now = clock.now()
