@@ -10,6 +10,7 @@
 ``kerma patient-dose-sr FILE... --out PATH`` writes a study's estimates as a Patient Radiation Dose SR (TID 10030).
 ``kerma deidentify FILE --out PATH --key-file FILE`` de-identifies a dose report for a registry (PS3.15 Basic Profile).
 ``kerma header-rdsr FILE... --out PATH`` builds an X-Ray Radiation Dose SR from a study's image headers.
+``kerma acceptance DEVICE --url URL [--json] [--pdf PATH]`` gives a device's acceptance report (fields, units, gaps).
 """
 
 from __future__ import annotations
@@ -212,6 +213,40 @@ def _header_rdsr(args: argparse.Namespace) -> int:
                         lambda d: f"X-Ray Radiation Dose SR {d.SOPInstanceUID} of study {d.StudyInstanceUID}")
 
 
+def _acceptance(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from sqlalchemy import or_, select
+
+    from .acceptance.report import device_report
+    from .db.models import Device
+    from .reconcile.lists import Window
+
+    window = Window(*(dt.date.fromisoformat(d) if d else None for d in (args.date_from, args.date_to)))
+    with _session(args.url) as session:
+        term = args.device
+        found = session.scalars(select(Device.id).where(or_(
+            Device.id == (int(term) if term.isdigit() else -1), Device.station_name == term, Device.model == term,
+            Device.serial_number == term, Device.device_observer_uid == term))).all()
+        if len(found) != 1:
+            print(f"{term!r} names {'no' if not found else len(found)} devices: give the device's id "
+                  f"(GET /kerma/api/acceptance/devices), station name, model or serial number", file=sys.stderr)
+            return 1
+        report = device_report(session, found[0], window)
+    if args.pdf:
+        from .reports.acceptance import acceptance_pdf
+
+        Path(args.pdf).write_bytes(acceptance_pdf(report))
+    if args.json:
+        print(json.dumps(report, indent=2 if args.pretty else None, ensure_ascii=False))
+    else:
+        d = report["device"]
+        print(f"{d['manufacturer']} {d['model']} ({d['station_name'] or 'no station name'}): {report['studies']} studies")
+        for gap in report["gaps"] or ["no gap found"]:
+            print(f"  {gap}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``kerma`` command line (the README's *Command line* section is tested against it)."""
     top = argparse.ArgumentParser(prog="kerma", description=__doc__.splitlines()[0])
@@ -297,6 +332,16 @@ def parser() -> argparse.ArgumentParser:
     hr.add_argument("files", nargs="+", metavar="FILE", help="the study's images")
     hr.add_argument("--out", required=True, metavar="PATH", help="where to write the report (a DICOM file)")
     hr.set_defaults(func=_header_rdsr)
+    ac = sub.add_parser("acceptance", help="a device's acceptance report: which fields it fills, units, sources, "
+                                           "event counts, mapping and orders, gaps, studies to check by hand")
+    ac.add_argument("device", metavar="DEVICE", help="the device's id, station name, model or serial number")
+    ac.add_argument("--url", required=True, help="SQLAlchemy URL of the dose database")
+    ac.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    ac.add_argument("--pretty", action="store_true", help="indent the JSON")
+    ac.add_argument("--pdf", metavar="PATH", help="also write the report as a PDF")
+    ac.add_argument("--date-from", metavar="YYYY-MM-DD", help="only studies from this date")
+    ac.add_argument("--date-to", metavar="YYYY-MM-DD", help="only studies up to this date")
+    ac.set_defaults(func=_acceptance)
     return top
 
 

@@ -222,6 +222,9 @@ class DoseObject(Base):
     device_observer_uid: Mapped[str | None] = mapped_column(ReceivedText(64))
     totals: Mapped[dict | None] = mapped_column(JSON)
     warnings: Mapped[list | None] = mapped_column(JSON)
+    # the units each field's values were written in, as the object wrote them ({"dap_Gycm2": ["Gy.m2"]}; RDSR and
+    # header records); the values above are converted to the units in their names
+    units: Mapped[dict | None] = mapped_column(JSON)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     # a dose screen (kerma.ingest.screens): queued, recorded, needs_review, ignored or error; null for other objects
     ocr_state: Mapped[str | None] = mapped_column(String(16), index=True)

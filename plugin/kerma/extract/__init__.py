@@ -150,6 +150,7 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
         "totals": totals,
         "events": events,
         "warnings": warnings,
+        "units": report.get("units") or {},
     }
     warnings[:0] = obj.warnings  # what reading the object's attributes found wrong
     refused += plausible.screen([patient, totals], warnings)  # the events were screened before: sums may overflow

@@ -56,6 +56,7 @@ class HeaderReader:
         self.ds = obj.elements
         self.labels = value_labels()
         self.warnings: list[str] = []
+        self.units: dict[str, set[str]] = {}  # field -> the units its attributes are written in (PS3.3's, UCUM)
         self.modality = (obj.text(self.ds, MODALITY) or "").upper()
 
     def read(self) -> dict:
@@ -74,6 +75,7 @@ class HeaderReader:
             "totals": {},
             "events": events,
             "warnings": self.warnings,
+            "units": {field: sorted(codes) for field, codes in sorted(self.units.items())},
         }
 
     # --- per modality ----------------------------------------------------------------------
@@ -163,7 +165,7 @@ class HeaderReader:
         if value is not None and row.implausible_below is not None and 0 < value < row.implausible_below:
             self.warnings.append(f"{row.keyword} {value:g} is not credible in {kind}: read in {row.read_as}")
             kind = row.read_as
-        return self._measurement(value, kind, row.unit, row.keyword)
+        return self._measurement(value, kind, row.unit, row.keyword, row.field)
 
     def _private_value(self, item: dict[int, Element], row: PrivateRow):
         for block in range(0x10, 0x100):
@@ -172,12 +174,13 @@ class HeaderReader:
                 continue
             if self.obj.text(item, creator_tag) == row.creator:
                 tag = (row.group << 16) | (block << 8) | row.offset
-                return self._measurement(self.obj.number(item, tag), row.dicom_unit, row.unit, row.field)
+                return self._measurement(self.obj.number(item, tag), row.dicom_unit, row.unit, row.field, row.field)
         return None
 
-    def _measurement(self, value: float | None, source: str, target: str, name: str) -> float | None:
+    def _measurement(self, value: float | None, source: str, target: str, name: str, field: str) -> float | None:
         if value is None:
             return None
+        self.units.setdefault(field, set()).add(source)
         try:
             return convert(value, source, target)
         except UnitError as exc:

@@ -31,6 +31,7 @@ class RdsrReader:
         self.table = table or concept_table()
         self.labels = value_labels()
         self.warnings: list[str] = []
+        self.units: dict[str, set[str]] = {}  # field -> the UCUM codes its measurements were written in
 
     def read(self) -> dict:
         title = self.root.concept
@@ -64,6 +65,7 @@ class RdsrReader:
             "totals": totals,
             "events": events,
             "warnings": self.warnings,
+            "units": {field: sorted(codes) for field, codes in sorted(self.units.items())},
         }
 
     # --- walking -------------------------------------------------------------------------
@@ -85,7 +87,7 @@ class RdsrReader:
                 continue
             row = self.table.value(scope, container, key)
             if row is not None and out.get(row.field) is None:
-                out[row.field] = self._value(child, row.unit)
+                out[row.field] = self._value(child, row.unit, row.field)
             if child.children:
                 self._collect(child, scope, out, container)
 
@@ -109,7 +111,7 @@ class RdsrReader:
             row = self.table.value("totals", node.concept.key, concept.key)
             if row is None:
                 continue
-            value = self._value(child, row.unit)
+            value = self._value(child, row.unit, row.field)
             field = row.field
             side = self._laterality(child)
             if side and field.endswith("_mGy"):  # a total qualified by breast: agd_total_left_mGy
@@ -123,7 +125,7 @@ class RdsrReader:
         row = self.table.value("document", None, key)
         if row is not None:
             if document.get(row.field) is None:
-                document[row.field] = self._value(item, row.unit)
+                document[row.field] = self._value(item, row.unit, row.field)
             if item.children:
                 self._collect(item, "document", document, None)
             return
@@ -141,7 +143,7 @@ class RdsrReader:
                 return self.labels.get(child.value.key, child.value.meaning)
         return None
 
-    def _value(self, item: ContentItem, unit: str | None):
+    def _value(self, item: ContentItem, unit: str | None, field: str | None = None):
         value = item.value
         if item.value_type == "NUM":
             if value is None:
@@ -151,6 +153,8 @@ class RdsrReader:
             if item.unit is None:
                 self.warnings.append(f"{item.concept.meaning}: measurement without a unit, value dropped")
                 return None
+            if field is not None:
+                self.units.setdefault(field, set()).add(item.unit)
             try:
                 return convert(value, item.unit, unit)
             except UnitError as exc:

@@ -195,6 +195,7 @@ def _fill(obj: DoseObject, record: dict) -> DoseObject:
     obj.report_kind = record.get("report_kind")
     obj.totals = record.get("totals")
     obj.warnings = (record.get("warnings") or []) + shortened(record) or None
+    obj.units = record.get("units") or None
     obj.ocr_state = record.get("ocr_state")  # a dose screen's (kerma.ingest.screens)
     obj.ocr = record.get("ocr")
     for key in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid"):
