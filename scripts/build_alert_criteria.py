@@ -21,7 +21,8 @@ from kerma.evaluate.shipped import COLUMNS, FLUORO_LEVELS, SIGNIFICANT_EVENTS  #
 
 # the fluoroscopy reference's wording of a quantity -> (record field at exam level, factor from its unit)
 FLUORO_QUANTITIES = {"ka,r": ("total_ka_r_mGy", {"Gy": 1000.0}), "kap": ("total_dap_Gycm2", {"Gy·cm2": 1.0}),
-                     "fluoroscopy time": ("total_fluoro_time_s", {"min": 60.0})}
+                     "fluoroscopy time": ("total_fluoro_time_s", {"min": 60.0}),
+                     "peak skin dose": ("psd_mGy", {"Gy": 1000.0})}  # Kerma's PSD estimate (kerma.derived)
 BRAIN = [{"field": "anatomy", "op": "regex", "value": r"brain|head|skull|cran|neuro|kopf|sch[aä]del|hirn|cerebr"}]
 # (jurisdiction, clause, start of the category) -> how Kerma checks the criterion
 CRITERIA = {

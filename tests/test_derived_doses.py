@@ -5,10 +5,12 @@ the real end-to-end test's: tests/test_orthanc_derived.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
-from kerma.db.models import DerivedDose, DoseObject, Study
+from kerma.db.models import Alert, AlertRule, DerivedDose, DoseObject, Study
 from kerma.db.states import mark_dosimetry_due
 from kerma.derived import derived_doses, study_summaries
 from kerma.derived.compute import compute
@@ -17,6 +19,9 @@ from kerma.dosimetry.effective import effective_dose
 from kerma.dosimetry.skin import skin_dose
 from kerma.extract import extract
 from kerma.ingest.dosimetry import DosimetryThread
+from kerma.evaluate.shipped import FLUORO_LEVELS
+from kerma.evaluate.shipped import rows as shipped_rows
+from kerma.ingest.refresh import refresh_due
 from kerma.ingest.store import Processed, store_batch
 
 
@@ -139,3 +144,27 @@ def test_a_model_fault_is_that_models_row_and_never_raises(monkeypatch, files):
     rows = compute([({"dose_object_id": 1, "sop_instance_uid": "1.2", "role": "report"}, files["rf"])], {}, None)
     failed = [r for r in rows if r["kind"] == "skin_dose"]
     assert failed[0]["status"] == "not_estimated" and "ZeroDivisionError" in failed[0]["reason"]
+
+
+def test_the_psd_is_a_study_total_that_srdl_rules_read(sessions, files):
+    """The thread's PSD reaches the study's totals with the next refresh, where a fluoroscopy level rule reads it."""
+    thread, _ = stored(sessions, {"rf": files["rf"]})
+    with sessions() as session, session.begin():
+        session.add(AlertRule(name="site PSD level", kind="fluoro_level", modality="RF", quantity="psd_mGy", level="exam",
+                              parameters={"threshold": 400.0, "increment": None}, notify_roles=[], severity="high"))
+    thread.tick()
+    with sessions() as session, session.begin():
+        assert refresh_due(session) == 1  # the new rows marked the study for a refresh
+    with sessions() as session:
+        study = study_of(session, "rf", files)
+        psd = skin_dose(extract(files["rf"]), phantom="elliptic").psd_mGy
+        assert psd > 400.0 and study.dose_totals["psd_mGy"] == pytest.approx(psd, rel=1e-5)
+        alert = session.scalars(select(Alert).where(Alert.study_id == study.id)).one()
+        assert alert.value == pytest.approx(psd, rel=1e-5) and alert.threshold == 400.0
+    assert thread.update(study.id) is False  # the refresh marked it due again; its inputs are the same
+
+
+def test_the_shipped_psd_levels_are_evaluable():
+    levels = {r["code"]: r for r in shipped_rows(FLUORO_LEVELS)}
+    assert (levels["fluoro:2"]["quantity"], levels["fluoro:2"]["evaluable"]) == ("psd_mGy", "yes")
+    assert json.loads(levels["fluoro:2"]["parameters"])["threshold"] == 3000.0  # NCRP 168's SRDL: 3 Gy

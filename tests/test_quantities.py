@@ -65,7 +65,7 @@ def test_statistics_read_the_columns_that_exist():
 def test_the_summarised_and_reported_quantities_are_statistics():
     assert {q.key for q in quantities.summarised()} >= {"ctdivol_mGy", "total_dlp_mGycm", "total_dap_Gycm2"}
     assert {q.key for q in quantities.reported()} == {"total_dlp_mGycm", "ctdivol_mGy", "total_dap_Gycm2", "dap_Gycm2",
-                                                     "agd_mGy", "total_activity_MBq"}
+                                                     "agd_mGy", "total_activity_MBq", "psd_mGy"}
     assert quantities.level_of("ctdivol_mGy") == "exposure" and quantities.level_of("total_dlp_mGycm") == "exam"
     for name in ("ct_dlp_total_mGycm", "weight_kg", "vendor_exposure_indicator", "no_such_mGy"):
         with pytest.raises(quantities.UnknownQuantity):

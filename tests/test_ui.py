@@ -374,6 +374,26 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     expect(page.locator("dd.size")).to_have_text(f"{weight:g} kg (DICOM header)" if weight else "—")
 
 
+def test_study_page_shows_the_dose_estimates_with_their_band_and_the_skin_map(page, orthanc):
+    """The fluoroscopy report's PSD (the model run here on the same file), its map drawn, and the effective dose's
+    wording (population estimate, not a personal risk)."""
+    from kerma.dosimetry.skin import skin_dose
+
+    record = extract((CORPUS / REPORTS[3]).read_bytes())  # the Siemens Zee fluoroscopy report
+    psd = skin_dose(record).psd_mGy
+    page.goto(orthanc.url + f"/kerma/ui/#/studies/{record['study_instance_uid']}")
+    deadline = time.monotonic() + 120
+    while not page.locator(".psd-value").count():  # computed in the dosimetry process after ingestion
+        assert time.monotonic() < deadline, "no peak skin dose on the study page"
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(page.locator(".psd-value")).to_contain_text(f"{psd:.0f} mGy (")
+    expect(page.locator(".population-estimate")).to_contain_text("not this patient's personal risk")
+    image = page.locator("img.skin-map")
+    expect(image).to_have_count(1)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 100", arg=image.element_handle())
+
+
 def test_a_study_of_any_uid_opens_and_says_when_pacs_deleted_it(page, orthanc):
     session = orthanc.session()
     uid = "Kerma UI study #1"  # not a dotted number, with characters a URL must encode

@@ -5,6 +5,7 @@ import { el, explained, facts, screen } from "../lib/dom.js";
 import { age, date, dateTime, describe, heading, label, number, personName, quantity, sex, source, value, withUnit, words }
   from "../lib/format.js";
 import { dataTable } from "../lib/table.js";
+import { derivedDoses } from "./study_derived.js";
 
 const EXPLORER = "../../app/explorer.html";
 // what a physicist reads first, per kind of report (the rest can be chosen: "Columns")
@@ -95,6 +96,7 @@ export async function study(uid) {
     { key: "key", label: "Quantity", sort: true, render: (r) => explained(heading(r.key), describe(r.key)), value: (r) => label(r.key) },
     { key: "value", label: "Value", num: true, sort: true, render: (r) => value(r.key, r.value) },
   ], rows: totals, empty: "No dose total." }),
+  derivedDoses(data.derived_doses),
   data.reference_levels?.length ? [el("h2", {}, "Against the DRL and the achievable dose"), dataTable({
     caption: "Levels in force on the study's date", columns: [
       { key: "level", label: "Level", render: (r) => words(r.level) },

@@ -18,6 +18,7 @@ from ..images import locate_study
 from ..ingest.store import read_cursor
 from ..stats.tables import Filters, exceedances, study_reference_levels
 from . import views
+from .derived import study_derived
 from .export import rows_answer
 from .his import ordered, page
 from .names import with_names
@@ -148,7 +149,8 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
     if study is None:
         raise ApiError(404, "no dose record for this Study Instance UID")
     detail = with_names(session, [views.study_detail(study)])[0]
-    return {**detail, "reference_levels": study_reference_levels(session, study)}
+    return {**detail, "reference_levels": study_reference_levels(session, study),
+            "derived_doses": study_derived(session, study)}
 
 
 @route("GET", r"studies/(?P<uid>[^/]+)/images", role=VIEWER)

@@ -27,6 +27,7 @@ from ..extract import extract
 from ..study_dose import FAMILY
 from .inputs import REPORT
 from .reader import EFFECTIVE_DOSE, ESTIMATED, NOT_ESTIMATED, SKIN_DOSE, SSDE
+from .store import nothing_to_convert
 
 SKIN_PHANTOM = "elliptic"
 PATIENT_FIELDS = ("age_years", "weight_kg", "height_m")
@@ -60,8 +61,7 @@ def _row(kind: str, part: str = "", meta: dict | None = None, **values) -> dict:
 def effective_rows(reports: list[tuple[dict, dict]], exam_region: str | None) -> list[dict]:
     """The study's effective dose: one row, the sum over its counted reports, or why there is none."""
     if not reports:
-        return [_row(EFFECTIVE_DOSE, method="not estimated", reason="no dose report or exposure record to convert",
-                     result={"statement": STATEMENT, "reports": []})]
+        return nothing_to_convert()
     estimates = [(meta, effective_dose(record, exam_region)) for meta, record in _counted(reports)]
     parts = [{"sop_instance_uid": meta["sop_instance_uid"], **e.to_dict()} for meta, e in estimates]
     methods = sorted({e.method for _, e in estimates})

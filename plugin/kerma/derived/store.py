@@ -7,11 +7,19 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db.models import DerivedDose, Study
+from ..db.states import mark_refresh_due
 from .inputs import MODEL_VERSION, StudyInputs, gather
+from .reader import EFFECTIVE_DOSE, NOT_ESTIMATED, STATEMENT
 
 COLUMNS = ("kind", "part", "dose_object_id", "status", "method", "reason", "effective_dose_mSv", "ssde_mGy",
            "ctdivol_mGy", "diameter_cm", "psd_mGy", "kar_total_mGy", "uncertainty_relative", "result", "map_png")
 DUE_CHUNK = 20  # studies the dosimetry thread looks at per round
+
+
+def nothing_to_convert() -> list[dict]:
+    """The rows of a study without an input (no dose report, no exposure record): its effective dose says so."""
+    return [{"kind": EFFECTIVE_DOSE, "part": "", "status": NOT_ESTIMATED, "method": "not estimated",
+             "reason": "no dose report or exposure record to convert", "result": {"statement": STATEMENT}}]
 
 
 def due_studies(session: Session, limit: int = DUE_CHUNK) -> list[int]:
@@ -45,4 +53,5 @@ def replace_rows(session: Session, inputs: StudyInputs, rows: list[dict]) -> boo
                                 **{k: row.get(k) for k in COLUMNS if k in row}))
     study.dosimetry_inputs_sha256 = inputs.sha256
     study.dosimetry_due = current is None or current.sha256 != inputs.sha256
+    mark_refresh_due([study])  # its totals take the new peak skin dose; its alerts are evaluated again
     return True

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from ..background import PeriodicThread
 from ..db.outage import is_outage
 from ..derived.inputs import StudyInputs, gather
-from ..derived.store import due_studies, replace_rows, unchanged
+from ..derived.store import due_studies, nothing_to_convert, replace_rows, unchanged
 from .child import ChildFailed, ChildProcess
 from .give_way import GiveWay
 
@@ -99,7 +99,7 @@ class DosimetryThread(PeriodicThread):
             inputs = gather(session, study_id)
             if inputs is None or unchanged(session, inputs):
                 return False
-        rows = self._rows(inputs)
+        rows = self._rows(inputs) if inputs.objects else nothing_to_convert()  # no file: no process
         if rows is None:  # Orthanc is stopping: computed after the restart
             return False
         with self.sessions() as session, session.begin():

@@ -12,6 +12,7 @@ from ..corrections.factors import DeviceFactors, Factor, corrected_record
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import record
 from ..db.states import mark_dosimetry_due
+from ..derived import study_summaries
 from ..evaluate.evaluator import evaluate_studies
 from ..reconcile.his import apply_size_on_ingest
 from ..reconcile.lists import matched_orders
@@ -29,20 +30,23 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
     apply_size_on_ingest(session, list(studies))  # height and weight from the HIS where the headers gave none
     orders = matched_orders(session, list(studies))  # their procedure code and indication are inputs to mapping rules
     factors = DeviceFactors(session)
+    derived = study_summaries(session, study_ids)  # Kerma's own estimates that alerts and reports read as totals
     for study in studies:
-        refresh_study(study, factors)
+        refresh_study(study, factors, derived.get(study.id))
         classify_study(study, rules, orders.get(study.id))
     mark_stale(session, {month_key(study.study_date) for study in studies})
     evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
 
 
-def refresh_study(study: Study, factors: DeviceFactors | None = None) -> None:
+def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None) -> None:
     """Keep the study's resolved totals and mark which event rows its statistics count.
 
     An event its object gives (a report's, a radiograph's) is counted on its own row; a CT acquisition
     folded from per-slice header observations is counted on a row of its own (see :func:`keep_folded`).
     Where correction factors cover a record's device on the study's date (``factors``), the kept totals are
     corrected, the raw ones kept beside them, and each event row holds its factors beside its raw values.
+    ``derived`` (:func:`kerma.derived.study_summaries`) adds Kerma's peak skin dose estimate to the totals
+    (``psd_mGy``: the SRDL rules and the reports read it there).
     """
     objects = [o for o in study.objects if o.status == "ok"]
     records = [record(o) for o in objects]
@@ -54,6 +58,8 @@ def refresh_study(study: Study, factors: DeviceFactors | None = None) -> None:
         totals = resolve_study([corrected_record(r, covering[o.id]) for r, o in zip(records, objects)])["totals"]
         study.dose_corrections = {"factors": _applied(covering, objects),
                                   "uncorrected_totals": resolved["totals"] or None}
+    if (derived or {}).get("psd_mGy") is not None:
+        totals["psd_mGy"] = derived["psd_mGy"]
     study.refresh_due = False
     mark_dosimetry_due([study])  # its derived doses are recomputed when their inputs changed (kerma.derived)
     study.dose_source = resolved["source"]
