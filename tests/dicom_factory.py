@@ -59,8 +59,9 @@ CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 def ct_slice(study_uid: str, series_uid: str, frame_of_reference: str, *, z: float, ctdivol: float | None,
              image_type: str, acquisition_number: int | None, thickness: float, instance: int,
-             series_description: str) -> bytes:
-    """A small CT image (4x4 pixels) whose header carries what a scanner writes about dose."""
+             series_description: str, **extra) -> bytes:
+    """A small CT image (4x4 pixels) whose header carries what a scanner writes about dose (and ``extra``
+    attributes by keyword)."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -86,6 +87,8 @@ def ct_slice(study_uid: str, series_uid: str, frame_of_reference: str, *, z: flo
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     ds.PixelData = bytes(32)
+    for keyword, value in extra.items():
+        setattr(ds, keyword, value)
     return to_bytes(ds)
 
 

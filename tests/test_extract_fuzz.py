@@ -152,7 +152,7 @@ def test_every_measurement_field_has_a_plausible_range_in_its_unit():
         bound = quantity.plausible
         assert bound.reason and not bound.reason.startswith("as "), quantity.key
         assert bound.low is None or bound.high is None or bound.low < bound.high, quantity.key
-        assert quantity.kind in ("dose", "technique", "geometry", "time", "count", "patient"), quantity.key
+        assert quantity.kind in ("dose", "technique", "geometry", "time", "count", "patient", "contrast"), quantity.key
     assert {"ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_mGy", "administered_activity_MBq"} <= dose_fields()
 
 

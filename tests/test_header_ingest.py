@@ -101,3 +101,26 @@ def test_presentation_and_processing_copies_count_once(orthanc, tmp_path):
     assert view["dose_object_count"] == 2
     assert len(view["events"]) == 1 and view["events"][0]["copies"] == 2
     assert view["totals"]["dap_total_Gycm2"] == pytest.approx(0.041)  # (0018,115E) "0.410000" dGy.cm2, once
+
+
+def test_contrast_stated_by_every_slice_counts_once(orthanc, tmp_path):
+    """Five slices by C-STORE, each with the same Contrast/Bolus module and weight: one administration of 80 mL at
+    350 mg iodine per mL (28,000 mg iodine, 400 mg/kg at 70 kg), as the headers written here state."""
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    contrast = {"ContrastBolusAgent": "OMNIPAQUE 350", "ContrastBolusRoute": "IV", "ContrastBolusVolume": 80,
+                "ContrastBolusIngredient": "IODINE", "ContrastBolusIngredientConcentration": 350,
+                "ContrastBolusStartTime": "101500"}
+    slices = [ct_slice(study, series, frame, z=float(z), ctdivol=7.5, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                       acquisition_number=3, thickness=5.0, instance=z + 1, series_description="Abdomen venous",
+                       PatientWeight=70, **contrast) for z in range(5)]
+    folder = tmp_path / "contrast"
+    folder.mkdir()
+    assert all(s == 0 for s in orthanc.store(_write(folder, slices)))
+    wait_until_ingested(orthanc)
+    view = orthanc.session().get(f"{orthanc.url}/kerma/api/studies/{study}").json()
+    (given,) = view["contrast"]
+    assert (given["contrast_agent"], given["contrast_volume_mL"], given["contrast_start_time"], given["counted"]) == \
+        ("OMNIPAQUE 350", 80.0, "10:15:00", True)
+    assert view["exam_totals"]["total_contrast_volume_mL"] == 80.0
+    assert view["exam_totals"]["total_iodine_mg"] == 80 * 350.0
+    assert view["exam_totals"]["total_iodine_mg_per_kg"] == pytest.approx(80 * 350.0 / 70)

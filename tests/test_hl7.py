@@ -95,12 +95,12 @@ def test_broken_frames_are_refused_and_the_connection_keeps_serving(listener):
 
 def test_unsupported_types_events_and_versions_are_rejected(listener):
     answers = exchange(listener,
-                       message("OBR|1", event="R01", message_code="ORU"),
+                       message("OBR|1", event="S12", message_code="SIU"),
                        message("EVN|A02", pid("P3"), event="A02"),
                        message("EVN|A08", pid("P3"), version="2.2"),
                        message("EVN|A08", "PID|1||^^^HOSP^MR||NAME^ONLY"))
     assert [msa(a)[1] for a in answers] == ["AR", "AR", "AR", "AE"]
-    assert "ORU^R01 is not processed" in msa(answers[0])[3]
+    assert "SIU^S12 is not processed" in msa(answers[0])[3]
     assert "ADT^A02 is not processed" in msa(answers[1])[3]
     assert "'2.2' is not supported" in msa(answers[2])[3]
     assert "PID-3 has no patient identifier" in msa(answers[3])[3]

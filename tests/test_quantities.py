@@ -26,7 +26,7 @@ from kerma.stats.tables import Filters
 from records_factory import ct_study
 
 # the unit a key's name ends in (units are in field names), and the unit the table must give it
-NAME_UNITS = {"_mGy_per_mAs": "mGy/mA.s", "_mGycm": "mGy.cm", "_Gycm2": "Gy.cm2", "_mGy": "mGy", "_mSv": "mSv", "_MBq": "MBq", "_mAs": "mA.s",
+NAME_UNITS = {"_mg_per_kg": "mg/kg", "_mg_per_mL": "mg/mL", "_mL": "mL", "_mg": "mg", "_mGy_per_mAs": "mGy/mA.s", "_mGycm": "mGy.cm", "_Gycm2": "Gy.cm2", "_mGy": "mGy", "_mSv": "mSv", "_MBq": "MBq", "_mAs": "mA.s",
               "_mA": "mA", "_ms": "ms", "_s": "s", "_mm": "mm", "_deg": "deg", "_cm2": "cm2", "_N": "N", "_kg": "kg",
               "_m": "m", "_g": "g", "_years": "a", "kvp": "kV"}
 
@@ -43,7 +43,7 @@ def test_every_key_carries_its_unit_in_its_name():
 def test_every_row_is_complete():
     for q in quantities.table().values():
         assert q.label and q.description.endswith(".") and q.decimals >= 0, q.key
-        assert q.kind in ("dose", "technique", "geometry", "time", "count", "patient"), q.key
+        assert q.kind in ("dose", "technique", "geometry", "time", "count", "patient", "contrast"), q.key
         assert (q.aggregate in ("sum", "max")) == (q.level != quantities.PATIENT), q.key
         assert (q.record_total is not None) == (q.level == quantities.EXAM), q.key
         if q.level == quantities.EXAM:

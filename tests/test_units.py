@@ -42,7 +42,7 @@ REFUSED = [
     ("s", "/s", "cannot convert"),
     ("furlong", "m", "unknown unit"),
     ("[ft_i]", "m", "unknown unit"),
-    ("mL", "cm2", "unknown unit"),  # litres are not a unit any dose field takes
+    ("mL", "cm2", "cannot convert"),  # a volume (contrast media) is no area
     ("kVp", "kV", "unknown unit"),
     ("", "mGy", "empty unit code"),
     ("   ", "mGy", "empty unit code"),

@@ -97,6 +97,17 @@ export async function study(uid) {
     { key: "value", label: "Value", num: true, sort: true, render: (r) => value(r.key, r.value) },
   ], rows: totals, empty: "No dose total." }),
   derivedDoses(data.derived_doses),
+  data.contrast?.length ? [el("h2", {}, "Contrast media"), dataTable({ id: "contrast", caption: "Each administration once, "
+    + "however many images state it; the totals count those of the first source (image headers, else the HIS)", columns: [
+    { key: "contrast_agent", label: "Agent", fixed: true, render: (a) => a.contrast_agent ?? "not stated" },
+    { key: "contrast_route", label: "Route" },
+    ...["contrast_volume_mL", "contrast_total_dose_mL", "contrast_concentration_mg_per_mL", "iodine_mg"].map((key) => ({
+      key, label: heading(key), title: describe(key), num: true, render: (a) => value(key, a[key]) })),
+    { key: "contrast_ingredient", label: "Ingredient" },
+    { key: "contrast_start_time", label: "Start" }, { key: "contrast_stop_time", label: "Stop", hidden: true },
+    { key: "source", label: "Source", render: (a) => (a.source === "his" ? "HIS (HL7)" : source(a.source)) },
+    { key: "counted", label: "In the totals", render: (a) => (a.counted ? "yes" : "no") },
+  ], rows: data.contrast })] : null,
   data.reference_levels?.length ? [el("h2", {}, "Against the DRL and the achievable dose"), dataTable({
     caption: "Levels in force on the study's date", columns: [
       { key: "level", label: "Level", render: (r) => words(r.level) },

@@ -40,6 +40,7 @@ def study_summary(study: Study) -> dict:
     out["sources"] = study.dose_sources or {}
     out["totals"] = study.dose_totals or {}
     out["exam_totals"] = {name: getattr(study, name) for name in EXAM_TOTALS if getattr(study, name) is not None}
+    out["contrast"] = study.contrast or []  # each administration once, its source and whether its totals count it
     out["uncorrected_totals"] = (study.dose_corrections or {}).get("uncorrected_totals")
     out["corrections"] = (study.dose_corrections or {}).get("factors")
     out["dose_object_count"] = len(objects)

@@ -87,6 +87,11 @@ class Study(Base):
     total_agd_left_mGy: Mapped[float | None] = mapped_column(Float)
     total_agd_right_mGy: Mapped[float | None] = mapped_column(Float)
     total_activity_MBq: Mapped[float | None] = mapped_column(Float)
+    # contrast media (kerma.extract.contrast): each administration once, from the headers else the HIS, and the totals
+    contrast: Mapped[list | None] = mapped_column(JSON)
+    total_contrast_volume_mL: Mapped[float | None] = mapped_column(Float)
+    total_iodine_mg: Mapped[float | None] = mapped_column(Float)
+    total_iodine_mg_per_kg: Mapped[float | None] = mapped_column(Float)
     event_count: Mapped[int | None] = mapped_column(Integer)
     # the order this study was assigned to by hand (reconciliation); matching otherwise uses accession / patient + date
     order_id: Mapped[int | None] = mapped_column(ForeignKey("imaging_order.id"), index=True)
@@ -221,6 +226,7 @@ class DoseObject(Base):
     software_versions: Mapped[str | None] = mapped_column(ReceivedText())
     device_observer_uid: Mapped[str | None] = mapped_column(ReceivedText(64))
     totals: Mapped[dict | None] = mapped_column(JSON)
+    contrast: Mapped[list | None] = mapped_column(JSON)  # the contrast administrations its header states
     warnings: Mapped[list | None] = mapped_column(JSON)
     # the units each field's values were written in, as the object wrote them ({"dap_Gycm2": ["Gy.m2"]}; RDSR and
     # header records); the values above are converted to the units in their names
@@ -403,6 +409,7 @@ class ImagingOrder(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now)
     last_message_id: Mapped[int | None] = mapped_column(ForeignKey("hl7_message.id"))
+    contrast: Mapped[list | None] = mapped_column(JSON)  # contrast administrations its messages' OBX stated
 
 
 class PatientMerge(Base):

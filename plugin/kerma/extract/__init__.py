@@ -5,7 +5,7 @@ The record's shape is the same for every source; the README documents it.
 
 from __future__ import annotations
 
-from . import identity, own_output, plausible
+from . import contrast, identity, own_output, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
 from .ocr.detect import header_of, is_dose_screen
@@ -152,6 +152,9 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
         "warnings": warnings,
         "units": report.get("units") or {},
     }
+    if report.get("contrast"):  # image headers: what they say was administered (screened before iodine is computed)
+        refused += plausible.screen(report["contrast"], warnings)
+        record["contrast"] = [contrast.complete(a) for a in report["contrast"]]
     warnings[:0] = obj.warnings  # what reading the object's attributes found wrong
     refused += plausible.screen([patient, totals], warnings)  # the events were screened before: sums may overflow
     dose_refused = [r for r in refused if r.dose]

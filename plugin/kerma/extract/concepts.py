@@ -117,10 +117,15 @@ def event_fields() -> dict[str, bool]:
         if scope == "event" and row.field not in fields:
             fields[row.field] = row.unit is not None
     for row in (*header_rows(), *private_rows()):
-        fields.setdefault(row.field, row.unit is not None)
+        if row.scope not in CONTRAST_SCOPES:  # a contrast administration is the study's, not an event's
+            fields.setdefault(row.field, row.unit is not None)
     fields.update(dict.fromkeys(AGGREGATE_FIELDS, True))
     return fields
 
+
+# header_attributes.csv scopes of contrast media (kerma.extract.contrast): the image's Contrast/Bolus module, the items
+# of its Contrast/Bolus Agent Sequence and of their Contrast Administration Profile Sequence
+CONTRAST_SCOPES = ("contrast", "contrast_agent", "contrast_profile")
 
 # statistics of an acquisition read from per-slice CT headers (see kerma.dose.aggregate)
 AGGREGATE_FIELDS = ("ctdivol_min_mGy", "ctdivol_max_mGy", "z_start_mm", "z_end_mm", "slice_count", "copies")

@@ -4,7 +4,8 @@ Which attributes are read, in which unit they are written and which field
 they fill is data (``data/header_attributes.csv``, ``data/private_attributes.csv``).
 Pixel data is never read: :mod:`dicomfile` stops before it.
 
-Each image gives the irradiation event it shows.  A CT slice gives a
+Each image gives the irradiation event it shows, and the contrast administrations its header states
+(:mod:`.contrast`).  A CT slice gives a
 one-slice observation; :mod:`kerma.dose.aggregate` turns the slices of an
 acquisition into one event.  CT dose-information screens (an Exposure Dose
 Sequence) give one event per item.
@@ -12,6 +13,7 @@ Sequence) give one event per item.
 
 from __future__ import annotations
 
+from . import contrast
 from .concepts import HeaderRow, PrivateRow, event_fields, header_rows, private_rows, value_labels
 from .dicomfile import DicomObject, Element
 from .dicomtime import iso_date, iso_datetime
@@ -74,6 +76,7 @@ class HeaderReader:
             "document": {},
             "totals": {},
             "events": events,
+            "contrast": contrast.administrations(self.obj, lambda item, scopes: self._fill(item, scopes, {})),
             "warnings": self.warnings,
             "units": {field: sorted(codes) for field, codes in sorted(self.units.items())},
         }

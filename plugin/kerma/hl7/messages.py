@@ -13,24 +13,31 @@ bounded time, whatever a sender sends.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from hl7apy import SUPPORTED_LIBRARIES
 from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import get_message_info, parse_segment
 
+from .. import quantities
+from ..extract.concepts import header_rows
+from ..extract.units import convert
+
 UPDATE_EVENTS = frozenset({"A01", "A04", "A08", "A31"})
 MERGE_EVENTS = frozenset({"A18", "A34", "A39", "A40"})
 IDENTIFIER_CHANGE_EVENTS = frozenset({"A47"})
-ORDER_MESSAGES = frozenset({("ORM", "O01"), ("OMI", "O23")})
+ORDER_MESSAGES = frozenset({("ORM", "O01"), ("OMI", "O23"), ("ORU", "R01")})
+RESULT_MESSAGES = frozenset({("ORU", "R01")})  # a result updates an order Kerma has (its status, its contrast), never creates one
 
 # the fields read per segment; the others are blanked before hl7apy parses the segment
 FIELDS_READ = {
     "MSH": (3, 4, 5, 6, 9, 10, 11, 12, 18),
     "PID": (2, 3, 5, 7, 8),
     "MRG": (1, 4),
-    "OBX": (3, 5, 6, 11),
+    "OBX": (3, 4, 5, 6, 11),
     "PV1": (3, 10),
     "ORC": (1, 2, 3, 5, 7, 9, 13, 17),
     "OBR": (2, 3, 4, 6, 7, 13, 18, 24, 25, 27, 31, 36, 44),
@@ -162,6 +169,7 @@ class Order:
     transaction_at: dt.datetime | None = None  # ORC-9
     patient_location: str | None = None  # PV1-3 point of care, else PV1-10 service
     has_request: bool = False  # an OBR or IPC names the requested procedure
+    contrast: list[dict] | None = None  # contrast administrations its OBX state, one per OBX-4 sub-ID (_read_obx)
 
 
 @dataclass
@@ -212,6 +220,9 @@ def parse(text: str, header: Header, patient_id_authority: str | None = None) ->
     message = Message(header=header, text=text, kind=kind)
     if kind == "order":
         message.orders = _orders(segments, header.encoding)
+        if (header.message_code, header.trigger) in RESULT_MESSAGES:
+            for order in message.orders:
+                order.has_request = False
         message.patient = _first_patient(segments, header.encoding, patient_id_authority, required=False)
         if not message.orders:
             raise Hl7Error("no order: ORC-2/ORC-3 (placer/filler order number) missing", error_code="101")
@@ -334,7 +345,7 @@ def _kind(header: Header) -> str:
                        ack_code="AR", error_code="201")
     if (code, trigger) in ORDER_MESSAGES:
         return "order"
-    raise Hl7Error(f"{header.message_type} is not processed (message types: ADT, ORM^O01, OMI^O23)",
+    raise Hl7Error(f"{header.message_type} is not processed (message types: ADT, ORM^O01, OMI^O23, ORU^R01)",
                    ack_code="AR", error_code="200")
 
 
@@ -627,8 +638,49 @@ def _read_dg1(order: Order, dg1, encoding: Encoding) -> None:
         order.clinical_indication = _get(dg1, 4, 1, encoding=encoding) or _get(dg1, 3, 2, encoding=encoding)
 
 
+def _read_obx(order: Order, obx, encoding: Encoding) -> None:
+    """A contrast observation of the order (OBX-3 names a Contrast/Bolus attribute: :func:`contrast_observations`),
+    into the administration of its OBX-4 sub-ID; a number in OBX-6's UCUM unit (else the attribute's) converted."""
+    get = _getter(obx, encoding)
+    row = contrast_observations().get((get(3, 1) or "").strip().upper()) or \
+        contrast_observations().get((get(3, 2) or "").strip().upper())
+    if row is None or (get(11, 1) or "").upper() in ("D", "X", "W"):  # deleted, not obtained, wrong
+        return
+    value = get(5, 1)
+    if row.unit is not None:
+        try:
+            value = convert(float(value or ""), get(6, 1) or row.dicom_unit, row.unit)
+        except ValueError:  # not a number, or a unit that is not this attribute's kind (UnitError is one)
+            return
+        bounds = quantities.get(row.field).plausible  # what no administration can be (as a header's value)
+        if not math.isfinite(value) or (bounds and ((bounds.low is not None and value < bounds.low)
+                                                    or (bounds.high is not None and value > bounds.high))):
+            return
+    order.contrast = order.contrast or []
+    group = (get(4, 1) or "").strip()
+    administration = next((a for a in order.contrast if a["sub_id"] == group), None)
+    if administration is None:
+        administration = {"sub_id": group}
+        order.contrast.append(administration)
+    administration[row.field] = value
+
+
+@lru_cache(maxsize=1)
+def contrast_observations() -> dict:
+    """OBX-3 identifiers of contrast observations: no LOINC code names them, so an interface sends the DICOM attribute
+    of the Contrast/Bolus module it fills, by keyword (``ContrastBolusVolume``) or tag (``0018,1041``, ``00181041``),
+    in OBX-3.1 or OBX-3.2; the rows are header_attributes.csv's (one vocabulary for both sources)."""
+    out = {}
+    for row in header_rows():
+        if row.scope == "contrast":
+            group, element = f"{row.tag >> 16:04X}", f"{row.tag & 0xFFFF:04X}"
+            for name in (row.keyword, f"{group},{element}", f"({group},{element})", group + element):
+                out[name.upper()] = row
+    return out
+
+
 _ORDER_READERS = {"ORC": _read_orc, "OBR": _read_obr, "TQ1": _read_tq1, "IPC": _read_ipc, "ZDS": _read_zds,
-                  "DG1": _read_dg1}
+                  "DG1": _read_dg1, "OBX": _read_obx}
 
 
 def _getter(segment, encoding: Encoding):

@@ -1,4 +1,5 @@
-"""ORM^O01 / OMI^O23: orders, their status changes and cancellations."""
+"""ORM^O01 / OMI^O23: orders, their status changes and cancellations; ORU^R01: results of orders Kerma has (their
+status, the contrast media their OBX state)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ RESULT_STATUS_STATES = {"X": CANCELLED, "F": COMPLETED, "C": COMPLETED, "R": COM
                         "I": IN_PROGRESS, "S": SCHEDULED, "O": SCHEDULED}
 FIELDS = ("placer_order_number", "filler_order_number", "accession_number", "procedure_code", "procedure_scheme",
           "procedure_text", "clinical_indication", "ordering_department", "modality", "study_instance_uid",
-          "scheduled_at")
+          "scheduled_at", "contrast")  # contrast: the administrations its OBX stated (a later statement replaces them)
 
 
 def order_state(order: Order) -> str | None:

@@ -9,11 +9,12 @@ from .. import quantities
 from ..classify.apply import classify_study, load_rules
 from ..correction_kinds import kinds
 from ..corrections.factors import DeviceFactors, Factor, corrected_record
-from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
+from ..db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, Study
 from ..db.records import record
 from ..db.states import mark_dosimetry_due
 from ..derived import study_summaries
 from ..evaluate.evaluator import evaluate_studies
+from ..extract.contrast import HEADER, HIS, study_contrast
 from ..reconcile.his import apply_size_on_ingest
 from ..reconcile.lists import matched_orders
 from ..stats.monthly import mark_stale, month_key
@@ -32,13 +33,14 @@ def refresh_studies(session: Session, study_ids: set[int]) -> None:
     factors = DeviceFactors(session)
     derived = study_summaries(session, study_ids)  # Kerma's own estimates that alerts and reports read as totals
     for study in studies:
-        refresh_study(study, factors, derived.get(study.id))
+        refresh_study(study, factors, derived.get(study.id), orders.get(study.id))
         classify_study(study, rules, orders.get(study.id))
     mark_stale(session, {month_key(study.study_date) for study in studies})
     evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
 
 
-def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None) -> None:
+def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None,
+                  order: ImagingOrder | None = None) -> None:
     """Keep the study's resolved totals and mark which event rows its statistics count.
 
     An event its object gives (a report's, a radiograph's) is counted on its own row; a CT acquisition
@@ -47,6 +49,8 @@ def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: d
     corrected, the raw ones kept beside them, and each event row holds its factors beside its raw values.
     ``derived`` (:func:`kerma.derived.study_summaries`) adds Kerma's peak skin dose estimate to the totals
     (``psd_mGy``: the SRDL rules and the reports read it there).
+    Its contrast administrations are those its headers state, else those its ``order``'s HL7 messages stated, each
+    once (:func:`kerma.extract.contrast.study_contrast`), their totals kept beside the dose totals.
     """
     objects = [o for o in study.objects if o.status == "ok"]
     records = [record(o) for o in objects]
@@ -60,6 +64,11 @@ def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: d
                                   "uncorrected_totals": resolved["totals"] or None}
     if (derived or {}).get("psd_mGy") is not None:
         totals["psd_mGy"] = derived["psd_mGy"]
+    stated = [(HEADER, a) for o in objects for a in o.contrast or ()]
+    stated += [(HIS, a) for a in (order.contrast if order is not None else None) or ()]
+    contrast = study_contrast(stated, study.patient_weight_kg)
+    study.contrast = contrast["administrations"] or None
+    totals = {**totals, **{k: v for k, v in contrast["totals"].items() if v is not None}}
     study.refresh_due = False
     mark_dosimetry_due([study])  # its derived doses are recomputed when their inputs changed (kerma.derived)
     study.dose_source = resolved["source"]

@@ -194,6 +194,7 @@ def _fill(obj: DoseObject, record: dict) -> DoseObject:
     obj.modality = record.get("modality")
     obj.report_kind = record.get("report_kind")
     obj.totals = record.get("totals")
+    obj.contrast = record.get("contrast") or None
     obj.warnings = (record.get("warnings") or []) + shortened(record) or None
     obj.units = record.get("units") or None
     obj.ocr_state = record.get("ocr_state")  # a dose screen's (kerma.ingest.screens)

@@ -36,8 +36,9 @@ ESTIMATES = ("effective_dose_mSv", "effective_dose_mSv_low", "effective_dose_mSv
 
 
 def summed_quantities() -> tuple[str, ...]:
-    """The study totals a history adds up: every exam-level quantity kept in a column of the study."""
-    return tuple(q.key for q in quantities.exam_quantities() if q.statistics == quantities.COLUMN)
+    """The study totals a history adds up: every exam-level quantity kept in a column of the study that adds (not a
+    ratio such as iodine per kg)."""
+    return tuple(q.key for q in quantities.exam_quantities() if q.statistics == quantities.COLUMN and q.aggregate == "sum")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,173 @@
+"""Contrast media from image headers built here with pydicom (the classic and the Enhanced Contrast/Bolus modules) and
+from HL7 OBX, each administration counted once per study, with its iodine and iodine per kg; values checked against
+what the test wrote."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from dicom_factory import ct_slice
+from hl7_factory import message, pid
+from kerma.extract import extract
+from kerma.extract.contrast import study_contrast
+from kerma.hl7.messages import read_message
+
+CLASSIC = {"ContrastBolusAgent": "OMNIPAQUE 350", "ContrastBolusRoute": "IV", "ContrastBolusVolume": 80,
+           "ContrastBolusTotalDose": 80, "ContrastBolusIngredient": "IODINE", "ContrastBolusIngredientConcentration": 350,
+           "ContrastBolusStartTime": "101500", "ContrastBolusStopTime": "101530.25"}
+
+
+def image(**extra) -> bytes:
+    return ct_slice(generate_uid(), generate_uid(), generate_uid(), z=0.0, ctdivol=8.0, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                    acquisition_number=1, thickness=1.0, instance=1, series_description="Abdomen", **extra)
+
+
+def code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
+
+
+def test_the_contrast_bolus_module_gives_one_administration_with_its_iodine():
+    record = extract(image(**CLASSIC))
+    assert record["status"] == "ok"
+    assert record["contrast"] == [{
+        "contrast_agent": "OMNIPAQUE 350", "contrast_route": "IV", "contrast_volume_mL": 80.0,
+        "contrast_total_dose_mL": 80.0, "contrast_ingredient": "IODINE", "contrast_concentration_mg_per_mL": 350.0,
+        "contrast_start_time": "10:15:00", "contrast_stop_time": "10:15:30", "iodine_mg": 80 * 350.0}]
+    assert "contrast" not in extract(image()) or extract(image())["contrast"] == []  # no module: no administration
+
+
+def test_the_enhanced_module_counts_the_agents_its_usage_says_were_administered():
+    iodinated = code("C-B0322", "SRT", "Iohexol")
+    iodinated.ContrastBolusAgentNumber = 1
+    iodinated.ContrastBolusAdministrationRouteSequence = [code("G-D101", "SRT", "Intravenous route")]
+    iodinated.ContrastBolusIngredientCodeSequence = [code("C-11400", "SRT", "Iodine")]
+    iodinated.ContrastBolusVolume, iodinated.ContrastBolusIngredientConcentration = 60, 300
+    first, second = Dataset(), Dataset()
+    first.ContrastBolusStartTime, first.ContrastBolusStopTime = "120000", "120020"
+    second.ContrastBolusStartTime, second.ContrastBolusStopTime = "120020", "120045"
+    iodinated.ContrastAdministrationProfileSequence = [first, second]
+    oral = code("C-B0300", "SRT", "Barium sulfate")
+    oral.ContrastBolusAgentNumber = 2
+    oral.ContrastBolusVolume = 500
+    usage = [Dataset(), Dataset()]
+    usage[0].ContrastBolusAgentNumber, usage[0].ContrastBolusAgentAdministered = 1, "YES"
+    usage[1].ContrastBolusAgentNumber, usage[1].ContrastBolusAgentAdministered = 2, "NO"
+    shared = Dataset()
+    shared.ContrastBolusUsageSequence = usage
+    record = extract(image(ContrastBolusAgentSequence=[iodinated, oral], SharedFunctionalGroupsSequence=[shared]))
+    (given,) = record["contrast"]
+    assert (given["contrast_agent"], given["contrast_route"], given["contrast_ingredient"]) == \
+        ("Iohexol", "Intravenous route", "Iodine")
+    assert (given["contrast_start_time"], given["contrast_stop_time"]) == ("12:00:00", "12:00:45")  # first start, last stop
+    assert (given["contrast_volume_mL"], given["iodine_mg"]) == (60.0, 60 * 300.0)
+
+
+def test_implausible_and_unstated_values_give_no_iodine():
+    record = extract(image(**{**CLASSIC, "ContrastBolusVolume": 1e9}))  # beyond any injector: refused, warned
+    assert record["contrast"][0]["contrast_volume_mL"] is None and record["contrast"][0]["iodine_mg"] is None
+    assert any("contrast_volume_mL" in w for w in record["warnings"])
+    record = extract(image(**{k: v for k, v in CLASSIC.items() if k != "ContrastBolusIngredient"}))
+    assert record["contrast"][0]["iodine_mg"] is None  # no ingredient stated: no iodine guessed from the name
+
+
+def test_a_study_counts_an_administration_once_across_its_slices_and_prefers_the_headers():
+    slices = [extract(image(**CLASSIC))["contrast"][0] for _ in range(3)]
+    second_bolus = {**slices[0], "contrast_volume_mL": 40.0, "contrast_start_time": "10:20:00", "contrast_stop_time": None}
+    his = {"contrast_agent": "Omnipaque", "contrast_volume_mL": 100.0}
+    kept = study_contrast([("header", s) for s in slices] + [("header", second_bolus), ("his", his)], weight_kg=80.0)
+    assert kept["source"] == "header"
+    assert [(a["source"], a["counted"]) for a in kept["administrations"]] == [("header", True), ("header", True), ("his", False)]
+    assert kept["totals"] == {"contrast_volume_mL": 120.0, "iodine_mg": 80 * 350.0 + 40 * 350.0,
+                              "iodine_mg_per_kg": pytest.approx((80 * 350.0 + 40 * 350.0) / 80.0)}
+    only_his = study_contrast([("his", his)], weight_kg=None)
+    assert only_his["totals"] == {"contrast_volume_mL": 100.0, "iodine_mg": None, "iodine_mg_per_kg": None}
+    assert study_contrast([], 70.0) == {"administrations": [], "source": None,
+                                        "totals": {"contrast_volume_mL": None, "iodine_mg": None, "iodine_mg_per_kg": None}}
+
+
+def orm_with(*observations: str, accession: str = "ACC-C1") -> bytes:
+    return message(pid("PC1"), "ORC|NW|PL-C1|FI-C1||SC", "OBR|1|PL-C1|FI-C1|CTABD^CT Abdomen^L" + "|" * 14 + accession,
+                   *observations, event="O01", message_code="ORM")
+
+
+def test_hl7_obx_states_the_contrast_of_an_order_per_sub_id():
+    parsed = read_message(orm_with(
+        "OBX|1|ST|ContrastBolusAgent||Iomeprol 400",
+        "OBX|2|NM|0018,1041|1|0.1|L",  # 0.1 L = 100 mL
+        "OBX|3|NM|^ContrastBolusIngredientConcentration|1|400|mg/mL",
+        "OBX|4|ST|ContrastBolusIngredient|1|IODINE",
+        "OBX|5|NM|ContrastBolusVolume|2|20|mL",
+        "OBX|6|NM|ContrastBolusVolume|3|30|mL|||||D",  # deleted: dropped
+        "OBX|7|NM|ContrastBolusVolume|4|lots|mL",  # not a number: dropped
+        "OBX|8|NM|ContrastBolusVolume|5|20|kg",  # not a volume: dropped
+        "OBX|9|NM|29463-7^Body weight^LN||80|kg"))  # not a contrast observation
+    (order,) = parsed.orders
+    assert order.accession_number == "ACC-C1"
+    assert order.contrast == [
+        {"sub_id": "", "contrast_agent": "Iomeprol 400"},
+        {"sub_id": "1", "contrast_volume_mL": 100.0, "contrast_concentration_mg_per_mL": 400.0, "contrast_ingredient": "IODINE"},
+        {"sub_id": "2", "contrast_volume_mL": 20.0}]
+    result = read_message(message(pid("PC1"), "OBR|1|PL-C1|FI-C1|CTABD^CT Abdomen^L" + "|" * 14 + "ACC-C1" + "|" * 7 + "F",
+                                  "OBX|1|NM|ContrastBolusVolume||75|mL", event="R01", message_code="ORU"))
+    assert result.kind == "order" and not result.orders[0].has_request  # a result never creates an order
+    assert result.orders[0].contrast == [{"sub_id": "", "contrast_volume_mL": 75.0}]
+
+
+def test_stored_contrast_reaches_the_study_its_exports_and_statistics_on_both_engines(sessions):
+    """Three slices of one study stating one bolus (iodine per kg from the header's weight); a second study whose
+    images state none gets the HIS's (an ORM's OBX, through the HL7 receiver) once the worker refreshes it."""
+    import csv
+    import io
+    import json
+
+    from sqlalchemy import select
+
+    from kerma import access
+    from kerma.api import Context, Request, handle
+    from kerma.db.models import Study
+    from kerma.hl7.receiver import Hl7Receiver
+    from kerma.ingest.refresh import refresh_due
+    from kerma.ingest.store import Processed, store_batch
+
+    study, plain = generate_uid(), generate_uid()
+    frame = generate_uid()
+    blobs = [ct_slice(study, generate_uid(), frame, z=float(z), ctdivol=8.0, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                      acquisition_number=1, thickness=1.0, instance=z + 1, series_description="Abdomen",
+                      PatientWeight=70, **CLASSIC) for z in range(3)]
+    blobs.append(ct_slice(plain, generate_uid(), generate_uid(), z=0.0, ctdivol=8.0, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                          acquisition_number=1, thickness=1.0, instance=1, series_description="Abdomen",
+                          AccessionNumber="ACC-C1"))
+    with sessions() as session, session.begin():
+        store_batch(session, [Processed(i + 1, f"id-{i}", extract(b)) for i, b in enumerate(blobs)], last_seq=len(blobs))
+    assert read_message(orm_with("OBX|1|NM|ContrastBolusVolume||90|mL")).orders  # the message the HIS sends
+    assert b"MSA|AA" in Hl7Receiver(sessions)(orm_with("OBX|1|NM|ContrastBolusVolume||90|mL"))
+    with sessions() as session, session.begin():
+        assert refresh_due(session) == 1
+
+    ctx = Context(sessions)
+
+    def get(path, query=None):
+        status, answer = handle(ctx, Request("GET", path, query or {}, None, "reader", roles=frozenset({access.VIEWER})))
+        assert status == 200, answer
+        return answer
+
+    view = get(f"studies/{study}")
+    assert [a["contrast_volume_mL"] for a in view["contrast"]] == [80.0]  # three slices, one administration
+    assert view["exam_totals"]["total_contrast_volume_mL"] == 80.0
+    assert view["exam_totals"]["total_iodine_mg"] == 80 * 350.0
+    assert view["exam_totals"]["total_iodine_mg_per_kg"] == pytest.approx(80 * 350.0 / 70)
+    other = get(f"studies/{plain}")
+    assert [(a["source"], a["contrast_volume_mL"]) for a in other["contrast"]] == [("his", 90.0)]
+    assert other["exam_totals"] == {**other["exam_totals"], "total_contrast_volume_mL": 90.0}
+    assert "total_iodine_mg" not in other["exam_totals"]  # not stated: absent, never 0
+    rows = list(csv.DictReader(io.StringIO(get("studies", {"format": "csv"}).text)))
+    exported = {r["study_instance_uid"]: json.loads(r["exam_totals"]) for r in rows}
+    assert exported[study]["total_iodine_mg"] == 80 * 350.0 and exported[plain]["total_contrast_volume_mL"] == 90.0
+    (iodine,) = get("statistics", {"quantity": "total_iodine_mg", "period": "all"})["statistics"]
+    assert (iodine["n"], iodine["median"]) == (1, 80 * 350.0)  # the study without a stated iodine is not a 0
+    with sessions() as session:
+        assert session.scalar(select(Study.total_iodine_mg).where(Study.study_instance_uid == study)) == 80 * 350.0
