@@ -1,15 +1,15 @@
 """contrast media: the administrations each image header states (dose_object.contrast) and an order's HL7 OBX
 stated (imaging_order.contrast); a study's, each once, with their totals (volume, iodine, iodine per kg)
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021'
-down_revision = '0020'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
