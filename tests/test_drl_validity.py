@@ -91,6 +91,9 @@ def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
         assert alert.study_instance_uid == april["study_instance_uid"]
         assert alert.reference["drl"] == NEW and alert.reference["drl_valid_from"] == "2026-04-01"
 
+    listed = api(sessions, "studies", above_drl="1")  # the database compares: only April's study is above its DRL
+    assert (listed["total"], [r["study_instance_uid"] for r in listed["studies"]]) == (1, [april["study_instance_uid"]])
+
     page = api(sessions, f"studies/{march['study_instance_uid']}")
     (exam_level,) = [r for r in page["reference_levels"] if r["level"] == "exam"]
     assert exam_level["value"] == 400.0 and exam_level["drl"]["value"] == OLD and exam_level["drl"]["set"] == "Local 2025"
@@ -121,3 +124,30 @@ def test_alert_rules_watch_the_median_against_the_achievable_dose(sessions, exam
     # 7 good + 6 high: the median of 13 is still a good one (220); 7 + 7 high: the median of 14 is (220 + 600) / 2
     (above,) = fired("kerma:achievable-above")  # and not again on the 8th, while the state lasts
     assert above[0] == high[6]["study_instance_uid"] and above[1] == pytest.approx((220 + 600) / 2)
+
+
+def test_the_sql_level_is_the_level_found_row_by_row(database_url):
+    """``LevelIndex.value_sql`` (the database compares millions of rows) picks what ``find`` picks, on each engine:
+    adults, a weight band and an age band of children, sets ending and starting, rows without age, weight or date."""
+    from sqlalchemy import Date, Float, Integer, cast, create_engine, literal
+
+    from kerma.drl.sets import Level, LevelIndex
+
+    levels = [Level(1, "old", "local", 7, "ctdivol_mGy", "exposure", 30.0, "adult", None, None, None, None, None, dt.date(2026, 3, 31)),
+              Level(2, "new", "local", 7, "ctdivol_mGy", "exposure", 20.0, "adult", None, None, None, None, dt.date(2026, 4, 1), None),
+              Level(3, "new", "local", 7, "ctdivol_mGy", "exposure", 8.0, "paediatric", None, None, 15.0, 30.0, dt.date(2026, 4, 1), None),
+              Level(4, "nat", "national", 7, "ctdivol_mGy", "exposure", 12.0, "paediatric", 1.0, 5.0, None, None, None, None),
+              Level(5, "nat", "national", 8, "ctdivol_mGy", "exposure", 50.0, "adult", 18.0, None, None, None, None, None)]
+    index = LevelIndex(levels)
+    engine = create_engine(database_url)
+    cases = list(itertools.product((7, 8, 9), (None, 0.5, 3.0, 16.0, 40.0), (None, 10.0, 20.0, 70.0),
+                                   (None, dt.date(2026, 3, 31), dt.date(2026, 4, 1))))
+    with engine.connect() as conn:
+        for exam_id, age, weight, day in cases:
+            found = index.find(exam_id, "ctdivol_mGy", age, weight, day)
+            # PostgreSQL needs the type of a NULL parameter; SQLite's CAST(... AS DATE) would make a number of a date
+            typed = [literal(v, t) if engine.dialect.name == "sqlite" else cast(literal(v, t), t)
+                     for v, t in ((exam_id, Integer), (age, Float), (weight, Float), (day, Date))]
+            sql = index.value_sql("ctdivol_mGy", *typed)
+            assert conn.execute(select(sql)).scalar() == (found.value if found else None), (exam_id, age, weight, day)
+    engine.dispose()

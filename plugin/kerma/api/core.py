@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import __version__, access
 from ..access import VIEWER
 from ..db.models import Device, DoseObject, IrradiationEvent, PerformedProcedureStep, StandardExam, Study
 from ..classify.apply import invalid_rules as invalid_mapping_rules
-from ..drl.sets import active_levels
 from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
 from ..images import locate_study
 from ..ingest.store import read_cursor
-from ..stats.tables import Filters, exceedances, study_reference_levels
+from ..stats.tables import Filters, studies_above_drl, study_reference_levels
 from . import views
 from .derived import study_derived
 from .export import rows_answer
@@ -127,7 +126,8 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     if q.standard_exam_id:
         stmt = stmt.where(Study.standard_exam_id == q.standard_exam_id)
     if q.above_drl:
-        stmt = stmt.where(Study.id.in_(_studies_above_drl(session, q)))
+        above = studies_above_drl(session, Filters(q.date_from, q.date_to))
+        stmt = stmt.where(Study.id.in_(above) if above is not None else false())
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = session.scalars(
         ordered(stmt.options(selectinload(Study.objects)), STUDY_SORTS[q.sort], q.order, Study.id)
@@ -192,11 +192,3 @@ def _ingest_error(r: DoseObject) -> dict:
             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at),
             "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at),
             "ocr_state": r.ocr_state}
-
-
-
-def _studies_above_drl(session: Session, q: StudyQuery) -> set[int]:
-    """Studies with a value above its DRL, for every quantity some active DRL covers."""
-    filters = Filters(q.date_from, q.date_to)
-    quantities = {level.quantity for level in active_levels(session)}
-    return {row.study_id for quantity in quantities for row, _ in exceedances(session, quantity, filters)}

@@ -16,7 +16,8 @@ from .router import ApiError, Context, Request, route
 from .schemas import Day, Id, NoteBody, Order, Page, body, column_text, path_id, path_text, query, sort_field
 
 
-# the worklists are computed whole, then sorted and cut into pages here (by a field of each item's view)
+# the worklists computed whole (mismatches, orders without dose, unknown patients) are sorted and cut into pages
+# here (by a field of each item's view); the lists of studies without order or without dose values by the database
 LIST_SORTS = ("study_date", "accession_number", "patient_id", "study_description", "completed_at", "scheduled_at")
 
 
@@ -44,7 +45,20 @@ def one_list(ctx: Context, session: Session, request: Request) -> dict:
 
 
 def _no_order(ctx: Context, session: Session, q: ListQuery) -> dict:
-    return _paged(q, "studies", lists.studies_without_order(session, q.window()), study_view)
+    return _study_page(session, q, lists.studies_without_order(q.window()), lambda studies: [study_view(s) for s in studies])
+
+
+# the study lists' sorts that are columns of the study: the database sorts and pages them
+STUDY_SORTS = {"study_date": Study.study_date, "accession_number": Study.accession_number, "patient_id": Study.patient_id,
+               "study_description": Study.study_description}
+
+
+def _study_page(session: Session, q: ListQuery, stmt, view) -> dict:
+    """A worklist of studies (a statement) counted and cut into a page by the database, in its own order (newest
+    first) unless sorted by a column of the study; ``view(studies)`` gives the page's views."""
+    sort = STUDY_SORTS if q.sort in STUDY_SORTS else None
+    found = page(session, stmt, q, "studies", lambda study: study, sort, Study.id)
+    return {**found, "studies": view(found["studies"])}
 
 
 def _no_dose(ctx: Context, session: Session, q: ListQuery) -> dict:
@@ -67,9 +81,10 @@ def _no_dose_view(order, step) -> dict:
 
 
 def _no_dose_values(ctx: Context, session: Session, q: ListQuery) -> dict:
-    found = lists.studies_without_dose_values(session, q.window())
-    orders = lists.matched_orders(session, found)
-    return _paged(q, "studies", found, lambda s: {**study_view(s), "order": order_view(orders[s.id]) if s.id in orders else None})
+    def views(studies):
+        orders = lists.matched_orders(session, studies)
+        return [{**study_view(s), "order": order_view(orders[s.id]) if s.id in orders else None} for s in studies]
+    return _study_page(session, q, lists.studies_without_dose_values(q.window()), views)
 
 
 def _mismatches(ctx: Context, session: Session, q: ListQuery) -> dict:

@@ -7,7 +7,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from difflib import SequenceMatcher
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import DoseObject, IrradiationEvent, StandardExam, Study
@@ -76,11 +76,12 @@ def suggestions(session: Session, text: str, modality: str | None = None, limit:
 
 def duplicate_protocols(session: Session) -> list[dict]:
     """Per device, local protocol names that are one protocol written differently (to merge them)."""
-    rows = session.execute(select(IrradiationEvent.device_id, IrradiationEvent.protocol, IrradiationEvent.id)
-                           .where(IrradiationEvent.counted.is_(True), IrradiationEvent.protocol.is_not(None)))
+    rows = session.execute(select(IrradiationEvent.device_id, IrradiationEvent.protocol, func.count())
+                           .where(IrradiationEvent.counted.is_(True), IrradiationEvent.protocol.is_not(None))
+                           .group_by(IrradiationEvent.device_id, IrradiationEvent.protocol))  # counted by the database
     per_device: dict = defaultdict(Counter)
-    for device_id, protocol, _ in rows:
-        per_device[device_id][protocol] += 1
+    for device_id, protocol, n in rows:
+        per_device[device_id][protocol] = n
     out = []
     for device_id, protocols in sorted(per_device.items(), key=lambda kv: kv[0] or 0):
         names = sorted(protocols)

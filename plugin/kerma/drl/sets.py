@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, null, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import DrlSet, DrlValue, StandardExam
@@ -136,6 +136,23 @@ class Level:
             return self.valid_to is None
         return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
 
+    def fits_sql(self, age, weight):
+        """:meth:`fits` as an SQL condition on the columns ``age`` and ``weight`` (the same rules, kept beside it)."""
+        if self.patient_group == "paediatric":
+            if self.weight_min is not None or self.weight_max is not None:
+                return and_(weight.is_not(None), *_within_sql(weight, self.weight_min, self.weight_max))
+            return and_(age.is_not(None), age < ADULT_FROM_YEARS, *_within_sql(age, self.age_min, self.age_max))
+        if self.patient_group == "adult":
+            return or_(age.is_(None), age >= (self.age_min if self.age_min is not None else ADULT_FROM_YEARS))
+        return true()
+
+    def in_force_sql(self, day):
+        """:meth:`in_force` as an SQL condition on the column ``day``."""
+        bounds = [day >= self.valid_from] if self.valid_from is not None else []
+        bounds += [day <= self.valid_to] if self.valid_to is not None else []
+        dated = and_(day.is_not(None), *bounds)
+        return or_(day.is_(None), dated) if self.valid_to is None else dated
+
     def describe(self) -> dict:
         """The level as answers show it beside a value."""
         return {"id": self.id, "value": self.value, "set": self.set_name, "kind": self.kind, "level": self.level,
@@ -144,6 +161,10 @@ class Level:
 
 def _within(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value < high)
+
+
+def _within_sql(column, low: float | None, high: float | None) -> list:
+    return ([column >= low] if low is not None else []) + ([column < high] if high is not None else [])
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -179,3 +200,10 @@ class LevelIndex:
             if level.fits(age, weight) and level.in_force(day):
                 return level
         return None
+
+    def value_sql(self, quantity: str, exam, age, weight, day):
+        """:meth:`find`'s level value as an SQL ``CASE`` over the columns of a row (the first level that fits and
+        is in force, in the same order), NULL when none: the database compares millions of rows with their DRL."""
+        whens = [(and_(exam == exam_id, level.fits_sql(age, weight), level.in_force_sql(day)), level.value)
+                 for (exam_id, q), levels in self.by_key.items() if q == quantity for level in levels]
+        return case(*whens, else_=null()) if whens else null()

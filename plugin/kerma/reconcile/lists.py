@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import DoseObject, ImagingOrder, IrradiationEvent, PatientRecord, PerformedProcedureStep, Study
@@ -60,17 +60,17 @@ DOSE_EVENT_FIELDS = ("ctdivol_mGy", "dlp_mGycm", "dap_Gycm2", "ka_r_mGy", "agd_m
                      "administered_activity_MBq")
 
 
-def studies_without_dose_values(session: Session, window: Window = Window()) -> list[Study]:
-    """Examinations recorded (an exposure Kerma counts) whose records carry no dose value, newest first.
+def studies_without_dose_values(window: Window = Window()) -> Select:
+    """Examinations recorded (an exposure Kerma counts) whose records carry no dose value, newest first (a
+    statement: the database counts it and cuts it into pages).
 
     E.g. radiographs from a CR reader that writes no DAP: the examination happened (it matches its order and
     counts in the examination and device tables), but its dose is unknown.  Not "order without dose".
     """
     dosed_event = (select(IrradiationEvent.id).where(IrradiationEvent.study_id == Study.id, IrradiationEvent.counted.is_(True),
                                                      or_(*[getattr(IrradiationEvent, f).is_not(None) for f in DOSE_EVENT_FIELDS])))
-    stmt = (_dose_studies(window).where(*[getattr(Study, t).is_(None) for t in DOSE_TOTALS], ~dosed_event.exists())
+    return (_dose_studies(window).where(*[getattr(Study, t).is_(None) for t in DOSE_TOTALS], ~dosed_event.exists())
             .order_by(Study.study_date.desc(), Study.id.desc()))
-    return list(session.scalars(stmt))
 
 
 def studies_of_order(session: Session, order: ImagingOrder) -> list[Study]:
@@ -87,11 +87,15 @@ def studies_of_order(session: Session, order: ImagingOrder) -> list[Study]:
     return list(session.scalars(_dose_studies(Window()).where(or_(*terms))))
 
 
-def studies_without_order(session: Session, window: Window = Window()) -> list[Study]:
-    """Studies with dose data that no order matches, newest first."""
-    has_order = exists(select(ImagingOrder.id).where(_study_matches_order()))
-    stmt = _dose_studies(window).where(~has_order).order_by(Study.study_date.desc(), Study.id.desc())
-    return list(session.scalars(stmt))
+def studies_without_order(window: Window = Window()) -> Select:
+    """Studies with dose data that no order matches, newest first (a statement: the database counts it and cuts
+    it into pages)."""
+    return _dose_studies(window).where(~_has_order()).order_by(Study.study_date.desc(), Study.id.desc())
+
+
+def _has_order():
+    """SQL: some order matches the study of the outer query."""
+    return exists(select(ImagingOrder.id).where(_study_matches_order()))
 
 
 def orders_without_dose(session: Session, now: dt.datetime, delay_hours: float) -> list[ImagingOrder]:
@@ -170,7 +174,11 @@ def mismatches(session: Session, window: Window = Window()) -> list[dict]:
     case-insensitive), ``birth_date``, ``sex``.  Values the study or the HIS lacks are
     not differences.
     """
-    studies = list(session.scalars(_dose_studies(window).order_by(Study.study_date.desc(), Study.id.desc())))
+    # only studies the HIS says something about can disagree with it: those an order matches, or whose patient ID
+    # it has a record of (chosen by the database: the other studies, most of them without a HIS, are not loaded)
+    known = exists(select(PatientRecord.id).where(PatientRecord.patient_id == Study.patient_id))
+    studies = list(session.scalars(_dose_studies(window).where(or_(_has_order(), known))
+                                   .order_by(Study.study_date.desc(), Study.id.desc())))
     orders = matched_orders(session, studies)
     wanted = {s.patient_id for s in studies if s.patient_id} | {o.patient_id for o in orders.values() if o.patient_id}
     records = {r.patient_id: r for r in session.scalars(select(PatientRecord).where(PatientRecord.patient_id.in_(wanted)))}

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, true
+from sqlalchemy import func, literal, select, true, union
 from sqlalchemy.orm import Session
 
 from .. import quantities
@@ -190,12 +190,20 @@ def study_reference_levels(session: Session, study: Study) -> list[dict]:
     standard exam), as the statistics and the alerts compare them.
     """
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
-    found = [(None, study.standard_exam_id, q, values.value(study, q)) for q in quantities.exam_quantities()]
+    levelled: dict[int | None, set[str]] = {}  # per standard exam, the quantities with a level (once per exam: a
+    # fluoroscopy study has hundreds of events)
+
+    def keys(exam_id):
+        if exam_id not in levelled:
+            levelled[exam_id] = drls.quantities(exam_id) | achievables.quantities(exam_id)
+        return levelled[exam_id]
+    found = [(None, study.standard_exam_id, q, values.value(study, q)) for q in quantities.exam_quantities()
+             if q.key in keys(study.standard_exam_id)]
     found += [(e.id, e.standard_exam_id, q, values.value(e, q)) for o in study.objects for e in o.events if e.counted
-              for q in quantities.exposure_quantities()]
+              for q in quantities.exposure_quantities() if q.key in keys(e.standard_exam_id)]
     out = []
     for event_id, exam_id, quantity, value in found:
-        if value is None or quantity.key not in drls.quantities(exam_id) | achievables.quantities(exam_id):
+        if value is None:
             continue
         row = Row(exam_id, None, study.study_date, value, study.patient_age_years, study.patient_weight_kg, study.id, event_id)
         out.append({"level": quantity.level, "event_id": event_id, "standard_exam_id": exam_id, "quantity": quantity.key,
@@ -212,6 +220,19 @@ def exceedances(session: Session, quantity: str, filters: Filters) -> list[tuple
         if level is not None and row.value > level.value:
             hits.append((row, level))
     return hits
+
+
+def studies_above_drl(session: Session, filters: Filters):
+    """The ids of the studies with a value above the DRL in force on its date, for every quantity an active DRL
+    covers (as :func:`exceedances` finds them): a select, so that the database compares and a list pages it; None
+    when no DRL is active."""
+    index = LevelIndex(active_levels(session))
+    selects = []
+    for quantity in sorted({q for _, q in index.by_key}):
+        rows = rows_statement(quantity, filters).subquery()
+        exam, _, day, value, age, weight, study_id = list(rows.c)[:7]  # the fields of Row, in order
+        selects.append(select(study_id).where(value > index.value_sql(quantity, exam, age, weight, day)))
+    return union(*selects) if selects else None
 
 
 def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
