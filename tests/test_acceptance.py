@@ -135,7 +135,7 @@ def test_the_mobile_c_arm_without_kvp_is_found(corpus_db):
     [report] = [r for r in reports.values() if r["device"]["model"] == "Veradius Unity"]
     kvp = next(f for f in report["fields"] if f["field"] == "kvp" and f["level"] == "event")
     assert kvp["fill"] == "never" and kvp["key"] and kvp["filled_studies"] == 0 and kvp["studies"] == 1
-    assert any(g.startswith("kVp (kvp) never filled") for g in report["gaps"])
+    assert any(g.startswith("kVp per event never filled") for g in report["gaps"])
     dap = next(f for f in report["fields"] if f["field"] == "dap_Gycm2" and f["level"] == "event")
     assert dap["fill"] == "always" and dap["units_seen"] == ["Gy.m2"]
     assert [s["source"] for s in report["sources"]] == ["rdsr"]
@@ -164,7 +164,7 @@ def test_the_report_over_rest_and_the_command_line(corpus_db, tmp_path):
     (tmp_path / "acceptance.pdf").write_bytes(pdf.text)
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "acceptance.pdf"), "-"], check=True,
                           capture_output=True, text=True).stdout
-    assert "kVp (kvp) never filled: 0 of 1 studies" in " ".join(text.split())
+    assert "kVp per event never filled: 0 of 1 studies" in " ".join(text.split())
     url = str(sessions.kw["bind"].url)
     printed = subprocess.run([sys.executable, "-m", "kerma.cli", "acceptance", "Veradius Unity", "--url", url, "--json"],
                              check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(PLUGIN)}).stdout

@@ -172,3 +172,25 @@ def test_every_corrected_field_is_a_known_quantity():
     for kind in kinds().values():
         for key in kind.quantities:
             assert known[key].kind == "dose", (kind.kind, key)
+
+
+def test_skin_dose_uses_the_ka_r_factor_and_the_measured_table_transmission(corpus, tmp_path):
+    """Derived doses (kerma.derived.compute): an RF report's peak skin dose and Ka,r sum scale with its device's Ka,r
+    factor (with the DAP's by the same factor: the field at the reference point, DAP over Ka,r, stays), and the table
+    transmission a physicist measured replaces the default one in the skin dose map."""
+    from kerma.corrections.factors import corrected_record
+    from kerma.derived.compute import skin_rows
+    from kerma.extract import extract
+
+    record = extract((corpus / "openrem/RF-RDSR-Siemens-Zee.dcm").read_bytes())
+
+    def skin(factors):
+        meta = {"dose_object_id": 1, "sop_instance_uid": record["sop_instance_uid"], "factors": factors}
+        [row] = skin_rows([(meta, corrected_record(record, factors))], tmp_path)
+        return row
+
+    raw, corrected, under_table = skin({}), skin({"ka_r": 1.25, "dap": 1.25}), skin({"table_transmission": 0.5})
+    assert raw["psd_mGy"] > 0 and raw["kar_total_mGy"] == pytest.approx(sum(e["ka_r_mGy"] for e in record["events"]))
+    assert corrected["kar_total_mGy"] / raw["kar_total_mGy"] == pytest.approx(1.25, rel=1e-9)
+    assert corrected["psd_mGy"] / raw["psd_mGy"] == pytest.approx(1.25, rel=1e-3)
+    assert under_table["kar_total_mGy"] == raw["kar_total_mGy"] and under_table["psd_mGy"] < raw["psd_mGy"]

@@ -21,6 +21,8 @@ import { notifications } from "./screens/notifications.js";
 import { auditLog } from "./screens/audit.js";
 import { ingestErrors } from "./screens/ingest_errors.js";
 import { gettingStarted } from "./screens/getting_started.js";
+import { corrections } from "./screens/corrections.js";
+import { acceptance } from "./screens/acceptance.js";
 
 // [pattern, screen, nav entry it belongs to, role needed to see it in the menu]
 const ROUTES = [
@@ -45,6 +47,8 @@ const ROUTES = [
   [/^#\/ingest-errors$/, ingestErrors, "#/ingest-errors"],
   [/^#\/getting-started$/, gettingStarted, "#/getting-started"],
   [/^#\/occupational$/, occupational, "#/occupational"],
+  [/^#\/corrections$/, corrections, "#/corrections"],
+  [/^#\/acceptance$/, acceptance, "#/acceptance"],
   [/^#\/today$/, today, "#/today"],
 ];
 
@@ -54,7 +58,7 @@ const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/patients", "Pat
   ["#/occupational", "Staff dose", "physicist"]];
 const MORE = [["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],
   ["#/notifications", "Notifications", "physicist"], ["#/hl7", "HL7 messages"], ["#/mpps", "MPPS"],
-  ["#/ingest-errors", "Ingest errors"], ["#/audit", "Audit log", "admin"], ["#/getting-started", "Getting started"]];
+  ["#/ingest-errors", "Ingest errors"], ["#/acceptance", "Acceptance"], ["#/corrections", "Correction factors"], ["#/audit", "Audit log", "admin"], ["#/getting-started", "Getting started"]];
 
 export function params() {
   const query = location.hash.split("?")[1] || "";

@@ -276,10 +276,11 @@ def _gaps(report: dict) -> list[str]:
     gaps = []
     for f in report["fields"]:
         if f["key"] and f["fill"] != ALWAYS:
-            name = f["label"] or f["field"]
+            name = f["label"] or f["field"].replace("_", " ")
             where = (f"{f['filled_studies']} of {f['studies']} studies" if f["studies"]
                      else "its records hold no irradiation events")
-            gaps.append(f"{name} ({f['field']}) {f['fill']} filled: {where}; needed for {f['why']}")
+            place = "per event" if f["level"] == EVENT else "in the report totals"
+            gaps.append(f"{name} {place} {f['fill']} filled: {where}; needed for {f['why']}")
     counts = report["event_counts"]
     if counts["inconsistent"]:
         gaps.append(f"event counts disagree in {counts['inconsistent']} of {counts['studies_checked']} studies with an RDSR")

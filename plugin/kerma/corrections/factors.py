@@ -51,26 +51,28 @@ class DeviceFactors:
     def __bool__(self) -> bool:
         return bool(self.by_device)
 
-    def on(self, device_id: int | None, day: dt.date | None, use: str = STATISTICS) -> dict[str, Factor]:
-        """The factors of ``use`` in force for the device on ``day``, by kind."""
-        return {f.kind: f for f in self.by_device.get(device_id, ()) if kinds()[f.kind].use == use and f.covers(day)}
+    def on(self, device_id: int | None, day: dt.date | None, use: str | None = STATISTICS) -> dict[str, Factor]:
+        """The factors of ``use`` (None: every use) in force for the device on ``day``, by kind."""
+        return {f.kind: f for f in self.by_device.get(device_id, ())
+                if (use is None or kinds()[f.kind].use == use) and f.covers(day)}
 
 
-def corrected_record(record: dict, factors: dict[str, Factor]) -> dict:
-    """``record`` (as :func:`kerma.db.records.record` gives it) with every field a factor covers multiplied by it."""
+def corrected_record(record: dict, factors: dict[str, float]) -> dict:
+    """``record`` (as :func:`kerma.db.records.record` or :func:`kerma.extract.extract` gives it) with every field a
+    factor covers multiplied by it (``factors``: kind -> factor; a kind that multiplies no field changes nothing)."""
     if not factors:
         return record
     return {**record, "totals": _corrected(record.get("totals") or {}, factors),
             "events": [_corrected(event, factors) for event in record.get("events") or []]}
 
 
-def _corrected(values: dict, factors: dict[str, Factor]) -> dict:
+def _corrected(values: dict, factors: dict[str, float]) -> dict:
     out = dict(values)
     fields = kind_by_field()
     for name, value in values.items():
         kind = fields.get(name)
         if kind is not None and kind.kind in factors and _number(value):
-            out[name] = value * factors[kind.kind].factor
+            out[name] = value * factors[kind.kind]
         elif name == "planes" and isinstance(value, list):  # a biplane report's totals per plane
             out[name] = [_corrected(plane, factors) if isinstance(plane, dict) else plane for plane in value]
     return out

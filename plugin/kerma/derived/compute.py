@@ -19,8 +19,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ..corrections.factors import corrected_record
 from ..dosimetry.effective import STATEMENT, effective_dose
-from ..dosimetry.skin import render_png, skin_dose
+from ..dosimetry.skin import Geometry, render_png, skin_dose
 from ..dosimetry.ssde import ssde_results
 from ..dosimetry.uncertainty import rounded
 from ..extract import extract
@@ -89,8 +90,11 @@ def ssde_rows(paths: list[str], report_of_event: dict[str, dict]) -> list[dict]:
         if part in seen:
             part = f"{part} #{index + 1}"
         seen.add(part)
-        rows.append(_row(SSDE, part, report_of_event.get(r.irradiation_event_uid), method=r.method,
-                         ssde_mGy=rounded(r.ssde_mGy, 5), ctdivol_mGy=rounded(r.ctdivol_mGy),
+        meta = report_of_event.get(r.irradiation_event_uid)
+        k = ((meta or {}).get("factors") or {}).get("ctdivol") or 1.0  # the report's device's CTDIvol check factor
+        rows.append(_row(SSDE, part, meta, method=r.method,
+                         ssde_mGy=rounded(r.ssde_mGy * k if r.ssde_mGy is not None else None, 5),
+                         ctdivol_mGy=rounded(r.ctdivol_mGy * k if r.ctdivol_mGy is not None else None),
                          diameter_cm=rounded(r.dw_cm if r.dw_cm is not None else r.deff_cm, 5),
                          uncertainty_relative=rounded(r.uncertainty.relative, 4),
                          reason="; ".join(r.reasons) or None, result=r.to_dict()))
@@ -103,7 +107,9 @@ def skin_rows(reports: list[tuple[dict, dict]], folder: Path) -> list[dict]:
     for meta, record in reports:
         if record.get("report_kind") != "projection" or FAMILY.get(record.get("modality") or "") != "RF":
             continue
-        result = skin_dose(record, phantom=SKIN_PHANTOM)
+        transmission = (meta.get("factors") or {}).get("table_transmission")  # the physicist's measurement
+        geometry = Geometry.defaults(SKIN_PHANTOM, **({"table_transmission": transmission} if transmission else {}))
+        result = skin_dose(record, geometry=geometry)
         png = render_png(result, folder / f"{meta['dose_object_id']}.png").read_bytes()
         answer = result.to_dict()
         rows.append(_row(SKIN_DOSE, meta["sop_instance_uid"], meta, method=result.method,
@@ -129,7 +135,8 @@ def compute(files: list[tuple[dict, bytes]], patient: dict, exam_region: str | N
             record = extract(data)
             if record.get("status") != "ok":
                 continue
-            reports.append((meta, _with_patient(record, patient)))
+            # the device's correction factors (DAP, Ka,r, CTDIvol) before any dose is converted
+            reports.append((meta, _with_patient(corrected_record(record, meta.get("factors") or {}), patient)))
             if record.get("report_kind") == "ct" and record.get("source") == "rdsr":
                 ct_paths.append(str(path))
                 report_of_event.update({e["irradiation_event_uid"]: meta for e in record.get("events") or ()

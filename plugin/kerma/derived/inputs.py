@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..corrections.factors import DeviceFactors
 from ..db.models import DoseObject, StandardExam, Study
 from ..study_dose import FAMILY
 
@@ -37,6 +38,9 @@ class InputObject:
     sop_instance_uid: str
     orthanc_id: str
     role: str
+    # the device's correction factors in force on the study's date, (kind, factor) (kerma.corrections): a report's
+    # doses are corrected before they are converted, the table transmission goes to the skin dose map
+    factors: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,16 @@ def gather(session: Session, study_id: int) -> StudyInputs | None:
     objects = [o for o in study.objects if o.status == "ok" and o.deleted_in_pacs_at is None
                and o.duplicate_of_id is None and o.orthanc_id]
     chosen = study.dose_sources or {}
+    recorded = DeviceFactors(session)
+    factors = {o.id: tuple(sorted((k, f.factor) for k, f in recorded.on(o.device_id, study.study_date, use=None).items()))
+               for o in objects}
     chosen_inputs: list[InputObject] = []
     ct_reports, slices, localizers = [], [], []
     for obj in objects:
         family = FAMILY.get(obj.modality or "", obj.modality or "")
         if obj.source == "rdsr" or (obj.source == "header" and obj.report_kind in HEADER_DOSE_KINDS
                                     and chosen.get(family) == "header"):
-            chosen_inputs.append(InputObject(obj.id, obj.sop_instance_uid, obj.orthanc_id, REPORT))
+            chosen_inputs.append(InputObject(obj.id, obj.sop_instance_uid, obj.orthanc_id, REPORT, factors[obj.id]))
             if obj.report_kind == "ct":
                 ct_reports.append(obj)
         elif obj.source == "header" and obj.modality == "CT":

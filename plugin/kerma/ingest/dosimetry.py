@@ -119,7 +119,7 @@ class DosimetryThread(PeriodicThread):
                 data = None
             if data is not None:  # deleted meanwhile: its deletion marks the study due again
                 files.append(({"dose_object_id": obj.dose_object_id, "sop_instance_uid": obj.sop_instance_uid,
-                               "role": obj.role}, data))
+                               "role": obj.role, "factors": dict(obj.factors)}, data))
         try:
             return self.compute(files, inputs.patient, inputs.exam_region)
         except ChildFailed as exc:

@@ -59,7 +59,8 @@ def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: d
     totals = resolved["totals"]
     study.dose_corrections = None
     if any(covering.values()):
-        totals = resolve_study([corrected_record(r, covering[o.id]) for r, o in zip(records, objects)])["totals"]
+        totals = resolve_study([corrected_record(r, {k: f.factor for k, f in covering[o.id].items()})
+                                for r, o in zip(records, objects)])["totals"]
         study.dose_corrections = {"factors": _applied(covering, objects),
                                   "uncorrected_totals": resolved["totals"] or None}
     if (derived or {}).get("psd_mGy") is not None:

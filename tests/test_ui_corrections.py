@@ -1,0 +1,113 @@
+"""Correction factors and the acceptance kit in headless Chromium, through Orthanc with authentication on (issue 16
+§2, §3): the Philips Veradius Unity mobile C-arm's RDSR is received by C-STORE; its acceptance page says kVp is never
+filled; a physicist gives it a DAP calibration factor on the correction screen, and the study's DAP the statistics
+use becomes the reported DAP (read from the file with pydicom) times that factor, the reported one kept beside it."""
+
+import urllib.parse
+from pathlib import Path
+
+import pydicom
+import pytest
+from playwright.sync_api import expect
+
+from conftest import CORPUS
+from support.ui import empty_orthanc, signed_in_page
+from test_orthanc_ingest import wait_until_ingested
+from test_ui import AXE, INTERNAL_ID, WRONG_WORDS, browser  # noqa: F401  (the module's Chromium)
+
+SHOTS = Path(__file__).parent / "output" / "ui-screens"
+REPORT = CORPUS / "openrem/RF-No-kVp-and-others.dcm"
+FACTOR = 1.2
+
+
+def reported_dap_Gycm2() -> float:
+    """The report's accumulated DAP (DCM 113722) as the file writes it, in Gy.cm2 (1 Gy.m2 = 10,000 Gy.cm2)."""
+    def walk(item):
+        for child in getattr(item, "ContentSequence", []):
+            names = getattr(child, "ConceptNameCodeSequence", None)
+            if names and names[0].CodeValue == "113722" and child.ValueType == "NUM":
+                value = child.MeasuredValueSequence[0]
+                assert value.MeasurementUnitsCodeSequence[0].CodeValue == "Gy.m2"
+                return float(value.NumericValue) * 1e4
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+    return walk(pydicom.dcmread(REPORT))
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    with empty_orthanc(tmp_path_factory.mktemp("orthanc-ui-corrections")) as process:
+        assert process.store([REPORT]) == [0]
+        wait_until_ingested(process)
+        yield process
+
+
+@pytest.fixture
+def page(browser, orthanc):  # noqa: F811
+    with signed_in_page(browser, "correction factors") as page:
+        yield page
+
+
+def checked(page, keys: set[str]) -> None:
+    """The screen as the UI walk checks every screen (tests/test_ui.py): words and units, never an API field name,
+    an id or a broken value; nothing wider than the window; no serious or critical axe-core violation."""
+    text = page.inner_text("body")
+    assert [w for w in WRONG_WORDS if w in text] == [] and not INTERNAL_ID.search(text), text
+    assert sorted(k for k in keys if "_" in k and k in text) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("""async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`)""")
+    assert violations == []
+
+
+def json_keys(value, into: set) -> set:
+    if isinstance(value, dict):
+        into.update(value)
+        for v in value.values():
+            json_keys(v, into)
+    elif isinstance(value, list):
+        for v in value:
+            json_keys(v, into)
+    return into
+
+
+def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the_study(page, orthanc):
+    page.goto(orthanc.url + "/kerma/ui/#/today")
+    page.click("#nav details.more summary")
+    page.click("#nav a[href='#/acceptance']")
+    page.locator("table tbody tr", has_text="Veradius Unity").locator("a").first.click()
+    expect(page.locator("ul.gaps")).to_contain_text("kVp per event never filled: 0 of 1 studies")
+    expect(page.locator("[data-table='acceptance-fields'] tbody tr", has_text="kVp")).to_contain_text("never")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "desktop-acceptance-device.png"), full_page=True)
+    api = orthanc.session()
+    device_id = api.get(orthanc.url + "/kerma/api/acceptance/devices").json()["devices"][0]["device_id"]
+    report = api.get(orthanc.url + f"/kerma/api/acceptance/devices/{device_id}").json()
+    checked(page, json_keys(report, {f["field"] for f in report["fields"]}))
+
+    page.click("#nav details.more summary")
+    page.click("#nav a[href='#/corrections']")
+    form = page.locator("form.correction-form")
+    form.locator("select[name=device_id]").select_option(label="Philips Medical Systems Veradius Unity")
+    form.locator("select[name=kind]").select_option("dap")
+    form.locator("input[name=factor]").fill(str(FACTOR))
+    form.locator("input[name=valid_from]").fill("2017-01-01")
+    form.locator("input[name=measured_on]").fill("2017-01-02")
+    form.locator("textarea[name=method]").fill("RaySafe X2 under the table, 70 kV, 20 x 20 cm at the detector")
+    form.locator("input[name=measured_by]").fill("M. Physicist")
+    form.locator("button.save").click()
+    expect(page.locator("form.correction-form .message").first).to_contain_text("1 studies recomputed")
+    expect(page.locator("[data-table='corrections'] tbody tr")).to_contain_text("1.2")
+    expect(page.locator("[data-table='correction-history'] tbody tr")).to_have_count(1)
+    page.screenshot(path=str(SHOTS / "desktop-corrections.png"), full_page=True)
+    checked(page, json_keys(api.get(orthanc.url + "/kerma/api/corrections").json(), set()))
+
+    uid = api.get(orthanc.url + "/kerma/api/studies").json()["studies"][0]["study_instance_uid"]
+    study = api.get(orthanc.url + "/kerma/api/studies/" + urllib.parse.quote(uid, safe="")).json()
+    raw = reported_dap_Gycm2()
+    assert study["uncorrected_totals"]["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)
+    assert study["exam_totals"]["total_dap_Gycm2"] == pytest.approx(raw * FACTOR, rel=1e-9)
+    assert study["dose_objects"][0]["totals"]["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)
