@@ -146,8 +146,9 @@ def api_calls(url: str, sessions, runs: int, target: float | None, say=print) ->
 # ----------------------------------------------------------------------------------------------- one backend
 
 def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=None) -> dict:
+    from kerma.db import states
     from kerma.db.engine import make_engine, make_sessionmaker
-    from kerma.stats import monthly, refresher
+    from kerma.stats import refresher
 
     say(f"(s) {name}: schema + {events_total:,} events ...")
     result = {"backend": name, "build": build(url, events_total, say)}
@@ -158,7 +159,7 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=N
     say("    month summary: every month stale, refreshed ...")
     started = time.perf_counter()
     with sessions() as s, s.begin():
-        monthly.mark_all_stale(s)
+        states.mark_months_stale(s)
     while True:
         with sessions() as s, s.begin():
             if not refresher.refresh(s, max_months=6):

@@ -130,8 +130,8 @@ def test_stored_contrast_reaches_the_study_its_exports_and_statistics_on_both_en
     from kerma.api import Context, Request, handle
     from kerma.db.models import Study
     from kerma.hl7.receiver import Hl7Receiver
-    from kerma.ingest.refresh import refresh_due
     from kerma.ingest.store import Processed, store_batch
+    from kerma.pipeline import refresh_due
 
     study, plain = generate_uid(), generate_uid()
     frame = generate_uid()

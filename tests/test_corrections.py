@@ -10,13 +10,13 @@ from sqlalchemy import select
 from kerma.api import Context, Request, handle
 from kerma.config import Settings
 from kerma.correction_kinds import kinds
+from kerma.db import states
 from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import Alert, AlertRule, AuditEntry, Device
 from kerma.db.schema import upgrade
 from kerma.ingest.store import Processed, store_batch
 from kerma.quantities import get
 from kerma.stats.refresher import refresh
-from kerma.stats.monthly import mark_all_stale
 from dose_setup import exam_with_drl
 from records_factory import rf_study
 
@@ -41,7 +41,7 @@ def api(database_url, tmp_path):
                         parameters={"threshold": KAR_LEVEL}, notify_roles=[]))
         s.flush()
         store_batch(s, [Processed(i + 1, f"id-{i}", r) for i, r in enumerate(records)], last_seq=len(records))
-        mark_all_stale(s)
+        states.mark_months_stale(s)
         refresh(s, max_months=12)  # the month table is kept and fresh before the change
     with sessions() as s:
         device, other = (s.scalars(select(Device).where(Device.station_name == n)).one().id for n in ("RF-1", "RF-2"))

@@ -21,8 +21,8 @@ from kerma.extract import extract
 from kerma.ingest.dosimetry import DosimetryThread
 from kerma.evaluate.shipped import FLUORO_LEVELS
 from kerma.evaluate.shipped import rows as shipped_rows
-from kerma.ingest.refresh import refresh_due
 from kerma.ingest.store import Processed, store_batch
+from kerma.pipeline import refresh_due
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from kerma.api import Context, Request, handle
 from kerma.classify.catalogue import add_site_exam
+from kerma.db import states
 from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule
 from kerma.evaluate.rules import check
 from kerma.evaluate.shipped import load_shipped_rules
@@ -77,7 +78,7 @@ def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
             assert row["median_over_achievable"] == pytest.approx(400.0 / ACHIEVABLE)
 
         # the kept month table says the same
-        monthly.mark_all_stale(s)
+        states.mark_months_stale(s)
         while refresher.refresh(s):
             pass
         kept = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "month")

@@ -16,8 +16,8 @@ from kerma.classify.catalogue import add_site_exam
 from kerma.db.models import Alert, AlertRule, AuditEntry, DrlSet, DrlValue, MappingRule, Study
 from kerma.evaluate.rules import check
 from kerma.hl7.receiver import Hl7Receiver
-from kerma.ingest.refresh import refresh_due
 from kerma.ingest.store import Processed, store_batch
+from kerma.pipeline import refresh_due
 from kerma.stats import tables
 from records_factory import ct_study
 

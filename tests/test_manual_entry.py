@@ -17,9 +17,9 @@ from kerma.api import Context
 from kerma.api.http import serve
 from kerma.db.models import AuditEntry, DoseObject, ManualEntry, Study
 from kerma.extract import extract, plausible
-from kerma.ingest.refresh import refresh_due
 from kerma.ingest.store import Processed, store_batch
 from kerma.manual.quantities import table
+from kerma.pipeline import refresh_due
 
 WRITE = {"Content-Type": "application/json", "X-Requested-With": "kerma"}
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone.utc)

@@ -20,9 +20,9 @@ from kerma.config import Settings
 from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import DoseObject, ImagingOrder, PerformedProcedureStep, Study
 from kerma.db.schema import upgrade
-from kerma.ingest.refresh import refresh_due
 from kerma.extract.mpps import attribute_rows, dose_report, step_facts
 from kerma.modalities import Modality
+from kerma.pipeline import refresh_due
 from kerma.supervisor import ListenerSupervisor
 from mpps_factory import (CALLING_AET, CT_EXPOSURES, completed_ct, completed_fluoroscopy, completed_without_dose,
                           created, new_uid, scu, serve_in_test_process_tree)

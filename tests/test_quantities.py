@@ -16,6 +16,7 @@ from sqlalchemy import Float, select
 from kerma import quantities
 from kerma.api import Answer, Context, Request, handle
 from kerma.config import Settings
+from kerma.db import states
 from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import EVENT_FIELDS, IrradiationEvent, Study
 from kerma.db.schema import upgrade
@@ -167,7 +168,7 @@ def test_a_quantity_added_as_one_row_is_stored_counted_exported_and_checked(api,
 
     # the month table keeps it (summarised) and answers a month-aligned range with the same figures
     with ctx.sessions() as s, s.begin():
-        monthly.mark_all_stale(s)
+        states.mark_months_stale(s)
         while refresher.refresh(s):
             pass
     with ctx.sessions() as s:

@@ -16,10 +16,10 @@ from kerma.db.models import AuditEntry, DoseObject, Study
 from kerma.extract import extract
 from kerma.extract.ocr.layouts import layouts
 from kerma.ingest.ocr_process import OcrProcess, read_screen
-from kerma.ingest.refresh import refresh_due
 from kerma.ingest.screen_review import ReviewError, resolve
 from kerma.ingest.screens import ScreenReader, queued
 from kerma.ingest.store import Processed, store_batch
+from kerma.pipeline import refresh_due
 
 GE = next(layout for layout in layouts() if layout.name == "GE Dose Report")
 

@@ -174,11 +174,12 @@ def _same_table(kept: list[dict], computed: list[dict]) -> bool:
 
 
 def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(sessions, generated):
+    from kerma.db import states
     from kerma.stats import monthly, refresher
 
     records, thorax, devices = generated
     with sessions() as s, s.begin():
-        monthly.mark_all_stale(s)
+        states.mark_months_stale(s)
         assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None  # stale: the rows answer
         while refresher.refresh(s):
             pass

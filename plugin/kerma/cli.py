@@ -81,14 +81,14 @@ def _import_playbook(args: argparse.Namespace) -> int:
 
 
 def _load_drl(args: argparse.Namespace) -> int:
+    from .db.states import mark_months_stale
     from .drl.sets import load_reference_table, load_table
-    from .stats.monthly import mark_all_stale
 
     with _session(args.url) as session, session.begin():
         loader = load_reference_table if args.reference_format else load_table
         count = loader(session, Path(args.file), args.kind)
         if count:
-            mark_all_stale(session)  # the DRL each month's values fall under may have changed
+            mark_months_stale(session)  # the DRL each month's values fall under may have changed
     print(f"{count} DRL values loaded (sets already present were left as they are)")
     return 0
 

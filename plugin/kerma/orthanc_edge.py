@@ -34,6 +34,7 @@ from .config import Settings
 from .db.engine import make_engine, make_sessionmaker
 from .db.errors import describe
 from .db.schema import upgrade
+from .db.states import mark_months_stale
 from .drl.sets import load_table
 from .evaluate.shipped import load_shipped_rules
 from .hl7 import service as hl7_service
@@ -47,7 +48,6 @@ from .lease import Lease, LeaseKeeper
 from .startup import start_line
 from .privacy.key import key as pseudonymisation_key, move_out_of_database
 from .supervisor import ListenerSupervisor
-from .stats.monthly import mark_all_stale
 from .stats.refresher import SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
@@ -226,7 +226,7 @@ def start() -> None:
     with sessions() as session, session.begin():
         moved = move_out_of_database(session, settings)  # earlier versions kept the pseudonymisation key there
         if load_table(session):  # the shipped national DRL sets, once
-            mark_all_stale(session)
+            mark_months_stale(session)
         load_shipped_rules(session)  # the shipped alert rules and criteria, once each
     if moved:
         log.warning(moved)

@@ -14,6 +14,7 @@ from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, check, rule_json
 from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import alert_link
+from ..notify.outbox import enqueue_alerts
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, role_needed, route
@@ -260,6 +261,6 @@ def evaluate_history(ctx: Context, session: Session, request: Request):
     for chunk in range(0, len(ids), EVALUATE_BATCH):
         studies = session.scalars(select(Study).where(Study.id.in_(ids[chunk:chunk + EVALUATE_BATCH])).order_by(Study.id)
                                   .options(selectinload(Study.objects).selectinload(DoseObject.events))).all()
-        created += len(evaluate_studies(session, studies))
+        created += len(enqueue_alerts(session, evaluate_studies(session, studies)))
     audit.record(session, request.user, "alert.evaluate", "alert", None, note=f"{len(ids)} studies, {created} new alerts")
     return {"studies": len(ids), "new_alerts": created}

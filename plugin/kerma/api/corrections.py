@@ -19,7 +19,7 @@ from ..correction_kinds import kinds
 from ..corrections.coverage import covered_studies
 from ..corrections.factors import factor_of
 from ..db.models import CorrectionFactor, Device
-from ..ingest.refresh import refresh_studies
+from ..pipeline import after_store
 from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import Body, Day, Id, Query, body, column_text, path_id, query, text
@@ -153,6 +153,6 @@ def _refresh(session: Session, study_ids: set[int]) -> int:
     """Resolve, classify and evaluate the studies again (their month statistics are marked stale on the way)."""
     ordered = sorted(study_ids)
     for start in range(0, len(ordered), RECOMPUTE_CHUNK):
-        refresh_studies(session, set(ordered[start:start + RECOMPUTE_CHUNK]))
+        after_store(session, set(ordered[start:start + RECOMPUTE_CHUNK]))
         session.flush()
     return len(ordered)

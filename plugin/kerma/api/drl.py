@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..access import PHYSICIST, VIEWER
 from ..db.models import DrlSet, DrlValue, StandardExam
+from ..db.states import mark_months_stale
 from ..quantities import UnknownQuantity, level_of
-from ..stats.monthly import mark_all_stale
 from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import Body, Day, Id, body, column_text, path_id, text
@@ -104,7 +104,7 @@ def add_value(ctx: Context, session: Session, request: Request):
     session.add(value)
     session.flush()
     audit.record(session, request.user, "drl_value.create", "drl_value", value.id, after=value_json(value))
-    mark_all_stale(session)  # the DRL a value falls under may have changed
+    mark_months_stale(session)  # the DRL a value falls under may have changed
     return value_json(value)
 
 
@@ -121,7 +121,7 @@ def update_value(ctx: Context, session: Session, request: Request):
         setattr(value, name, new)
     session.flush()
     audit.record(session, request.user, "drl_value.update", "drl_value", value.id, before=before, after=value_json(value))
-    mark_all_stale(session)
+    mark_months_stale(session)
     return value_json(value)
 
 

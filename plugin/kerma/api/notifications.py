@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from .. import audit, clock
 from ..access import PHYSICIST
 from ..db.models import Device, OutboxMessage, Recipient
+from ..evaluate.rules import NOTIFY_ROLES, SEVERITY_RANK
 from ..notify.outbox import message_json
-from ..notify.recipients import ROLES, SEVERITY_RANK, recipient_json
+from ..notify.recipients import recipient_json
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, route
@@ -24,7 +25,7 @@ FIELDS = ("name", "role", "email", "device_id", "site", "min_severity", "daily_d
 
 class RecipientBody(Body):
     name: column_text(Recipient.name, nonempty=True)
-    role: Literal[ROLES]
+    role: Literal[NOTIFY_ROLES]
     email: Annotated[column_text(Recipient.email), StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
     device_id: Id | None = None
     site: column_text(Recipient.site) | None = None

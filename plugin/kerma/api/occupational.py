@@ -21,6 +21,7 @@ from ..access import PHYSICIST, VIEWER
 from ..db.models import (Alert, DoseReading, DosimetryImport, DosimetryService, OccupationalDepartment,
                          OccupationalPerson)
 from ..evaluate.occupational import evaluate_people, occupational_rules, reached
+from ..notify.outbox import enqueue_alerts
 from ..occupational import imports, vocabulary
 from ..occupational.estimates import Window, methods_used
 from ..occupational.mapping import Mapping
@@ -328,7 +329,7 @@ def import_report(ctx: Context, session: Session, request: Request):
     except imports.ImportRefused as exc:
         raise ApiError(400, str(exc)) from None
     touched = set(session.scalars(select(DoseReading.person_id).where(DoseReading.import_id == record.id)))
-    alerts = evaluate_people(session, touched)
+    alerts = enqueue_alerts(session, evaluate_people(session, touched))
     return {**imports.import_json(record), "refused": record.refused, "new_alerts": [a.id for a in alerts],
             "preview": {k: v for k, v in imports.preview_json(prepared).items() if k in ("format", "mapping", "notes")}}
 
@@ -362,7 +363,7 @@ def undo_import(ctx: Context, session: Session, request: Request):
         people = imports.undo(session, record, request.user, body(request, NoteBody).note)
     except imports.UndoRefused as exc:
         raise ApiError(409, str(exc)) from None
-    alerts = evaluate_people(session, people)
+    alerts = enqueue_alerts(session, evaluate_people(session, people))
     return {**imports.import_json(record), "new_alerts": [a.id for a in alerts]}
 
 
@@ -442,6 +443,6 @@ def summary(ctx: Context, session: Session, request: Request):
 @route("POST", r"occupational/evaluate", role=PHYSICIST)
 def evaluate(ctx: Context, session: Session, request: Request):
     """Run the occupational rules over everyone's readings (after a rule or level changed)."""
-    alerts = evaluate_people(session)
+    alerts = enqueue_alerts(session, evaluate_people(session))
     audit.record(session, request.user, "alert.evaluate", "alert", None, note=f"occupational: {len(alerts)} new alerts")
     return {"new_alerts": [a.id for a in alerts]}

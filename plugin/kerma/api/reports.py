@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, defer
 from .. import audit
 from ..access import PHYSICIST, VIEWER
 from ..db.models import DoseObject, ReportRun, ReportSchedule
-from ..notify.recipients import ROLES
+from ..evaluate.rules import NOTIFY_ROLES
 from ..reports.periods import PERIODS
 from .his import page
 from .router import Answer, ApiError, Context, Request, route
@@ -36,7 +36,7 @@ class ReportFilters(Body):
     device_id: Id | None = None
 
 
-Roles = list[Literal[ROLES]]
+Roles = list[Literal[NOTIFY_ROLES]]
 
 
 REPORT_SORTS = {"created_at": ReportRun.created_at, "period_start": ReportRun.period_start, "status": ReportRun.status,

@@ -7,10 +7,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, MappingRule, Study
 from ..db.records import event as event_record
-from ..db.states import mark_dosimetry_due
+from ..db.states import mark_dosimetry_due, mark_months_stale
 from ..reconcile.lists import matched_orders
 from ..rule_rows import evaluable
-from ..stats.monthly import mark_all_stale
 from .rules import LEVELS, Rule, RuleError, choose, conditions_of
 
 STUDY_CONTEXT_FIELDS = ("study_description", "requested_procedure", "performed_procedure", "procedure_reported",
@@ -102,7 +101,7 @@ def remap_history(session: Session, batch: int = 200, refresh=None) -> int:
             .options(selectinload(Study.objects).selectinload(DoseObject.events))
         ).all()
         if not studies:
-            mark_all_stale(session)  # every month's statistics may have changed exam
+            mark_months_stale(session)  # every month's statistics may have changed exam
             return done
         orders = matched_orders(session, studies)
         for study in studies:

@@ -4,12 +4,22 @@ An imaging order's ``status`` (:class:`kerma.db.models.ImagingOrder`) is set by 
 HIS's order messages and read by :mod:`kerma.reconcile` (worklists of orders without dose, doses without orders).
 A study's ``refresh_due`` is set by whatever changes what its dose depends on (:func:`mark_refresh_due`: HL7,
 manual entries, dose screens, corrected reports) and cleared by the ingest worker once it has resolved, classified
-and evaluated the study again (:func:`kerma.ingest.refresh.refresh_due`).  Its ``dosimetry_due`` is set by each
+and evaluated the study again (:func:`kerma.pipeline.refresh_due`).  Its ``dosimetry_due`` is set by each
 refresh and by a change of its standard exam (:func:`mark_dosimetry_due`) and cleared by the dosimetry thread
-(:mod:`kerma.ingest.dosimetry`), which recomputes its derived doses when their inputs changed.
+(:mod:`kerma.ingest.dosimetry`), which recomputes its derived doses when their inputs changed.  The month
+statistics (``month_summary``) are marked stale by whatever changes what they count (:func:`mark_months_stale`:
+a stored study, a mapping rule, a DRL) and made fresh again by :mod:`kerma.stats.refresher`, which reads them.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import MonthSummaryStale, Setting, Study
 
 CANCELLED = "cancelled"
 COMPLETED = "completed"
@@ -33,3 +43,26 @@ def mark_dosimetry_due(studies) -> None:
     inputs' fingerprint changed: :mod:`kerma.derived.inputs`)."""
     for study in studies:
         study.dosimetry_due = True
+
+
+UNDATED = "undated"  # the month key of studies without a date
+TRACKED = "month_summary_tracked"  # the setting present once every month has been marked (the summary can answer)
+
+
+def month_key(day: dt.date | None) -> str:
+    return f"{day.year}-{day.month:02d}" if day else UNDATED
+
+
+def mark_months_stale(session: Session, days: Iterable[dt.date | None] | None = None) -> None:
+    """Mark the month statistics of ``days`` stale (the study dates a change touched; None: every month).
+
+    The one place that does it: the ingest pipeline's ``statistics`` stage (the months of the studies it stored),
+    and every change that can move any month's figures (a mapping rule: exams; a DRL value or set: the level a
+    median falls under) with None.  :mod:`kerma.stats.refresher` recomputes the marked months in the background.
+    """
+    every = days is None
+    months = {month_key(day) for day in (session.scalars(select(Study.study_date).distinct()) if every else days)}
+    known = set(session.scalars(select(MonthSummaryStale.month).where(MonthSummaryStale.month.in_(months)))) if months else set()
+    session.add_all(MonthSummaryStale(month=m) for m in sorted(months - known))
+    if every and session.get(Setting, TRACKED) is None:
+        session.add(Setting(name=TRACKED, value="1"))

@@ -61,7 +61,7 @@ def load_table(session: Session, path: Path = SHIPPED, kind: str = "national") -
     """Load a table in the shipped format (the shipped one by default); sets already present are left as they are.
 
     Returns the number of values added: when it is not 0, the caller marks the month statistics stale
-    (:func:`kerma.stats.monthly.mark_all_stale`; kerma.stats reads this module, not the reverse).  A set is enabled
+    (:func:`kerma.db.states.mark_months_stale`).  A set is enabled
     when its status is ``current``; a value when its number was verified in the primary text.
     """
     return _load(session, _rows(path), kind)

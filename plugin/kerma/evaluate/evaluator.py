@@ -1,8 +1,8 @@
 """Evaluating the enabled alert rules over the studies an ingest batch touched.
 
-Called by :func:`kerma.ingest.refresh.refresh_studies` after each study is resolved and classified,
-inside the ingest transaction: an alert and its outbox messages commit with the records that caused
-them, or not at all.  Re-evaluating a study finds its alerts again by (rule, study, subject) and adds
+The ``alerts`` stage of :mod:`kerma.pipeline`, after each study is resolved and classified, inside the
+ingest transaction; its ``notification`` stage then puts the new alerts in the outbox: an alert and its
+outbox messages commit with the records that caused them, or not at all.  Re-evaluating a study finds its alerts again by (rule, study, subject) and adds
 nothing; a value that changed (an RDSR replacing a header estimate) is updated with a comment.
 """
 
@@ -15,13 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..db.models import Alert, AlertComment, AlertRule, Study
-from ..notify.outbox import enqueue_alert
 from ..numbers import show
 from ..rule_rows import evaluable
 from . import achievable, cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
 from .environment import Environment
 from .facts import StudyFacts, study_facts
-from .findings import Finding
+from .findings import Finding, Raised
 from .rules import AlertRuleError, RuleSpec, spec_of
 
 log = logging.getLogger("kerma.evaluate")
@@ -57,13 +56,13 @@ def _enabled(session: Session) -> tuple[list[RuleSpec], list[dict]]:
     return evaluable(rows, spec_of, AlertRuleError, "alert rule")
 
 
-def evaluate_studies(session: Session, studies: list[Study]) -> list[Alert]:
+def evaluate_studies(session: Session, studies: list[Study]) -> list[Raised]:
     """Run every enabled rule over ``studies`` (resolved, classified, objects and events loaded).
 
     Returns
     -------
-    list of Alert
-        The alerts that are new; each has its outbox messages added to the session.
+    list of Raised
+        The alerts that are new (added to the session and flushed), each with its rule's roles to tell.
     """
     rules = [rule for rule in enabled_rules(session) if rule.kind in CHECKS] if studies else []  # not people's rules
     if not rules:
@@ -83,13 +82,11 @@ def evaluate_studies(session: Session, studies: list[Study]) -> list[Alert]:
                     alert = _alert(rule, facts, finding)
                     session.add(alert)
                     known[(rule.id, facts.id, finding.subject)] = alert
-                    new.append((alert, rule))
+                    new.append(Raised(alert, rule.notify_roles))
                 elif finding.value is not None and alert.value != finding.value:
                     _revalue(alert, finding)
     session.flush()
-    for alert, rule in new:
-        enqueue_alert(session, alert, rule.notify_roles)
-    return [alert for alert, _ in new]
+    return new
 
 
 def _findings(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:

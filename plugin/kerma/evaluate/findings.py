@@ -1,4 +1,5 @@
-"""What a check returns when a rule fires: the value, what it was compared with, and why, in words."""
+"""What a check returns when a rule fires (the value, what it was compared with, and why, in words), and what an
+evaluation returns: the new alerts, each with whom its rule tells."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..quantities import label_of, unit_of
 from .facts import Measured, StudyFacts
 
 if TYPE_CHECKING:
+    from ..db.models import Alert
     from .environment import Environment
     from .rules import RuleSpec
 
@@ -29,6 +31,15 @@ class Finding:
     @property
     def unit(self) -> str | None:
         return unit_of(self.quantity) or None if self.quantity else None
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A new alert and whom to tell (the outbox's part, :func:`kerma.notify.outbox.enqueue_alerts`)."""
+
+    alert: "Alert"
+    roles: tuple[str, ...]  # the rule's notify_roles
+    site: str | None = None  # an alert on a person: the person's site (a study's is its institution)
 
 
 def where(m: Measured) -> str:

@@ -19,13 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import Alert, AlertComment, DoseReading, OccupationalPerson
-from ..notify.outbox import enqueue_alert
 from ..numbers import show
 from ..occupational import vocabulary
 from ..occupational.estimates import Summary, Window, methods_used, summarise
 from ..occupational.summaries import active_readings, periods
 from .evaluator import enabled_rules
-from .findings import Finding
+from .findings import Finding, Raised
 from .rules import RuleSpec
 
 KIND = "occupational"
@@ -39,13 +38,13 @@ ADVICE = (
 ESTIMATE_NOTE = "An estimate for a reference person from the dosimeters' readings, not a measurement of organ doses."
 
 
-def evaluate_people(session: Session, person_ids=None) -> list[Alert]:
+def evaluate_people(session: Session, person_ids=None) -> list[Raised]:
     """Run the enabled occupational rules over the people ``person_ids`` (None: everyone with readings).
 
     Returns
     -------
-    list of Alert
-        The new alerts; each has its outbox messages added to the session.
+    list of Raised
+        The new alerts (added to the session and flushed), each with its rule's roles and the person's site.
     """
     rules = occupational_rules(session)
     if not rules:
@@ -75,16 +74,14 @@ def evaluate_people(session: Session, person_ids=None) -> list[Alert]:
                     alert = _alert(rule, person, finding)
                     session.add(alert)
                     known[(rule.id, person.id, finding.subject)] = alert
-                    new.append((alert, rule, person))
+                    new.append(Raised(alert, rule.notify_roles, person.department.site if person.department else None))
                 elif alert.value != finding.value:
                     _revalue(alert, finding.value, finding.reason, finding.reference)
             for (rule_id, pid, subject), alert in known.items():
                 if rule_id == rule.id and pid == person.id and subject not in found and alert.id is not None:
                     _recheck(alert, rule, history)
     session.flush()
-    for alert, rule, person in new:
-        enqueue_alert(session, alert, rule.notify_roles, site=person.department.site if person.department else None)
-    return [alert for alert, _, _ in new]
+    return new
 
 
 def occupational_rules(session: Session) -> list[RuleSpec]:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from ..classify.rules import Rule, RuleError, conditions_of, matches
 from ..db.models import AlertRule
-from ..notify.recipients import ROLES, SEVERITY_RANK
 from ..occupational import vocabulary as occupational
 from ..quantities import exam_quantities, exposure_quantities
 from .environment import DRL_KIND_SETS
 from .facts import LEVELS, StudyFacts
 
+NOTIFY_ROLES = ("mpe", "rpo", "radiologist", "radiographer")  # whom a rule can tell (the recipients' roles)
+SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2}
 SEVERITIES = tuple(SEVERITY_RANK)
 DRL_KINDS = tuple(DRL_KIND_SETS)
 DRIFT_QUANTITIES = ("kvp", "exposure_mAs", "ctdivol_mGy", "exposure_index")
@@ -197,8 +198,8 @@ def check(fields: dict) -> dict:
             except RuleError as exc:
                 raise AlertRuleError(str(exc)) from None
     roles = fields.get("notify_roles") or []
-    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
-        raise AlertRuleError(f"notify_roles are among {', '.join(ROLES)}")
+    if not isinstance(roles, list) or any(r not in NOTIFY_ROLES for r in roles):
+        raise AlertRuleError(f"notify_roles are among {', '.join(NOTIFY_ROLES)}")
     if fields.get("patient_group") not in (None, "adult", "paediatric"):
         raise AlertRuleError("patient_group must be adult, paediatric or empty (every patient)")
     fields["parameters"] = parameters

@@ -12,8 +12,8 @@ from .. import audit
 from ..db.models import EVENT_FIELDS, Device, DoseObject, IngestCursor, IrradiationEvent, Study
 from ..db.received import ReceivedText
 from ..db.states import mark_refresh_due
+from ..pipeline import after_store
 from ..reconcile.his import from_header
-from .refresh import refresh_studies
 
 CURSOR = "orthanc-changes"
 DEVICE_IDENTITY = ("manufacturer", "model", "station_name", "serial_number")
@@ -77,7 +77,7 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int, del
     session.flush()
     touched_studies = {o.study_id for o in touched if o.study_id is not None}
     touched_studies |= apply_deletions(session, deleted, purge=purge_deleted)
-    refresh_studies(session, touched_studies)
+    after_store(session, touched_studies)  # resolution, classification, statistics, alerts, notification
     cursor = session.get(IngestCursor, CURSOR)
     if cursor is None:
         session.add(IngestCursor(name=CURSOR, last_seq=last_seq))

@@ -23,7 +23,7 @@ from ..background import PeriodicThread
 from ..db.outage import is_outage, reason
 from ..extract import extract, reason_to_skip
 from ..lease import LeaseLost
-from .refresh import REFRESH_CHUNK, refresh_due
+from ..pipeline import REFRESH_CHUNK, refresh_due
 from .screens import QUEUED, queued
 from .store import Deletion, Processed, read_cursor, store_batch
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db.models import Alert, OutboxMessage, ReportRun, Study
+from ..evaluate.findings import Raised
 from .recipients import recipients_for
 
 CLAIM_SECONDS = 120  # a poller that died while sending releases its messages after this
@@ -55,6 +56,13 @@ def webhooks() -> tuple[Webhook, ...]:
 def _add(session: Session, kind: str, channel: str, address: str, key: str, **links) -> None:
     session.add(OutboxMessage(kind=kind, channel=channel, address=address, dedup_key=key[:600], status="pending",
                               attempts=0, next_attempt_at=clock.now(), **links))
+
+
+def enqueue_alerts(session: Session, raised: list[Raised]) -> list[Alert]:
+    """The outbox messages of each new alert an evaluation raised (:func:`enqueue_alert`); returns the alerts."""
+    for new in raised:
+        enqueue_alert(session, new.alert, new.roles, site=new.site)
+    return [new.alert for new in raised]
 
 
 def enqueue_alert(session: Session, alert: Alert, roles, site: str | None = None) -> int:

@@ -6,9 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Recipient
-
-ROLES = ("mpe", "rpo", "radiologist", "radiographer")
-SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2}
+from ..evaluate.rules import SEVERITY_RANK
 
 
 def recipients_for(session: Session, roles, *, device_id: int | None = None, site: str | None = None,

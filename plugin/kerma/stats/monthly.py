@@ -4,9 +4,10 @@ Computing the table from the rows costs seconds at a million events (fetching th
 Python dominates), too slow for a page.  So the table for period "month" is kept in
 ``month_summary``, one row per (quantity, exam, device, month, DRL value), and read back in a
 single query.  Ingestion marks the months it touched as stale, a rule or DRL change marks every
-month stale, and a background thread recomputes stale months with the same code that computes
-the table from the rows (:mod:`kerma.stats.refresher`); until a month is fresh again, requests
-covering it are computed from the rows, so an answer is never out of date.
+month stale (:func:`kerma.db.states.mark_months_stale`, the one place that does), and a
+background thread recomputes stale months with the same code that computes the table from the
+rows (:mod:`kerma.stats.refresher`); until a month is fresh again, requests covering it are
+computed from the rows, so an answer is never out of date.
 """
 
 from __future__ import annotations
@@ -17,28 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import quantities
-from ..db.models import MonthSummary, MonthSummaryStale, Setting, Study
+from ..db.models import MonthSummary, MonthSummaryStale, Setting
+from ..db.states import TRACKED, UNDATED, month_key
 
-UNDATED = "undated"  # the month key of studies without a date
 STATS = ("n", "median", "mean", "min", "max", "sd", "p25", "p75")
-TRACKED = "month_summary_tracked"
-
-
-def month_key(day: dt.date | None) -> str:
-    return f"{day.year}-{day.month:02d}" if day else UNDATED
-
-
-def mark_stale(session: Session, months: set[str]) -> None:
-    known = set(session.scalars(select(MonthSummaryStale.month).where(MonthSummaryStale.month.in_(months)))) if months else set()
-    session.add_all(MonthSummaryStale(month=m) for m in sorted(months - known))
-
-
-def mark_all_stale(session: Session) -> None:
-    """After a change that affects every month (mapping rules, DRLs), or on first use."""
-    days = session.scalars(select(Study.study_date).distinct())
-    mark_stale(session, {month_key(d) for d in days})
-    if session.get(Setting, TRACKED) is None:
-        session.add(Setting(name=TRACKED, value="1"))
 
 
 def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int | None, int | None]]] | None:

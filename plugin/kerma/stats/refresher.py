@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import quantities
 from ..background import PeriodicThread
 from ..db.models import MonthSummary, MonthSummaryStale, Setting
-from .monthly import STATS, TRACKED, UNDATED, mark_all_stale
+from ..db.states import TRACKED, UNDATED, mark_months_stale
+from .monthly import STATS
 from .tables import Filters, computed_table
 
 
@@ -53,5 +54,5 @@ class SummaryRefresher(PeriodicThread):
     def tick(self) -> bool:
         with self.sessions() as session, session.begin():
             if session.get(Setting, TRACKED) is None:
-                mark_all_stale(session)
+                mark_months_stale(session)
             return refresh(session)

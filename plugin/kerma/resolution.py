@@ -1,45 +1,23 @@
-"""After records are stored: each touched study's resolved dose is kept, and its exams classified."""
+"""Source resolution kept on the rows: a study's dose resolved from its records (:func:`kerma.study_dose.resolve_study`)
+written to its ``Study`` row (totals, corrected where device factors cover them, with Kerma's own estimates and the
+contrast given; sources, device) and its event rows (which ones its statistics count).
+
+The ``sources`` stage of :mod:`kerma.pipeline`.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-
-from .. import quantities
-from ..classify.apply import classify_study, load_rules
-from ..correction_kinds import kinds
-from ..corrections.factors import DeviceFactors, Factor, corrected_record
-from ..db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, Study
-from ..db.records import record
-from ..db.states import mark_dosimetry_due
-from ..derived import study_summaries
-from ..evaluate.evaluator import evaluate_studies
-from ..extract.contrast import HEADER, HIS, study_contrast
-from ..reconcile.his import apply_size_on_ingest
-from ..reconcile.lists import matched_orders
-from ..stats.monthly import mark_stale, month_key
-from ..study_dose import resolve_study
+from . import quantities
+from .correction_kinds import kinds
+from .corrections.factors import DeviceFactors, Factor, corrected_record
+from .db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, Study
+from .db.records import record
+from .db.states import mark_dosimetry_due
+from .extract.contrast import HEADER, HIS, study_contrast
+from .study_dose import resolve_study
 
 
-def refresh_studies(session: Session, study_ids: set[int]) -> None:
-    if not study_ids:
-        return
-    rules = load_rules(session)
-    studies = session.scalars(
-        select(Study).where(Study.id.in_(study_ids)).options(selectinload(Study.objects).selectinload(DoseObject.events))
-    ).all()
-    apply_size_on_ingest(session, list(studies))  # height and weight from the HIS where the headers gave none
-    orders = matched_orders(session, list(studies))  # their procedure code and indication are inputs to mapping rules
-    factors = DeviceFactors(session)
-    derived = study_summaries(session, study_ids)  # Kerma's own estimates that alerts and reports read as totals
-    for study in studies:
-        refresh_study(study, factors, derived.get(study.id), orders.get(study.id))
-        classify_study(study, rules, orders.get(study.id))
-    mark_stale(session, {month_key(study.study_date) for study in studies})
-    evaluate_studies(session, studies)  # alerts and their outbox messages commit with these records
-
-
-def refresh_study(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None,
+def keep_resolved(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None,
                   order: ImagingOrder | None = None) -> None:
     """Keep the study's resolved totals and mark which event rows its statistics count.
 
@@ -129,13 +107,3 @@ def keep_folded(objects: list[DoseObject], folded: list[dict]) -> None:
         row.details = {k: v for k, v in values.items() if k not in columns} or None
     for row in rows.values():  # no longer resolved (an RDSR took over, or the slices were regrouped)
         row.dose_object.events.remove(row)
-
-
-REFRESH_CHUNK = 200  # studies refreshed per transaction when the ingest worker has nothing else to do
-
-
-def refresh_due(session: Session, limit: int = REFRESH_CHUNK) -> int:
-    """Refresh up to ``limit`` studies marked due (:func:`kerma.db.states.mark_refresh_due`); returns how many."""
-    due = set(session.scalars(select(Study.id).where(Study.refresh_due.is_(True)).order_by(Study.id).limit(limit)))
-    refresh_studies(session, due)
-    return len(due)
