@@ -132,6 +132,13 @@ def test_a_factor_changes_statistics_and_alerts_by_exactly_that_factor_and_keeps
             assert study["totals"]["dap_total_Gycm2"] == DAP[i] and study["uncorrected_totals"] is None
             assert "corrected" not in event and study["corrections"] is None
 
+    # the event list keeps the values as reported and gives each event's factors beside them
+    status, events = call("GET", "events", {"device_id": str(device), "limit": "100"})
+    assert status == 200, events
+    by_date = {e["study_date"]: e for e in events["events"]}
+    assert [by_date[d]["ka_r_factor"] for d in DAYS] == [None, 1.25, 1.25, 1.25, None]
+    assert [by_date[d]["dap_Gycm2"] for d in DAYS] == DAP and by_date[DAYS[2]]["ctdivol_factor"] is None
+
     # a new version: the ratio follows the new factor, the audit trail keeps before and after
     status, changed = call("PUT", f"corrections/{dap['correction']['id']}", body={"factor": 1.1})
     assert status == 200 and changed["correction"]["version"] == 2

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import quantities
 from ..access import VIEWER
+from ..correction_kinds import event_columns
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import event as event_fields
 from ..stats import scatter, tables
@@ -155,4 +156,6 @@ def event_row(row: IrradiationEvent, study: Study, obj: DoseObject) -> dict:
         "device_id": row.device_id, **{name: getattr(obj, name) for name in DEVICE_FIELDS},
         "standard_exam_id": row.standard_exam_id,
         **{k: v for k, v in event_fields(row).items() if k != "event_id"},
+        # the device's correction factors on the event's date beside its values as reported (null: none)
+        **{name: getattr(row, name) for name in event_columns()},
     }
