@@ -8,6 +8,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from corpus import CORPUS
 from dicom_factory import ct_slice
 from hl7_factory import message, pid
 from kerma.extract import extract
@@ -64,6 +65,15 @@ def test_the_enhanced_module_counts_the_agents_its_usage_says_were_administered(
         ("Iohexol", "Intravenous route", "Iodine")
     assert (given["contrast_start_time"], given["contrast_stop_time"]) == ("12:00:00", "12:00:45")  # first start, last stop
     assert (given["contrast_volume_mL"], given["iodine_mg"]) == (60.0, 60 * 300.0)
+
+
+def test_zero_amounts_are_not_stated_and_a_module_without_agent_or_amount_is_no_administration():
+    """The corpus's Elscint CT names Iodine, IV, with volume, total and concentration 0 (nobody entered them); a CR
+    writes volume 0 and no agent: no administration."""
+    (elscint,) = extract((CORPUS / "public/ct_image/orthanc-tests__2020-09-11-Christopher-ELSCINT1-Raw.dcm").read_bytes())["contrast"]
+    assert (elscint["contrast_agent"], elscint["contrast_route"]) == ("Iodine", "IV")
+    assert elscint["contrast_volume_mL"] is None and elscint["iodine_mg"] is None  # not 0
+    assert not extract((CORPUS / "public/dx_cr_image/fo-dicom__chrJapMulti.dcm").read_bytes()).get("contrast")
 
 
 def test_implausible_and_unstated_values_give_no_iodine():

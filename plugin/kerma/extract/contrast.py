@@ -32,6 +32,7 @@ PER_FRAME_GROUPS = 0x52009230
 # what makes two statements one administration (the study counts it once)
 FIELDS = ("contrast_agent", "contrast_route", "contrast_volume_mL", "contrast_total_dose_mL", "contrast_ingredient",
           "contrast_concentration_mg_per_mL", "contrast_start_time", "contrast_stop_time")
+AMOUNTS = ("contrast_volume_mL", "contrast_total_dose_mL", "contrast_concentration_mg_per_mL")
 HEADER, HIS = "header", "his"
 PRECEDENCE = (HEADER, HIS)  # the modality's own statement first, else what the HIS was sent
 
@@ -40,18 +41,19 @@ Fill = Callable[[dict[int, Element], tuple[str, ...]], dict]
 
 def administrations(obj: DicomObject, fill: Fill) -> list[dict]:
     """What an image's header states: its Contrast/Bolus module (when it names an agent or an amount), and each agent
-    of the Enhanced module that its usage items say was administered (all of them when it has no usage item).
+    of the Enhanced module that its usage items say was administered (all of them when it has no usage item); zero
+    amounts are not stated (:func:`_amounts`).
 
     ``fill(item, scopes)`` reads the ``header_attributes.csv`` rows of ``scopes`` from ``item`` (a dict of them).
     """
     ds = obj.elements
     out = []
-    module = fill(ds, ("contrast",))
+    module = _amounts(fill(ds, ("contrast",)))
     if any(module.get(k) is not None for k in ("contrast_agent", "contrast_volume_mL", "contrast_total_dose_mL")):
         out.append(module)
     given = _administered(obj, ds)
     for item in obj.items(ds, AGENT_SEQUENCE):
-        agent = fill(item, ("contrast_agent",))
+        agent = _amounts(fill(item, ("contrast_agent",)))
         number = (agent.pop("contrast_agent_number", None) or "").strip()
         if given is not None and number not in given:
             continue
@@ -62,6 +64,16 @@ def administrations(obj: DicomObject, fill: Fill) -> list[dict]:
         agent["contrast_stop_time"] = stops[-1] if stops else None
         out.append(agent)
     return [{k: a.get(k) for k in FIELDS} for a in out]
+
+
+def _amounts(administration: dict) -> dict:
+    """Zero amounts as not stated: consoles write 0 in the module's amounts when nobody entered them (the corpus's
+    Elscint CT names its agent, Iodine IV, with volume, total and concentration 0; a Japanese CR writes volume 0 and
+    no agent), and an injection of 0 mL is no administration."""
+    for key in AMOUNTS:
+        if administration.get(key) == 0:
+            administration[key] = None
+    return administration
 
 
 def _administered(obj: DicomObject, ds: dict[int, Element]) -> set[str] | None:
