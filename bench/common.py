@@ -46,7 +46,7 @@ def percentile(values, q):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def start_orthanc(workdir: Path, with_kerma: bool) -> OrthancProcess:
+def start_orthanc(workdir: Path, with_kerma: bool, kerma_config: dict | None = None) -> OrthancProcess:
     """Start a fresh Orthanc on free ports, storage in ``workdir``.
 
     Parameters
@@ -56,11 +56,13 @@ def start_orthanc(workdir: Path, with_kerma: bool) -> OrthancProcess:
     with_kerma : bool
         True: the Python plugin loads Kerma (plugin/entry.py). False: no plugin at all
         (``"Plugins": []``), i.e. Orthanc alone.
+    kerma_config : dict, optional
+        Settings of the configuration (``{"Kerma.Dosimetry": False}``), with Kerma.
     """
-    extra = {} if with_kerma else {"Plugins": []}
+    extra = dict(kerma_config or {}) if with_kerma else {"Plugins": []}
     orthanc = OrthancProcess(workdir, free_port(), free_port(), f"sqlite:///{workdir}/kerma.sqlite",
                              auth=AUTH, extra_config=extra)
-    return orthanc.start()
+    return orthanc.start(timeout=180)  # a busy machine takes its time to create the schema
 
 
 def wait_for(predicate, timeout: float, interval: float):

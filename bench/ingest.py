@@ -77,21 +77,21 @@ def _health(session, url, errors: list | None = None):
 
 
 def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_config: Path,
-            e2e_timeout: float = 300.0, check=None) -> dict:
-    """One fresh Orthanc (``kind`` = "alone" or "kerma"), one storescu of the batch, figures of that run.
+            e2e_timeout: float = 300.0, check=None, kerma_config: dict | None = None) -> dict:
+    """One fresh Orthanc (``kind`` = "alone", else Kerma with ``kerma_config``), one storescu of the batch, figures.
 
     ``expected_ok``: how many ``ok`` dose records Kerma must end up with.  ``check(session, url)``
     (Kerma runs only, after the end-to-end time is taken): a dict merged into the result; its
     ``check_ok`` (if any) must be true for the run to count as complete.
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=workroot))
-    orthanc = start_orthanc(workdir, with_kerma=(kind == "kerma"))
+    orthanc = start_orthanc(workdir, with_kerma=(kind != "alone"), kerma_config=kerma_config)
     try:
         session = orthanc.session()
         result = storescu(paths, orthanc.dicom_port, log_config)
         n = len(paths)
         result["kind"] = kind
-        if kind == "kerma":
+        if kind != "alone":
             recorded_at, last, errors = [], {}, []
 
             def all_recorded():
@@ -137,7 +137,7 @@ def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_
 
 def _kerma_text(r: dict) -> str:
     """The Kerma part of a run's progress line."""
-    if r["kind"] != "kerma":
+    if r["kind"] == "alone":
         return ""
     text = f", all records {_s(r['records_s'])}, lag 0 {_s(r['e2e_s'])}, {r['dose_objects']}"
     if r.get("health_errors"):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
 
-    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e|f|h|k|n|o|p|s] [--json out.json]
+    .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e|f|h|k|n|o|p|q|s] [--json out.json]
 
 (a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
 (b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
@@ -17,6 +17,8 @@
     wrong over 500 screens each (only with --only o: tesseract takes a few seconds a screen)
 (p) (a)'s batch with generated CT dose screens among it (read by OCR in Kerma's OCR process): C-STORE ratio to Orthanc
     alone, target 0.9, and when the OCR queue is empty (only with --only p)
+(q) (a)'s batch plus copies of every corpus fluoroscopy RDSR: Orthanc alone vs Kerma with the dosimetry process off vs
+    on, interleaved; C-STORE ratios side by side, and when every study's derived doses are computed (only with --only q)
 (f) extract() on 100,000 mutated corpus objects (--mutants, --seed): outcomes, time per object, exceptions (only with
     --only f: ~15 minutes)
 (s) statistics at scale: median table and DRL-exceedance list over 1,000,000 generated events, SQLite and PostgreSQL,
@@ -106,6 +108,12 @@ def run_p(args, workroot: Path) -> dict:
     result["batch"] = {"instances": len(paths), "rdsr": n_rdsr, "ct": n_ct, "screens": n_screens}
     result["ocr_after_e2e_median_s"] = median([r["ocr_after_e2e_s"] for r in result["runs"] if r.get("ocr_after_e2e_s")])
     return result
+
+
+def run_q(args, workroot: Path) -> dict:
+    from dosimetry import run
+
+    return run(args, workroot, say=log)
 
 
 def run_b(args, workroot: Path) -> dict:
@@ -341,6 +349,9 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
         t = TARGETS["ingestion_ratio_min"]
         rows.append((f"ingestion ratio under HL7 load >= {t}", f"{h['ratio_cstore']:.2f}", verdict(h["ratio_cstore"] >= t),
                      f"{h['hl7_rate']:.0f} HL7 messages/s"))
+    if summary.get("q"):
+        from dosimetry import target_rows as dosimetry_rows
+        rows += dosimetry_rows(summary["q"], verdict)
     p = summary.get("p")
     if p:
         t = TARGETS["screens_ratio_min"]
@@ -404,7 +415,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small batches (80 CT + 20 RDSR; a 100-slice series), 1 run each, 20 latency files, fewer repeats")
-    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "h", "k", "n", "o", "p", "s"], action="append", help="run only this part (repeatable)")
+    p.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "h", "k", "n", "o", "p", "q", "s"], action="append", help="run only this part (repeatable)")
     p.add_argument("--ocr-screens", type=int, help="(o): screens per engine (default 500, --quick 40 glyph / 20 tesseract)")
     p.add_argument("--mutants", type=int, help="(f): mutants to extract (default 100,000, --quick 5,000)")
     p.add_argument("--seed", type=int, default=20261202, help="(f): seed of the mutants (default 20261202)")
@@ -418,7 +429,7 @@ def main(argv=None) -> int:
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
     try:
-        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("p", run_p), ("d", run_d), ("h", run_h),
+        for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("p", run_p), ("q", run_q), ("d", run_d), ("h", run_h),
                          ("o", run_o), ("f", run_f), ("s", run_s)):  # cheapest first
             if part in parts:
                 started = time.perf_counter()
@@ -436,6 +447,9 @@ def main(argv=None) -> int:
     if "h" in summary:
         from hl7 import show as print_h
         print_h(summary["h"])
+    if "q" in summary:
+        from dosimetry import show as print_q
+        print_q(summary["q"])
     if "k" in summary:
         from skindose import show as print_k
         print_k(summary["k"])

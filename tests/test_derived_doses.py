@@ -5,24 +5,28 @@ the real end-to-end test's: tests/test_orthanc_derived.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import select
 
-from kerma.db.models import Alert, AlertRule, DerivedDose, DoseObject, Study
+from kerma.db.models import Alert, AlertRule, CorrectionFactor, DerivedDose, DoseObject, Study
 from kerma.db.states import mark_dosimetry_due
 from kerma.derived import derived_doses, study_summaries
 from kerma.derived.compute import compute
 from kerma.derived.inputs import gather, sampled_slices
 from kerma.dosimetry.effective import effective_dose
-from kerma.dosimetry.skin import skin_dose
+from kerma.dosimetry.skin import Geometry, skin_dose
 from kerma.extract import extract
 from kerma.ingest.dosimetry import DosimetryThread
 from kerma.evaluate.shipped import FLUORO_LEVELS
 from kerma.evaluate.shipped import rows as shipped_rows
 from kerma.ingest.store import Processed, store_batch
 from kerma.pipeline import refresh_due
+from kerma.reports.charts import number
+from kerma.reports.data import report_data
+from kerma.reports.layout import sections
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +166,37 @@ def test_the_psd_is_a_study_total_that_srdl_rules_read(sessions, files):
         alert = session.scalars(select(Alert).where(Alert.study_id == study.id)).one()
         assert alert.value == pytest.approx(psd, rel=1e-5) and alert.threshold == 400.0
     assert thread.update(study.id) is False  # the refresh marked it due again; its inputs are the same
+    with sessions() as session:  # the monthly report lists it
+        data = report_data(session, study.study_date, study.study_date)
+        table = next(s for s in sections(data, {}) if s.title.startswith("Peak skin doses"))
+    assert [r["psd_mGy"] for r in data["skin_doses"]] == [pytest.approx(psd, rel=1e-5)]
+    assert table.rows[0][2] == number(data["skin_doses"][0]["psd_mGy"])
 
 
 def test_the_shipped_psd_levels_are_evaluable():
     levels = {r["code"]: r for r in shipped_rows(FLUORO_LEVELS)}
     assert (levels["fluoro:2"]["quantity"], levels["fluoro:2"]["evaluable"]) == ("psd_mGy", "yes")
     assert json.loads(levels["fluoro:2"]["parameters"])["threshold"] == 3000.0  # NCRP 168's SRDL: 3 Gy
+
+
+def test_a_correction_factor_recomputes_with_the_corrected_values(sessions, files):
+    """A Ka,r calibration of the report's device scales the skin dose; the table's measured transmission replaces the
+    model's estimate; both are inputs (a later factor recomputes)."""
+    thread, _ = stored(sessions, {"rf": files["rf"]})
+    thread.tick()
+    with sessions() as session, session.begin():
+        study = study_of(session, "rf", files)
+        study_id, device_id = study.id, session.scalars(select(DoseObject.device_id)).one()
+        measured = dict(measured_on=dt.date(2026, 1, 5), method="dosimeter at the reference point", measured_by="MPE")
+        session.add_all([CorrectionFactor(device_id=device_id, kind="ka_r", factor=1.25, **measured),
+                         CorrectionFactor(device_id=device_id, kind="table_transmission", factor=0.5, **measured)])
+        mark_dosimetry_due([study])
+    assert thread.update(study_id) is True
+    record = extract(files["rf"])
+    record["events"] = [{**e, "ka_r_mGy": e["ka_r_mGy"] * 1.25 if e.get("ka_r_mGy") is not None else None}
+                        for e in record["events"]]
+    expected = skin_dose(record, geometry=Geometry.defaults("elliptic", table_transmission=0.5))
+    with sessions() as session:
+        row = session.scalars(select(DerivedDose).where(DerivedDose.kind == "skin_dose")).one()
+        assert row.psd_mGy == pytest.approx(expected.psd_mGy, rel=1e-5)
+        assert row.inputs["objects"][0]["correction_factors"] == {"ka_r": 1.25, "table_transmission": 0.5}

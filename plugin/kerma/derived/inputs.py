@@ -56,7 +56,8 @@ class StudyInputs:
     def describe(self) -> dict:
         """What the rows store as their inputs (no Orthanc ids: those change when a study is moved)."""
         return {"model_version": MODEL_VERSION, "patient": self.patient, "exam_region": self.exam_region,
-                "objects": [{"sop_instance_uid": o.sop_instance_uid, "role": o.role} for o in self.objects]}
+                "objects": [{"sop_instance_uid": o.sop_instance_uid, "role": o.role,
+                             **({"correction_factors": dict(o.factors)} if o.factors else {})} for o in self.objects]}
 
 
 def _image(row) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -25,6 +25,11 @@ def nothing_to_convert() -> list[dict]:
 def due_studies(session: Session, limit: int = DUE_CHUNK) -> list[int]:
     """Ids of up to ``limit`` studies marked due, oldest first."""
     return list(session.scalars(select(Study.id).where(Study.dosimetry_due.is_(True)).order_by(Study.id).limit(limit)))
+
+
+def due_count(session: Session) -> int:
+    """How many studies are marked due."""
+    return session.scalar(select(func.count()).select_from(Study).where(Study.dosimetry_due.is_(True))) or 0
 
 
 def unchanged(session: Session, inputs: StudyInputs) -> bool:

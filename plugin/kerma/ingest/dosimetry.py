@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from ..background import PeriodicThread
 from ..db.outage import is_outage
 from ..derived.inputs import StudyInputs, gather
-from ..derived.store import due_studies, nothing_to_convert, replace_rows, unchanged
+from ..derived.store import due_count, due_studies, nothing_to_convert, replace_rows, unchanged
 from .child import ChildFailed, ChildProcess
 from .give_way import GiveWay
 
@@ -129,11 +129,14 @@ class DosimetryThread(PeriodicThread):
             return failed_rows(str(exc))
 
     def state(self) -> dict:
-        """For ``GET health``: the process's pid, how many were started, studies computed, the last error."""
+        """For ``GET health``: the process's pid, how many were started, studies computed and still due, the last
+        error."""
         process = getattr(self.compute, "__self__", None)
+        with self.sessions() as session:
+            due = due_count(session)
         return {"state": "error" if self.last_error else "running", "pid": getattr(process, "pid", None),
                 "processes_started": getattr(process, "started", None), "studies_computed": self.computed,
-                "error": self.last_error}
+                "studies_due": due, "error": self.last_error}
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -4,7 +4,8 @@
 * ``distributions``: per standard exam, quantity and device in the period (the values, for box plots);
 * ``alerts``: alerts on studies of the period, by kind, severity and status;
 * ``above_drl``: every examination or exposure of the period above its DRL;
-* ``load``: examinations by weekday × hour, and per procedure.
+* ``load``: examinations by weekday × hour, and per procedure;
+* ``skin_doses``: every peak skin dose estimated for a study of the period (:mod:`kerma.derived`), highest first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import quantities
 from ..db.models import Alert, DoseObject, Study
+from ..derived import derived_doses
 from ..stats import tables
 from ..stats.summary import summarize
 from .periods import months_back
@@ -36,6 +38,7 @@ def report_data(session: Session, start: dt.date, end: dt.date, filters: dict | 
         "title": f"Dose report {start.isoformat()} – {end.isoformat()}", "start": start.isoformat(), "end": end.isoformat(),
         "filters": filters, "examinations": len(studies), "trends": [], "distributions": [], "above_drl": [],
         "alerts": _alerts(session, start, end, {s.id for s in studies}), "load": _load(studies),
+        "skin_doses": _skin_doses(session, studies),
     }
     for quantity in (q.key for q in quantities.reported()):  # each at its own level (exam totals, per exposure)
         data["trends"] += [r for r in tables.median_table(session, quantity, trailing, "month", by_device=False)
@@ -53,6 +56,17 @@ def _studies(session: Session, filters: tables.Filters) -> list:
     if filters.modality:
         stmt = stmt.where(Study.id.in_(select(DoseObject.study_id).where(DoseObject.modality == filters.modality)))
     return session.execute(stmt).all()
+
+
+def _skin_doses(session: Session, studies: list) -> list[dict]:
+    """The period's peak skin dose estimates (one per fluoroscopy report), highest first, with their band and method."""
+    by_id = {s.id: s for s in studies}
+    rows = [(study_id, r) for study_id, entry in derived_doses(session, by_id, with_result=False).items()
+            for r in entry["skin_dose"] if r["psd_mGy"] is not None]
+    return [{"date": by_id[i].study_date.isoformat() if by_id[i].study_date else None,
+             "study": by_id[i].procedure_reported or by_id[i].study_description, "psd_mGy": r["psd_mGy"],
+             "psd_mGy_low": r["psd_mGy_low"], "psd_mGy_high": r["psd_mGy_high"], "kar_total_mGy": r["kar_total_mGy"],
+             "method": r["method"]} for i, r in sorted(rows, key=lambda item: -item[1]["psd_mGy"])]
 
 
 def _alerts(session: Session, start: dt.date, end: dt.date, study_ids: set[int]) -> dict:

@@ -53,6 +53,14 @@ def sections(data: dict, device_names: dict) -> list[Section]:
     out.append(Section("Examinations above the DRL", columns=["date", "standard exam", "quantity", "value", "DRL", "ratio"],
                        rows=[[r["date"] or "", r["standard_exam"] or "", heading(r["quantity"]), number(r["value"]),
                               number(r["drl"]), f"{r['ratio']:.2f}"] for r in data["above_drl"]]))
+    if data.get("skin_doses"):  # fluoroscopy studies of the period with an estimate
+        out.append(Section("Peak skin doses in the period (Kerma's estimates from each report's geometry, with the "
+                           "range of their uncertainty)",
+                           columns=["date", "study", "PSD (mGy)", "range (mGy)", "Σ Ka,r (mGy)", "method"],
+                           rows=[[r["date"] or "", r["study"] or "", number(r["psd_mGy"]),
+                                  f"{number(r['psd_mGy_low'])}–{number(r['psd_mGy_high'])}"
+                                  if r["psd_mGy_low"] is not None else "", number(r["kar_total_mGy"]), r["method"] or ""]
+                                 for r in data["skin_doses"]]))
     load = data["load"]
     out.append(Section("Modality load", figures=[charts.load_heatmap(load), charts.procedure_chart(load)],
                        columns=["procedure", "total", *load["weekdays"]],
