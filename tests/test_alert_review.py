@@ -56,6 +56,8 @@ def test_the_review_lifecycle_is_audited_step_by_step(ctx, alert_id):
     assert status == 409 and "comment" in answer["error"]
     ok(ctx, "POST", f"alerts/{alert_id}/comments", {"text": "Patient 140 kg, arms down."})
     assert ok(ctx, "POST", f"alerts/{alert_id}/investigate", {})["status"] == "under_investigation"
+    status, answer = call(ctx, "POST", f"alerts/{alert_id}/close", {"reportable": True})
+    assert status == 409 and answer["error"] == "closing needs a comment saying why"
     closed = ok(ctx, "POST", f"alerts/{alert_id}/close", {"reportable": True, "comment": "Notified to the authority"})
     assert closed["status"] == "closed" and closed["reportable"] is True and closed["closed_at"]
     status, answer = call(ctx, "POST", f"alerts/{alert_id}/acknowledge", {})
@@ -78,6 +80,32 @@ def test_assigning_and_justifying(ctx, alert_id):
     assert justified["status"] == "justified"
     assert ok(ctx, "GET", "alerts", assignee="rad.jones")["alerts"][0]["id"] == alert_id
     assert ok(ctx, "POST", f"alerts/{alert_id}/reopen", {})["status"] == "acknowledged"
+
+
+def test_triage_order_and_bulk_acknowledge_and_assign(ctx, alert_id):
+    """Three alerts (two of a high-severity rule, raised in that order, one warning): triage lists high ones first,
+    the older first; a bulk acknowledge acknowledges the new ones, skips one already acknowledged, and audits each;
+    a bulk assign gives all to one person; an unknown id changes nothing."""
+    ok(ctx, "POST", "alerts/rules", {"name": "CTDIvol over 50", "kind": "absolute", "quantity": "ctdivol_mGy", "severity": "high",
+                                     "level": "exposure", "parameters": {"threshold": 50.0}})
+    store(ctx, ct_study("2026-03-04", "CT-A", "Abdomen", [51.0], [900.0]))
+    store(ctx, ct_study("2026-03-05", "CT-A", "Abdomen", [52.0], [900.0]))
+    triage = ok(ctx, "GET", "alerts", sort="triage")["alerts"]
+    highs = sorted(a["id"] for a in triage if a["severity"] == "high")
+    warnings = sorted(a["id"] for a in triage if a["severity"] == "warning")
+    assert len(highs) == 2 and [a["id"] for a in triage] == highs + warnings
+    ok(ctx, "POST", f"alerts/{highs[0]}/acknowledge", {})
+    every = highs + warnings
+    assert call(ctx, "POST", "alerts/bulk/acknowledge", {"ids": [*every, 99999]})[0] == 404
+    done = ok(ctx, "POST", "alerts/bulk/acknowledge", {"ids": every, "comment": "Seen in the morning round"})
+    assert done["done"] == [highs[1], *warnings] and done["skipped"] == [{"id": highs[0], "status": "acknowledged"}]
+    assert {a["status"] for a in ok(ctx, "GET", "alerts")["alerts"]} == {"acknowledged"}
+    assert ok(ctx, "POST", "alerts/bulk/assign", {"ids": every, "assignee": "mpe.smith"})["done"] == every
+    assert ok(ctx, "GET", "alerts", assignee="mpe.smith")["total"] == len(every)
+    detail = ok(ctx, "GET", f"alerts/{highs[1]}")
+    assert [e["action"] for e in detail["audit"]] == ["alert.acknowledge", "alert.assign"]
+    assert [c["text"] for c in detail["comments"]] == ["Seen in the morning round"]
+    assert call(ctx, "POST", "alerts/bulk/acknowledge", {"ids": []})[0] == 400
 
 
 def test_rule_changes_are_versioned_and_alerts_keep_the_version_that_fired(ctx, alert_id):

@@ -55,6 +55,11 @@ def test_rule_lifecycle_is_audited_and_remaps(api):
     assert unmapped[0]["count"] == 4  # history re-mapped: nothing matches the new condition
     assert call("DELETE", f"mapping/rules/{rule_id}")[0] == 200
     assert call("POST", "mapping/rules", body={**rule, "conditions": [{"field": "protocol", "op": "regex", "value": "("}]})[0] == 400
+    status, answer = call("POST", "mapping/rules", body={**rule, "conditions": [{"field": "protocl", "op": "equals", "value": "x"}]})
+    assert status == 400 and answer["error"].startswith("conditions[0].field: 'protocl' is no field of an exposure")
+    fields = call("GET", "mapping/fields")[1]
+    assert {"protocol", "acquisition_type", "study_description"} <= set(fields["exposure"]) and "event_count" in fields["exam"]
+    assert "event_count" not in fields["exposure"]
     with sessions() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions == ["standard_exam.create", "mapping_rule.create", "mapping_rule.update", "mapping_rule.delete"]
@@ -94,10 +99,27 @@ def test_drl_sets_and_local_values(api):
     status, value = call("POST", f"drl/sets/{local['id']}/values",
                          body={"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 460})
     assert status == 200 and value["level"] == "exam"
-    call("POST", "mapping/rules", body={"level": "exam", "standard_exam_id": exam["id"],
-                                        "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]})
+    assert call("POST", "alerts/rules", body={"name": "DLP above the DRL", "kind": "drl", "quantity": "total_dlp_mGycm",
+                                              "level": "exam", "parameters": {"k": 1.0}})[0] == 200
+    status, mapped = call("POST", "mapping/rules", body={"level": "exam", "standard_exam_id": exam["id"],
+                                                         "conditions": [{"field": "protocol", "op": "contains", "value": "abdomen"}]})
+    # the four studies changed exam, and the DRL rule ran again over them: DLP 500 and 550 are above 460
+    assert (status, mapped["changed_studies"], mapped["new_alerts"]) == (200, 4, 2)
+    assert sorted(a["value"] for a in call("GET", "alerts")[1]["alerts"]) == [500.0, 550.0]
     above = call("GET", "statistics/above-drl", {"quantity": "total_dlp_mGycm"})[1]["above_drl"]
     assert sorted(h["value"] for h in above) == [500.0, 550.0]
+    # compliance: DLP 400, 450, 500, 550 against 460: median 475 (red), 75th percentile 512.5; its drill-down
+    (row,) = call("GET", "statistics/compliance", {"date_from": "2026-01-01", "date_to": "2026-12-31"})[1]["compliance"]
+    assert (row["status"], row["n"], row["median"], row["p75"], row["period"]) == ("red", 4, 475.0, 512.5, "2026-Q1")
+    assert (row["standard_exam"], row["device_name"], row["median_over_drl"]) == ("CT Abdomen", "CT-A", pytest.approx(475 / 460))
+    assert call("GET", "statistics/compliance", {"date_from": "2026-01-01", "status": "green,amber"})[1]["compliance"] == []
+    drill = call("GET", "statistics/above-drl", {"quantity": row["quantity"], "drl_value_id": row["drl_value_id"],
+                                                 "date_from": row["period_from"], "date_to": row["period_to"]})[1]["above_drl"]
+    assert sorted(h["ratio"] for h in drill) == pytest.approx([500 / 460, 550 / 460])
+    assert call("GET", "statistics/above-drl", {"quantity": "total_dlp_mGycm", "drl_value_id": value["id"] + 1})[1]["above_drl"] == []
+    studies = call("GET", "studies", {"above_drl": "1"})[1]["studies"]
+    assert sorted((a["quantity"], a["value"], a["drl"]) for s in studies for a in s["above_drl"]) == [
+        ("total_dlp_mGycm", 500.0, 460.0), ("total_dlp_mGycm", 550.0, 460.0)]
     national = call("GET", f"drl/sets/{sets[0]['id']}")[1]["values"][0]
     assert call("PUT", f"drl/values/{national['id']}", body={"value": 1})[0] == 400  # a published number stays
     assert call("PUT", f"drl/values/{national['id']}", body={"enabled": False})[0] == 200

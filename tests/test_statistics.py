@@ -14,7 +14,7 @@ from kerma.db.models import Device, DrlSet, DrlValue, MappingRule
 from kerma.drl.reference import VERIFIED
 from kerma.drl.sets import active_levels, load_reference_table, load_table
 from kerma.ingest.store import Processed, store_batch
-from kerma.stats import tables
+from kerma.stats import compliance, tables
 from kerma.stats.summary import summarize
 from records_factory import ct_study, dx_study
 
@@ -145,6 +145,51 @@ def test_exam_level_and_exposure_level_drls(sessions, generated):
         1 for r in children for e in r["events"] if e["ctdivol_mGy"] > 6.0)
     assert len(above_exposure) == expected_events
     assert all(h["value"] > h["drl"] for h in above_exposure)
+
+
+@pytest.mark.parametrize(("median", "p75", "drl", "status"), [
+    (16.0, 20.0, 15.0, "red"), (15.0, 20.0, 15.0, "amber"), (12.0, 15.0, 15.0, "green"), (12.0, 15.1, 15.0, "amber")])
+def test_compliance_status_compares_the_median_then_the_75th_percentile(median, p75, drl, status):
+    assert compliance.status(median, p75, drl) == status
+
+
+@pytest.mark.parametrize(("key", "first", "last"), [
+    ("2026-Q4", "2026-10-01", "2026-12-31"), ("2024-02", "2024-02-01", "2024-02-29"), ("2025", "2025-01-01", "2025-12-31"),
+    ("2026-12", "2026-12-01", "2026-12-31"), ("all", None, None)])
+def test_period_bounds(key, first, last):
+    bounds = compliance.period_bounds(key)
+    assert bounds == (first and dt.date.fromisoformat(first), last and dt.date.fromisoformat(last))
+
+
+def test_drl_compliance_per_exam_device_quarter_and_band(sessions, generated):
+    """Every exam × device × band with a DRL: n, median and 75th percentile from numpy on the records, the status from
+    those numbers and the DRL; worst status first; the quarter's bounds cut to the filters' dates."""
+    records, thorax, devices = generated
+    with sessions() as s:
+        rows = compliance.compliance(s, tables.Filters(dt.date(2026, 1, 10), dt.date(2026, 3, 31)), "quarter")
+    expected: dict = {}
+    for r in records:
+        if r["modality"] != "CT" or r["study"]["study_date"] < "2026-01-10":
+            continue
+        adult = r["patient"]["age_years"] >= 16
+        key = (devices[r["device"]["station_name"]], "adult" if adult else "paediatric")
+        expected.setdefault(("ctdivol_mGy", *key), []).extend(e["ctdivol_mGy"] for e in r["events"])
+        if adult:  # the exam-level DRL is for adults only
+            expected.setdefault(("total_dlp_mGycm", *key), []).append(r["totals"]["ct_dlp_total_mGycm"])
+    drls = {("ctdivol_mGy", "adult"): 15.0, ("ctdivol_mGy", "paediatric"): 6.0, ("total_dlp_mGycm", "adult"): 700.0}
+    got = {(row["quantity"], row["device_id"], row["patient_group"]): row for row in rows}
+    assert set(got) == set(expected)
+    for key, values in expected.items():
+        row, drl = got[key], drls[(key[0], key[2])]
+        median, p75 = float(np.median(values)), float(np.percentile(values, 75))
+        assert (row["n"], row["median"], row["p75"], row["drl"]["value"]) == (len(values), pytest.approx(median), pytest.approx(p75), drl)
+        assert row["few_values"] == (len(values) < 20)
+        assert row["median_over_drl"] == pytest.approx(median / drl) and row["p75_over_drl"] == pytest.approx(p75 / drl)
+        assert row["status"] == ("red" if median > drl else "amber" if p75 > drl else "green"), key
+        assert (row["standard_exam_id"], row["period"], row["period_from"], row["period_to"]) == (
+            thorax, "2026-Q1", "2026-01-10", "2026-03-31")
+    ranks = [compliance.STATUSES.index(r["status"]) for r in rows]
+    assert ranks == sorted(ranks)
 
 
 def test_esr_tables(sessions, generated):

@@ -175,7 +175,7 @@ def test_question_4_an_unmapped_protocol_is_mapped_from_its_row_in_two_clicks(pa
     row = page.locator("[data-table=unmapped] tbody tr", has_text=protocol)
     expect(row).to_have_count(1)
     expect(row.locator("td[data-label=Exposures]")).to_have_text(str(exposures))
-    expect(row.locator("td[data-label=Device]")).to_have_text(record["device"]["station_name"])
+    expect(row.locator("td[data-label='Devices (exposures)']")).to_have_text(f"{record['device']['station_name']} ({exposures})")
     row.locator("button.map").click()
     form = page.locator("form.rule-form")
     expect(form.locator("input[name=field]")).to_have_value("protocol")
@@ -189,6 +189,33 @@ def test_question_4_an_unmapped_protocol_is_mapped_from_its_row_in_two_clicks(pa
     expect(page.locator("[data-table=unmapped] tbody tr", has_text=protocol)).to_have_count(0)
 
 
+def test_a_misspelt_field_is_refused_in_the_page_and_a_rule_is_changed_after_confirmation(page, orthanc):
+    """The rule form knows the fields of each level (GET mapping/fields): "protocl" is refused before anything is
+    sent. A rule's Edit fills the form; saving asks first (accepted here), then the rule has its new version."""
+    posted = []
+    page.on("request", lambda r: posted.append(r.url) if r.method in ("POST", "PUT") else None)
+    page.goto(orthanc.url + "/kerma/ui/index.html#/mapping")
+    form = page.locator("form.rule-form")
+    form.locator("input[name=field]").fill("protocl")
+    form.locator("input[name=value]").fill("Anything")
+    form.locator("select[name=standard_exam_id]").select_option(index=1)
+    form.locator("button.save").click()
+    expect(form.locator(".result")).to_contain_text("is no field of an exposure")
+    assert posted == []
+    rule = next(r for r in orthanc.session().get(orthanc.url + "/kerma/api/mapping/rules").json()["rules"]
+                if r["name"] == "generated exam" and r["conditions"][0]["value"] == "CT exam 01")  # on the first page
+    page.locator("[data-table=mapping-rules] tbody tr", has_text='Study description equals "CT exam 01"').locator("button.edit").click()
+    expect(form.locator("input[name=value]")).to_have_value("CT exam 01")
+    expect(form.locator("select[name=level]")).to_have_value("exam")
+    form.locator("input[name=priority]").fill("501")
+    page.evaluate("window.confirm = (text) => { window.asked = text; return true; }")  # the question, answered yes
+    form.locator("button.save").click()
+    expect(page.locator("p.message")).to_contain_text("re-mapped", timeout=60_000)
+    assert "mapped again" in page.evaluate("window.asked")
+    changed = orthanc.session().get(orthanc.url + "/kerma/api/mapping/rules").json()["rules"]
+    assert next((r["priority"], r["version"]) for r in changed if r["id"] == rule["id"]) == (501, 2)
+
+
 def _shown(value, decimals):
     """A number as the UI writes it in en-US: thousands separated, at most ``decimals`` decimals, none trailing."""
     if value is None:
@@ -197,47 +224,81 @@ def _shown(value, decimals):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def test_question_1_exams_and_devices_above_the_drl_this_quarter_in_one_click(page, orthanc):
-    """"Which examinations on which device exceed the DRL this quarter, and by how much?": the start page's DRL tile
-    (1) gives exam × device with median / DRL, against medians of the generated CTDIvol values and the set's adult
-    DRLs computed here from the database. The browser's clock is pinned in the last quarter of the generated data."""
-    import datetime as dt
-
+def _drl_groups(orthanc, first, last):
+    """Every value of the generated DRL set's quantities between ``first`` and ``last``, grouped as a DRL is compared:
+    (quantity, exam, device, patient group) -> (values, DRL), read here from the database. Exposure-level quantities
+    are the counted events (each with its own exam), exam-level ones the studies; adults are 16 years and over (or of
+    unknown age), the paediatric band 15-30 kg under 16."""
     from sqlalchemy import select
 
     from kerma.db.engine import make_engine
-    from kerma.db.models import Device, DrlValue, IrradiationEvent, StandardExam
+    from kerma.db.models import Device, DrlValue, IrradiationEvent, StandardExam, Study
 
     engine = make_engine(orthanc.database_url)
-    with engine.connect() as conn:
-        values = conn.execute(select(StandardExam.name, Device.station_name, IrradiationEvent.ctdivol_mGy)
-                              .join(StandardExam, StandardExam.id == IrradiationEvent.standard_exam_id)
-                              .join(Device, Device.id == IrradiationEvent.device_id)
-                              .where(IrradiationEvent.counted, IrradiationEvent.ctdivol_mGy.is_not(None),
-                                     IrradiationEvent.event_date.between(dt.date(2026, 10, 1), dt.date(2026, 12, 31)))).all()
-        drls = dict(conn.execute(select(StandardExam.name, DrlValue.value).join(StandardExam)
-                                 .where(DrlValue.quantity == "ctdivol_mGy", DrlValue.patient_group == "adult",
-                                        DrlValue.drl_set_id == 1)).all())
-    engine.dispose()
     groups: dict = {}
-    for exam, device, value in values:
-        groups.setdefault((exam, device), []).append(value)
-    above = {key: statistics.median(v) / drls[key[0]] for key, v in groups.items()
-             if key[0] in drls and statistics.median(v) > drls[key[0]]}
-    assert above
+    with engine.connect() as conn:
+        drls = {(q, exam, group): (value, low, high) for q, exam, group, value, low, high in conn.execute(
+            select(DrlValue.quantity, StandardExam.name, DrlValue.patient_group, DrlValue.value, DrlValue.weight_min_kg,
+                   DrlValue.weight_max_kg).join(StandardExam).where(DrlValue.drl_set_id == 1))}
+        for quantity in sorted({q for q, _, _ in drls}):
+            if quantity.startswith("total_"):
+                stmt = (select(StandardExam.name, Device.station_name, getattr(Study, quantity), Study.patient_age_years,
+                               Study.patient_weight_kg).join(StandardExam, StandardExam.id == Study.standard_exam_id)
+                        .join(Device, Device.id == Study.device_id).where(Study.study_date.between(first, last)))
+            else:
+                stmt = (select(StandardExam.name, Device.station_name, getattr(IrradiationEvent, quantity),
+                               Study.patient_age_years, Study.patient_weight_kg)
+                        .join(Study, Study.id == IrradiationEvent.study_id)
+                        .join(StandardExam, StandardExam.id == IrradiationEvent.standard_exam_id)
+                        .join(Device, Device.id == IrradiationEvent.device_id)
+                        .where(IrradiationEvent.counted, IrradiationEvent.event_date.between(first, last)))
+            for exam, device, value, age, weight in conn.execute(stmt):
+                if value is None:
+                    continue
+                if age is None or age >= 16:
+                    group = "adult"
+                else:
+                    _, low, high = drls.get((quantity, exam, "paediatric"), (None, None, None))
+                    group = "paediatric" if low is not None and weight is not None and low <= weight < high else None
+                if (quantity, exam, group) in drls:
+                    groups.setdefault((quantity, exam, device, group), ([], drls[(quantity, exam, group)][0]))[0].append(value)
+    engine.dispose()
+    return groups
+
+
+def test_question_1_exams_and_devices_above_the_drl_this_quarter_in_two_clicks(page, orthanc):
+    """"Which examinations on which device exceed the DRL this quarter, and by how much?": the start page's DRL tile
+    (1) opens DRL compliance for this quarter, the rows whose median is above the DRL (red), worst first, each with
+    median / DRL; a row (2) opens the values above its DRL. Medians, ratios and counts are computed here from the
+    generated database and the set's DRLs; the browser's clock is pinned in the last quarter of the generated data."""
+    import datetime as dt
+
+    groups = _drl_groups(orthanc, dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    known = {q["key"]: q for q in orthanc.session().get(orthanc.url + "/kerma/api/quantities").json()["quantities"]}
+    heading = lambda key: f"{known[key]['label']} ({known[key]['level']}, {known[key]['unit_display']})"  # noqa: E731
+    red = {key: statistics.median(values) / drl for key, (values, drl) in groups.items() if statistics.median(values) > drl}
+    assert len(red) > 1
     page.clock.set_fixed_time(dt.datetime(2026, 11, 16, 9, 0))
     page.goto(orthanc.url + "/kerma/ui/index.html")
     page.wait_for_selector("body[data-drawn]", state="attached")
     page.click("a.tile:has-text('above the DRL this quarter')")
-    rows = page.locator("[data-table=statistics] tbody tr")
+    table = page.locator("[data-table=compliance]")
+    rows = table.locator("tbody tr")
     expect(rows.first.locator("td[data-label=Period]")).to_have_text("2026-Q4")
-    expect(page.locator("[data-table=statistics] .count")).to_contain_text(f"{len(above)} row")
-    shown = {}
-    for i in range(rows.count()):
-        cells = rows.nth(i)
-        key = (cells.locator("td[data-label='Standard exam']").inner_text(), cells.locator("td[data-label=Device]").inner_text())
-        shown[key] = cells.locator("td[data-label='Median / DRL']").inner_text()
-    assert shown == {key: f"{_shown(ratio, 2)} ×" for key, ratio in above.items()}
+    expect(table.locator(".count")).to_have_text(re.compile(rf"(^{len(red):,} rows?| of {len(red):,})$"))
+    shown = [tuple(rows.nth(i).locator(f"td[data-label='{name}']").inner_text()
+                   for name in ("Status", "Standard exam", "Device", "Quantity", "Median / DRL")) for i in range(rows.count())]
+    worst = sorted(red.items(), key=lambda item: -item[1])[:len(shown)]  # the first page: highest median / DRL first
+    assert sorted(shown) == sorted(("red", exam, device, heading(q), f"{_shown(ratio, 2)} ×") for (q, exam, device, _), ratio in worst)
+    assert [row[4] for row in shown] == [f"{_shown(ratio, 2)} ×" for _, ratio in worst]
+    (quantity, exam, device, group), ratio = worst[0]
+    values, drl = groups[(quantity, exam, device, group)]
+    rows.first.click()
+    above = page.locator("[data-table=above-drl] tbody tr")
+    expect(above).to_have_count(sum(v > drl for v in values))
+    expect(above.first.locator("td[data-label='Value / DRL']")).to_have_text(f"{_shown(max(values) / drl, 2)} ×")
+    expect(above.first.locator("td[data-label=Device]")).to_have_text(device)
+    expect(above.first.locator("td[data-label='Standard exam']")).to_have_text(exam)
 
 
 def test_question_2_a_patients_dose_history_in_two_clicks(page, orthanc):
@@ -335,12 +396,13 @@ def test_an_alert_is_acknowledged_and_closed_with_its_audit_trail(page, orthanc)
     assert alerts, "the fluoroscopy report over 5 Gy should have raised an alert"
     alert = alerts[0]
     page.goto(orthanc.url + "/kerma/ui/index.html#/alerts")
-    page.locator("tr.link", has_text=str(alert["rule"])).first.click()
+    page.locator(f"a.row-link[href='#/alerts/{alert['id']}']").click()  # the list is in triage order: its row
     page.wait_for_url(f"**#/alerts/{alert['id']}")
     expect(page.locator("dd.status")).to_have_text("new")
     page.fill("textarea[name=comment]", "Seen by the MPE; patient follow-up arranged")
     page.click("button.action-acknowledge")
     expect(page.locator("dd.status")).to_have_text("acknowledged")
+    page.fill("textarea[name=comment]", "Closed: follow-up letter sent")
     page.click("button.action-close")
     expect(page.locator("dd.status")).to_have_text("closed")
     trail = page.locator("table").last.locator("tbody tr")
@@ -436,7 +498,8 @@ def routes(orthanc) -> dict[str, str]:
         "today": "#/today", "studies": "#/studies", "studies-above-drl": f"#/studies?above_drl=1&{DATES}",
         "study-generated": f"#/studies/{quote(ct_study['study_instance_uid'])}",
         "study-fluoroscopy": f"#/studies/{quote(alert['study_instance_uid'])}",
-        "statistics": f"#/statistics?{DATES}", "statistics-dap": f"#/statistics?quantity=total_dap_Gycm2&period=quarter&{DATES}",
+        "statistics": f"#/statistics?{DATES}", "compliance": f"#/compliance?period=quarter&{DATES}",
+        "compliance-above": _drill_down(api, orthanc.url), "statistics-dap": f"#/statistics?quantity=total_dap_Gycm2&period=quarter&{DATES}",
         "mapping": "#/mapping", "drl": "#/drl", "alerts": "#/alerts", "alert": f"#/alerts/{alert['id']}",
         "alert-rules": "#/alert-rules", "reports": "#/reports", "reconciliation": "#/reconciliation",
         "reconciliation-mismatches": "#/reconciliation?list=mismatches", "hl7": "#/hl7", "mpps": "#/mpps",
@@ -446,6 +509,14 @@ def routes(orthanc) -> dict[str, str]:
         "patients": "#/patients",
         "patient": f"#/patients/{quote(ct_study['patient']['patient_id'])}?window=5y&as_of=2026-12-31",
     }
+
+
+def _drill_down(api, url) -> str:
+    """The values above the DRL behind the worst row of DRL compliance over the generated period, as its row links."""
+    row = api.get(url + "/kerma/api/statistics/compliance", params={"period": "quarter", "status": "red", "date_from": "2025-01-01",
+                                                                   "date_to": "2026-12-31"}).json()["compliance"][0]
+    return "#/compliance/above?" + urllib.parse.urlencode({k: row[k] for k in ("quantity", "standard_exam_id", "device_id", "drl_value_id")}
+                                                          | {"date_from": row["period_from"], "date_to": row["period_to"], "period": row["period"]})
 
 
 def _json_keys(value, into: set):
@@ -592,3 +663,42 @@ def test_a_form_submitted_twice_creates_one_object(page, orthanc, form):
     after = {path: _count(orthanc, path, key) for path, key in collections}
     assert after == {path: n + 1 for path, n in before.items()}
     assert len(keys) == len(collections) and all(keys) and len(set(keys)) == len(keys)
+
+
+# --------------------------------------------------------------------------- alert triage (changes the alerts: last)
+
+def test_triage_on_today_severity_then_age_bulk_acknowledge_assign_and_close_needs_a_comment(page, orthanc):
+    """Today lists the open alerts most severe first, then the oldest (the order computed here from the alerts'
+    severities and times); "Select this page" and "Acknowledge selected" acknowledge every new one, "Assign selected"
+    gives them to one person (both read back over the API); the assignee filter finds them; closing without a comment
+    is refused in the page."""
+    api = orthanc.session()
+    rank = {"high": 0, "warning": 1, "info": 2}
+    open_alerts = api.get(orthanc.url + "/kerma/api/alerts", params={"status": "new,acknowledged,under_investigation",
+                                                                    "limit": 500}).json()["alerts"]
+    assert 1 < len(open_alerts) <= 50 and any(a["status"] == "new" for a in open_alerts)
+    expected = [a["id"] for a in sorted(open_alerts, key=lambda a: (rank[a["severity"]], a["created_at"], a["id"]))]
+    page.goto(orthanc.url + "/kerma/ui/index.html")
+    page.wait_for_selector("body[data-drawn]", state="attached")
+    rows = page.locator("[data-table=triage] tbody tr")
+    expect(rows).to_have_count(len(expected))
+    assert [int(rows.nth(i).locator("input.pick").get_attribute("value")) for i in range(len(expected))] == expected
+    page.click("button.select-page")
+    page.fill("form.bulk input[name=bulk_comment]", "Seen in the morning round")
+    page.click("button.bulk-acknowledge")
+    expect(rows.locator("td[data-label=Status]", has_text=re.compile("^new$"))).to_have_count(0, timeout=20_000)  # Today redrawn
+    statuses = {a["id"]: a["status"] for a in api.get(orthanc.url + "/kerma/api/alerts", params={"limit": 500}).json()["alerts"]}
+    assert {statuses[i] for i in expected} <= {"acknowledged", "under_investigation"}
+    page.click("button.select-page")
+    page.fill("form.bulk input[name=bulk_assignee]", "mpe.smith")
+    page.click("button.bulk-assign")
+    expect(rows.first.locator("td[data-label=Assignee]")).to_have_text("mpe.smith", timeout=20_000)
+    assert api.get(orthanc.url + "/kerma/api/alerts", params={"assignee": "mpe.smith"}).json()["total"] == len(expected)
+    page.fill("form.filters input[name=assignee]", "mpe.smith")
+    page.click("form.filters button")
+    expect(page.locator("[data-table=triage] .count")).to_have_text(f"{len(expected)} rows")
+    rows.first.locator("a.row-link").click()
+    expect(page.locator("dd.status")).to_have_text("acknowledged")
+    page.click("button.action-close")
+    expect(page.locator("form.review .result")).to_contain_text("Say why in the comment")
+    assert api.get(orthanc.url + f"/kerma/api/alerts/{expected[0]}").json()["status"] == "acknowledged"

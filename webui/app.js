@@ -9,6 +9,7 @@ import { patient, patients } from "./screens/patient.js";
 import { statistics } from "./screens/statistics.js";
 import { mapping } from "./screens/mapping.js";
 import { drl } from "./screens/drl.js";
+import { compliance, complianceAbove } from "./screens/compliance.js";
 import { alertDetail, alerts } from "./screens/alerts.js";
 import { manual } from "./screens/manual.js";
 import { occupational } from "./screens/occupational.js";
@@ -35,6 +36,8 @@ const ROUTES = [
   [/^#\/statistics$/, statistics, "#/statistics"],
   [/^#\/mapping$/, mapping, "#/mapping"],
   [/^#\/drl$/, drl, "#/drl"],
+  [/^#\/compliance\/above$/, complianceAbove, "#/compliance"],
+  [/^#\/compliance$/, compliance, "#/compliance"],
   [/^#\/alerts\/(\d+)$/, alertDetail, "#/alerts"],
   [/^#\/alerts$/, alerts, "#/alerts"],
   [/^#\/alert-rules$/, alertRules, "#/alert-rules"],
@@ -53,8 +56,9 @@ const ROUTES = [
 ];
 
 // the menu: the daily screens first, the rest under "More"; each entry only for the roles that may use it
-const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/patients", "Patients"], ["#/statistics", "Statistics"], ["#/alerts", "Alerts"],
-  ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"], ["#/manual", "Manual entry"],
+const NAV = [["#/today", "Today"], ["#/studies", "Studies"], ["#/patients", "Patients"], ["#/statistics", "Statistics"],
+  ["#/compliance", "DRL compliance"], ["#/alerts", "Alerts"], ["#/mapping", "Mapping"], ["#/drl", "DRLs"], ["#/reports", "Reports"],
+  ["#/manual", "Manual entry"],
   ["#/occupational", "Staff dose", "physicist"]];
 const MORE = [["#/reconciliation", "Reconciliation"], ["#/alert-rules", "Alert rules"],
   ["#/notifications", "Notifications", "physicist"], ["#/hl7", "HL7 messages"], ["#/mpps", "MPPS"],

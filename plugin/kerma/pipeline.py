@@ -113,6 +113,20 @@ def after_store(session: Session, study_ids: set[int], stages: tuple[Stage, ...]
     return batch
 
 
+EVALUATION: tuple[Stage, ...] = (Stage("alerts", alerts), Stage("notification", notification))
+EVALUATION_CHUNK = 200  # studies loaded at a time when stored studies are evaluated again
+
+
+def reevaluate(session: Session, study_ids: list[int]) -> int:
+    """The alert stages again over stored studies (a new alert rule, a mapping change that changed their exams),
+    :data:`EVALUATION_CHUNK` at a time; returns how many alerts are new."""
+    created = 0
+    for start in range(0, len(study_ids), EVALUATION_CHUNK):
+        batch = after_store(session, set(study_ids[start:start + EVALUATION_CHUNK]), EVALUATION)
+        created += len(batch.raised) if batch else 0
+    return created
+
+
 REFRESH_CHUNK = 200  # studies refreshed per transaction when the ingest worker has nothing else to do
 
 

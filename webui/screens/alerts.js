@@ -8,7 +8,7 @@ import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 import { can } from "../lib/user.js";
 
-const OPEN = "new,acknowledged,under_investigation";
+export const OPEN = "new,acknowledged,under_investigation";
 const STATUS_FILTERS = [[OPEN, "open"], ["new", "new"], ["acknowledged", "acknowledged"], ["under_investigation", "under investigation"],
   ["justified", "justified"], ["closed", "closed"], [`${OPEN},justified,closed`, "all"]];
 
@@ -31,15 +31,68 @@ export function alertColumns() {
   ];
 }
 
-export async function alerts() {
+const FILTERS = ["status", "severity", "kind", "device_id", "assignee"];
+
+// The alerts to work through: filters (severity, kind, device, assignee; the status on the Alerts screen), most
+// severe and oldest first, rows to tick for a bulk acknowledge or to assign to a person (radiographers and above).
+// route: the screen's address, which keeps the filters; status: the statuses listed when the filter leaves it open.
+// devices: the answer of GET devices when the screen has it already
+export async function alertTriage({ route, status, caption, statusFilter = false, devices = null }) {
   const current = params();
-  const status = current.status || OPEN;
-  const filters = { status, severity: current.severity, kind: current.kind };
-  const pick = select("status", STATUS_FILTERS, status, { onchange: (e) => { location.hash = `#/alerts?status=${e.target.value}`; } });
-  return screen("Alerts", "Values above a DRL or a trigger level, Dose Check events, drifts and new devices, with what to do about each.",
-    el("form", { class: "filters", onsubmit: (e) => e.preventDefault() }, field("Show", pick)),
-    dataTable({ id: "alerts", caption: "Alerts", columns: alertColumns(), fetch: fromApi(get, "alerts", "alerts", filters),
-      sort: "created_at", order: "desc", urlState: true, href: (a) => `#/alerts/${a.id}`, empty: "No alert in this state." }));
+  const [workflow, known] = await Promise.all([get("alerts/workflow"), devices ?? get("devices").catch(() => ({ devices: [] }))]);
+  const filters = { status: (statusFilter && current.status) || status, severity: current.severity, kind: current.kind,
+    device_id: current.device_id, assignee: current.assignee };
+  const inputs = {
+    status: statusFilter ? select("status", STATUS_FILTERS, filters.status) : null,
+    severity: select("severity", [["", "any"], ...workflow.severities.map((v) => [v, v])], current.severity),
+    kind: select("kind", [["", "any"], ...workflow.kinds.map((k) => [k, words(k)])], current.kind),
+    device_id: select("device_id", [["", "any"], ...known.devices.map((d) => [d.device_id, d.station_name || d.model || d.manufacturer || "unnamed device"])], current.device_id),
+    assignee: el("input", { name: "assignee", value: current.assignee || "" }),
+  };
+  const form = el("form", { class: "filters", onsubmit: (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams(FILTERS.filter((k) => inputs[k]?.value).map((k) => [k, inputs[k].value]));
+    location.hash = `${route}?${query}`;
+  } }, inputs.status ? field("Show", inputs.status) : null, field("Severity", inputs.severity), field("Kind", inputs.kind),
+  field("Device", inputs.device_id), field("Assignee", inputs.assignee), el("button", {}, "Filter"));
+  const picked = new Set();
+  const bulk = can("radiographer");
+  const pick = { key: "pick", label: "Select", fixed: true, render: (a) => el("input", {
+    type: "checkbox", class: "pick", value: a.id, checked: picked.has(a.id), "aria-label": `Select: ${a.rule ?? words(a.kind)}, ${date(a.study_date)}`,
+    onchange: (e) => { if (e.target.checked) picked.add(a.id); else picked.delete(a.id); },
+  }) };
+  const columns = alertColumns().map((c) => (c.key === "created_at" ? { ...c, hidden: false } : c));
+  const table = dataTable({ id: "triage", caption, columns: bulk ? [...columns, pick] : columns,
+    fetch: fromApi(get, "alerts", "alerts", filters), sort: "triage", order: "desc", urlState: true,
+    href: (a) => `#/alerts/${a.id}`, empty: "No alert here." });
+  return [form, bulk ? bulkForm(table, picked) : null, table];
+}
+
+// Acknowledge the ticked alerts, or give them to a person, in one request (each step audited as one alone)
+function bulkForm(table, picked) {
+  const comment = el("input", { name: "bulk_comment", size: 30 });
+  const assignee = el("input", { name: "bulk_assignee", size: 16 });
+  let action = null;
+  const selectPage = el("button", { type: "button", class: "secondary select-page", onclick: () => {
+    for (const box of table.querySelectorAll("input.pick")) { box.checked = true; picked.add(Number(box.value)); }
+  } }, "Select this page");
+  return saving(el("form", { class: "bulk inline" }, selectPage, field("Comment", comment), field("Assign to", assignee),
+    el("button", { type: "submit", class: "bulk-acknowledge", onclick: () => { action = "acknowledge"; } }, "Acknowledge selected"),
+    el("button", { type: "submit", class: "bulk-assign secondary", onclick: () => { action = "assign"; } }, "Assign selected")),
+  async (key) => {
+    if (!picked.size) throw new Error("Tick the alerts first.");
+    const done = await post(`alerts/bulk/${action}`, { ids: [...picked], comment: comment.value || null,
+      assignee: assignee.value || null }, { key });
+    refresh();
+    const skipped = done.skipped.length ? `; ${number(done.skipped.length, 0)} not new, left as they were` : "";
+    return `${number(done.done.length, 0)} ${action === "assign" ? "assigned" : "acknowledged"}${skipped}.`;
+  });
+}
+
+export async function alerts() {
+  return screen("Alerts", "Values above a DRL or a trigger level, Dose Check events, drifts and new devices, with what to do about each; "
+    + "most severe and oldest first.",
+  ...await alertTriage({ route: "#/alerts", status: OPEN, caption: "Alerts", statusFilter: true }));
 }
 
 // An alert's reference: the DRL or level compared with, as its citation reads
@@ -71,10 +124,14 @@ export async function alertDetail(id) {
   const allowed = Object.entries(workflow.actions).filter(([, step]) => step.from.includes(alert.status) && can(step.role));
   let action = null;
   const form = allowed.length ? saving(el("form", { class: "card review" }, el("h2", {}, "Review"),
-    field("Comment", comment, "Closing and justifying say why here."), field("Assign to", assignee),
+    field("Comment", comment, "Closing and justifying need a comment saying why."), field("Assign to", assignee),
     alert.status !== "closed" ? field("Reportable (when closing)", reportable) : null,
     allowed.map(([name]) => el("button", { type: "submit", class: `action-${name}`, onclick: () => { action = name; } }, words(name)))),
   async (key) => {
+    if ((action === "close" || action === "justify") && !comment.value.trim()) {
+      comment.focus();
+      throw new Error(`Say why in the comment before ${action === "close" ? "closing" : "justifying"}.`);
+    }
     const body = { comment: comment.value || null, assignee: assignee.value || null };
     if (action === "close") body.reportable = reportable.checked;
     await post(`alerts/${id}/${action}`, body, { key });

@@ -1,7 +1,7 @@
 // The studies: filters, every column sortable, a page at a time from the server.
 import { get } from "../lib/api.js";
 import { el, field, screen, select } from "../lib/dom.js";
-import { allQuantities, date, describe, heading, personName, source, value } from "../lib/format.js";
+import { allQuantities, date, describe, heading, label, number, personName, source, value, withUnit } from "../lib/format.js";
 import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 
@@ -35,6 +35,13 @@ export function studyColumns() {
   ];
 }
 
+// "CTDIvol 1.32 × DRL (24.1 mGy, DRL 18.2 mGy)": each quantity of the study above its DRL, the highest ratio first
+export const aboveDrlColumn = {
+  key: "above_drl", label: "Above DRL", wide: true, fixed: true,
+  render: (s) => (s.above_drl || []).map((a) => el("span", { class: "above-drl", title: `DRL set: ${a.drl_set}` },
+    `${label(a.quantity)} ${number(a.ratio, 2)} × DRL (${withUnit(a.quantity, a.value)}, DRL ${withUnit(a.quantity, a.drl)})`)),
+};
+
 export async function studies() {
   const current = params();
   const filters = Object.fromEntries(["date_from", "date_to", "modality", "device", "standard_exam_id", "patient_id", "accession",
@@ -61,7 +68,7 @@ export async function studies() {
   field("Accession", inputs.accession), field("Above DRL only", aboveDrl), el("button", {}, "Filter"));
   return screen("Studies", "Every study with dose records: who, when, which device and examination, and its dose totals. "
     + "Open a study for its irradiation events.", form,
-  dataTable({ id: "studies", caption: "Studies", columns: studyColumns(), fetch: fromApi(get, "studies", "studies", filters),
+  dataTable({ id: "studies", caption: "Studies", columns: filters.above_drl ? [...studyColumns(), aboveDrlColumn] : studyColumns(), fetch: fromApi(get, "studies", "studies", filters),
     sort: "study_date", order: "desc", urlState: true, href: (s) => `#/studies/${encodeURIComponent(s.study_instance_uid)}`,
     empty: "No study matches these filters." }));
 }

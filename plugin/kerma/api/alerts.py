@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..access import PHYSICIST, RADIOGRAPHER, RADIOLOGIST, VIEWER
-from ..db.models import Alert, AlertRule, Device, DoseObject, StandardExam, Study
-from ..evaluate.evaluator import evaluate_studies
+from ..db.models import Alert, AlertRule, Device, StandardExam, Study
 from ..evaluate.review import ACTIONS, STATUSES, ReviewError, act, assign, comment_on
 from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, check, rule_json, spec_of
 from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import alert_link
-from ..notify.outbox import enqueue_alerts
+from ..pipeline import reevaluate
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, role_needed, route
@@ -24,7 +26,6 @@ from .views import iso
 
 RULE_FIELDS = ("name", "kind", "enabled", "severity", "modality", "device_id", "standard_exam_id", "patient_group",
                "quantity", "level", "parameters", "notify_roles", "source", "verification", "notes")
-EVALUATE_BATCH = 200
 CommentText = text()
 
 
@@ -48,7 +49,9 @@ def _alert(session: Session, request: Request) -> Alert:
 
 
 SEVERITY_ORDER = case({name: rank for rank, name in enumerate(SEVERITIES)}, value=Alert.severity)
-ALERT_SORTS = {"created_at": Alert.created_at, "study_date": Alert.study_date, "severity": SEVERITY_ORDER,
+# "triage": most severe first, then the oldest (waiting longest) first
+TRIAGE = (SEVERITY_ORDER.desc(), Alert.created_at.asc(), Alert.id.asc())
+ALERT_SORTS = {"triage": None, "created_at": Alert.created_at, "study_date": Alert.study_date, "severity": SEVERITY_ORDER,
                "status": Alert.status, "kind": Alert.kind, "quantity": Alert.quantity, "value": Alert.value,
                "assignee": Alert.assignee, "device": Alert.device_id, "updated_at": Alert.updated_at}
 
@@ -86,7 +89,10 @@ def list_alerts(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(Alert.study_date >= q.date_from)
     if q.date_to:
         stmt = stmt.where(Alert.study_date <= q.date_to)
-    answer = page(session, stmt, q, "alerts", lambda a: alert_json(a, ctx.settings.base_url), ALERT_SORTS, Alert.id)
+    if q.sort == "triage":
+        answer = page(session, stmt.order_by(*TRIAGE), q, "alerts", lambda a: alert_json(a, ctx.settings.base_url))
+    else:
+        answer = page(session, stmt, q, "alerts", lambda a: alert_json(a, ctx.settings.base_url), ALERT_SORTS, Alert.id)
     with_names(session, answer["alerts"])
     return answer
 
@@ -133,6 +139,35 @@ def assign_alert(ctx: Context, session: Session, request: Request):
     return alert_json(assign(session, _alert(session, request), assignee, request.user), ctx.settings.base_url)
 
 
+class BulkBody(Body):
+    ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    comment: text() | None = None
+    assignee: Assignee | None = None
+
+
+@route("POST", r"alerts/bulk/(?P<action>acknowledge|assign)", role=RADIOGRAPHER)
+def bulk_review(ctx: Context, session: Session, request: Request):
+    """Acknowledge, or assign to ``assignee`` (null: nobody), several alerts at once: each step audited as one alone
+    would be. An alert no longer new is left as it is and named under ``skipped``; an unknown id refuses all (404)."""
+    step, action = body(request, BulkBody), request.param("action")
+    alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(step.ids)))}
+    missing = sorted(set(step.ids) - set(alerts))
+    if missing:
+        raise ApiError(404, f"no alert {missing[0]}")
+    done, skipped = [], []
+    for alert_id in dict.fromkeys(step.ids):
+        alert = alerts[alert_id]
+        if action == "assign":
+            assign(session, alert, step.assignee, request.user)
+        elif alert.status == "new":
+            act(session, alert, "acknowledge", request.user, comment=step.comment, assignee=step.assignee)
+        else:
+            skipped.append({"id": alert_id, "status": alert.status})
+            continue
+        done.append(alert_id)
+    return {"action": action, "done": done, "skipped": skipped}
+
+
 class CommentBody(Body):
     text: CommentText
 
@@ -158,7 +193,7 @@ def digest(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"alerts/workflow", role=VIEWER)
 def workflow(ctx: Context, session: Session, request: Request):
-    return {"statuses": list(STATUSES),
+    return {"statuses": list(STATUSES), "severities": list(reversed(SEVERITIES)), "kinds": list(KINDS),
             "actions": {a: {"to": t, "from": list(f), "role": role_needed("POST", f"alerts/1/{a}")}
                         for a, (t, f) in ACTIONS.items()}}
 
@@ -257,10 +292,6 @@ def evaluate_history(ctx: Context, session: Session, request: Request):
     if end:
         stmt = stmt.where(Study.study_date <= end)
     ids = list(session.scalars(stmt))
-    created = 0
-    for chunk in range(0, len(ids), EVALUATE_BATCH):
-        studies = session.scalars(select(Study).where(Study.id.in_(ids[chunk:chunk + EVALUATE_BATCH])).order_by(Study.id)
-                                  .options(selectinload(Study.objects).selectinload(DoseObject.events))).all()
-        created += len(enqueue_alerts(session, evaluate_studies(session, studies)))
+    created = reevaluate(session, ids)
     audit.record(session, request.user, "alert.evaluate", "alert", None, note=f"{len(ids)} studies, {created} new alerts")
     return {"studies": len(ids), "new_alerts": created}

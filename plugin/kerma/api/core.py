@@ -134,7 +134,9 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
         .limit(q.limit)
         .offset(q.offset)
     ).all()
-    rows = with_names(session, [views.study_summary(s) for s in page])
+    # with the filter, each study says which quantity is above its DRL and by how much
+    rows = with_names(session, [{**views.study_summary(s), **({"above_drl": _above_drl(session, s)} if q.above_drl else {})}
+                                for s in page])
     return rows_answer(ctx, request, "studies", rows,
                        {"total": total, "limit": q.limit, "offset": q.offset, "sort": q.sort, "order": q.order})
 
@@ -192,3 +194,15 @@ def _ingest_error(r: DoseObject) -> dict:
             "status": r.status, "reason": r.reason, "change_seq": r.change_seq, "processed_at": views.iso(r.processed_at),
             "warnings": r.warnings or [], "deleted_in_pacs_at": views.iso(r.deleted_in_pacs_at),
             "ocr_state": r.ocr_state}
+
+
+def _above_drl(session: Session, study: Study) -> list[dict]:
+    """Each quantity of ``study`` above the DRL in force on its date, with its highest value, that DRL and their
+    ratio, highest ratio first (as the study page compares them: exam totals and counted events)."""
+    highest: dict[str, dict] = {}
+    for level in study_reference_levels(session, study):
+        if level["value_above_drl"] and (level["quantity"] not in highest
+                                         or level["value_over_drl"] > highest[level["quantity"]]["ratio"]):
+            highest[level["quantity"]] = {"quantity": level["quantity"], "value": level["value"], "drl": level["drl"]["value"],
+                                          "ratio": level["value_over_drl"], "drl_set": level["drl"]["set"]}
+    return sorted(highest.values(), key=lambda f: -f["ratio"])

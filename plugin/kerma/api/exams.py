@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, selectinload
 from .. import audit
 from ..access import PHYSICIST, VIEWER
 from ..classify import assistant
-from ..classify.apply import clear_rule, event_context, remap_history, study_context, to_rule
+from ..classify.apply import clear_rule, context_fields, event_context, remap_history, study_context, to_rule
 from ..classify.catalogue import add_site_exam, exam_json
 from ..classify.rules import LEVELS, RuleError, conditions_of, matches
 from ..db.models import Device, DoseObject, MappingRule, StandardExam, Study
+from ..pipeline import reevaluate
 from ..reconcile.lists import matched_orders
 from .names import with_names
 from .router import ApiError, Context, Request, route
@@ -96,11 +97,30 @@ def _checked(session: Session, request: Request, current: dict | None = None) ->
         fields["conditions"] = [c.as_json() for c in conditions_of(fields["conditions"])]
     except RuleError as exc:
         raise ApiError(400, str(exc)) from None
+    known = context_fields(fields["level"])
+    for i, condition in enumerate(fields["conditions"]):
+        if condition["field"] not in known:
+            raise ApiError(400, f"conditions[{i}].field: {condition['field'][:64]!r} is no field of "
+                                f"{'a study' if fields['level'] == 'exam' else 'an exposure'} (GET mapping/fields lists them)")
     if session.get(StandardExam, fields["standard_exam_id"]) is None:
         raise ApiError(400, "standard_exam_id names no standard exam")
     if fields["device_id"] is not None and session.get(Device, fields["device_id"]) is None:
         raise ApiError(400, "device_id names no device")
     return fields
+
+
+def _remapped(session: Session) -> dict:
+    """The history mapped again after a rule changed, and the alert rules run again over the studies whose standard
+    exam changed (a DRL alert follows its exam): counts of each."""
+    changed: list[int] = []
+    count = remap_history(session, changed=changed)
+    return {"remapped_studies": count, "changed_studies": len(changed), "new_alerts": reevaluate(session, changed)}
+
+
+@route("GET", r"mapping/fields", role=VIEWER)
+def rule_fields(ctx: Context, session: Session, request: Request):
+    """The field names a rule of each level can test."""
+    return {level: list(context_fields(level)) for level in LEVELS}
 
 
 @route("GET", r"mapping/rules", role=VIEWER)
@@ -115,7 +135,7 @@ def create_rule(ctx: Context, session: Session, request: Request):
     session.add(rule)
     session.flush()
     audit.record(session, request.user, "mapping_rule.create", "mapping_rule", rule.id, after=rule_json(rule))
-    return {"rule": rule_json(rule), "remapped_studies": remap_history(session)}
+    return {"rule": rule_json(rule), **_remapped(session)}
 
 
 def _rule(session: Session, request: Request) -> MappingRule:
@@ -135,7 +155,7 @@ def update_rule(ctx: Context, session: Session, request: Request):
     rule.updated_by = request.user
     session.flush()
     audit.record(session, request.user, "mapping_rule.update", "mapping_rule", rule.id, before=before, after=rule_json(rule))
-    return {"rule": rule_json(rule), "remapped_studies": remap_history(session)}
+    return {"rule": rule_json(rule), **_remapped(session)}
 
 
 @route("DELETE", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
@@ -146,7 +166,7 @@ def delete_rule(ctx: Context, session: Session, request: Request):
     session.delete(rule)
     session.flush()
     audit.record(session, request.user, "mapping_rule.delete", "mapping_rule", before["id"], before=before)
-    return {"deleted": before["id"], "remapped_studies": remap_history(session)}
+    return {"deleted": before["id"], **_remapped(session)}
 
 
 @route("POST", r"mapping/preview", role=PHYSICIST)
@@ -175,9 +195,10 @@ def preview_rule(ctx: Context, session: Session, request: Request):
 
 @route("POST", r"mapping/remap", role=PHYSICIST)
 def remap(ctx: Context, session: Session, request: Request):
-    count = remap_history(session)
-    audit.record(session, request.user, "mapping.remap", "mapping", None, note=f"{count} studies")
-    return {"remapped_studies": count}
+    done = _remapped(session)
+    audit.record(session, request.user, "mapping.remap", "mapping", None,
+                 note=f"{done['remapped_studies']} studies, {done['changed_studies']} changed, {done['new_alerts']} new alerts")
+    return done
 
 
 class UnmappedQuery(Query):
@@ -196,7 +217,8 @@ def list_unmapped(ctx: Context, session: Session, request: Request):
             text = " ".join(str(item.get(k) or "") for k in ("study_description", "procedure_reported", "protocol",
                                                               "target_region", "body_part"))
             item["suggestions"] = assistant.suggestions(session, text, item.get("modality"))
-    return {"level": level, "unmapped": with_names(session, items)}
+    with_names(session, [device for item in items for device in item["devices"]])
+    return {"level": level, "unmapped": items}
 
 
 SearchText = text(1000)

@@ -13,12 +13,12 @@ from ..access import VIEWER
 from ..correction_kinds import event_columns
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import event as event_fields
-from ..stats import scatter, tables
+from ..stats import compliance, scatter, tables
 from .export import rows_answer
 from .his import ordered
 from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Day, Flag, Id, Offset, Order, Query, column_text, query, sort_field, text
+from .schemas import Day, Flag, Id, Offset, Order, Query, choices, column_text, query, sort_field, text
 from .views import DEVICE_FIELDS
 
 
@@ -56,11 +56,36 @@ def statistics(ctx: Context, session: Session, request: Request):
     return rows_answer(ctx, request, "statistics", rows, {"quantity": q.quantity, "level": quantities.level_of(q.quantity)})
 
 
+class AboveQuery(QuantityQuery):
+    drl_value_id: Id | None = None  # only the values compared with this DRL (a row of statistics/compliance)
+
+
 @route("GET", r"statistics/above-drl", role=VIEWER, personal=True)
 def above_drl(ctx: Context, session: Session, request: Request):
-    q = _quantity_query(request)
-    return rows_answer(ctx, request, "above_drl", with_names(session, tables.above_drl(session, q.quantity, q.filters())),
-                       {"quantity": q.quantity})
+    _quantity_query(request)
+    q = query(request, AboveQuery)
+    rows = tables.above_drl(session, q.quantity, q.filters())
+    if q.drl_value_id is not None:
+        rows = [r for r in rows if r["drl_value_id"] == q.drl_value_id]
+    return rows_answer(ctx, request, "above_drl", with_names(session, rows), {"quantity": q.quantity})
+
+
+class ComplianceQuery(FilterQuery):
+    period: Literal[tables.PERIODS] = "quarter"
+    quantity: text(64, nonempty=True) | None = None
+    status: choices(compliance.STATUSES) = ()
+
+
+@route("GET", r"statistics/compliance", role=VIEWER)
+def drl_compliance(ctx: Context, session: Session, request: Request):
+    """Per standard exam × device × period and quantity with a DRL: n, median, 75th percentile, the DRL in force,
+    both ratios and the red/amber/green status (kerma.stats.compliance), worst first."""
+    q = query(request, ComplianceQuery)
+    rows = compliance.compliance(session, q.filters(), q.period, {q.quantity} if q.quantity else None)
+    if q.status:
+        rows = [r for r in rows if r["status"] in q.status]
+    return rows_answer(ctx, request, "compliance", with_names(session, rows),
+                       {"period": q.period, "statuses": list(compliance.STATUSES)})
 
 
 @route("GET", r"statistics/trend", role=VIEWER)

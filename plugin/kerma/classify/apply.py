@@ -21,6 +21,18 @@ ORDER_CONTEXT_FIELDS = {"order_procedure_code": "procedure_code", "order_procedu
                         "order_ordering_department": "ordering_department"}
 
 
+STUDY_EVENT_LISTS = ("protocol", "target_region", "body_part", "acquisition_type", "phantom", "view", "scan_length_mm")
+
+
+def context_fields(level: str) -> tuple[str, ...]:
+    """The field names a rule of ``level`` can test: what :func:`study_context` (exam) or :func:`event_context`
+    (exposure) gives, so a misspelt field is refused when the rule is saved rather than never matching."""
+    study = (*STUDY_CONTEXT_FIELDS, *ORDER_CONTEXT_FIELDS)
+    if level == "exam":
+        return (*study, "modality", "device_id", "event_count", "series_count", *STUDY_EVENT_LISTS)
+    return (*study, *EVENT_FIELDS, "modality", "device_id")
+
+
 def load_rules(session: Session) -> list[Rule]:
     """The enabled rules that can be evaluated (see :mod:`kerma.rule_rows`)."""
     return _enabled(session)[0]
@@ -56,7 +68,7 @@ def study_context(study: Study, order: ImagingOrder | None = None) -> dict:
     context["event_count"] = study.event_count
     context["series_count"] = len({(e.details or {}).get("image", {}).get("series_instance_uid") or o.id
                                    for o in objects for e in o.events if e.counted})
-    for name in ("protocol", "target_region", "body_part", "acquisition_type", "phantom", "view", "scan_length_mm"):
+    for name in STUDY_EVENT_LISTS:
         context[name] = sorted({getattr(e, name) for e in counted if getattr(e, name) is not None}, key=str)
     return context
 
@@ -69,8 +81,10 @@ def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent) ->
     return context
 
 
-def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None = None) -> None:
-    """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order)."""
+def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None = None) -> bool:
+    """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order);
+    True when the study's or one of its events' standard exam changed."""
+    before = _exams_of(study)
     context = study_context(study, order)
     chosen = choose(rules, context, "exam")
     exam_before = study.standard_exam_id
@@ -85,12 +99,18 @@ def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None =
                 continue
             rule = choose(rules, event_context(study_fields, obj, row), "exposure")
             row.standard_exam_id, row.mapping_rule_id = (rule.standard_exam_id, rule.id) if rule else (None, None)
+    return _exams_of(study) != before
 
 
-def remap_history(session: Session, batch: int = 200, refresh=None) -> int:
+def _exams_of(study: Study) -> tuple:
+    return study.standard_exam_id, tuple(row.standard_exam_id for obj in study.objects for row in obj.events)
+
+
+def remap_history(session: Session, batch: int = 200, refresh=None, changed: list[int] | None = None) -> int:
     """Apply the current rules to every stored study (after a rule changed); returns how many studies.
 
-    ``refresh``, when given, is first applied to each study (to rebuild its resolved dose after an upgrade).
+    ``refresh``, when given, is first applied to each study (to rebuild its resolved dose after an upgrade);
+    ``changed``, when given, receives the ids of the studies whose or whose events' standard exam changed.
     """
     rules = load_rules(session)
     done = 0
@@ -107,7 +127,8 @@ def remap_history(session: Session, batch: int = 200, refresh=None) -> int:
         for study in studies:
             if refresh is not None:
                 refresh(study)
-            classify_study(study, rules, orders.get(study.id))
+            if classify_study(study, rules, orders.get(study.id)) and changed is not None:
+                changed.append(study.id)
         session.flush()
         done += len(studies)
         last_id = studies[-1].id

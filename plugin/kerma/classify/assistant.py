@@ -34,9 +34,25 @@ def similarity(a: str, b: str) -> float:
     return max(SequenceMatcher(None, a, b).ratio(), overlap)
 
 
+# Localisers (topograms, scouts, surviews): a CT's planning scans, one group of their own in the unmapped list. DICOM
+# CID 10013 names their acquisition "Constant Angle Acquisition"; the vendors' protocol names say it too.
+LOCALISER_ACQUISITION = "Constant Angle Acquisition"
+LOCALISER_NAMES = r"topogram|scout|surview|scanogram|locali[sz]er|pilot"
+_LOCALISER = re.compile(LOCALISER_NAMES, re.IGNORECASE)
+
+
+def is_localiser(protocol: str | None, acquisition_type: str | None) -> bool:
+    return acquisition_type == LOCALISER_ACQUISITION or bool(protocol and _LOCALISER.search(protocol))
+
+
 def unmapped(session: Session, level: str, limit: int = 100) -> list[dict]:
-    """Combinations without a standard exam, most frequent first, with example studies."""
+    """Combinations without a standard exam, most frequent first: one row per name (protocol, target region, body
+    part and view of an exposure; descriptions of a study) and modality, with the devices it comes from (``devices``:
+    ``device_id`` and ``count``, most first), example studies and the condition that would map it. Localisers of an
+    exposure are one row per modality (``localiser``), with their ``protocols`` and counts."""
     counts: Counter = Counter()
+    devices: dict[tuple, Counter] = defaultdict(Counter)
+    protocols: dict[tuple, Counter] = defaultdict(Counter)
     examples: dict[tuple, list[str]] = defaultdict(list)
     if level == "exam":
         modality = dict(session.execute(select(DoseObject.study_id, DoseObject.modality).where(DoseObject.status == "ok")).all())
@@ -44,22 +60,49 @@ def unmapped(session: Session, level: str, limit: int = 100) -> list[dict]:
             select(Study.study_instance_uid, Study.id, Study.device_id, Study.study_description, Study.procedure_reported,
                    Study.requested_procedure)
             .where(Study.standard_exam_id.is_(None), Study.dose_source.is_not(None)))
-        rows = ((uid, modality.get(study_id), *rest) for uid, study_id, *rest in rows)
-        fields = ("modality", "device_id", "study_description", "procedure_reported", "requested_procedure")
+        rows = ((uid, device, (modality.get(study_id), *rest)) for uid, study_id, device, *rest in rows)
+        fields = ("modality", "study_description", "procedure_reported", "requested_procedure")
     else:
         rows = session.execute(
-            select(Study.study_instance_uid, DoseObject.modality, IrradiationEvent.device_id, IrradiationEvent.protocol,
-                   IrradiationEvent.target_region, IrradiationEvent.body_part, IrradiationEvent.view)
+            select(Study.study_instance_uid, IrradiationEvent.device_id, DoseObject.modality, IrradiationEvent.protocol,
+                   IrradiationEvent.target_region, IrradiationEvent.body_part, IrradiationEvent.view,
+                   IrradiationEvent.acquisition_type)
             .join(Study, Study.id == IrradiationEvent.study_id)
             .join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id)
             .where(IrradiationEvent.counted.is_(True), IrradiationEvent.standard_exam_id.is_(None)))
-        fields = ("modality", "device_id", "protocol", "target_region", "body_part", "view")
-    for uid, *key in rows:
-        key = tuple(key)
+        rows = ((uid, device, (modality, None, None, None, None, "localiser") if is_localiser(protocol, acquisition)
+                 else (modality, protocol, region, part, view, None), protocol)
+                for uid, device, modality, protocol, region, part, view, acquisition in rows)
+        fields = ("modality", "protocol", "target_region", "body_part", "view", "group")
+    for uid, device, key, *name in rows:
         counts[key] += 1
+        devices[key][device] += 1
+        if name and key[-1] == "localiser":
+            protocols[key][name[0] or "—"] += 1
         if uid not in examples[key] and len(examples[key]) < 3:
             examples[key].append(uid)
-    return [{**dict(zip(fields, key)), "count": n, "example_studies": examples[key]} for key, n in counts.most_common(limit)]
+    out = []
+    for key, n in counts.most_common(limit):
+        row = {**dict(zip(fields, key)), "count": n, "example_studies": examples[key],
+               "devices": [{"device_id": d, "count": c} for d, c in devices[key].most_common()]}
+        if row.pop("group", None) == "localiser":
+            row.update(localiser=True, protocols=dict(protocols[key].most_common()),
+                       condition={"field": "protocol", "op": "regex", "value": f"(?i){LOCALISER_NAMES}"})
+        else:
+            row["localiser"] = False if level == "exposure" else None
+            row["condition"] = _condition(row, level)
+        out.append(row)
+    return out
+
+
+def _condition(row: dict, level: str) -> dict | None:
+    """The condition that maps a row of :func:`unmapped`: its first name that is there, equal."""
+    names = ("protocol", "target_region", "body_part", "view") if level == "exposure" else (
+        "study_description", "procedure_reported", "requested_procedure")
+    for name in names:
+        if row.get(name):
+            return {"field": name, "op": "equals", "value": row[name]}
+    return None
 
 
 def suggestions(session: Session, text: str, modality: str | None = None, limit: int = 5) -> list[dict]:

@@ -38,8 +38,8 @@ def act(session: Session, alert: Alert, action: str, actor: str | None, *, comme
     Parameters
     ----------
     action : str
-        ``acknowledge``, ``investigate``, ``justify`` (needs a comment saying why), ``close`` (with
-        ``reportable`` true or false: whether it was notified to the authority) or ``reopen``.
+        ``acknowledge``, ``investigate``, ``justify`` (needs a comment saying why), ``close`` (needs a comment
+        saying why, with ``reportable`` true or false: whether it was notified to the authority) or ``reopen``.
     actor : str or None
         The Orthanc user taking the step.
     comment, assignee : str, optional
@@ -51,8 +51,8 @@ def act(session: Session, alert: Alert, action: str, actor: str | None, *, comme
     if alert.status not in sources:
         raise ReviewError(f"a {alert.status.replace('_', ' ')} alert cannot be {action}d; from {alert.status}: "
                           + ", ".join(a for a, (_, s) in ACTIONS.items() if alert.status in s))
-    if action == "justify" and not (comment or "").strip():
-        raise ReviewError("a justification needs a comment saying why")
+    if action in ("justify", "close") and not (comment or "").strip():
+        raise ReviewError(f"{'a justification' if action == 'justify' else 'closing'} needs a comment saying why")
     if action == "close" and reportable is None:
         reportable = False  # closing without a notification to the authority: say so in the audit trail
     before = state(alert)

@@ -247,7 +247,8 @@ def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
             "study_instance_uid": row.study_uid, "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
             "standard_exam": names.get(row.exam_id), "device_id": row.device_id, "quantity": quantity, "value": row.value,
             "drl": level.value, "drl_set": level.set_name, "drl_valid_from": level.describe()["valid_from"],
-            "drl_valid_to": level.describe()["valid_to"], "ratio": row.value / level.value,
+            "drl_valid_to": level.describe()["valid_to"], "drl_value_id": level.id, "patient_group": level.patient_group,
+            "ratio": row.value / level.value,
             "achievable": achievable.value if achievable else None,
             "achievable_set": achievable.set_name if achievable else None,
         })
