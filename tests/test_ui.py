@@ -293,7 +293,9 @@ def test_question_1_exams_and_devices_above_the_drl_this_quarter_in_two_clicks(p
     assert [row[4] for row in shown] == [f"{_shown(ratio, 2)} ×" for _, ratio in worst]
     (quantity, exam, device, group), ratio = worst[0]
     values, drl = groups[(quantity, exam, device, group)]
+    page.evaluate("delete document.body.dataset.drawn")
     rows.first.click()
+    page.wait_for_selector("body[data-drawn]", state="attached", timeout=30_000)  # the drill-down drawn
     above = page.locator("[data-table=above-drl] tbody tr")
     expect(above).to_have_count(sum(v > drl for v in values))
     expect(above.first.locator("td[data-label='Value / DRL']")).to_have_text(f"{_shown(max(values) / drl, 2)} ×")
