@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
+from pydicom import dcmread
 from pydicom.uid import generate_uid
 
 from corpus import CORPUS
@@ -24,6 +25,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import dosedata  # noqa: E402  (bench/: the generated dose database of benchmark (s), at a small size here)
 
 XSS = "<img src=x onerror=alert(1)>"
+CONTRAST_IMAGE = "public/ct_image/orthanc-tests__2020-09-11-Christopher-ELSCINT1-Raw.dcm"  # Iodine, IV, its amounts 0
 GENERATED_EVENTS = 6_000  # ~2,000 studies of 1-5 events, 2025-2026, on 200 devices, with a local DRL set (bench/dosedata.py)
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
@@ -45,7 +47,7 @@ def orthanc(tmp_path_factory):
     process.start()
     xss_image = work / "xss.dcm"
     xss_image.write_bytes(copy_with(CORPUS / "openrem/DX-Im-GE_XR220-1.dcm", ProtocolName=XSS, AccessionNumber="UI-XSS"))
-    assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS] + [xss_image]))
+    assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS] + [xss_image, CORPUS / CONTRAST_IMAGE]))
     wait_until_ingested(process)
     yield process
     process.stop()
@@ -356,6 +358,20 @@ def test_question_2_a_patients_dose_history_in_two_clicks(page, orthanc):
         expect(last_12.locator(f"td[data-label^={label}]")).to_have_text(_shown(sum(values) if values else None, decimals))
 
 
+def test_a_study_page_lists_its_contrast_media(page, orthanc):
+    """The corpus CT whose header names its contrast (agent and route as read here with pydicom; its amounts 0, so
+    not stated): one administration from the image headers, counted, its volume a dash."""
+    header = dcmread(CORPUS / CONTRAST_IMAGE, stop_before_pixels=True)
+    page.goto(orthanc.url + "/kerma/ui/index.html#/studies/" + urllib.parse.quote(header.StudyInstanceUID, safe=""))
+    rows = page.locator("[data-table=contrast] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("td[data-label=Agent]")).to_have_text(header.ContrastBolusAgent)
+    expect(rows.first.locator("td[data-label=Route]")).to_have_text(header.ContrastBolusRoute)
+    expect(rows.first.locator("td[data-label^='contrast volume'], td[data-label^='Contrast volume']")).to_have_text("—")
+    expect(rows.first.locator("td[data-label=Source]")).to_have_text("image headers")
+    expect(rows.first.locator("td[data-label='In the totals']")).to_have_text("yes")
+
+
 CT_BODY_TRIGGER_mGy = 80  # StrlSchV (2018) Anlage 14 I.2 a): CTDIvol of a CT of the body (other than brain), one acquisition
 
 
@@ -509,6 +525,7 @@ def routes(orthanc) -> dict[str, str]:
         "getting-started": "#/getting-started", "manual": "#/manual",
         "occupational": "#/occupational?year=2026",
         "patients": "#/patients",
+        "study-contrast": f"#/studies/{quote(dcmread(CORPUS / CONTRAST_IMAGE, stop_before_pixels=True).StudyInstanceUID)}",
         "patient": f"#/patients/{quote(ct_study['patient']['patient_id'])}?window=5y&as_of=2026-12-31",
     }
 
