@@ -200,3 +200,14 @@ def test_a_correction_factor_recomputes_with_the_corrected_values(sessions, file
         row = session.scalars(select(DerivedDose).where(DerivedDose.kind == "skin_dose")).one()
         assert row.psd_mGy == pytest.approx(expected.psd_mGy, rel=1e-5)
         assert row.inputs["objects"][0]["correction_factors"] == {"ka_r": 1.25, "table_transmission": 0.5}
+
+
+def test_rows_the_database_refuses_leave_a_reason_and_the_queue_goes_on(sessions, files):
+    thread, _ = stored(sessions, {"ct": files["ct"]})
+    thread.compute = lambda *args: [{"kind": "effective_dose", "part": "", "status": None, "method": "x"}]  # NOT NULL
+    assert thread.tick() is True
+    with sessions() as session:
+        rows = session.scalars(select(DerivedDose)).all()
+        assert sorted(r.kind for r in rows) == ["effective_dose", "skin_dose", "ssde"]
+        assert all(r.status == "not_estimated" and "refused" in r.reason for r in rows)
+        assert not session.scalars(select(Study.dosimetry_due)).one()

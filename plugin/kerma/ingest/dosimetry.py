@@ -102,8 +102,15 @@ class DosimetryThread(PeriodicThread):
         rows = self._rows(inputs) if inputs.objects else nothing_to_convert()  # no file: no process
         if rows is None:  # Orthanc is stopping: computed after the restart
             return False
-        with self.sessions() as session, session.begin():
-            replace_rows(session, inputs, rows)
+        try:
+            with self.sessions() as session, session.begin():
+                replace_rows(session, inputs, rows)
+        except Exception as exc:  # rows the database refuses: the study says so, and the queue goes on
+            if is_outage(exc):
+                raise
+            log.error("derived doses of study %d not stored (%s)", study_id, type(exc).__name__)
+            with self.sessions() as session, session.begin():
+                replace_rows(session, inputs, failed_rows(f"gave rows the database refused ({type(exc).__name__})"))
         self.computed += 1
         log.info("derived doses of study %d computed: %d row(s)", study_id, len(rows))
         return True
