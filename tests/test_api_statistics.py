@@ -106,8 +106,14 @@ def test_drl_sets_and_local_values(api):
     # the four studies changed exam, and the DRL rule ran again over them: DLP 500 and 550 are above 460
     assert (status, mapped["changed_studies"], mapped["new_alerts"]) == (200, 4, 2)
     assert sorted(a["value"] for a in call("GET", "alerts")[1]["alerts"]) == [500.0, 550.0]
-    above = call("GET", "statistics/above-drl", {"quantity": "total_dlp_mGycm"})[1]["above_drl"]
-    assert sorted(h["value"] for h in above) == [500.0, 550.0]
+    answer = call("GET", "statistics/above-drl", {"quantity": "total_dlp_mGycm"})[1]
+    above = answer["above_drl"]
+    assert sorted(h["value"] for h in above) == [500.0, 550.0] and answer["more"] is False
+    # a page at a time, newest first: the two pages together are the list
+    first, second = (call("GET", "statistics/above-drl", {"quantity": "total_dlp_mGycm", "limit": "1", "offset": o})[1]
+                     for o in ("0", "1"))
+    assert first["more"] is True and second["more"] is False
+    assert first["above_drl"] + second["above_drl"] == above and above[0]["date"] >= above[1]["date"]
     # compliance: DLP 400, 450, 500, 550 against 460: median 475 (red), 75th percentile 512.5; its drill-down
     (row,) = call("GET", "statistics/compliance", {"date_from": "2026-01-01", "date_to": "2026-12-31"})[1]["compliance"]
     assert (row["status"], row["n"], row["median"], row["p75"], row["period"]) == ("red", 4, 475.0, 512.5, "2026-Q1")

@@ -149,6 +149,7 @@ def test_the_sql_level_is_the_level_found_row_by_row(database_url):
             # PostgreSQL needs the type of a NULL parameter; SQLite's CAST(... AS DATE) would make a number of a date
             typed = [literal(v, t) if engine.dialect.name == "sqlite" else cast(literal(v, t), t)
                      for v, t in ((exam_id, Integer), (age, Float), (weight, Float), (day, Date))]
-            sql = index.value_sql("ctdivol_mGy", *typed)
-            assert conn.execute(select(sql)).scalar() == (found.value if found else None), (exam_id, age, weight, day)
+            sql = index.value_sql("ctdivol_mGy", *typed), index.level_sql("ctdivol_mGy", *typed, "id")
+            assert tuple(conn.execute(select(*sql)).one()) == ((found.value, found.id) if found else (None, None)), \
+                (exam_id, age, weight, day)
     engine.dispose()

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -202,7 +203,15 @@ def test_esr_tables(sessions, generated):
     count_a = sum(1 for r in records if r["device"]["station_name"] == "CT-A")
     (row_a,) = [r for r in per_device if r["device_id"] == devices["CT-A"]]
     assert row_a["period"] == "2026-Q1" and row_a["examinations"] == count_a
-    assert sum(row_a["protocols"].values()) == count_a
+    assert row_a["series"] == count_a  # one RDSR per study
+    assert row_a["protocols"] == dict(Counter(r["events"][0]["protocol"] for r in records
+                                              if r["device"]["station_name"] == "CT-A"))
+    assert row_a["procedures"] == {"CT Thorax": count_a} and row_a["body_regions"] == {}
+    with sessions() as s:
+        by_month = tables.examinations_per_device(s, tables.Filters(date_from=dt.date(2026, 2, 1)), "month")
+    assert {(r["device_id"], r["period"]): r["examinations"] for r in by_month} == dict(Counter(
+        (devices[r["device"]["station_name"]], r["study"]["study_date"][:7]) for r in records
+        if r["study"]["study_date"] >= "2026-02-01"))
 
 
 def _same_table(kept: list[dict], computed: list[dict]) -> bool:

@@ -58,16 +58,19 @@ def statistics(ctx: Context, session: Session, request: Request):
 
 class AboveQuery(QuantityQuery):
     drl_value_id: Id | None = None  # only the values compared with this DRL (a row of statistics/compliance)
+    limit: Annotated[int, Field(ge=1, le=100000)] = 1000
+    offset: Offset = 0
 
 
 @route("GET", r"statistics/above-drl", role=VIEWER, personal=True)
 def above_drl(ctx: Context, session: Session, request: Request):
+    """The values above their DRL, newest first, a page at a time (``limit``, ``offset``; ``more``: a next page)."""
     _quantity_query(request)
     q = query(request, AboveQuery)
-    rows = tables.above_drl(session, q.quantity, q.filters())
-    if q.drl_value_id is not None:
-        rows = [r for r in rows if r["drl_value_id"] == q.drl_value_id]
-    return rows_answer(ctx, request, "above_drl", with_names(session, rows), {"quantity": q.quantity})
+    rows = tables.above_drl(session, q.quantity, q.filters(), limit=q.limit + 1, offset=q.offset,
+                            drl_value_id=q.drl_value_id)
+    return rows_answer(ctx, request, "above_drl", with_names(session, rows[:q.limit]),
+                       {"quantity": q.quantity, "limit": q.limit, "offset": q.offset, "more": len(rows) > q.limit})
 
 
 class ComplianceQuery(FilterQuery):

@@ -204,6 +204,10 @@ class LevelIndex:
     def value_sql(self, quantity: str, exam, age, weight, day):
         """:meth:`find`'s level value as an SQL ``CASE`` over the columns of a row (the first level that fits and
         is in force, in the same order), NULL when none: the database compares millions of rows with their DRL."""
-        whens = [(and_(exam == exam_id, level.fits_sql(age, weight), level.in_force_sql(day)), level.value)
+        return self.level_sql(quantity, exam, age, weight, day, "value")
+
+    def level_sql(self, quantity: str, exam, age, weight, day, attribute: str):
+        """:meth:`find`'s level's ``attribute`` (``"id"``, ``"value"``) as an SQL ``CASE``, NULL when none."""
+        whens = [(and_(exam == exam_id, level.fits_sql(age, weight), level.in_force_sql(day)), getattr(level, attribute))
                  for (exam_id, q), levels in self.by_key.items() if q == quantity for level in levels]
         return case(*whens, else_=null()) if whens else null()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
-from sqlalchemy import func, literal, select, true, union
+from sqlalchemy import Integer, String, case, cast, false, func, literal, nulls_last, select, text, true, union
 from sqlalchemy.orm import Session
 
 from .. import quantities
@@ -123,14 +124,41 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
 
 def computed_table(session: Session, quantity: str, filters: Filters, period: str = "month",
                    by_device: bool = True) -> list[dict]:
-    """:func:`median_table` computed from the rows (what the month table keeps, and every other period)."""
+    """:func:`median_table` computed from the rows (what the month table keeps, and every other period).
+
+    PostgreSQL groups and summarises in the database (``percentile_cont``, the same linear interpolation as
+    :func:`kerma.stats.summary.percentile`; the DRL and achievable dose of each row by
+    :meth:`kerma.drl.sets.LevelIndex.level_sql`): only the groups leave it.  SQLite has no percentile aggregate: the
+    values are grouped and summarised here.
+    """
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
+    if session.get_bind().dialect.name == "postgresql":
+        return _table(session, quantity, _summarised_in_database(session, quantity, filters, period, by_device, drls,
+                                                                 achievables), drls, achievables)
     grouped: dict[tuple, list[float]] = defaultdict(list)
     for row in fetch(session, quantity, filters):
         key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period),
                drls.id_for(row, quantity), achievables.id_for(row, quantity))
         grouped[key].append(row.value)
     return _table(session, quantity, [(key, summarize(v)) for key, v in grouped.items()], drls, achievables)
+
+
+def _summarised_in_database(session: Session, quantity: str, filters: Filters, period: str, by_device: bool,
+                            drls: ReferenceLevels, achievables: ReferenceLevels) -> list[tuple[tuple, dict]]:
+    """The groups of :func:`computed_table` and their :func:`~kerma.stats.summary.summarize` figures, by the database."""
+    period_of(None, period)  # refuses an unknown period
+    stmt = rows_statement(quantity, filters)
+    exam, device, day, value, age, weight, *_ = stmt.selected_columns
+    rows = stmt.with_only_columns(
+        exam.label("exam"), (device if by_device else literal(None)).label("device"),
+        period_sql(session, day, period).label("period"), drls.index.level_sql(quantity, exam, age, weight, day, "id").label("drl"),
+        achievables.index.level_sql(quantity, exam, age, weight, day, "id").label("achievable"), value.label("value")).subquery()
+    keys = (rows.c.exam, rows.c.device, rows.c.period, rows.c.drl, rows.c.achievable)
+    figures = (func.count(), func.percentile_cont(0.5).within_group(rows.c.value), func.avg(rows.c.value),
+               func.min(rows.c.value), func.max(rows.c.value), func.stddev_samp(rows.c.value),
+               func.percentile_cont(0.25).within_group(rows.c.value), func.percentile_cont(0.75).within_group(rows.c.value))
+    return [(tuple(r[:5]), dict(zip(("n", "median", "mean", "min", "max", "sd", "p25", "p75"), r[5:])))
+            for r in session.execute(select(*keys, *figures).group_by(*keys))]
 
 
 def _table(session: Session, quantity: str, groups: list[tuple[tuple, dict]], drls: ReferenceLevels,
@@ -211,37 +239,53 @@ def study_reference_levels(session: Session, study: Study) -> list[dict]:
     return out
 
 
+def exceedance_statement(session: Session, quantity: str, filters: Filters, drls: "ReferenceLevels | None" = None,
+                         drl_value_id: int | None = None):
+    """The select of every study (exam level) or event (exposure level) above the DRL in force on its date, in the
+    list's order (newest first, undated last; then study, then event): the columns of :class:`Row` and the DRL's id.
+
+    The DRL that applies to each row is found by the database (:meth:`kerma.drl.sets.LevelIndex.level_sql`, the same
+    levels and bands as :meth:`ReferenceLevels.find`): the rows below their DRL never leave it, and a page of the
+    list walks the date index (``ix_event_counted_date_desc``, ``ix_study_date_desc`` on PostgreSQL) until it is full.
+    """
+    drls = drls or ReferenceLevels(session)
+    stmt = rows_statement(quantity, filters, with_uid=True)
+    exam, _device, day, value, age, weight, study_id, event_id, _uid = stmt.selected_columns
+    level_of = partial(drls.index.level_sql, quantity, exam, age, weight, day)
+    above = value > level_of("value") if quantity in {q for _, q in drls.index.by_key} else false()  # no DRL: none
+    if drl_value_id is not None:  # only the values compared with this DRL (a row of kerma.stats.compliance)
+        above = above & (level_of("id") == drl_value_id)
+    return (stmt.add_columns(level_of("id")).where(above)
+            .order_by(nulls_last(day.desc()), study_id.desc(), event_id))
+
+
 def exceedances(session: Session, quantity: str, filters: Filters) -> list[tuple[Row, Level]]:
     """(row, DRL) for every study (exam level) or event (exposure level) above the DRL in force on its date."""
     drls = ReferenceLevels(session)
-    hits = []
-    for row in fetch(session, quantity, filters, with_uid=True):
-        level = drls.find(row, quantity)
-        if level is not None and row.value > level.value:
-            hits.append((row, level))
-    return hits
+    return [(Row(*r[:-1]), drls.by_id[r[-1]]) for r in session.execute(exceedance_statement(session, quantity, filters, drls))]
 
 
 def studies_above_drl(session: Session, filters: Filters):
     """The ids of the studies with a value above the DRL in force on its date, for every quantity an active DRL
     covers (as :func:`exceedances` finds them): a select, so that the database compares and a list pages it; None
     when no DRL is active."""
-    index = LevelIndex(active_levels(session))
-    selects = []
-    for quantity in sorted({q for _, q in index.by_key}):
-        rows = rows_statement(quantity, filters).subquery()
-        exam, _, day, value, age, weight, study_id = list(rows.c)[:7]  # the fields of Row, in order
-        selects.append(select(study_id).where(value > index.value_sql(quantity, exam, age, weight, day)))
+    drls = ReferenceLevels(session)
+    selects = [exceedance_statement(session, quantity, filters, drls).order_by(None).with_only_columns(Study.id)
+               for quantity in sorted({q for _, q in drls.index.by_key})]
     return union(*selects) if selects else None
 
 
-def above_drl(session: Session, quantity: str, filters: Filters) -> list[dict]:
-    """Every study (exam level) or event (exposure level) whose value exceeds the DRL in force on its date."""
-    hits = exceedances(session, quantity, filters)
+def above_drl(session: Session, quantity: str, filters: Filters, limit: int | None = None, offset: int = 0,
+              drl_value_id: int | None = None) -> list[dict]:
+    """Every study (exam level) or event (exposure level) whose value exceeds the DRL in force on its date, newest
+    first; ``limit`` and ``offset`` for a page, ``drl_value_id`` for those compared with that DRL only."""
+    drls = ReferenceLevels(session)
+    stmt = exceedance_statement(session, quantity, filters, drls, drl_value_id).limit(limit).offset(offset or None)
+    hits = [(Row(*r[:-1]), drls.by_id[r[-1]]) for r in session.execute(stmt)]
     achievables = ReferenceLevels(session, ACHIEVABLE)
     names = _exam_names(session, {r.exam_id for r, _ in hits})
     out = []
-    for row, level in sorted(hits, key=lambda h: (h[0].day or dt.date.min, h[0].study_id), reverse=True):
+    for row, level in hits:
         achievable = achievables.find(row, quantity)
         out.append({
             "study_instance_uid": row.study_uid, "event_id": row.event_id, "date": row.day.isoformat() if row.day else None,
@@ -277,41 +321,55 @@ def device_inventory(session: Session) -> list[dict]:
 
 
 def examinations_per_device(session: Session, filters: Filters, period: str = "month") -> list[dict]:
-    """Per device and period: examinations, and how often each protocol, procedure, series and body region occurs."""
-    stmt = select(Study.id, Study.device_id, Study.study_date, Study.study_description, Study.procedure_reported).where(
-        Study.device_id.is_not(None))
+    """Per device and period: examinations, and how often each protocol, procedure, series and body region occurs.
+
+    Counted by the database (a year is hundreds of thousands of studies): examinations and procedures per study,
+    protocols and body regions per study that has them among its counted events, series as the dose objects those
+    events come from.
+    """
+    period_of(None, period)  # refuses an unknown period
+    when = period_sql(session, Study.study_date, period)
+    scope = [Study.device_id.is_not(None)]
     if filters.date_from:
-        stmt = stmt.where(Study.study_date >= filters.date_from)
+        scope.append(Study.study_date >= filters.date_from)
     if filters.date_to:
-        stmt = stmt.where(Study.study_date <= filters.date_to)
+        scope.append(Study.study_date <= filters.date_to)
     if filters.device_id is not None:
-        stmt = stmt.where(Study.device_id == filters.device_id)
-    studies = session.execute(stmt).all()
-    study_ids = [s.id for s in studies]
-    per_study = defaultdict(lambda: {"protocol": set(), "body_region": set(), "series": set()})
-    if study_ids:
-        events = session.execute(select(IrradiationEvent.study_id, IrradiationEvent.protocol, IrradiationEvent.target_region,
-                                        IrradiationEvent.body_part, IrradiationEvent.dose_object_id)
-                                 .where(IrradiationEvent.counted.is_(True), IrradiationEvent.study_id.in_(study_ids)))
-        for study_id, protocol, region, body_part, object_id in events:
-            info = per_study[study_id]
-            if protocol:
-                info["protocol"].add(protocol)
-            if region or body_part:
-                info["body_region"].add(region or body_part)
-            info["series"].add(object_id)
+        scope.append(Study.device_id == filters.device_id)
     table: dict = {}
-    for s in studies:
-        key = (s.device_id, period_of(s.study_date, period))
-        row = table.setdefault(key, {"device_id": key[0], "period": key[1], "examinations": 0, "series": 0,
-                                     "protocols": defaultdict(int), "procedures": defaultdict(int), "body_regions": defaultdict(int)})
-        row["examinations"] += 1
-        info = per_study[s.id]
-        row["series"] += len(info["series"])
-        for protocol in info["protocol"]:
-            row["protocols"][protocol] += 1
-        for region in info["body_region"]:
-            row["body_regions"][region] += 1
-        row["procedures"][s.procedure_reported or s.study_description or "(none)"] += 1
-    return [{**r, "protocols": dict(r["protocols"]), "procedures": dict(r["procedures"]),
-             "body_regions": dict(r["body_regions"])} for _, r in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+
+    def row(device_id, key):
+        return table.setdefault((device_id, key), {"device_id": device_id, "period": key, "examinations": 0, "series": 0,
+                                                   "protocols": {}, "procedures": {}, "body_regions": {}})
+    procedure = func.coalesce(func.nullif(Study.procedure_reported, ""), func.nullif(Study.study_description, ""), "(none)")
+    for device_id, key, name, n in session.execute(
+            select(Study.device_id, when, procedure, func.count()).where(*scope).group_by(*BY[:3])):
+        row(device_id, key)["examinations"] += n
+        row(device_id, key)["procedures"][name] = n
+    events = (select(Study.device_id, when).join(IrradiationEvent, IrradiationEvent.study_id == Study.id)
+              .where(*scope, IrradiationEvent.counted.is_(True)))
+    for device_id, key, n in session.execute(
+            events.add_columns(func.count(IrradiationEvent.dose_object_id.distinct())).group_by(*BY[:2])):
+        row(device_id, key)["series"] = n
+    region = func.coalesce(func.nullif(IrradiationEvent.target_region, ""), func.nullif(IrradiationEvent.body_part, ""))
+    for field, column in (("protocols", func.nullif(IrradiationEvent.protocol, "")), ("body_regions", region)):
+        for device_id, key, name, n in session.execute(
+                events.add_columns(column, func.count(Study.id.distinct())).where(column.is_not(None)).group_by(*BY[:3])):
+            row(device_id, key)[field][name] = n
+    return [r for _, r in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+
+
+BY = (text("1"), text("2"), text("3"))  # GROUP BY the select's columns by position: the same expression twice, with its
+# parameters bound twice, is not the same expression to PostgreSQL
+
+
+def period_sql(session: Session, day, period: str):
+    """:func:`period_of` in SQL ("2026-03", "2026-Q1", "2026", "all"; NULL without a date)."""
+    if period == "all":
+        return case((day.is_(None), None), else_=literal("all"))
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(day, {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q', "year": "YYYY"}[period])
+    if period == "quarter":
+        quarter = cast((cast(func.strftime("%m", day), Integer) + 2).self_group().op("/")(3), String)  # integer division
+        return func.strftime("%Y", day).op("||")("-Q").op("||")(quarter)
+    return func.strftime({"month": "%Y-%m", "year": "%Y"}[period], day)
