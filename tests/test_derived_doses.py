@@ -11,7 +11,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from kerma.db.models import Alert, AlertRule, CorrectionFactor, DerivedDose, DoseObject, Study
+from kerma.classify.catalogue import add_site_exam
+from kerma.db.models import Alert, AlertRule, CorrectionFactor, DerivedDose, DoseObject, MappingRule, Study
 from kerma.db.states import mark_dosimetry_due
 from kerma.derived import derived_doses, study_summaries
 from kerma.derived.compute import compute
@@ -211,3 +212,27 @@ def test_rows_the_database_refuses_leave_a_reason_and_the_queue_goes_on(sessions
         assert sorted(r.kind for r in rows) == ["effective_dose", "skin_dose", "ssde"]
         assert all(r.status == "not_estimated" and "refused" in r.reason for r in rows)
         assert not session.scalars(select(Study.dosimetry_due)).one()
+
+
+def test_a_mapping_that_names_the_exam_recomputes_the_effective_dose_with_its_region(sessions, files):
+    """The standard exam's name takes precedence over the events' target regions (kerma.dosimetry.effective):
+    a rule that maps the chest-abdomen-pelvis CT study to an abdomen exam changes its k-factors, and its effective
+    dose is computed again."""
+    thread, _ = stored(sessions, {"ct": files["ct"]})
+    thread.tick()
+    record = extract(files["ct"])
+    with sessions() as session, session.begin():
+        exam = add_site_exam(session, "CT-ABD-T", "CT abdomen", "CT")
+        session.add(MappingRule(level="exam", priority=1, standard_exam_id=exam.id, conditions=[
+            {"field": "accession_number", "op": "equals", "value": record["study"]["accession_number"]}]))
+        study = study_of(session, "ct", files)
+        study.refresh_due, study_id = True, study.id
+    with sessions() as session, session.begin():
+        refresh_due(session)  # the rule maps the study: its exam changed, its derived doses are due
+        assert session.get(Study, study_id).dosimetry_due
+    assert thread.update(study_id) is True
+    expected = effective_dose(record, "CT abdomen").effective_dose_mSv
+    with sessions() as session:
+        row = derived_doses(session, [study_id])[study_id]["effective_dose"]
+    assert expected != pytest.approx(effective_dose(record).effective_dose_mSv, rel=1e-3)  # the region matters
+    assert row["effective_dose_mSv"] == pytest.approx(expected, rel=1e-5) and row["inputs"]["exam_region"] == "CT abdomen"
