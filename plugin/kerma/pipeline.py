@@ -38,6 +38,7 @@ class Batch:
     session: Session
     studies: list[Study]
     orders: dict[int, ImagingOrder] = field(default_factory=dict)  # study id -> its matched order ("orders")
+    events: dict[int, dict] = field(default_factory=dict)  # event row id -> its record, made once ("sources")
     raised: list[Raised] = field(default_factory=list)  # the new alerts ("alerts"), told by "notification"
 
 
@@ -62,14 +63,15 @@ def sources(batch: Batch) -> None:
     factors = DeviceFactors(batch.session)
     derived = study_summaries(batch.session, {study.id for study in batch.studies})
     for study in batch.studies:
-        keep_resolved(study, factors, derived.get(study.id), batch.orders.get(study.id))
+        for record in keep_resolved(study, factors, derived.get(study.id), batch.orders.get(study.id)):
+            batch.events.update((event["event_id"], event) for event in record["events"])
 
 
 def classification(batch: Batch) -> None:
     """Each study's and event's standard exam by the mapping rules."""
     rules = load_rules(batch.session)
     for study in batch.studies:
-        classify_study(study, rules, batch.orders.get(study.id))
+        classify_study(study, rules, batch.orders.get(study.id), batch.events)
 
 
 def statistics(batch: Batch) -> None:

@@ -18,7 +18,7 @@ from .study_dose import resolve_study
 
 
 def keep_resolved(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None,
-                  order: ImagingOrder | None = None) -> None:
+                  order: ImagingOrder | None = None) -> list[dict]:
     """Keep the study's resolved totals and mark which event rows its statistics count.
 
     An event its object gives (a report's, a radiograph's) is counted on its own row; a CT acquisition
@@ -29,6 +29,8 @@ def keep_resolved(study: Study, factors: DeviceFactors | None = None, derived: d
     (``psd_mGy``: the SRDL rules and the reports read it there).
     Its contrast administrations are those its headers state, else those its ``order``'s HL7 messages stated, each
     once (:func:`kerma.extract.contrast.study_contrast`), their totals kept beside the dose totals.
+
+    Returns the records it resolved (:func:`kerma.db.records.record`), for the stages after it.
     """
     objects = [o for o in study.objects if o.status == "ok"]
     records = [record(o) for o in objects]
@@ -71,6 +73,7 @@ def keep_resolved(study: Study, factors: DeviceFactors | None = None, derived: d
             for kind in kinds().values():
                 if kind.event_column:
                     setattr(row, kind.event_column, mine[kind.kind].factor if kind.kind in mine else None)
+    return records
 
 
 def _applied(covering: dict[int, dict[str, Factor]], objects: list[DoseObject]) -> list[dict]:

@@ -73,17 +73,21 @@ def study_context(study: Study, order: ImagingOrder | None = None) -> dict:
     return context
 
 
-def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent) -> dict:
+def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent, event: dict | None = None) -> dict:
+    """The fields exposure-level rules can test; ``event``: the row as a record already (:func:`kerma.db.records.event`)."""
     context = dict(study_fields)
-    context.update({k: v for k, v in event_record(row).items() if k in EVENT_FIELDS})
+    context.update({k: v for k, v in (event_record(row) if event is None else event).items() if k in EVENT_FIELDS})
     context["modality"] = obj.modality
     context["device_id"] = obj.device_id
     return context
 
 
-def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None = None) -> bool:
-    """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order);
+def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None = None,
+                   events: dict[int, dict] | None = None) -> bool:
+    """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order;
+    ``events``: event records by row id where they were made already, as the pipeline's ``sources`` stage makes them);
     True when the study's or one of its events' standard exam changed."""
+    events = events or {}
     before = _exams_of(study)
     context = study_context(study, order)
     chosen = choose(rules, context, "exam")
@@ -97,7 +101,7 @@ def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None =
             if not row.counted:
                 row.standard_exam_id = row.mapping_rule_id = None
                 continue
-            rule = choose(rules, event_context(study_fields, obj, row), "exposure")
+            rule = choose(rules, event_context(study_fields, obj, row, events.get(row.id)), "exposure")
             row.standard_exam_id, row.mapping_rule_id = (rule.standard_exam_id, rule.id) if rule else (None, None)
     return _exams_of(study) != before
 

@@ -63,34 +63,50 @@ class ContentItem:
             yield from child.walk()
 
 
-def _code(obj: DicomObject, item: dict[int, Element]) -> Code | None:
+CODE_TAGS = (CODE_VALUE, LONG_CODE_VALUE, URN_CODE_VALUE, SCHEME, MEANING)
+
+
+def _code(obj: DicomObject, item: dict[int, Element], codes: dict) -> Code | None:
+    """The code of a code sequence item, decoded once per distinct (VR, bytes) of its attributes in ``codes``.
+
+    A dose report names the same few dozen codes thousands of times (a 316-event report: 27,000 code items).
+    """
+    raw = tuple(None if el is None else (el.vr, el.value if el.vr != "SQ" else None) for el in map(item.get, CODE_TAGS))
+    try:
+        return codes[raw]
+    except KeyError:
+        pass
     value = obj.text(item, CODE_VALUE) or obj.text(item, LONG_CODE_VALUE) or obj.text(item, URN_CODE_VALUE)
-    if value is None:
-        return None
-    return Code(obj.text(item, SCHEME) or "", value, obj.text(item, MEANING) or "")
+    code = None if value is None else Code(obj.text(item, SCHEME) or "", value, obj.text(item, MEANING) or "")
+    codes[raw] = code
+    return code
 
 
-def _first_code(obj: DicomObject, item: dict[int, Element], tag: int) -> Code | None:
+def _first_code(obj: DicomObject, item: dict[int, Element], tag: int, codes: dict) -> Code | None:
     seq = obj.items(item, tag)
-    return _code(obj, seq[0]) if seq else None
+    return _code(obj, seq[0], codes) if seq else None
 
 
 def build(obj: DicomObject, item: dict[int, Element]) -> ContentItem:
     """The content item ``item`` (the document root included) with all its descendants."""
+    return _build(obj, item, {})
+
+
+def _build(obj: DicomObject, item: dict[int, Element], codes: dict) -> ContentItem:
     text = obj.text
     value_type = text(item, VALUE_TYPE) or "CONTAINER"
-    node = ContentItem(value_type, text(item, RELATIONSHIP), _first_code(obj, item, CONCEPT_NAME))
+    node = ContentItem(value_type, text(item, RELATIONSHIP), _first_code(obj, item, CONCEPT_NAME, codes))
     if value_type == "NUM":
         measured = obj.items(item, MEASURED_VALUE)
         if measured:
             mv = measured[0]
             number = obj.number(mv, FLOATING_VALUE)
             node.value = number if number is not None else obj.number(mv, NUMERIC_VALUE)
-            unit = _first_code(obj, mv, UNITS)
+            unit = _first_code(obj, mv, UNITS, codes)
             node.unit = unit.value if unit else None
     elif value_type == "CODE":
-        node.value = _first_code(obj, item, CONCEPT_CODE)
+        node.value = _first_code(obj, item, CONCEPT_CODE, codes)
     elif value_type in TEXT_VALUE_TAGS:
         node.value = text(item, TEXT_VALUE_TAGS[value_type])
-    node.children = [build(obj, child) for child in obj.items(item, CONTENT_SEQUENCE)]
+    node.children = [_build(obj, child, codes) for child in obj.items(item, CONTENT_SEQUENCE)]
     return node

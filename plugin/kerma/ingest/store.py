@@ -37,6 +37,7 @@ class Processed:
     change_seq: int | None  # None for a report that did not come through Orthanc's log (see store_report)
     orthanc_id: str | None
     record: dict
+    sop_instance_uid: str | None = None  # as Orthanc knows the instance: the ledger's key where the record has none
 
 
 def read_cursor(session: Session) -> int:
@@ -153,8 +154,9 @@ def _ledger(session: Session, uids: set[str]) -> dict[str, list[DoseObject]]:
 
 
 def _stored_uid(item: Processed) -> str:
-    """The ledger's key of an instance: its SOP Instance UID as stored, or its Orthanc id when unreadable."""
-    return SOP_INSTANCE_UID.stored(item.record.get("sop_instance_uid") or f"orthanc:{item.orthanc_id}")
+    """The ledger's key of an instance: its SOP Instance UID as stored (the record's, else Orthanc's), or its Orthanc
+    id when neither is known."""
+    return SOP_INSTANCE_UID.stored(item.record.get("sop_instance_uid") or item.sop_instance_uid or f"orthanc:{item.orthanc_id}")
 
 
 def _duplicate(item: Processed, recorded: DoseObject) -> DoseObject:
@@ -250,20 +252,39 @@ def _study(session: Session, record: dict, studies: dict[str, Study]) -> Study:
 
 
 def _event(study: Study, index: int, event: dict) -> IrradiationEvent:
-    columns = {k: v for k, v in event.items() if k in EVENT_FIELDS and not isinstance(v, (list, dict))}
-    details = {k: v for k, v in event.items() if k not in columns}
+    """The event's row: its fields in their columns (absent ones left NULL, not set), the rest in ``details``."""
+    columns, details = {}, {}
+    for key, value in event.items():
+        if key in EVENT_FIELDS and not isinstance(value, (list, dict)):
+            if value is not None:
+                columns[key] = value
+        else:
+            details[key] = value
     return IrradiationEvent(study=study, event_index=index, details=details or None, **columns)
+
+
+def _limited(table) -> dict[str, ReceivedText]:
+    """The columns of ``table`` that keep a value to a length (identifiers), by name, with their type."""
+    return {column.name: column.type for column in table.__table__.columns if isinstance(column.type, ReceivedText)}
+
+
+LIMITED = {table: _limited(table) for table in (DoseObject, Study, Device, IrradiationEvent)}
 
 
 def shortened(record: dict) -> list[str]:
     """A warning for each value of ``record`` longer than the identifier column it goes to keeps (it is stored shortened)."""
-    values = [(key, value, table, prefix) for part, table, prefix in RECORD_COLUMNS
-              for key, value in ((record if part is None else record.get(part) or {}).items())]
-    values += [(key, value, IrradiationEvent, "") for event in record.get("events") or [] for key, value in event.items()]
-    warnings = []
-    for key, value, table, prefix in values:
-        column = table.__table__.c.get(key if key == "patient_id" else prefix + key)
-        if column is not None and isinstance(column.type, ReceivedText) and column.type.too_long(value):
-            warnings.append(f"{key} has {len(value)} characters, more than the {column.type.length} Kerma keeps: "
-                            f"stored as its first characters and a hash of the whole")
-    return sorted(set(warnings))
+    found = []
+    for part, table, prefix in RECORD_COLUMNS:
+        limited = LIMITED[table]
+        for key, value in (record if part is None else record.get(part) or {}).items():
+            kept = limited.get(key if key == "patient_id" else prefix + key)
+            if kept is not None and kept.too_long(value):
+                found.append((key, value, kept))
+    limited = LIMITED[IrradiationEvent]
+    for event in record.get("events") or []:
+        for key, kept in limited.items():
+            value = event.get(key)
+            if value is not None and kept.too_long(value):
+                found.append((key, value, kept))
+    return sorted({f"{key} has {len(value)} characters, more than the {kept.length} Kerma keeps: "
+                   f"stored as its first characters and a hash of the whole" for key, value, kept in found})

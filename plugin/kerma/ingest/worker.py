@@ -127,7 +127,8 @@ class IngestWorker(PeriodicThread):
                   item.change_seq, item.orthanc_id, _kind(why))
         record = {key: item.record.get(key) for key in ("sop_instance_uid", "sop_class_uid", "modality")}
         row = Processed(item.change_seq, item.orthanc_id, {**record, "status": "error", "source": None,
-                                                           "reason": f"its records could not be stored: {why}"})
+                                                           "reason": f"its records could not be stored: {why}"},
+                        item.sop_instance_uid)
         try:
             with self.sessions() as session, session.begin():
                 self.fence(session)
@@ -137,6 +138,7 @@ class IngestWorker(PeriodicThread):
                 raise
         # even its identifiers were refused: the row keeps the Orthanc id only
         row.record = {"status": "error", "source": None, "reason": row.record["reason"]}
+        row.sop_instance_uid = None
         with self.sessions() as session, session.begin():
             self.fence(session)
             return store_batch(session, [row], last_seq, deleted, purge_deleted=self.purge_deleted)
@@ -160,16 +162,13 @@ class IngestWorker(PeriodicThread):
                 record = extract(data)
                 if record.get("dose_screen"):  # recognised from its header: its pixels are read off the ingest path
                     record = queued(record)
-                if not record.get("sop_instance_uid"):
-                    record["sop_instance_uid"] = summary.get("sop_instance_uid")
                 log.debug("extracted %s in %.3f s: %s", orthanc_id, time.perf_counter() - started, record["status"])
         except Exception as exc:  # e.g. OrthancException (17, 'Unknown resource') for metadata Orthanc cannot resolve
             log.error("change %d (Orthanc instance %s) not read (%s): its error row says why",
                       change["Seq"], orthanc_id, type(exc).__name__)
             record = {"status": "error", "source": None, "reason": f"not read: {reason(exc)}",
-                      "sop_instance_uid": (summary or {}).get("sop_instance_uid"),
                       "sop_class_uid": (summary or {}).get("sop_class_uid")}
-        return Processed(change["Seq"], orthanc_id, record)
+        return Processed(change["Seq"], orthanc_id, record, (summary or {}).get("sop_instance_uid"))
 
 
 def _kind(why: str) -> str:
