@@ -17,7 +17,7 @@ from corpus import CORPUS
 from kerma.classify.catalogue import add_site_exam
 from kerma.db.models import Alert, AlertRule, DoseObject, DrlSet, DrlValue, MappingRule, OutboxMessage, Recipient
 from kerma.drl.reference import VERIFIED
-from kerma.evaluate.rules import AlertRuleError, check
+from kerma.evaluate.rules import AlertRuleError, validated
 from kerma.evaluate.shipped import FLUORO_LEVELS, SIGNIFICANT_EVENTS, load_shipped_rules, rows
 from kerma.extract import extract
 from kerma.ingest.store import Processed, store_batch
@@ -35,7 +35,7 @@ def store(sessions, *records):
 
 def add_rule(sessions, **fields) -> int:
     with sessions() as s, s.begin():
-        rule = AlertRule(**check({"name": fields.get("kind"), **fields}), version=1)
+        rule = AlertRule(**validated({"name": fields.get("kind"), **fields}), version=1)
         s.add(rule)
         s.flush()
         return rule.id
@@ -348,7 +348,7 @@ def test_rules_are_checked_before_they_are_saved():
                             ({"kind": "absolute", "name": "x", "quantity": "total_dlp_mGycm", "level": "exposure",
                               "parameters": {"threshold": 1}}, "not a quantity at level exposure")]:
         with pytest.raises(AlertRuleError, match=message):
-            check(fields)
+            validated(fields)
 
 
 def test_shipped_criteria_follow_the_reference_tables():

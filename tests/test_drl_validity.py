@@ -15,7 +15,7 @@ from kerma.api import Context, Request, handle
 from kerma.classify.catalogue import add_site_exam
 from kerma.db import states
 from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule
-from kerma.evaluate.rules import check
+from kerma.evaluate.rules import validated
 from kerma.evaluate.shipped import load_shipped_rules
 from kerma.ingest.store import Processed, store_batch
 from kerma.stats import monthly, refresher, tables
@@ -49,7 +49,7 @@ def exam(sessions):
                                               ("Achievable 2025", "achievable", ACHIEVABLE, None, None)):
             s.add(DrlSet(name=name, kind=kind, valid_from=start, valid_to=end, enabled=True, values=[DrlValue(
                 standard_exam_id=exam.id, patient_group="adult", quantity="total_dlp_mGycm", level="exam", value=value)]))
-        s.add(AlertRule(**check({"name": "above the DRL", "kind": "drl", "level": "exam", "parameters": {"k": 1.0}}),
+        s.add(AlertRule(**validated({"name": "above the DRL", "kind": "drl", "level": "exam", "parameters": {"k": 1.0}}),
                         version=1))
         return exam.id
 

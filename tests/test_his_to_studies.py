@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hl7_factory import adt_update, msa, orm
 from kerma.classify.catalogue import add_site_exam
 from kerma.db.models import Alert, AlertRule, AuditEntry, DrlSet, DrlValue, MappingRule, Study
-from kerma.evaluate.rules import check
+from kerma.evaluate.rules import validated
 from kerma.hl7.receiver import Hl7Receiver
 from kerma.ingest.store import Processed, store_batch
 from kerma.pipeline import refresh_due
@@ -58,7 +58,7 @@ def test_hl7_weight_reaches_the_study_its_size_band_and_alerts(sessions):
                      quantity="total_dlp_mGycm", level="exam", value=300.0),
             DrlValue(standard_exam_id=exam.id, patient_group="paediatric", weight_min_kg=30, weight_max_kg=50,
                      quantity="total_dlp_mGycm", level="exam", value=500.0)]))
-        s.add(AlertRule(**check({"name": "above the DRL", "kind": "drl", "level": "exam", "parameters": {"k": 1.0}}),
+        s.add(AlertRule(**validated({"name": "above the DRL", "kind": "drl", "level": "exam", "parameters": {"k": 1.0}}),
                         version=1))
     receiver = Hl7Receiver(sessions)
     assert msa(receiver(adt_update("HIS-CHILD-1", "CHILD^OLD", "20200601", "F")))[1] == "AA"  # the HIS knows the child

@@ -14,7 +14,7 @@ from kerma import clock
 from kerma.notify import outbox
 from kerma.config import Settings, SmtpSettings
 from kerma.db.models import Alert, AlertRule, OutboxMessage, Recipient
-from kerma.evaluate.rules import check
+from kerma.evaluate.rules import validated
 from kerma.ingest.store import Processed, store_batch
 from kerma.notify.digest import daily_digest, previous_working_day
 from kerma.notify.poller import OutboxPoller, configure, deliver_due
@@ -38,7 +38,7 @@ def monday():
 def sessions(sessions):
     """A fresh database with a rule that fires above DLP 100 and tells the MPE, and two recipients."""
     with sessions() as s, s.begin():
-        s.add(AlertRule(**check({"name": "DLP above 100", "kind": "absolute", "quantity": "total_dlp_mGycm", "level": "exam",
+        s.add(AlertRule(**validated({"name": "DLP above 100", "kind": "absolute", "quantity": "total_dlp_mGycm", "level": "exam",
                                  "parameters": {"threshold": 100.0}, "notify_roles": ["mpe"], "severity": "warning"}),
                         version=1))
         s.add(Recipient(name="Medical physics", role="mpe", email="mpe@hospital.example", daily_digest=True))

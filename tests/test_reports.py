@@ -13,7 +13,7 @@ from kerma.config import Settings, SmtpSettings
 from kerma.db.engine import make_engine, make_sessionmaker
 from kerma.db.models import AlertRule, Device, OutboxMessage, Recipient, ReportRun, ReportSchedule
 from kerma.db.schema import upgrade
-from kerma.evaluate.rules import check
+from kerma.evaluate.rules import validated
 from kerma.ingest.store import Processed, store_batch
 from kerma.notify.poller import deliver_due
 from kerma.reports.periods import last_complete
@@ -45,7 +45,7 @@ def database(tmp_path_factory):
     with sessions() as s, s.begin():
         exam_with_drl(s, "CT-THX", "CT Thorax", "CT", {"field": "study_description", "op": "equals", "value": "CT Thorax"},
                       quantity="total_dlp_mGycm", value=600.0)
-        s.add(AlertRule(**check({"name": "Above DRL", "kind": "drl", "level": "exam", "notify_roles": ["mpe"]}), version=1))
+        s.add(AlertRule(**validated({"name": "Above DRL", "kind": "drl", "level": "exam", "notify_roles": ["mpe"]}), version=1))
         s.add(Recipient(name="MPE", role="mpe", email="mpe@hospital.example"))
         s.flush()
         remap_history(s)

@@ -12,7 +12,7 @@ from .. import audit, clock
 from ..access import PHYSICIST, RADIOGRAPHER, RADIOLOGIST, VIEWER
 from ..db.models import Alert, AlertRule, Device, StandardExam, Study
 from ..evaluate.review import ACTIONS, STATUSES, ReviewError, act, assign, comment_on
-from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, check, rule_json, spec_of
+from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, rule_json, spec_of, validated
 from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import alert_link
@@ -221,7 +221,7 @@ class AlertRuleBody(Body):
 
 def _checked_rule(session: Session, request: Request, current: dict | None = None) -> dict:
     try:
-        fields = check(body(request, AlertRuleBody, current).model_dump())
+        fields = validated(body(request, AlertRuleBody, current).model_dump())
     except AlertRuleError as exc:
         raise ApiError(400, str(exc)) from None
     if fields["device_id"] is not None and session.get(Device, fields["device_id"]) is None:

@@ -30,7 +30,7 @@ ADVICE = (
 def find_against_achievable(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires when the recent median crosses the achievable dose in the rule's direction (once per change).
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     if facts.standard_exam_id is None or facts.device_id is None:
         return []

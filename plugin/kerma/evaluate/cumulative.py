@@ -24,7 +24,7 @@ ADVICE = (
 def find_cumulative(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires when the patient's sum of ``rule.quantity`` over the window exceeds the threshold.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     if not facts.patient_id or facts.study_date is None or rule.quantity not in facts.totals:
         return []

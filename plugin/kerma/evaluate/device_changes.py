@@ -29,7 +29,7 @@ def _describe(env: Environment, device_id: int) -> str:
 def find_new_device(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires on the first study Kerma stores from a device.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     mine = {object_id for object_id, _, _ in facts.objects}
     devices = sorted({device_id for _, device_id, _ in facts.objects if device_id is not None})
@@ -42,7 +42,7 @@ def find_new_device(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list
 def find_new_software_version(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires on the first study a device reports a software version it had not reported before.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     findings = []
     for object_id, device_id, version in facts.objects:

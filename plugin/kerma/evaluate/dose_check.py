@@ -31,7 +31,7 @@ WATCHED = {
 def find_dose_check(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires on each Dose Check alert or notification the scanner recorded in an event.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     which = rule.param("which")
     findings = []

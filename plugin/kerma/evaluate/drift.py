@@ -38,7 +38,7 @@ def event_value(values: dict, quantity: str) -> float | None:
 def find_drift(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires when a device's protocol parameter moved beyond the tolerance from its baseline (once per change).
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     if facts.device_id is None:
         return []

@@ -25,8 +25,8 @@ from .rules import AlertRuleError, RuleSpec, spec_of
 
 log = logging.getLogger("kerma.evaluate")
 
-# kind -> (check, what the reviewer can do)
-CHECKS = {
+# kind -> (finder, what the reviewer can do)
+FINDERS = {
     "drl": (thresholds.find_above_drl, thresholds.DRL_ADVICE),
     "absolute": (thresholds.find_above_absolute, thresholds.ABSOLUTE_ADVICE),
     "expected_range": (expected_range.find_outside_range, expected_range.ADVICE),
@@ -64,7 +64,7 @@ def evaluate_studies(session: Session, studies: list[Study]) -> list[Raised]:
     list of Raised
         The alerts that are new (added to the session and flushed), each with its rule's roles to tell.
     """
-    rules = [rule for rule in enabled_rules(session) if rule.kind in CHECKS] if studies else []  # not people's rules
+    rules = [rule for rule in enabled_rules(session) if rule.kind in FINDERS] if studies else []  # not people's rules
     if not rules:
         return []
     env = Environment(session)
@@ -90,9 +90,9 @@ def evaluate_studies(session: Session, studies: list[Study]) -> list[Raised]:
 
 
 def _findings(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
-    check, _ = CHECKS[rule.kind]
+    find, _ = FINDERS[rule.kind]
     try:
-        return check(rule, facts, env)
+        return find(rule, facts, env)
     except SQLAlchemyError:
         raise  # the database is in trouble: the ingest batch is retried as a whole
     except Exception as exc:  # a rule that cannot be evaluated must not stop dose ingestion
@@ -106,7 +106,7 @@ def _alert(rule: RuleSpec, facts: StudyFacts, finding: Finding) -> Alert:
         study_id=facts.id, study_instance_uid=facts.study_instance_uid, study_date=facts.study_date,
         device_id=facts.device_id, standard_exam_id=finding.standard_exam_id, subject=finding.subject[:160],
         quantity=finding.quantity, value=finding.value, threshold=finding.threshold, unit=finding.unit,
-        reference=finding.reference or None, reason=finding.reason, actions=list(CHECKS[rule.kind][1]), status="new",
+        reference=finding.reference or None, reason=finding.reason, actions=list(FINDERS[rule.kind][1]), status="new",
     )
 
 

@@ -18,7 +18,7 @@ ADVICE = (
 def find_outside_range(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires on values above the upper or below the lower bound of the expected range.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     lower, upper = rule.param("lower"), rule.param("upper")
     findings = []

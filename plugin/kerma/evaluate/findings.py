@@ -1,4 +1,4 @@
-"""What a check returns when a rule fires (the value, what it was compared with, and why, in words), and what an
+"""What a rule kind's finder returns when a rule fires (the value, what it was compared with, and why, in words), and what an
 evaluation returns: the new alerts, each with whom its rule tells."""
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def measured_text(m: Measured) -> str:
     return f"{label_of(m.quantity)} {show(m.value, m.quantity)} of {where(m)}"
 
 
-class Check(Protocol):
-    """What every rule kind's check is: ``check(rule, facts, env) -> list[Finding]``."""
+class Finder(Protocol):
+    """What every rule kind's finder is: ``find(rule, facts, env) -> list[Finding]``."""
 
     def __call__(self, rule: "RuleSpec", facts: StudyFacts, env: "Environment") -> list[Finding]:
         """Evaluate one rule over one study.

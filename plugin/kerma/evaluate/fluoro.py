@@ -24,7 +24,7 @@ ADVICE = (
 def find_level_reached(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Fires when a study total reaches the level, and again at each further step.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     threshold, increment = float(rule.param("threshold")), rule.param("increment")
     findings = []

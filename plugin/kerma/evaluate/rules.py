@@ -1,6 +1,6 @@
 """Alert rules: kinds, their parameters, their scope, and validation of what a physicist writes.
 
-A rule row (:class:`kerma.db.models.AlertRule`) names a ``kind`` (one check module each), a
+A rule row (:class:`kerma.db.models.AlertRule`) names a ``kind`` (one finder module each), a
 ``quantity`` and ``level`` where the kind compares values, kind-specific ``parameters``, and a
 scope (modality, device, standard exam, patient group, and ``conditions`` / ``exclude`` written
 like mapping-rule conditions over the exam's or the event's fields, plus ``anatomy``: the target
@@ -123,9 +123,9 @@ def rule_json(row: AlertRule) -> dict:
 def spec_of(row: AlertRule) -> RuleSpec:
     """The rule row as an immutable :class:`RuleSpec` (with the snapshot an alert keeps).
 
-    Raises :class:`AlertRuleError` for a row that cannot be evaluated (checked as :func:`check` checks a new rule).
+    Raises :class:`AlertRuleError` for a row that cannot be evaluated (checked as :func:`validated` checks a new rule).
     """
-    fields = check({name: getattr(row, name) for name in COLUMNS})
+    fields = validated({name: getattr(row, name) for name in COLUMNS})
     parameters = fields["parameters"]
     return RuleSpec(row.id, row.version, row.name, row.kind, fields["severity"], row.modality, row.device_id,
                     row.standard_exam_id, row.patient_group, row.quantity, fields["level"], parameters,
@@ -133,7 +133,7 @@ def spec_of(row: AlertRule) -> RuleSpec:
                     _as_rule(parameters.get("exclude")))
 
 
-def check(fields: dict) -> dict:
+def validated(fields: dict) -> dict:
     """The rule fields, completed with the kind's defaults; raises :class:`AlertRuleError` for what cannot work.
 
     ``fields`` holds the columns of :class:`AlertRule` (``parameters`` a dict).

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import AlertRule
-from .rules import check
+from .rules import validated
 
 DATA = Path(__file__).with_name("data")
 DEFAULT_RULES = DATA / "default_rules.csv"
@@ -39,7 +39,7 @@ def rows(path: Path) -> list[dict]:
 def rule_fields(row: dict) -> dict:
     """A shipped row as :class:`AlertRule` fields, checked like a rule written over REST."""
     notes = " ".join(filter(None, [row["published"] and f"Published: {row['published']}.", row["notes"]]))
-    return check({
+    return validated({
         "code": row["code"], "name": row["name"], "kind": row["kind"], "enabled": row["enabled"] == "yes",
         "severity": row["severity"] or "warning", "modality": row["modality"] or None, "quantity": row["quantity"] or None,
         "level": row["level"] or None, "parameters": json.loads(row["parameters"] or "{}"),

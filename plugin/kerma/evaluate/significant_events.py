@@ -28,7 +28,7 @@ ADVICE = (
 def find_group_exceedance(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """StrlSchV Anlage 14 I.1: fires when a triggering exam's last 20 of its kind average above 2 × DRL.
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     if facts.standard_exam_id is None or facts.device_id is None:
         return []

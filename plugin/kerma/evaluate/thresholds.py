@@ -29,7 +29,7 @@ def drl_reference(level: Level) -> dict:
 def find_above_drl(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Values above k × the DRL that applies to them (their exam, quantity and patient band).
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     k = float(rule.param("k"))
     index = env.drls(rule.param("drl_kind"))
@@ -55,7 +55,7 @@ def find_above_drl(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[
 def find_above_absolute(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
     """Values above the rule's fixed trigger level (e.g. a national significant-event criterion).
 
-    A :class:`~kerma.evaluate.findings.Check`.
+    A :class:`~kerma.evaluate.findings.Finder`.
     """
     threshold = float(rule.param("threshold"))
     return [Finding(f"{m.subject}:{m.quantity}",
