@@ -19,9 +19,9 @@ PASSES=(
 # an argument, dosimetry-report parsing, the SCU race of support/dimse.py): no clock is read on their paths, and they
 # are the heaviest CPU of the suite; a third run of them would only spend CI's budget.
 CLOCKLESS="test_(imports|scu_responses|extract_fuzz|extract_rdsr|extract_header|dicomfile|ocr|skin_dose|skin_dose_corpus|ssde|effective_dose|units|output_header_report|output_deidentify|occupational_reports)[.]py$"
-# Orthanc (started directly or through the remote-PACS / UI helpers) and Chromium are left out: libfaketime in
+# Orthanc (started directly, through running_orthanc or shared_orthanc, or by the remote-PACS helpers) and Chromium are left out: libfaketime in
 # their processes is not what these passes test.
-mapfile -t MODULES < <(grep -L -E "OrthancProcess|playwright|remote_pacs|support[.]ui|pacs_pair" tests/test_*.py | grep -v -E "$CLOCKLESS")
+mapfile -t MODULES < <(grep -L -E "OrthancProcess|running_orthanc|shared_orthanc|playwright|remote_pacs|support[.]ui|pacs_pair" tests/test_*.py | grep -v -E "$CLOCKLESS")
 logs="$(mktemp -d)"
 pids=()
 for pass in "${PASSES[@]}"; do

@@ -16,6 +16,8 @@ if "FAKETIME" in os.environ:  # a fake-date pass of scripts/fake_dates.sh (libfa
     time.sleep = lambda seconds: threading.Event().wait(seconds)
 
 SHARED = ROOT.parent / "shared"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
 CORPUS = SHARED / "corpus"
 
 
@@ -35,6 +37,29 @@ def postgres(tmp_path_factory):
     server = PostgresServer(tmp_path_factory.mktemp("pg"), free_port()).start()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def shared_orthanc(tmp_path_factory):
+    """One Orthanc with Kerma (SQLite, the shipped configuration) for the tests that need no Orthanc of their own:
+    each keeps to its own data (new UIDs, its own patients, staff and names) and asserts nothing about what other
+    tests stored, so that starting one Orthanc serves them all.  A module that needs other configuration, a
+    restart, a kill or an empty Orthanc starts its own (support.orthanc.running_orthanc)."""
+    from support.orthanc import running_orthanc
+
+    with running_orthanc(tmp_path_factory.mktemp("shared-orthanc")) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's), one for the session: each test opens a context of its own."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 _database_counter = iter(range(1, 10**6))

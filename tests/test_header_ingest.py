@@ -8,7 +8,6 @@ from pydicom.uid import generate_uid
 
 from corpus import CORPUS
 from dicom_factory import copy_with, ct_slice, renamed_copy
-from support.orthanc import OrthancProcess, free_port
 from test_orthanc_ingest import wait_until_ingested
 
 
@@ -18,12 +17,8 @@ def modulated_ctdivol(z: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-header")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
-    process.start()
-    yield process
-    process.stop()
+def orthanc(shared_orthanc):
+    return shared_orthanc
 
 
 def _write(folder, blobs):

@@ -10,7 +10,7 @@ from corpus import CORPUS
 from dicom_factory import copy_with
 from dose_setup import api_poster, exam_with_drl_over_rest
 from support.mailbox import Mailbox, WebhookReceiver
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import free_port, running_orthanc
 
 BASE_URL = "https://kerma.hospital.example"
 
@@ -38,14 +38,11 @@ def servers():
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory, servers):
     mailbox, receiver = servers
-    work = tmp_path_factory.mktemp("orthanc-alerts")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}", extra_config={
-        "Kerma.Smtp": {"Host": "127.0.0.1", "Port": mailbox.port, "From": "kerma@hospital.example"},
-        "Kerma.BaseUrl": BASE_URL, "Kerma.Webhooks": [{"Url": receiver.url}], "Kerma.OutboxPollSeconds": 0.5,
-        "Kerma.NotifyWithinDays": 0})  # the corpus report is from 2013: tell every alert
-    process.start()
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-alerts"), extra_config={
+            "Kerma.Smtp": {"Host": "127.0.0.1", "Port": mailbox.port, "From": "kerma@hospital.example"},
+            "Kerma.BaseUrl": BASE_URL, "Kerma.Webhooks": [{"Url": receiver.url}], "Kerma.OutboxPollSeconds": 0.5,
+            "Kerma.NotifyWithinDays": 0}) as process:  # the corpus report is from 2013: tell every alert
+        yield process
 
 
 def test_an_rdsr_above_the_drl_alerts_by_email_and_webhook(orthanc, servers, tmp_path):

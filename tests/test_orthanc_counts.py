@@ -10,7 +10,7 @@ from dicom_factory import CR_IMAGE, radiograph
 from dose_setup import api_poster, exam_with_drl_over_rest
 from hl7_factory import adt_update, msa
 from kerma.hl7.mllp import send
-from support.orthanc import OrthancProcess, free_port, wait_for_port
+from support.orthanc import free_port, running_orthanc
 from test_dose_counts import ct_series
 from test_orthanc_alerts import wait_for
 from test_orthanc_ingest import wait_until_ingested
@@ -18,12 +18,8 @@ from test_orthanc_ingest import wait_until_ingested
 
 @pytest.fixture
 def orthanc(tmp_path, database_url):
-    process = OrthancProcess(tmp_path / "orthanc", free_port(), free_port(), database_url,
-                             extra_config={"Kerma.Hl7Port": free_port()})
-    process.start()
-    wait_for_port(process.extra_config["Kerma.Hl7Port"])  # the listener is a process of its own, up a moment later
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path / "orthanc", database_url, extra_config={"Kerma.Hl7Port": free_port()}) as process:
+        yield process
 
 
 def _write(folder, blobs):

@@ -14,7 +14,7 @@ from conftest import ROOT
 from corpus import CORPUS
 from dicom_factory import renamed_copy
 from support.dimse import responses_to_sender
-from support.orthanc import CALLING_AET, OrthancProcess, free_port
+from support.orthanc import CALLING_AET, running_orthanc
 
 REPORT = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
 VERIFICATION = "1.2.840.10008.1.1"
@@ -22,14 +22,10 @@ VERIFICATION = "1.2.840.10008.1.1"
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("dicom-access")
     # Orthanc alone ("Plugins": []): what is checked here is Orthanc's own DICOM access, as configured for Kerma
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}",
-                             extra_config={"Plugins": []},
-                             modalities=(f"{CALLING_AET}@127.0.0.1", "CT_ROOM_1@192.0.2.10:104"))
-    process.start()
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("dicom-access"), extra_config={"Plugins": []},
+                         modalities=(f"{CALLING_AET}@127.0.0.1", "CT_ROOM_1@192.0.2.10:104")) as process:
+        yield process
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from conftest import CORPUS
 from dicom_factory import copy_with
 from hl7_factory import adt_update, control_id_of, corpus_messages, msa, orm
 from kerma.hl7.mllp import send
-from support.orthanc import OrthancProcess, free_port, wait_for_port
+from support.orthanc import free_port, running_orthanc
 from test_orthanc_ingest import wait_until_ingested
 
 REPORT = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
@@ -18,15 +18,11 @@ REPORT = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-hl7")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}",
-                             extra_config={"Kerma.Hl7Port": free_port(), "Kerma.NoDoseDelayHours": 0,
-                                           "Kerma.ApplyCorrectionsToOrthanc": True,
-                                           "OverwriteInstances": True})  # a correction keeps every UID
-    process.start()
-    wait_for_port(process.extra_config["Kerma.Hl7Port"])  # the listener is a process of its own, up a moment later
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-hl7"),
+                         extra_config={"Kerma.Hl7Port": free_port(), "Kerma.NoDoseDelayHours": 0,
+                                       "Kerma.ApplyCorrectionsToOrthanc": True,
+                                       "OverwriteInstances": True}) as process:  # a correction keeps every UID
+        yield process
 
 
 def hl7(orthanc, *messages):

@@ -12,7 +12,7 @@ import requests
 
 from corpus import CORPUS, dose_reports
 from dicom_factory import broken_dose_sr, renamed_copy
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import OrthancProcess, free_port, running_orthanc
 
 ROOT = Path(__file__).resolve().parents[1]
 KERMA_CLI = [str(ROOT / ".venv" / "bin" / "kerma")]
@@ -33,11 +33,8 @@ def wait_until_ingested(orthanc: OrthancProcess, timeout: float = 60.0) -> dict:
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}")
-    process.start()
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pydicom.uid import generate_uid
 from conftest import new_postgres_database
 from corpus import CORPUS, manifest
 from dicom_factory import copy_with, renamed_copy, to_bytes
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import running_orthanc
 
 REPORT = CORPUS / "openrem/CT-RDSR-GEPixelMed.dcm"
 LONG = 3000
@@ -67,11 +67,8 @@ def without_sop_class() -> bytes:
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory, postgres):
-    work = tmp_path_factory.mktemp("orthanc-ledger")
-    process = OrthancProcess(work, free_port(), free_port(), new_postgres_database(postgres))
-    process.start()
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-ledger"), new_postgres_database(postgres)) as process:
+        yield process
 
 
 def health_when_caught_up(orthanc, timeout=120.0) -> dict:

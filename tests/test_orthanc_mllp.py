@@ -12,19 +12,15 @@ import pytest
 
 from hl7_factory import adt_update, msa
 from kerma.hl7.mllp import send
-from support.orthanc import OrthancProcess, free_port, wait_for_port
+from support.orthanc import free_port, running_orthanc
 
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-mllp")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}",
-                             extra_config={"Kerma.Hl7Port": free_port(), "Kerma.Hl7MaxConnections": 200,
-                                           "Kerma.Hl7IdleTimeoutSeconds": 3})
-    process.start()
-    wait_for_port(process.extra_config["Kerma.Hl7Port"])
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-mllp"),
+                         extra_config={"Kerma.Hl7Port": free_port(), "Kerma.Hl7MaxConnections": 200,
+                                       "Kerma.Hl7IdleTimeoutSeconds": 3}) as process:
+        yield process
 
 
 def hl7_state(orthanc) -> dict:

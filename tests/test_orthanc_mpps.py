@@ -12,7 +12,7 @@ import pytest
 from corpus import CORPUS, EXPECTED
 from dicom_factory import renamed_copy
 from mpps_factory import completed_ct, completed_fluoroscopy, created, new_uid, scu
-from support.orthanc import OrthancProcess, free_port, wait_for_port
+from support.orthanc import free_port, running_orthanc
 from test_orthanc_ingest import wait_until_ingested
 
 RDSR = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
@@ -20,13 +20,8 @@ RDSR = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-mpps")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}",
-                             extra_config={"Kerma.MppsPort": free_port()})
-    process.start()
-    wait_for_port(process.extra_config["Kerma.MppsPort"])
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-mpps"), extra_config={"Kerma.MppsPort": free_port()}) as process:
+        yield process
 
 
 def api(orthanc, path, **query):

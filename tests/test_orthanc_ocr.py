@@ -22,7 +22,7 @@ from dicom_factory import renamed_copy, to_bytes
 from dose_screens import degrade, draw_exam, render_font, render_glyphs, secondary_capture
 from kerma.extract.ocr.layouts import Column, Layout, Sum, Total, layouts
 from kerma.extract.ocr.tesseract import available as tesseract_available
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import running_orthanc
 from test_orthanc_mpps import api
 
 RDSR = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
@@ -31,13 +31,10 @@ GE = next(layout for layout in layouts() if layout.name == "GE Dose Report")
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def orthanc(request, tmp_path_factory):
-    work = tmp_path_factory.mktemp(f"orthanc-ocr-{request.param}")
-    url = (f"sqlite:///{work / 'kerma.sqlite'}" if request.param == "sqlite"
-           else new_postgres_database(request.getfixturevalue("postgres")))
-    process = OrthancProcess(work, free_port(), free_port(), url, extra_config={"Kerma.PollSeconds": 0.5})
-    process.start()
-    yield process
-    process.stop()
+    url = None if request.param == "sqlite" else new_postgres_database(request.getfixturevalue("postgres"))
+    with running_orthanc(tmp_path_factory.mktemp(f"orthanc-ocr-{request.param}"), url,
+                         extra_config={"Kerma.PollSeconds": 0.5}) as process:
+        yield process
 
 
 def store(orthanc, tmp_path, name: str, data: bytes) -> None:

@@ -11,10 +11,9 @@ from playwright.sync_api import expect
 
 from corpus import CORPUS
 from kerma.api import router
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import OrthancProcess, free_port, running_orthanc
 from test_access import profile_service, sample_path  # noqa: F401  (profile_service is a fixture)
 from test_orthanc_ingest import wait_until_ingested
-from test_ui import browser  # noqa: F401  (a fixture)
 
 REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/RF-Pat-Orientation-Modifier-Missing.dcm"]  # the RF: a Ka,r alert
 USERS = {"kerma": "kerma", "alice": "alice-pw", "bob": "bob-pw"}
@@ -30,14 +29,11 @@ def strict(response):
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    work = tmp_path_factory.mktemp("orthanc-security")
-    process = OrthancProcess(work, free_port(), free_port(), f"sqlite:///{work / 'kerma.sqlite'}",
-                             extra_config={"RegisteredUsers": USERS, "Kerma.Roles": ROLES})
-    process.start()
-    assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS]))
-    wait_until_ingested(process)
-    yield process
-    process.stop()
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-security"),
+                         extra_config={"RegisteredUsers": USERS, "Kerma.Roles": ROLES}) as process:
+        assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS]))
+        wait_until_ingested(process)
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pydicom import dcmread
 from pydicom.uid import generate_uid
 
@@ -17,7 +17,7 @@ from corpus import CORPUS
 from dicom_factory import copy_with
 from dose_setup import api_poster, exam_with_drl_over_rest
 from kerma.extract import extract
-from support.orthanc import OrthancProcess, free_port
+from support.orthanc import running_orthanc
 from test_orthanc_ingest import wait_until_ingested
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,8 +27,6 @@ import dosedata  # noqa: E402  (bench/: the generated dose database of benchmark
 XSS = "<img src=x onerror=alert(1)>"
 CONTRAST_IMAGE = "public/ct_image/orthanc-tests__2020-09-11-Christopher-ELSCINT1-Raw.dcm"  # Iodine, IV, its amounts 0
 GENERATED_EVENTS = 6_000  # ~2,000 studies of 1-5 events, 2025-2026, on 200 devices, with a local DRL set (bench/dosedata.py)
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 REPORTS = ["openrem/CT-RDSR-Siemens-Continued-1.dcm", "openrem/CT-RDSR-Toshiba_DoseCheck.dcm", "openrem/CT-RDSR-GEPixelMed.dcm",
            "openrem/RF-RDSR-Siemens-Zee.dcm",
            "openrem/RF-Pat-Orientation-Modifier-Missing.dcm"]  # Ka,r 7.7 Gy: a substantial radiation dose level alert
@@ -43,14 +41,12 @@ def orthanc(tmp_path_factory):
     url = f"sqlite:///{work / 'kerma.sqlite'}"
     dosedata.build(url, GENERATED_EVENTS, say=lambda *_: None)
     mapped_by_rules(url)
-    process = OrthancProcess(work, free_port(), free_port(), url)
-    process.start()
     xss_image = work / "xss.dcm"
     xss_image.write_bytes(copy_with(CORPUS / "openrem/DX-Im-GE_XR220-1.dcm", ProtocolName=XSS, AccessionNumber="UI-XSS"))
-    assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS] + [xss_image, CORPUS / CONTRAST_IMAGE]))
-    wait_until_ingested(process)
-    yield process
-    process.stop()
+    with running_orthanc(work, url) as process:
+        assert all(s == 0 for s in process.store([CORPUS / r for r in REPORTS] + [xss_image, CORPUS / CONTRAST_IMAGE]))
+        wait_until_ingested(process)
+        yield process
 
 
 def mapped_by_rules(url: str):
@@ -69,14 +65,6 @@ def mapped_by_rules(url: str):
              "conditions": [{"field": field, "op": "equals", "value": name}], "standard_exam_id": exam_id}
             for exam_id, name, modality in exams for level, field in (("exam", "study_description"), ("exposure", "protocol"))])
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

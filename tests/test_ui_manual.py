@@ -6,20 +6,18 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from support.ui import empty_orthanc, signed_in_page
-from test_ui import browser  # noqa: F401  (the module's Chromium)
+from support.ui import signed_in_page
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.20240305091500"
 
 
 @pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    with empty_orthanc(tmp_path_factory.mktemp("orthanc-ui-manual")) as process:
-        yield process
+def orthanc(shared_orthanc):
+    return shared_orthanc
 
 
 @pytest.fixture
-def page(browser, orthanc):  # noqa: F811
+def page(browser, orthanc):
     with signed_in_page(browser, "manual entry") as page:
         yield page
 

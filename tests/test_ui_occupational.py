@@ -5,8 +5,7 @@ whose proposed mapping lacks the unit is fixed in the mapping screen, previewed 
 import pytest
 from playwright.sync_api import expect
 
-from support.ui import empty_orthanc, signed_in_page
-from test_ui import browser  # noqa: F401  (the module's Chromium)
+from support.ui import signed_in_page
 
 # NCRP 122, E = 0.5 H_W + 0.025 H_N: January 0.5 + 1.25 = 1.75 mSv, February 0.25 + 1.0 = 1.25 mSv: 3.0 mSv in 2026,
 # above the 2 mSv investigation level, below the 20 mSv limit.  March's negative reading is refused.
@@ -20,18 +19,19 @@ X7,Alex Seven,Angiography,2026-03,Under apron,-0.2
 
 
 @pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    with empty_orthanc(tmp_path_factory.mktemp("orthanc-ui-occupational")) as process:
-        yield process
+def orthanc(shared_orthanc):
+    return shared_orthanc
 
 
 @pytest.fixture
-def page(browser, orthanc):  # noqa: F811
+def page(browser, orthanc):
     with signed_in_page(browser, "occupational dose") as page:
         yield page
 
 
 def test_a_report_is_mapped_previewed_imported_and_its_doses_shown(page, orthanc):
+    api = orthanc.session()
+    people = api.get(orthanc.url + "/kerma/api/occupational/people").json()["total"]
     page.goto(orthanc.url + "/kerma/ui/#/today")
     page.click("#nav a[href='#/occupational']")
     page.goto(orthanc.url + "/kerma/ui/#/occupational?year=2026")
@@ -50,8 +50,7 @@ def test_a_report_is_mapped_previewed_imported_and_its_doses_shown(page, orthanc
     refused = form.locator(".preview-result table tbody tr")
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("a negative dose")
-    api = orthanc.session()
-    assert api.get(orthanc.url + "/kerma/api/occupational/people").json()["total"] == 0  # a preview stores nothing
+    assert api.get(orthanc.url + "/kerma/api/occupational/people").json()["total"] == people  # a preview stores nothing
     form.locator("button.import").click()
     expect(page.locator(".message")).to_contain_text("Imported 4 readings; 1 rows refused; 0 replaced; 1 new alerts.")
     row = page.locator("table tbody tr", has_text="X7")
@@ -60,6 +59,8 @@ def test_a_report_is_mapped_previewed_imported_and_its_doses_shown(page, orthanc
     expect(row.locator("td").nth(4)).to_have_text("3")  # the effective dose estimate, 3.0 mSv
     expect(row).to_contain_text("kerma:investigation-effective")
     services = api.get(orthanc.url + "/kerma/api/occupational/services").json()["services"]
-    assert [(s["name"], s["mapping"]["doses"][0]["unit"]) for s in services] == [("Regional dosimetry", "mSv")]
-    (summary,) = api.get(orthanc.url + "/kerma/api/occupational/summary", params={"year": "2026"}).json()["summary"]
+    assert [(s["name"], s["mapping"]["doses"][0]["unit"]) for s in services
+            if s["name"] == "Regional dosimetry"] == [("Regional dosimetry", "mSv")]
+    (summary,) = [row for row in api.get(orthanc.url + "/kerma/api/occupational/summary", params={"year": "2026"}).json()["summary"]
+                  if row["staff_id"] == "X7"]
     assert summary["occupational_effective_dose_mSv"] == pytest.approx(3.0)

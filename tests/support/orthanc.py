@@ -6,6 +6,9 @@
     orthanc.session().get(orthanc.url + "/kerma/api/health")
     orthanc.stop()
 
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-hl7"), extra_config={"Kerma.Hl7Port": free_port()}) as orthanc:
+        ...   # the tests' one way to a Kerma Orthanc of their own: started (listeners up), stopped after
+
 The configuration is written by scripts/make_config.py, the same generator as scripts/start.sh.
 """
 import glob
@@ -16,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import requests
 
@@ -252,3 +256,22 @@ class OrthancProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+LISTENER_PORTS = ("Kerma.Hl7Port", "Kerma.MppsPort")  # processes of their own, listening a moment after Orthanc answers
+
+
+@contextmanager
+def running_orthanc(workdir, database_url=None, **options):
+    """An Orthanc with Kerma in ``workdir`` (its dose database SQLite there unless ``database_url``), started with its
+    HL7 and MPPS listeners up when configured, stopped on leaving. ``options``: those of :class:`OrthancProcess`."""
+    url = database_url or "sqlite:///" + os.path.join(os.path.abspath(str(workdir)), "kerma.sqlite")
+    process = OrthancProcess(workdir, free_port(), free_port(), url, **options)
+    process.start()
+    try:
+        for key in LISTENER_PORTS:
+            if key in process.extra_config:
+                wait_for_port(process.extra_config[key])
+        yield process
+    finally:
+        process.stop()

@@ -1,17 +1,7 @@
-"""For the web UI's tests of one screen: an Orthanc with Kerma and nothing stored yet, and a signed-in page in
-Chromium that fails the test when anything opens a dialog (a script run from data)."""
+"""For the web UI's tests of one screen (on the conftest's shared_orthanc and browser): a signed-in page in Chromium
+that fails the test when anything opens a dialog (a script run from data)."""
 
 from contextlib import contextmanager
-
-from .orthanc import OrthancProcess, free_port
-
-
-@contextmanager
-def empty_orthanc(folder):
-    process = OrthancProcess(folder, free_port(), free_port(), f"sqlite:///{folder / 'kerma.sqlite'}")
-    process.start()
-    yield process
-    process.stop()
 
 
 @contextmanager
