@@ -32,10 +32,10 @@ def _write(folder, blobs):
 
 def test_ct_series_gives_acquisitions_then_the_rdsr_takes_over(orthanc, tmp_path):
     study, frame = generate_uid(), generate_uid()
-    thin = [float(z) for z in range(300)]  # 300 slices of 1 mm
-    thick = [float(z) for z in range(0, 300, 3)]  # the same acquisition reconstructed at 3 mm
+    thin = [float(z) for z in range(0, 300, 3)]  # 100 slices of 3 mm over 300 mm
+    thick = [float(z) for z in range(0, 300, 6)]  # the same acquisition reconstructed at 6 mm
     slices = []
-    for series, positions, thickness in ((generate_uid(), thin, 1.0), (generate_uid(), thick, 3.0)):
+    for series, positions, thickness in ((generate_uid(), thin, 3.0), (generate_uid(), thick, 6.0)):
         for i, z in enumerate(positions):
             slices.append(ct_slice(study, series, frame, z=z, ctdivol=modulated_ctdivol(z), image_type="ORIGINAL\\PRIMARY\\AXIAL",
                                    acquisition_number=2, thickness=thickness, instance=i + 1, series_description="Thorax-Abdomen"))
@@ -44,7 +44,7 @@ def test_ct_series_gives_acquisitions_then_the_rdsr_takes_over(orthanc, tmp_path
     mpr_series = generate_uid()
     mprs = [ct_slice(study, mpr_series, frame, z=float(z), ctdivol=modulated_ctdivol(z), image_type="DERIVED\\SECONDARY\\MPR",
                      acquisition_number=None, thickness=5.0, instance=i + 1, series_description="Coronal MPR")
-            for i, z in enumerate(range(0, 300, 15))]
+            for i, z in enumerate(range(0, 300, 30))]
     folder = tmp_path / "series"
     folder.mkdir()
     paths = _write(folder, slices + [localizer] + mprs)
@@ -54,15 +54,15 @@ def test_ct_series_gives_acquisitions_then_the_rdsr_takes_over(orthanc, tmp_path
     session = orthanc.session()
     view = session.get(f"{orthanc.url}/kerma/api/studies/{study}").json()
     assert view["source"] == "header"
-    assert len(view["events"]) == 2  # the topogram and the spiral; the 3 mm and MPR series are no extra dose
+    assert len(view["events"]) == 2  # the topogram and the spiral; the 6 mm and MPR series are no extra dose
     spiral = max(view["events"], key=lambda e: e["slice_count"])
     topogram = min(view["events"], key=lambda e: e["slice_count"])
     expected = [modulated_ctdivol(z) for z in thin]
-    assert spiral["slice_count"] == 300 and spiral["copies"] == 2
+    assert spiral["slice_count"] == 100 and spiral["copies"] == 2
     assert spiral["ctdivol_min_mGy"] == pytest.approx(min(expected))
     assert spiral["ctdivol_max_mGy"] == pytest.approx(max(expected))
     assert spiral["ctdivol_mGy"] == pytest.approx(statistics.fmean(expected), rel=1e-6)
-    assert (spiral["z_start_mm"], spiral["z_end_mm"]) == (0.0, 299.0)
+    assert (spiral["z_start_mm"], spiral["z_end_mm"]) == (0.0, 297.0)
     assert spiral["scan_length_mm"] == pytest.approx(300.0)
     assert spiral["dlp_estimated"] is True
     assert spiral["dlp_mGycm"] == pytest.approx(statistics.fmean(expected) * 30.0, rel=1e-4)
