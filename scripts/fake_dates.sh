@@ -15,12 +15,12 @@ PASSES=(
     "2029-12-30 23:30:00|not postgresql"   # a Sunday, half an hour before midnight UTC: no working day
     "2028-02-29 10:00:00|not sqlite"       # a leap day
 )
-# Pure computations on files (extraction, OCR, dosimetry, units, the import graph, standards output whose moment is
-# an argument, dosimetry-report parsing, the SCU race of support/dimse.py): no clock is read on their paths, and they
-# are the heaviest CPU of the suite; a third run of them would only spend CI's budget.
-CLOCKLESS="test_(imports|scu_responses|extract_fuzz|extract_rdsr|extract_header|dicomfile|ocr|skin_dose|skin_dose_corpus|ssde|effective_dose|units|output_header_report|output_deidentify|occupational_reports)[.]py$"
-# Orthanc (started directly, through running_orthanc or shared_orthanc, or by the remote-PACS helpers) and Chromium are left out: libfaketime in
-# their processes is not what these passes test.
+# Pure computations on files (extraction, OCR, dosimetry, units, the import graph, the README and the locks,
+# standards output whose moment is an argument, dosimetry-report parsing, the SCU race of support/dimse.py): no clock
+# is read on their paths, and they are the heaviest CPU of the suite; a third run of them would only spend CI's budget.
+CLOCKLESS="test_(imports|docs|install|scu_responses|extract_fuzz|extract_rdsr|extract_header|dicomfile|ocr|skin_dose|skin_dose_corpus|ssde|effective_dose|units|output_header_report|output_deidentify|occupational_reports)[.]py$"
+# Orthanc (started directly, through running_orthanc or shared_orthanc, or by the remote-PACS helpers) and Chromium
+# are left out: libfaketime in their processes is not what these passes test.
 mapfile -t MODULES < <(grep -L -E "OrthancProcess|running_orthanc|shared_orthanc|playwright|remote_pacs|support[.]ui|pacs_pair" tests/test_*.py | grep -v -E "$CLOCKLESS")
 logs="$(mktemp -d)"
 pids=()

@@ -10,6 +10,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 bash scripts/setup.sh --dev
 export TCP_NODELAY=1
+# Python writes its compiled modules (__pycache__) even where the caller's environment says not to: the suite imports
+# Kerma in every Orthanc and child process it starts, and three pytest runs (fake_dates.sh) collect the same tests
+unset PYTHONDONTWRITEBYTECODE
 status=0
 .venv/bin/python -m pytest -q --durations=25 tests "$@" || status=$?
 if [ "${CI:-}" = "true" ] && [ "$#" -eq 0 ]; then
