@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import CORPUS
-from support.ui import empty_orthanc, signed_in_page
+from support.orthanc import running_orthanc
+from support.ui import signed_in_page
 from test_orthanc_ingest import wait_until_ingested
-from test_ui import AXE, INTERNAL_ID, WRONG_WORDS, browser  # noqa: F401  (the module's Chromium)
+from test_ui import AXE, INTERNAL_ID, WRONG_WORDS
 
 SHOTS = Path(__file__).parent / "output" / "ui-screens"
 REPORT = CORPUS / "openrem/RF-No-kVp-and-others.dcm"
@@ -38,14 +39,14 @@ def reported_dap_Gycm2() -> float:
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    with empty_orthanc(tmp_path_factory.mktemp("orthanc-ui-corrections")) as process:
+    with running_orthanc(tmp_path_factory.mktemp("orthanc-ui-corrections")) as process:
         assert process.store([REPORT]) == [0]
         wait_until_ingested(process)
         yield process
 
 
 @pytest.fixture
-def page(browser, orthanc):  # noqa: F811
+def page(browser, orthanc):
     with signed_in_page(browser, "correction factors") as page:
         yield page
 
