@@ -141,7 +141,7 @@ def test_orthanc_lookups_that_raise_give_that_object_its_error_row(sessions):
     orthanc.unresolved.add(ids[1])
     orthanc.unreadable.add(ids[2])
     worker = IngestWorker(orthanc, sessions)
-    while not worker.run_once():
+    while worker.ingest_batch():
         pass
     stored = rows(sessions)
     assert [stored[i].status for i in ids] == ["ok", "error", "error", "ok"]

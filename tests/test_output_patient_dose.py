@@ -177,7 +177,7 @@ def test_the_ingest_worker_records_its_own_sr_ignored_and_counts_no_dose(tmp_pat
     own = orthanc.add(None)
     orthanc.files[own] = path.read_bytes()
     worker = IngestWorker(orthanc, sessions, batch_size=10)
-    while not worker.run_once():
+    while worker.ingest_batch():
         pass
     with sessions() as s:
         rows = {r.orthanc_id: r for r in s.scalars(select(DoseObject))}

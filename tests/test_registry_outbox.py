@@ -40,7 +40,7 @@ def test_a_report_that_cannot_be_sent_fails_alone_and_the_rest_is_sent_once(sess
     orthanc = ScriptedOrthanc()
     ids = [orthanc.add(p) for p in REPORTS]
     worker = IngestWorker(orthanc, sessions, batch_size=10)
-    while not worker.run_once():
+    while worker.ingest_batch():
         pass
     registry = FakeRegistry(dict(orthanc.files))
     del registry.files[ids[0]]                               # deleted from Orthanc before it was sent

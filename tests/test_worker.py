@@ -63,7 +63,7 @@ def test_worker_follows_the_log_in_batches(sessions):
     gone = orthanc.add(REPORTS[0])
     del orthanc.files[gone]  # deleted from Orthanc before Kerma read it
     worker = IngestWorker(orthanc, sessions, batch_size=2)
-    while not worker.run_once():
+    while worker.ingest_batch():
         pass
     assert _count(sessions, "ok") == 3
     assert _count(sessions, "ignored") == 1

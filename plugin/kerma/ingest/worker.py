@@ -59,7 +59,7 @@ class IngestWorker(PeriodicThread):
         self._deleted: deque[Deletion] = deque()  # from Orthanc's change callback; its durable log drops deletions
 
     def tick(self) -> bool:
-        if not self.run_once():
+        if self.ingest_batch():
             return True
         # the log is exhausted: studies changed elsewhere (HL7, an upgrade) are refreshed here, a chunk at a time,
         # so that no two refreshes of one study run at once
@@ -75,8 +75,8 @@ class IngestWorker(PeriodicThread):
         self._deleted.append(Deletion(orthanc_id, clock.now()))
         self.wake()
 
-    def run_once(self) -> bool:
-        """Process one batch of changes; True when the log is exhausted."""
+    def ingest_batch(self) -> bool:
+        """Process one batch of changes; True when more may be waiting (the log is not exhausted yet)."""
         with self.sessions() as session:
             cursor = read_cursor(session)
         page = self.source.changes(cursor, self.batch_size)
@@ -97,7 +97,7 @@ class IngestWorker(PeriodicThread):
             self.screens_queued()
         if new:
             log.info("ingested %d new object(s) up to change %d", new, last_seq)
-        return bool(page.get("Done", True)) or not changes
+        return bool(changes) and not page.get("Done", True)
 
     def store(self, items: list[Processed], last_seq: int, deleted: list[Deletion] = ()) -> int:
         """Store ``items`` and move the cursor to ``last_seq``; a batch that fails on its data is split.
