@@ -3,6 +3,7 @@
 import { csvLink, get, post } from "../lib/api.js";
 import { el, field, message } from "../lib/dom.js";
 import { number } from "../lib/format.js";
+import { saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
 
 const FIELDS = ["staff_id", "name", "department", "period", "period_start", "period_end", "position", "dosimeter_id", "unit"];
@@ -89,21 +90,21 @@ function importer(vocabulary, refresh) {
     } catch (e) { result.replaceChildren(message(e.message, "error")); }
   };
   file.addEventListener("change", () => { current = null; editor.replaceChildren(); result.replaceChildren(); });
-  return el("form", { class: "dosimetry-import", onsubmit: (e) => e.preventDefault() },
+  // Import is the form's submission (lib/forms.js): one Idempotency-Key per filled-in form, so a double click or
+  // Enter pressed twice imports once
+  return saving(el("form", { class: "dosimetry-import" },
     el("h2", {}, "Import a dosimetry report"),
     field("Report (CSV)", file), field("Service", service), field("Already recorded", onDuplicate),
     el("button", { type: "button", class: "preview", onclick: () => preview(Boolean(current)) }, "Preview"),
     editor,
-    el("button", { type: "button", class: "import", onclick: async () => {
-      if (!current) { await preview(false); return; }
-      try {
-        const done = await post("occupational/imports", { ...(await body(true)), on_duplicate: onDuplicate.value,
-          save_mapping: Boolean(service.value) });
-        refresh(`Imported ${done.readings} readings; ${done.refused.length} rows refused; ${done.replaced} replaced; `
-          + `${done.new_alerts.length} new alerts.`);
-      } catch (e) { result.replaceChildren(message(e.message, "error")); }
-    } }, "Import"),
-    result);
+    el("button", { type: "submit", class: "import" }, "Import"),
+    result), async (key) => {
+    if (!current) { await preview(false); return; }
+    const done = await post("occupational/imports", { ...(await body(true)), on_duplicate: onDuplicate.value,
+      save_mapping: Boolean(service.value) }, { key });
+    refresh(`Imported ${done.readings} readings; ${done.refused.length} rows refused; ${done.replaced} replaced; `
+      + `${done.new_alerts.length} new alerts.`);
+  });
 }
 
 export async function occupational() {

@@ -1,7 +1,8 @@
 // What needs attention today: the morning digest, new alerts, ingest errors, devices gone quiet.
 import { get, post } from "../lib/api.js";
-import { el, message, screen } from "../lib/dom.js";
+import { el, screen } from "../lib/dom.js";
 import { date, dateTime, label, number, words } from "../lib/format.js";
+import { saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
 import { OPEN, alertTriage } from "./alerts.js";
 import { thisQuarter } from "./compliance.js";
@@ -87,18 +88,11 @@ function reviewList(screens) {
 
 function confirmForm(item) {
   const input = el("input", { type: "text", value: item.value ?? "", "aria-label": `${label(item.field)} as it should read` });
-  const status = el("span", {});
-  const submit = async (event) => {
-    event.preventDefault();
+  // one Idempotency-Key per filled-in form (lib/forms.js): Enter pressed twice or a double click saves once
+  return saving(el("form", { class: "inline" }, input, el("button", { type: "submit" }, "Save")), async (key) => {
     const raw = input.value.trim();
-    if (!raw) { status.replaceChildren(message("give the value", "error")); return; }
-    const value = typeof item.value === "string" ? raw : Number(raw);
-    try {
-      await post(`screens/${item.screen.id}/review/${item.id}`, { value });
-      status.replaceChildren(message("saved"));
-    } catch (error) {
-      status.replaceChildren(message(error.message, "error"));
-    }
-  };
-  return el("form", { class: "inline", onsubmit: submit }, input, el("button", { type: "submit" }, "Save"), status);
+    if (!raw) throw new Error("give the value");
+    await post(`screens/${item.screen.id}/review/${item.id}`, { value: typeof item.value === "string" ? raw : Number(raw) }, { key });
+    return "saved";
+  });
 }
