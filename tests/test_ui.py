@@ -1,5 +1,6 @@
 """The web UI in headless Chromium (Debian's), through Orthanc with authentication on."""
 
+import os
 import re
 import statistics
 import sys
@@ -486,12 +487,25 @@ def test_a_study_of_any_uid_opens_and_says_when_pacs_deleted_it(page, orthanc):
 
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"  # package-lock.json pins it; scripts/setup.sh --dev installs it
-SHOTS = REPO / "tests" / "output" / "ui-screens"
 DATES = "date_from=2025-01-01&date_to=2026-12-31"  # the generated period: no screen's answer depends on today's date
-DESKTOP_ONLY = ("statistics-dap", "reconciliation-mismatches", "studies-above-drl")  # the same screens as others, filtered
+DESKTOP_ONLY = ("statistics-dap", "reconciliation-mismatches", "studies-above-drl", "drl-local")  # the same screens as others, filtered
 WRONG_WORDS = ("[object Object]", "undefined", "NaN")
 # a database id shown as such ("ID 12", "device id: 4", "rule #7"); a Patient ID is the hospital's, not ours
 INTERNAL_ID = re.compile(r"(?<!Patient )(?<![\w.])id\s*:?\s*\d+\b|\b(?:device|rule|alert|set|report|recipient|exam)\s*(?:id|#)\s*:?\s*\d+", re.I)
+
+
+def route_patterns() -> list[re.Pattern]:
+    """The UI's route table: every screen pattern of ``ROUTES`` in webui/app.js (JavaScript regular expressions of
+    this simple kind read the same in Python)."""
+    app = (REPO / "webui" / "app.js").read_text(encoding="utf-8")
+    table = app[app.index("const ROUTES = ["):]
+    table = table[:table.index("];")]
+    return [re.compile(found) for found in re.findall(r"^\s*\[/(\^#.*?\$)/,", table, re.M)]
+
+
+def uncovered(patterns: list[re.Pattern], screens: dict[str, str]) -> list[str]:
+    """The patterns of the route table that no screen of ``screens`` opens."""
+    return [p.pattern for p in patterns if not any(p.fullmatch(route.split("?")[0]) for route in screens.values())]
 
 
 def routes(orthanc) -> dict[str, str]:
@@ -506,7 +520,7 @@ def routes(orthanc) -> dict[str, str]:
         "study-fluoroscopy": f"#/studies/{quote(alert['study_instance_uid'])}",
         "statistics": f"#/statistics?{DATES}", "compliance": f"#/compliance?period=quarter&{DATES}",
         "compliance-above": _drill_down(api, orthanc.url), "statistics-dap": f"#/statistics?quantity=total_dap_Gycm2&period=quarter&{DATES}",
-        "mapping": "#/mapping", "drl": "#/drl", "alerts": "#/alerts", "alert": f"#/alerts/{alert['id']}",
+        "mapping": "#/mapping", "drl": "#/drl", "drl-local": "#/drl?set=1", "alerts": "#/alerts", "alert": f"#/alerts/{alert['id']}",
         "alert-rules": "#/alert-rules", "reports": "#/reports", "reconciliation": "#/reconciliation",
         "reconciliation-mismatches": "#/reconciliation?list=mismatches", "hl7": "#/hl7", "mpps": "#/mpps",
         "notifications": "#/notifications", "audit": "#/audit", "ingest-errors": "#/ingest-errors?status=error,ignored",
@@ -536,14 +550,33 @@ def _json_keys(value, into: set):
             _json_keys(v, into)
 
 
+AXE_SERIOUS = """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)"""
+
+
 @pytest.fixture(scope="module")
-def walk(browser, orthanc):
+def screenshots(tmp_path_factory) -> Path:
+    """Where the walk writes its screenshots: ``KERMA_UI_SCREENSHOTS``, else a folder of pytest's temporary tree
+    (the path is printed by the axe test)."""
+    folder = os.environ.get("KERMA_UI_SCREENSHOTS")
+    if not folder:
+        return tmp_path_factory.mktemp("ui-screens")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
+
+
+@pytest.fixture(scope="module")
+def walk(browser, orthanc, screenshots):
     """Every route at both sizes, each drawn once: its visible text, the page's width, a screenshot
-    (tests/output/ui-screens/<size>-<screen>.png), the raw field names the API answered (snake_case keys: none may
-    show), and at 1440 px axe-core's serious and critical violations (the phone's page is the same document; axe
-    takes seconds a screen)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    (``<screenshots>/<size>-<screen>.png``), the raw field names the API answered (snake_case keys: none may show),
+    and axe-core's serious and critical violations. The screens are :func:`routes`, then, for each pattern of the
+    route table (webui/app.js) none of them opens, the first link to it found on the screens drawn (a screen added
+    to the table is walked once a link leads to it)."""
     axe = AXE.read_text(encoding="utf-8")
+    screens = routes(orthanc)
+    patterns = route_patterns()
+    links: list[str] = []
     seen: dict[tuple[str, str], dict] = {}
     keys: set[str] = set()
     for size, (width, height) in SIZES.items():
@@ -561,21 +594,33 @@ def walk(browser, orthanc):
         page.goto(orthanc.url + "/kerma/ui/index.html#/getting-started")
         page.wait_for_selector("body[data-drawn]", state="attached")
         page.evaluate(axe)  # through the DevTools protocol: the page's Content-Security-Policy allows no inline script
-        for name, route in routes(orthanc).items():
-            if size != "desktop" and name in DESKTOP_ONLY:
-                continue
+        queue = [name for name in screens if size == "desktop" or name not in DESKTOP_ONLY]
+        while queue:
+            name = queue.pop(0)
+            route = screens[name]
             page.evaluate("route => { delete document.body.dataset.drawn; location.hash = route; }", route)
             page.wait_for_selector("body[data-drawn]", state="attached", timeout=20_000)
-            violations = [] if size != "desktop" else page.evaluate("""async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
-                .filter((v) => v.impact === "serious" || v.impact === "critical")
-                .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)""")
-            page.screenshot(path=str(SHOTS / f"{size}-{name}.png"))
-            seen[(size, name)] = {"route": route, "text": page.inner_text("body"), "violations": violations,
+            page.screenshot(path=str(screenshots / f"{size}-{name}.png"))
+            seen[(size, name)] = {"route": route, "text": page.inner_text("body"), "violations": page.evaluate(AXE_SERIOUS),
                                   "scroll_width": page.evaluate("document.documentElement.scrollWidth"), "width": width,
                                   "heading": page.inner_text("h1")}
+            if size == "desktop":
+                links += page.eval_on_selector_all("a[href^='#/']", "links => links.map((a) => a.getAttribute('href'))")
+                if not queue:  # the listed screens are done: a screen for each pattern still missing, if a link leads there
+                    for pattern in uncovered(patterns, screens):
+                        found = next((h for h in links if re.fullmatch(pattern, h.split("?")[0])), None)
+                        if found:  # named for the pattern's fixed words: ^#\/studies\/([^/?]+)\/manual$ -> linked-studies-manual
+                            name = "linked-" + "-".join(re.findall(r"[a-z][a-z-]*", re.sub(r"\(.*?\)", "", pattern)))
+                            screens[name] = found
+                            queue.append(name)
         assert problems == [], f"{size}: script errors or dialogs: {problems}"
         context.close()
-    return {"screens": seen, "keys": {k for k in keys if "_" in k}}
+    return {"screens": seen, "keys": {k for k in keys if "_" in k}, "routes": screens, "patterns": patterns,
+            "folder": screenshots}
+
+
+def test_the_walk_opens_every_route_of_the_ui(walk):
+    assert uncovered(walk["patterns"], walk["routes"]) == []
 
 
 def test_every_screen_shows_words_and_units_not_keys_ids_or_broken_values(walk):
@@ -600,7 +645,7 @@ def test_no_screen_scrolls_sideways_at_1440_px(walk):
 def test_axe_finds_no_serious_or_critical_violation_on_any_screen(walk, capsys):
     found = {f"{size} {name}": s["violations"] for (size, name), s in walk["screens"].items() if s["violations"]}
     with capsys.disabled():
-        print(f"\nUI screenshots ({len(walk['screens'])}, both sizes): {SHOTS}")
+        print(f"\nUI screenshots ({len(walk['screens'])}, both sizes): {walk['folder']}")
     assert found == {}
 
 
