@@ -43,13 +43,14 @@ def orthanc(request, tmp_path_factory):
     process.stop()
 
 
-def derived(orthanc, path, until, timeout: float = 180) -> dict:
-    """The study's ``derived_doses`` once ``until`` holds for them."""
+def derived(orthanc, path, until, timeout: float = 180, totals: tuple = ()) -> dict:
+    """The study's page once ``until`` holds for its ``derived_doses`` and its totals have ``totals``."""
     deadline = time.monotonic() + timeout
     uid = pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID
     while True:
         answer = orthanc.session().get(f"{orthanc.url}/kerma/api/studies/{quote(uid, safe='')}")
-        if answer.status_code == 200 and until(answer.json()["derived_doses"]):
+        if answer.status_code == 200 and until(answer.json()["derived_doses"]) \
+                and all(answer.json()["totals"].get(k) is not None for k in totals):
             return answer.json()
         assert time.monotonic() < deadline, (answer.text[:2000], orthanc.log_tail())
         time.sleep(0.3)
@@ -59,7 +60,8 @@ def test_stored_reports_get_their_derived_doses_in_the_dosimetry_process(orthanc
     assert orthanc.store([CT, RF, CT_IMAGE]) == [0, 0, 0]
     ct = derived(orthanc, CT, lambda d: d["state"] == "current" and d["effective_dose"] is not None)
     image = derived(orthanc, CT_IMAGE, lambda d: d["state"] == "current" and d["ssde"])
-    rf = derived(orthanc, RF, lambda d: d["state"] == "current" and d["skin_dose"])
+    # the PSD reaches the totals with the refresh its rows ask for, a moment after they are stored
+    rf = derived(orthanc, RF, lambda d: d["state"] == "current" and d["skin_dose"], totals=("psd_mGy",))
 
     direct = effective_dose(extract(CT.read_bytes()))
     effective = ct["derived_doses"]["effective_dose"]
