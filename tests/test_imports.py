@@ -9,6 +9,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Float
 
 KERMA = Path(__file__).resolve().parents[1] / "plugin" / "kerma"
 # A package or top-level module imports only from its own layer or lower ones (/work/ARCH-11.md's table; reconcile
@@ -128,3 +129,17 @@ def test_a_cycle_is_found_where_there_is_one(tmp_path):
     assert edges["pkg.b"] == {"pkg.sub.a"} and edges["pkg.sub.a"] == {"pkg.b"}
     assert set(cycle(edges)) == {"pkg.b", "pkg.sub.a"}
     assert set(cycle(packages(edges))) == {"pkg.b", "pkg.sub"}
+
+
+def test_the_event_table_is_written_out_with_the_extractors_fields(kerma):
+    """``db/models.py`` reads nothing of the extractor: its event columns are written out, and equal the fields the
+    extractor's concept tables give (names, order, measurement or not), with a column for each correction factor."""
+    from kerma.correction_kinds import event_columns
+    from kerma.db.models import EVENT_FIELDS, IrradiationEvent
+    from kerma.extract.concepts import event_fields
+
+    assert not {name for name in kerma["kerma.db.models"] if name.startswith("kerma.extract")}
+    assert list(EVENT_FIELDS.items()) == list(event_fields().items())
+    columns = IrradiationEvent.__table__.columns
+    assert set(event_columns()) <= set(columns.keys()) and not set(event_columns()) & set(EVENT_FIELDS)
+    assert all(isinstance(columns[name].type, Float) == measured for name, measured in EVENT_FIELDS.items())

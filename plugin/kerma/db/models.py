@@ -15,8 +15,6 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .. import clock
-from ..correction_kinds import event_columns
-from ..extract.concepts import event_fields
 from .received import ReceivedText
 
 
@@ -244,51 +242,168 @@ class DoseObject(Base):
     )
 
 
-EVENT_FIELDS = event_fields()
-# event text that an index covers keeps a length (PostgreSQL refuses an index entry over about 2.7 kB)
-INDEXED_EVENT_TEXT = {"protocol": 256}
+def field_column(kind) -> Mapped:
+    """A column holding one scalar field of the extractor's event records (in :data:`EVENT_FIELDS`)."""
+    return mapped_column(kind, info={"record_field": True})
 
 
-def _event_namespace() -> dict:
-    namespace = {
-        "__tablename__": "irradiation_event",
-        "__doc__": "One irradiation event; scalar fields as columns named with their units.",
-        "__table_args__": (
-            Index("ix_event_study_uid", "study_id", "irradiation_event_uid"),
-            # statistics read counted events by date range; a partial index keeps uncounted per-slice rows out of it
-            Index("ix_event_counted_date", "event_date", sqlite_where=text("counted = 1"), postgresql_where=text("counted")),
-        ),
-        "__annotations__": {},
-        "id": mapped_column(Integer, primary_key=True),
-        "dose_object_id": mapped_column(ForeignKey("dose_object.id", ondelete="CASCADE"), nullable=False, index=True),
-        "study_id": mapped_column(ForeignKey("study.id")),
-        "event_index": mapped_column(Integer, nullable=False),
-        "details": mapped_column(JSON),
-        # statistics columns: the event belongs to the source its study's totals use (copies and
-        # per-slice observations do not), its standard exam (exposure-level mapping), device and date
-        "counted": mapped_column(Boolean, nullable=False, default=False, server_default=false()),
-        "standard_exam_id": mapped_column(ForeignKey("standard_exam.id")),
-        "mapping_rule_id": mapped_column(ForeignKey("mapping_rule.id")),
-        "device_id": mapped_column(ForeignKey("device.id")),
-        "event_date": mapped_column(Date),
-        # a CT acquisition folded from per-slice header observations (kerma.study_dose.ct_acquisitions) has a row of
-        # its own, kept with the dose object of its first slice and named by its grouping key; null for an event as
-        # its object gives it
-        "folded_key": mapped_column(Text),
-        "dose_object": relationship("DoseObject", back_populates="events"),
-        "study": relationship("Study"),
-    }
-    # the device's correction factor of each statistics kind on the event's date (null: none); the value columns stay
-    # as the device reported them, statistics and alerts read value x factor (kerma.db.values, kerma.corrections)
-    for name in event_columns():
-        namespace[name] = mapped_column(Float)
-    for name, is_measurement in EVENT_FIELDS.items():
-        namespace[name] = mapped_column(Float if is_measurement else ReceivedText(64) if name.endswith("_uid")
-                                        else ReceivedText(INDEXED_EVENT_TEXT.get(name)))
-    return namespace
+class IrradiationEvent(Base):
+    """One irradiation event; scalar fields as columns named with their units.
+
+    The record fields below are those of the extractor's event records, written out once from its concept tables
+    (``extract/data/*.csv``, :func:`kerma.extract.concepts.event_fields`; a test keeps both the same): a field the
+    extractor gains is a column here and a migration.  Text that an index covers keeps a length (PostgreSQL refuses
+    an index entry over about 2.7 kB).
+    """
+
+    __tablename__ = "irradiation_event"
+    __table_args__ = (
+        Index("ix_event_study_uid", "study_id", "irradiation_event_uid"),
+        # statistics read counted events by date range; a partial index keeps uncounted per-slice rows out of it
+        Index("ix_event_counted_date", "event_date", sqlite_where=text("counted = 1"), postgresql_where=text("counted")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dose_object_id: Mapped[int] = mapped_column(ForeignKey("dose_object.id", ondelete="CASCADE"), nullable=False, index=True)
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"))
+    event_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    details: Mapped[dict | None] = mapped_column(JSON)  # what is not a scalar field (lists, nested parts)
+    # statistics columns: the event belongs to the source its study's totals use (copies and
+    # per-slice observations do not), its standard exam (exposure-level mapping), device and date
+    counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    standard_exam_id: Mapped[int | None] = mapped_column(ForeignKey("standard_exam.id"))
+    mapping_rule_id: Mapped[int | None] = mapped_column(ForeignKey("mapping_rule.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    event_date: Mapped[dt.date | None] = mapped_column(Date)
+    # a CT acquisition folded from per-slice header observations (kerma.study_dose.ct_acquisitions) has a row of
+    # its own, kept with the dose object of its first slice and named by its grouping key; null for an event as
+    # its object gives it
+    folded_key: Mapped[str | None] = mapped_column(Text)
+    # the device's correction factor of each statistics kind on the event's date (null: none; the event columns of
+    # kerma.correction_kinds); the value columns stay as the device reported them, statistics and alerts read
+    # value x factor (kerma.db.values, kerma.corrections)
+    dap_factor: Mapped[float | None] = mapped_column(Float)
+    ka_r_factor: Mapped[float | None] = mapped_column(Float)
+    ctdivol_factor: Mapped[float | None] = mapped_column(Float)
+    # the record fields
+    irradiation_event_uid: Mapped[str | None] = field_column(ReceivedText(64))
+    datetime_started: Mapped[str | None] = field_column(ReceivedText())
+    protocol: Mapped[str | None] = field_column(ReceivedText(256))  # indexed: a length
+    target_region: Mapped[str | None] = field_column(ReceivedText())
+    plane: Mapped[str | None] = field_column(ReceivedText())
+    comment: Mapped[str | None] = field_column(ReceivedText())
+    laterality: Mapped[str | None] = field_column(ReceivedText())
+    kvp: Mapped[float | None] = field_column(Float)
+    tube_current_mA: Mapped[float | None] = field_column(Float)
+    acquisition_type: Mapped[str | None] = field_column(ReceivedText())
+    procedure_context: Mapped[str | None] = field_column(ReceivedText())
+    exposure_time_s: Mapped[float | None] = field_column(Float)
+    scan_length_mm: Mapped[float | None] = field_column(Float)
+    exposed_range_mm: Mapped[float | None] = field_column(Float)
+    reconstructable_length_mm: Mapped[float | None] = field_column(Float)
+    single_collimation_mm: Mapped[float | None] = field_column(Float)
+    total_collimation_mm: Mapped[float | None] = field_column(Float)
+    pitch: Mapped[float | None] = field_column(Float)
+    xray_source_count: Mapped[float | None] = field_column(Float)
+    ctdivol_mGy: Mapped[float | None] = field_column(Float)
+    phantom: Mapped[str | None] = field_column(ReceivedText())
+    dlp_mGycm: Mapped[float | None] = field_column(Float)
+    effective_dose_mSv: Mapped[float | None] = field_column(Float)
+    ssde_mGy: Mapped[float | None] = field_column(Float)
+    modulation_type: Mapped[str | None] = field_column(ReceivedText())
+    dose_check_dlp_alert_configured: Mapped[str | None] = field_column(ReceivedText())
+    dose_check_ctdivol_alert_configured: Mapped[str | None] = field_column(ReceivedText())
+    dose_check_dlp_alert_mGycm: Mapped[float | None] = field_column(Float)
+    dose_check_ctdivol_alert_mGy: Mapped[float | None] = field_column(Float)
+    dose_check_alert_dlp_forward_estimate_mGycm: Mapped[float | None] = field_column(Float)
+    dose_check_alert_ctdivol_forward_estimate_mGy: Mapped[float | None] = field_column(Float)
+    dose_check_alert_reason_for_proceeding: Mapped[str | None] = field_column(ReceivedText())
+    dose_check_dlp_notification_configured: Mapped[str | None] = field_column(ReceivedText())
+    dose_check_ctdivol_notification_configured: Mapped[str | None] = field_column(ReceivedText())
+    dose_check_dlp_notification_mGycm: Mapped[float | None] = field_column(Float)
+    dose_check_ctdivol_notification_mGy: Mapped[float | None] = field_column(Float)
+    dose_check_notification_dlp_forward_estimate_mGycm: Mapped[float | None] = field_column(Float)
+    dose_check_notification_ctdivol_forward_estimate_mGy: Mapped[float | None] = field_column(Float)
+    event_type: Mapped[str | None] = field_column(ReceivedText())
+    dap_Gycm2: Mapped[float | None] = field_column(Float)
+    ka_r_mGy: Mapped[float | None] = field_column(Float)
+    reference_point_definition: Mapped[str | None] = field_column(ReceivedText())
+    source_rp_distance_mm: Mapped[float | None] = field_column(Float)
+    fluoro_mode: Mapped[str | None] = field_column(ReceivedText())
+    pulse_rate: Mapped[float | None] = field_column(Float)
+    number_of_pulses: Mapped[float | None] = field_column(Float)
+    pulse_width_ms: Mapped[float | None] = field_column(Float)
+    irradiation_duration_s: Mapped[float | None] = field_column(Float)
+    average_tube_current_mA: Mapped[float | None] = field_column(Float)
+    exposure_mAs: Mapped[float | None] = field_column(Float)
+    focal_spot_mm: Mapped[float | None] = field_column(Float)
+    primary_angle_deg: Mapped[float | None] = field_column(Float)
+    secondary_angle_deg: Mapped[float | None] = field_column(Float)
+    primary_end_angle_deg: Mapped[float | None] = field_column(Float)
+    secondary_end_angle_deg: Mapped[float | None] = field_column(Float)
+    column_angulation_deg: Mapped[float | None] = field_column(Float)
+    sid_mm: Mapped[float | None] = field_column(Float)
+    source_isocenter_distance_mm: Mapped[float | None] = field_column(Float)
+    table_longitudinal_mm: Mapped[float | None] = field_column(Float)
+    table_lateral_mm: Mapped[float | None] = field_column(Float)
+    table_height_mm: Mapped[float | None] = field_column(Float)
+    table_head_tilt_deg: Mapped[float | None] = field_column(Float)
+    table_horizontal_rotation_deg: Mapped[float | None] = field_column(Float)
+    table_cradle_tilt_deg: Mapped[float | None] = field_column(Float)
+    collimated_field_height_mm: Mapped[float | None] = field_column(Float)
+    collimated_field_width_mm: Mapped[float | None] = field_column(Float)
+    collimated_field_area_cm2: Mapped[float | None] = field_column(Float)
+    patient_orientation: Mapped[str | None] = field_column(ReceivedText())
+    patient_orientation_modifier: Mapped[str | None] = field_column(ReceivedText())
+    patient_table_relationship: Mapped[str | None] = field_column(ReceivedText())
+    grid: Mapped[str | None] = field_column(ReceivedText())
+    mechanical_configuration: Mapped[str | None] = field_column(ReceivedText())
+    exposure_index: Mapped[float | None] = field_column(Float)
+    target_exposure_index: Mapped[float | None] = field_column(Float)
+    deviation_index: Mapped[float | None] = field_column(Float)
+    patient_equivalent_thickness_mm: Mapped[float | None] = field_column(Float)
+    agd_mGy: Mapped[float | None] = field_column(Float)
+    entrance_exposure_at_rp_mGy: Mapped[float | None] = field_column(Float)
+    compression_thickness_mm: Mapped[float | None] = field_column(Float)
+    compression_force_N: Mapped[float | None] = field_column(Float)
+    hvl_mm: Mapped[float | None] = field_column(Float)
+    view: Mapped[str | None] = field_column(ReceivedText())
+    anode_target_material: Mapped[str | None] = field_column(ReceivedText())
+    radiopharmaceutical: Mapped[str | None] = field_column(ReceivedText())
+    radionuclide: Mapped[str | None] = field_column(ReceivedText())
+    radionuclide_half_life_s: Mapped[float | None] = field_column(Float)
+    administration_start: Mapped[str | None] = field_column(ReceivedText())
+    administration_stop: Mapped[str | None] = field_column(ReceivedText())
+    administered_activity_MBq: Mapped[float | None] = field_column(Float)
+    pre_administration_activity_MBq: Mapped[float | None] = field_column(Float)
+    post_administration_activity_MBq: Mapped[float | None] = field_column(Float)
+    route: Mapped[str | None] = field_column(ReceivedText())
+    series_description: Mapped[str | None] = field_column(ReceivedText())
+    body_part: Mapped[str | None] = field_column(ReceivedText())
+    filter_type: Mapped[str | None] = field_column(ReceivedText())
+    filter_material: Mapped[str | None] = field_column(ReceivedText())
+    convolution_kernel: Mapped[str | None] = field_column(ReceivedText())
+    exposure_time_per_rotation_s: Mapped[float | None] = field_column(Float)
+    slice_thickness_mm: Mapped[float | None] = field_column(Float)
+    relative_xray_exposure: Mapped[float | None] = field_column(Float)
+    source_patient_distance_mm: Mapped[float | None] = field_column(Float)
+    detector_id: Mapped[str | None] = field_column(ReceivedText())
+    detector_type: Mapped[str | None] = field_column(ReceivedText())
+    number_of_frames: Mapped[float | None] = field_column(Float)
+    processing_description: Mapped[str | None] = field_column(ReceivedText())
+    ctdivol_min_mGy: Mapped[float | None] = field_column(Float)
+    ctdivol_max_mGy: Mapped[float | None] = field_column(Float)
+    z_start_mm: Mapped[float | None] = field_column(Float)
+    z_end_mm: Mapped[float | None] = field_column(Float)
+    slice_count: Mapped[float | None] = field_column(Float)
+    copies: Mapped[float | None] = field_column(Float)
+    dose_object: Mapped[DoseObject] = relationship(back_populates="events")
+    study: Mapped[Study | None] = relationship()
 
 
-IrradiationEvent = type("IrradiationEvent", (Base,), _event_namespace())
+# each record field of an event (a column above) -> whether it is a measurement (a number with its unit in its name)
+EVENT_FIELDS: dict[str, bool] = {column.name: isinstance(column.type, Float)
+                                 for column in IrradiationEvent.__table__.columns if column.info.get("record_field")}
 
 
 class CorrectionFactor(Base):
