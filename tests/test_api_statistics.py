@@ -128,7 +128,14 @@ def test_drl_sets_and_local_values(api):
         ("total_dlp_mGycm", 500.0, 460.0), ("total_dlp_mGycm", 550.0, 460.0)]
     national = call("GET", f"drl/sets/{sets[0]['id']}")[1]["values"][0]
     assert call("PUT", f"drl/values/{national['id']}", body={"value": 1})[0] == 400  # a published number stays
-    assert call("PUT", f"drl/values/{national['id']}", body={"enabled": False})[0] == 200
+    status, answer = call("PUT", f"drl/values/{national['id']}", body={"enabled": False})
+    assert status == 400 and answer["error"] == "reason: say why the value is disabled"
+    reason = "Superseded by the 2026 survey for this examination"
+    assert call("PUT", f"drl/values/{national['id']}", body={"enabled": False, "reason": reason})[0] == 200
+    switched = next(v for v in call("GET", f"drl/sets/{sets[0]['id']}")[1]["values"] if v["id"] == national["id"])
+    assert (switched["enabled"], switched["switched"]["enabled"], switched["switched"]["reason"], switched["switched"]["by"]) == (
+        False, False, reason, "physicist")
+    assert call("PUT", f"drl/values/{national['id']}", body={"enabled": False})[0] == 200  # no change: no reason needed
     devices = call("GET", "devices")[1]["devices"]
     with sessions() as s:
         assert [d["station_name"] for d in devices] == [d.station_name for d in s.scalars(select(Device))]

@@ -1,9 +1,9 @@
 // DRL sets: national ones with their citations (each value enabled once checked against its source), local sets
 // and achievable doses to add to.
 import { get, post, put } from "../lib/api.js";
-import { el, explained, field, refresh, screen, select } from "../lib/dom.js";
+import { el, explained, field, message, refresh, screen, select } from "../lib/dom.js";
 import { allQuantities, date, describe, label, number, unit, withUnit, words } from "../lib/format.js";
-import { actionButton, saving } from "../lib/forms.js";
+import { saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
 import { params } from "../app.js";
 import { can } from "../lib/user.js";
@@ -42,13 +42,32 @@ function valueForm(setId, exams) {
   });
 }
 
+// Enable or disable a value: the reason is asked for beside the button and kept in the audit trail
+function switchForm(v) {
+  const what = `${v.standard_exam ?? ""} ${label(v.quantity)}`.trim();
+  const reason = el("input", { name: "reason", size: 18, placeholder: "why", "aria-label": `Why ${v.enabled ? "disable" : "enable"} ${what}` });
+  const status = el("span", { role: "status" });
+  return el("form", { class: "inline switch", onsubmit: async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) { status.replaceChildren(message("say why", "error")); reason.focus(); return; }
+    const button = event.target.querySelector("button");
+    button.disabled = true;
+    try {
+      await put(`drl/values/${v.id}`, { enabled: !v.enabled, reason: reason.value.trim() });
+      refresh();
+    } catch (error) {
+      status.replaceChildren(message(error.message, "error"));
+    } finally { button.disabled = false; }
+  } }, reason, el("button", { type: "submit", class: v.enabled ? "secondary" : "" }, v.enabled ? "Disable" : "Enable"), status);
+}
+
 export async function drl() {
   const sets = (await get("drl/sets")).sets;
   const selected = Number(params().set) || sets.find((s) => s.enabled)?.id || sets[0]?.id;
   const [detail, exams] = await Promise.all([selected ? get(`drl/sets/${selected}`) : null,
     get("exams", { limit: 1000 }).catch(() => ({ exams: [] }))]);
   const editable = detail && detail.kind !== "national" && can("physicist");
-  return screen("Diagnostic reference levels", "The DRL sets with their sources; a national value counts once a physicist enables it after checking it against the source.",
+  return screen("Diagnostic reference levels", "The DRL sets with their sources; a national value counts once a physicist enables it after checking it against the source, saying why.",
     dataTable({ id: "drl-sets", caption: "DRL sets", columns: [
       { key: "name", label: "Set", sort: true, wide: true }, { key: "kind", label: "Kind", sort: true, render: (s) => words(s.kind) },
       { key: "status", label: "Status", sort: true, render: (s) => words(s.status) },
@@ -64,12 +83,9 @@ export async function drl() {
         { key: "value", label: "Value", num: true, sort: true, render: (v) => withUnit(v.quantity, v.value) },
         { key: "verification", label: "Checked", sort: true, render: (v) => words(v.verification) },
         { key: "notes", label: "Notes", wide: true, hidden: true },
-        { key: "enabled", label: "Enabled", fixed: true, sort: true, render: (v) => (can("physicist")
-          ? actionButton(v.enabled ? "Disable" : "Enable", async () => {
-            await put(`drl/values/${v.id}`, { enabled: !v.enabled });
-            refresh();
-          }, { class: v.enabled ? "secondary" : "", "aria-label": `${v.enabled ? "Disable" : "Enable"} ${v.standard_exam ?? ""} ${label(v.quantity)}` })
-          : (v.enabled ? "yes" : "no")) },
+        { key: "switched", label: "Why", wide: true, render: (v) => (v.switched
+          ? `${v.switched.enabled ? "enabled" : "disabled"} ${date(v.switched.at)} by ${v.switched.by ?? "—"}: ${v.switched.reason ?? "—"}` : "—") },
+        { key: "enabled", label: "Enabled", fixed: true, sort: true, render: (v) => (can("physicist") ? switchForm(v) : (v.enabled ? "yes" : "no")) },
       ], rows: detail.values, empty: "No value in this set." })] : null,
     can("physicist") ? el("div", { class: "forms" }, editable ? valueForm(selected, exams.exams) : null, setForm()) : null);
 }

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import PHYSICIST, VIEWER
-from ..db.models import DrlSet, DrlValue, StandardExam
+from ..db.models import AuditEntry, DrlSet, DrlValue, StandardExam
 from ..db.states import mark_months_stale
 from ..quantities import UnknownQuantity, level_of
 from .names import with_names
@@ -49,7 +49,21 @@ def get_set(ctx: Context, session: Session, request: Request):
         raise ApiError(404, "no such DRL set")
     answer = set_json(drl_set, with_values=True)
     with_names(session, answer["values"])
+    reasons = _switch_reasons(session, [v["id"] for v in answer["values"]])
+    for value in answer["values"]:
+        value["switched"] = reasons.get(value["id"])
     return answer
+
+
+def _switch_reasons(session: Session, ids: list[int]) -> dict[int, dict]:
+    """Per value, its last enabling or disabling: who, when and why (from the audit trail)."""
+    if not ids:
+        return {}
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == SWITCH, AuditEntry.target_type == "drl_value",
+                                                       AuditEntry.target_id.in_([str(i) for i in ids]))
+                              .order_by(AuditEntry.id))
+    return {int(e.target_id): {"enabled": (e.after or {}).get("enabled"), "reason": e.note, "by": e.actor,
+                               "at": e.at.isoformat() if e.at else None} for e in entries}
 
 
 class SetBody(Body):
@@ -108,19 +122,32 @@ def add_value(ctx: Context, session: Session, request: Request):
     return value_json(value)
 
 
+class UpdateBody(ValueBody):
+    reason: text(1000) | None = None  # why a value is enabled or disabled: required for that change
+
+
+SWITCH = "drl_value.switch"  # the audit action of an enabling or disabling, with its reason as the note
+
+
 @route("PUT", r"drl/values/(?P<id>\d+)", role=PHYSICIST)
 def update_value(ctx: Context, session: Session, request: Request):
     value = session.get(DrlValue, path_id(request))
     if value is None:
         raise ApiError(404, "no such DRL value")
     before = value_json(value)
-    if value.drl_set.kind == "national" and isinstance(request.body, dict) and set(request.body) - {"enabled"}:
+    if value.drl_set.kind == "national" and isinstance(request.body, dict) and set(request.body) - {"enabled", "reason"}:
         raise ApiError(400, "national values keep their published number; only 'enabled' can change")
     current = {k: before[k] for k in ValueBody.model_fields}
-    for name, new in _checked_value(session, body(request, ValueBody, current)).items():
+    update = body(request, UpdateBody, current)
+    reason = (update.reason or "").strip() or None
+    switched = update.enabled != before["enabled"]
+    if switched and reason is None:
+        raise ApiError(400, f"reason: say why the value is {'enabled' if update.enabled else 'disabled'}")
+    for name, new in _checked_value(session, ValueBody(**update.model_dump(exclude={"reason"}))).items():
         setattr(value, name, new)
     session.flush()
-    audit.record(session, request.user, "drl_value.update", "drl_value", value.id, before=before, after=value_json(value))
+    audit.record(session, request.user, SWITCH if switched else "drl_value.update", "drl_value", value.id, before=before,
+                 after=value_json(value), note=reason)
     mark_months_stale(session)
     return value_json(value)
 
