@@ -737,7 +737,10 @@ def test_triage_on_today_severity_then_age_bulk_acknowledge_assign_and_close_nee
     assert [int(rows.nth(i).locator("input.pick").get_attribute("value")) for i in range(len(expected))] == expected
     page.click("button.select-page")
     page.fill("form.bulk input[name=bulk_comment]", "Seen in the morning round")
-    page.click("button.bulk-acknowledge")
+    with page.expect_response(lambda r: "/alerts/bulk/acknowledge" in r.url, timeout=60_000) as answer:
+        page.click("button.bulk-acknowledge")
+    assert answer.value.ok, answer.value.text()
+    assert sorted(answer.value.json()["done"]) == sorted(a["id"] for a in open_alerts if a["status"] == "new")
     expect(rows.locator("td[data-label=Status]", has_text=re.compile("^new$"))).to_have_count(0, timeout=20_000)  # Today redrawn
     statuses = {a["id"]: a["status"] for a in api.get(orthanc.url + "/kerma/api/alerts", params={"limit": 500}).json()["alerts"]}
     assert {statuses[i] for i in expected} <= {"acknowledged", "under_investigation"}
