@@ -651,70 +651,214 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_screen(walk, capsys):
 
 # --------------------------------------------------------------------------- double submit
 
-def _fill_recipient(page):
-    page.fill("form.card input[name=name]", "Double Submit")
-    page.fill("form.card input[name=email]", "double.submit@example.org")
+# What a form needs beyond what _FILL writes (a file, an existing study): by a selector the form matches.
+READ_ONLY_FORMS = "form.filters"  # they choose what a screen shows (a GET): not submitted twice
+SAVE = "button[type=submit], button:not([type])"  # a form's submit buttons
+TYPED = "input:not([type]), input[type=text], input[type=email], input[type=number]"  # where Enter submits
+
+_FILL = """(form, n) => {
+  const set = (input, value) => {
+    input.value = value;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  };
+  const month = String(1 + (n % 9)).padStart(2, "0");
+  for (const input of form.querySelectorAll("input, select, textarea")) {
+    if (input.disabled || input.closest("[hidden]") || ["hidden", "checkbox", "radio", "file", "submit", "button"].includes(input.type)) continue;
+    if (input.tagName === "SELECT") {
+      const options = [...input.options].filter((o) => o.value);
+      if (!input.value && options.length) set(input, options[n % options.length].value);
+    } else if (input.value) continue;
+    else if (input.type === "email") set(input, `double.submit.${n}@example.org`);
+    else if (input.type === "date") set(input, `2026-${month}-${/to$/.test(input.name) ? 28 : "01"}`);
+    else if (input.type === "number") set(input, input.min && input.max ? String((Number(input.min) + Number(input.max)) / 2)
+      : input.min && Number(input.min) > 0 ? input.min : "1");
+    else if (input.type === "datetime-local") set(input, `2026-${month}-01T10:00`);
+    else set(input, `Double submit ${n}`);
+  }
+}"""
 
 
-def _fill_report(page):
-    page.fill("form.card input[name=date_from]", "2026-01-01")
-    page.fill("form.card input[name=date_to]", "2026-03-31")
+def _fill_manual_entry(form, n, orthanc):
+    """A new study (a UID no study has), unless the form is a study's, and a value in the middle of the usual range."""
+    if form.locator("input[name=study_instance_uid]").count():  # the form of any study (not of the study's own page)
+        form.locator("input[name=study_instance_uid]").fill(f"2.25.{9000 + n}")
+    # one entry per quantity and study, and not a total beside its exposures: another exposure quantity each time
+    exposures = form.locator("select[name=quantity] option", has_text="one exposure")
+    form.locator("select[name=quantity]").select_option(exposures.nth(n % exposures.count()).get_attribute("value"))
+    usual = form.locator("small.usual").inner_text()  # "usual 10–3000 mGy·cm"
+    low, high = re.findall(r"[\d.]+", usual)[:2]
+    form.locator("select[name=unit]").select_option(usual.rsplit(" ", 1)[1])  # the range's own unit
+    form.locator("input[name=value]").fill(f"{(float(low) + float(high)) / 2:g}")
 
 
-def _fill_drl_value(page):
-    page.select_option("form.card select[name=standard_exam_id]", label="CT exam 03 (CT)")
-    page.select_option("form.card select[name=quantity]", index=0)
-    page.fill("form.card input[name=value]", "12.5")
+def _fill_reassign(form, n, orthanc):
+    """A generated study, moved to a patient of its own."""
+    study = orthanc.session().get(orthanc.url + "/kerma/api/studies", params={"modality": "DX", "offset": n, "limit": 1}).json()["studies"][0]
+    form.locator("input[name=study_instance_uid]").fill(study["study_instance_uid"])
+    form.locator("input[name=patient_id]").fill(f"DOUBLE-SUBMIT-{n}")
 
 
-def _fill_mapping_rule(page):
-    page.select_option("form.rule-form select[name=level]", "exam")
-    page.fill("form.rule-form input[name=field]", "study_description")
-    page.select_option("form.rule-form select[name=op]", "equals")
-    page.fill("form.rule-form input[name=value]", "Double submit (UI test)")
-    page.fill("form.rule-form input[name=exam_name]", "Double submit exam (UI test)")
+def _fill_dosimetry_import(form, n, orthanc):
+    """The occupational test's report for a person of its own, previewed (the import needs a preview first)."""
+    from test_ui_occupational import REPORT
+
+    form.locator("input[name=report]").set_input_files(
+        {"name": f"double-{n}.csv", "mimeType": "text/csv", "buffer": REPORT.replace(b"X7,Alex Seven", f"D{n},Double {n}".encode())})
+    form.locator("button.preview").click()
+    form.locator(".mapping-editor tr[data-column='Hp(10)'] select[name=unit]").select_option("mSv")  # the report does not say
 
 
-def _count(orthanc, path, key):
-    answer = orthanc.session().get(f"{orthanc.url}/kerma/api/{path}", params={"limit": 500}).json()
-    return len(answer[key]) if key else answer["total"]
+def _fill_bulk(form, n, orthanc):
+    """One alert still new ticked (the last: the least severe), so that the triage test below finds others."""
+    page = form.page
+    page.locator("[data-table=triage] tbody tr", has=page.locator("td[data-label=Status]", has_text=re.compile("^new$"))).last \
+        .locator("input.pick").check()
 
 
-FORMS = {  # screen, how to fill its form, the route it posts the object to, the collections it adds to: (path, list key or None: "total")
-    "recipient": ("#/notifications", _fill_recipient, "notifications/recipients", [("notifications/recipients", "recipients")]),
-    "report": ("#/reports", _fill_report, "reports", [("reports", None)]),
-    "drl value": ("#/drl?set=1", _fill_drl_value, "drl/sets/1/values", [("drl/sets/1", "values")]),
-    "mapping rule": ("#/mapping", _fill_mapping_rule, "mapping/rules", [("mapping/rules", "rules"), ("exams", None)]),
-}
+FILLS = {"form.manual-entry": _fill_manual_entry, "form.bulk": _fill_bulk,
+         "form:has(input[name=patient_id]):has(input[name=study_instance_uid]):not(.manual-entry)": _fill_reassign,
+         "form.dosimetry-import": _fill_dosimetry_import}
 
 
-@pytest.mark.parametrize("form", FORMS)
-def test_a_form_submitted_twice_creates_one_object(page, orthanc, form):
-    """A double click on the save button, and every POST of the submission sent twice on the wire (a retry after a
-    lost answer): one object each, as the UI sends one Idempotency-Key per submission."""
-    route, fill, posted, collections = FORMS[form]
-    before = {path: _count(orthanc, path, key) for path, key in collections}
-    keys = []
+def _table_counts(url: str) -> dict[str, int]:
+    """Rows per table of Kerma's database, but the audit trail (read through the API) and the idempotency keys."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar()
+                  for t in inspect(conn).get_table_names() if t not in ("audit_entry", "idempotency_key", "alembic_version")}
+    engine.dispose()
+    return counts
+
+
+def _changes_audited(orthanc) -> set[int]:
+    """The audit trail's entries of changes by the test's user (reads and exports left out), through the API."""
+    entries = orthanc.session().get(orthanc.url + "/kerma/api/audit",
+                                    params={"actor": "kerma", "sort": "at", "order": "desc", "limit": 500}).json()["entries"]
+    return {e["id"] for e in entries if e["action"] not in ("data.read", "data.export")}
+
+
+KEPT_BY_WORKERS = ("month_summary", "month_summary_stale", "derived_dose")  # recomputed in the background, any time
+
+
+def _what_changed(orthanc, before, after) -> dict:
+    """The rows each table gained (the kept tables left out), and the audited changes added."""
+    (rows_before, audit_before), (rows_after, audit_after) = before, after
+    changed = {t: rows_after[t] - rows_before.get(t, 0) for t in rows_after
+               if rows_after[t] > rows_before.get(t, 0) and t not in KEPT_BY_WORKERS}
+    return {**changed, **({"audit entries": len(audit_after - audit_before)} if audit_after - audit_before else {})}
+
+
+def _forms(page) -> list[str]:
+    """A selector of each form on the screen: its position among the screen's forms."""
+    return [f"#view form >> nth={i}" for i in range(page.locator("#view form").count())]
+
+
+def _submit_twice(page, orthanc, form, how: str) -> list[dict]:
+    """Submit ``form`` twice in a row as a person does (``dblclick`` its save button, or Enter pressed twice in its
+    first text field) while every POST the page sends goes twice on the wire, the second with the same headers (a
+    retry after a lost answer); the rows and audited changes each made, per POST."""
+    snapshot = lambda: (_table_counts(orthanc.database_url), _changes_audited(orthanc))  # noqa: E731
+    posts, pending = [], []
 
     def twice(request_route):
         request = request_route.request
         if request.method != "POST":
             return request_route.continue_()
-        keys.append(request.headers.get("idempotency-key"))
+        pending.append(request.url)
+        before = snapshot()
         first = request_route.fetch()
+        middle = snapshot()
         again = request_route.fetch()
-        assert again.status == first.status and again.json() == first.json()
+        posts.append({"path": request.url.split("/kerma/api/", 1)[1].split("?")[0], "key": request.headers.get("idempotency-key"),
+                      "status": first.status, "answer": first.text(), "again": (again.status, again.text()),
+                      "made": _what_changed(orthanc, before, middle), "made again": _what_changed(orthanc, middle, snapshot())})
         request_route.fulfill(response=first)
+        pending.remove(request.url)
 
     page.route("**/kerma/api/**", twice)
-    page.goto(orthanc.url + "/kerma/ui/index.html" + route)
-    fill(page)
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.split("?")[0].endswith(posted), timeout=60_000) as saved:
-        page.locator("form button.save").first.dblclick()
-    assert saved.value.ok, saved.value.text()
-    after = {path: _count(orthanc, path, key) for path, key in collections}
-    assert after == {path: n + 1 for path, n in before.items()}
-    assert len(keys) == len(collections) and all(keys) and len(set(keys)) == len(keys)
+    try:
+        target = page.locator(form)
+        if how == "double click":
+            target.locator(SAVE).first.dblclick()
+        else:
+            field = target.locator(TYPED).first
+            field.press("Enter")
+            field.press("Enter")
+        quiet = 0
+        for _ in range(600):  # until no POST has been pending for 0.5 s (the save, and what it saves first)
+            page.wait_for_timeout(100)
+            quiet = 0 if pending else quiet + 1
+            if quiet >= 5:
+                break
+    finally:
+        page.unroute("**/kerma/api/**", twice)
+    return posts
+
+
+def _open(page, orthanc, route: str):
+    """``route`` drawn afresh in ``page`` (as a click on a link to it, or the app's own refresh of a screen)."""
+    if not page.url.startswith(orthanc.url + "/kerma/ui/"):
+        page.goto(orthanc.url + "/kerma/ui/index.html#/getting-started")
+        page.wait_for_selector("body[data-drawn]", state="attached")
+    page.evaluate("""route => { delete document.body.dataset.drawn;
+      if (location.hash === route) window.dispatchEvent(new HashChangeEvent("hashchange")); else location.hash = route; }""", route)
+    page.wait_for_selector("body[data-drawn]", state="attached")
+
+
+def test_every_form_submitted_twice_does_its_work_once(page, orthanc, walk):
+    """Every form of every screen of the walk (a new screen's forms included; one of each kind: the same fields
+    under the same heading count once), filled in, submitted twice in a row, by a double click on its save button
+    and then, filled in anew, by Enter pressed twice: the page sends one submission (each write route posted once,
+    with an Idempotency-Key), which changes Kerma's database, and the same POST sent again on the wire gets the same
+    answer and changes nothing (no row, no audited change). Forms that only choose what a screen shows
+    (``form.filters``) are left out."""
+    wrong, written, kinds = {}, set(), set()
+    n = 0
+    for name, route in walk["routes"].items():
+        _open(page, orthanc, route)
+        for form in _forms(page):
+            kind = page.locator(form).evaluate("""(f) => f.matches(%r) ? null : [f.className, f.querySelector("h2, h3")?.textContent,
+              ...[...f.elements].map((e) => e.name)].join(" ")""" % READ_ONLY_FORMS)
+            if kind is None or kind in kinds:
+                continue
+            kinds.add(kind)
+            for how in ("double click", "Enter twice"):
+                n += 1
+                where = f"{name} {form} ({how})"
+                _open(page, orthanc, route)
+                target = page.locator(form)
+                if not target.locator(SAVE if how == "double click" else TYPED).count():
+                    if how == "double click":
+                        wrong[where] = "a form that writes without a submit button"
+                    continue
+                try:
+                    target.evaluate(_FILL, n)
+                    for selector, fill in FILLS.items():
+                        if target.evaluate(f"(f) => f.matches({selector!r})"):
+                            fill(target, n, orthanc)
+                    posts = _submit_twice(page, orthanc, form, how)
+                except PlaywrightError as error:
+                    wrong[where] = str(error).splitlines()[0]
+                    continue
+                paths = [p["path"] for p in posts]
+                problems = [f"{p['path']}: HTTP {p['status']} {p['answer'][:200]}" for p in posts if p["status"] >= 300]
+                problems += [f"{p['path']} sent again: {p['again'][0]}, not the first answer" for p in posts
+                             if p["again"] != (p["status"], p["answer"])]
+                problems += [f"{p['path']} sent again changed {p['made again']}" for p in posts if p["made again"]]
+                problems += [f"{p} posted {paths.count(p)} times (a second submission)" for p in set(paths) if paths.count(p) > 1]
+                problems += [f"{p['path']} without an Idempotency-Key" for p in posts if not p["key"]]
+                if not posts:
+                    problems.append("nothing posted: a form that writes, a fill in FILLS it needs, or a filter form (class filters)")
+                elif not any(p["made"] for p in posts):
+                    problems.append(f"the submission changed nothing: {posts}")
+                if problems:
+                    wrong[where] = problems
+                written.update(paths)
+    print(f"forms' write routes posted twice: {sorted(written)}")
+    assert wrong == {}, "\n".join(f"{where}: {problems}" for where, problems in wrong.items())
 
 
 # --------------------------------------------------------------------------- alert triage (changes the alerts: last)
