@@ -74,7 +74,7 @@ def _event_statements(events: list[EventDose], study: Study, phantom: str, from_
         statements.append("beams from above the patient are put on the plane at the mattress: their skin dose is "
                           "understated; the elliptic phantom models the front and sides")
     if any(b.kvp is None and b.ka_r_mGy for b in study.beams):
-        statements.append("kVp not reported for some events: the kVp with the largest k_bs × k_med used")
+        statements.append("kVp not reported for some events: the kVp with the largest backscatter × tissue-to-air energy absorption ratio used")
     refused = sum(bool(b.refused) for b in study.beams)
     if refused:
         statements.append(f"{refused} event(s) carry values outside their physical range, which were not used")
@@ -84,12 +84,12 @@ def _event_statements(events: list[EventDose], study: Study, phantom: str, from_
 def _method(phantom: str, mapped: bool, bounded: int, estimated: bool) -> str:
     if not estimated:
         return "not estimated: the report gives no Ka,r"
-    on_map = f"skin dose map on the {phantom} (Ka,r × k_isq × k_bs × k_med × k_tab per skin cell)"
+    on_map = f"skin dose map on the {phantom} (per skin cell: Ka,r × inverse square × backscatter × tissue-to-air energy absorption ratio × table and mattress transmission)"
     if mapped and bounded:
         return f"{on_map}, plus an upper estimate for {bounded} event(s) without geometry"
     if mapped:
         return on_map
-    return "upper estimate without geometry: Σ Ka,r × k_bs × k_med at the reference point"
+    return "upper estimate without geometry: Σ Ka,r × backscatter × tissue-to-air energy absorption ratio at the reference point"
 
 
 def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
@@ -137,12 +137,12 @@ def estimate_study(study: Study, geometry: Geometry) -> SkinDoseResult:
         value = b.ka_r_mGy * bound_factor(b, geometry)
         bound += value
         events[b.index] = EventDose(b.index, b.uid, b.ka_r_mGy, "bound", value,
-                                    b.refused + (why, "upper estimate: Ka,r × k_bs × k_med at the reference point"))
+                                    b.refused + (why, "upper estimate: Ka,r × backscatter × tissue-to-air energy absorption ratio at the reference point"))
     event_ka_r = [b.ka_r_mGy for b in study.beams if b.ka_r_mGy is not None]
     if not dosed and study.ka_r_total_mGy:
         bound = study.ka_r_total_mGy * corrections.largest_tabulated()
-        reasons.append("no irradiation event with Ka,r: the report's total Ka,r × the largest tabulated k_bs × k_med "
-                       "is the upper estimate")
+        reasons.append("no irradiation event with Ka,r: the report's total Ka,r × the largest tabulated backscatter × "
+                       "tissue-to-air energy absorption ratio is the upper estimate")
 
     map_psd = float(dose.max()) if placed else None
     estimated = bool(placed) or bound > 0
