@@ -716,6 +716,11 @@ class OutboxMessage(Base):
 
 # drift baselines look up the recent events of one device and protocol
 Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.protocol)
+# the DRL exceedance list and the studies list are read newest first, undated last, a page at a time (migration
+# 0024; SQLite puts NULL last in a descending order by itself)
+Index("ix_event_counted_date_desc", IrradiationEvent.event_date.desc().nulls_last(), IrradiationEvent.study_id.desc(),
+      IrradiationEvent.id, sqlite_where=text("counted = 1"), postgresql_where=text("counted"))
+Index("ix_study_date_desc", Study.study_date.desc().nulls_last(), Study.id.desc())
 
 
 class NodeLease(Base):
