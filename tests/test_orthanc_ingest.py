@@ -71,13 +71,30 @@ def test_rest_totals_equal_the_cli(orthanc, ingested):
         assert [{k: v for k, v in e.items() if k != "event_id"} for e in obj["events"]] == record["events"], record["file"]
 
 
+def settled_studies(orthanc: OrthancProcess, timeout: float = 300.0) -> dict:
+    """The studies list once ingestion and the dosimetry process are done with them: the derived doses (a peak skin
+    dose is a study total, taken by the refresh after them) come after the records, in a process of their own: the
+    same answer twice in a row, 2 s apart (longer than the refresher's poll), with nothing due."""
+    session = orthanc.session()
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        health = session.get(orthanc.url + "/kerma/api/health").json()
+        studies = session.get(orthanc.url + "/kerma/api/studies?limit=500").json()
+        if health["lag"] == 0 and health["dosimetry"].get("studies_due") == 0 and studies == last:
+            return studies
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Kerma did not settle: {health}")
+        last = studies
+        time.sleep(2.0)
+
+
 def test_a_second_send_changes_nothing(orthanc, ingested):
     paths, first = ingested
-    session = orthanc.session()
-    before = session.get(orthanc.url + "/kerma/api/studies?limit=500").json()
+    before = settled_studies(orthanc)
     assert all(s == 0 for s in orthanc.store(paths))
     after_health = wait_until_ingested(orthanc)
-    after = session.get(orthanc.url + "/kerma/api/studies?limit=500").json()
+    after = settled_studies(orthanc)
     assert after_health["counts"] == first["counts"]
     assert after == before
 
