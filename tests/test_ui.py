@@ -789,10 +789,12 @@ def _submit_twice(page, orthanc, form, how: str) -> list[dict]:
             field = target.locator(TYPED).first
             field.press("Enter")
             field.press("Enter")
+        # until the first POST went out (a loaded machine may take seconds to validate and send it; at most 30 s for
+        # a form that sends none), then until none has been pending for 0.5 s (the save, and what it saves first)
         quiet = 0
-        for _ in range(600):  # until no POST has been pending for 0.5 s (the save, and what it saves first)
+        for _ in range(300):
             page.wait_for_timeout(100)
-            quiet = 0 if pending else quiet + 1
+            quiet = 0 if pending or not (posts or pending) else quiet + 1
             if quiet >= 5:
                 break
     finally:

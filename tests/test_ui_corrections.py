@@ -3,10 +3,12 @@
 filled; a physicist gives it a DAP calibration factor on the correction screen, and the study's DAP the statistics
 use becomes the reported DAP (read from the file with pydicom) times that factor, the reported one kept beside it."""
 
+import re
 import urllib.parse
 from pathlib import Path
 
 import pydicom
+
 import pytest
 from playwright.sync_api import expect
 
@@ -100,7 +102,9 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
     form.locator("textarea[name=method]").fill("RaySafe X2 under the table, 70 kV, 20 x 20 cm at the detector")
     form.locator("input[name=measured_by]").fill("M. Physicist")
     form.locator("button.save").click()
-    expect(page.locator("form.correction-form .message").first).to_contain_text("1 studies recomputed")
+    # the save opens the new factor's page, which says what the save did (and keeps saying it once drawn)
+    expect(page).to_have_url(re.compile(r"#/corrections\?id=\d+$"))
+    expect(page.locator("section.screen > p.message")).to_contain_text("1 studies recomputed")
     expect(page.locator("[data-table='corrections'] tbody tr")).to_contain_text("1.2")
     expect(page.locator("[data-table='correction-history'] tbody tr")).to_have_count(1)
     page.screenshot(path=str(SHOTS / "desktop-corrections.png"), full_page=True)

@@ -39,9 +39,18 @@ export function message(text, kind = "info") {
   return el("p", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
 
-// A screen: its title, one line saying what it shows, then its parts
+// A message for the next screen drawn: a save that navigates (a new object's page, a screen drawn afresh) would
+// otherwise lose what it said with the form that said it
+export function flash(text) {
+  sessionStorage.setItem("kerma-flash", text);
+}
+
+// A screen: its title, one line saying what it shows, the flash left by the save that led here, then its parts
 export function screen(title, what, ...parts) {
-  return el("section", { class: "screen" }, el("h1", {}, title), el("p", { class: "what" }, what), ...parts);
+  const flashed = sessionStorage.getItem("kerma-flash");
+  sessionStorage.removeItem("kerma-flash");
+  return el("section", { class: "screen" }, el("h1", {}, title), el("p", { class: "what" }, what),
+    flashed ? message(flashed) : null, ...parts);
 }
 
 // A <dl> of facts: [[term, value], ...]; a null value is left out

@@ -1,7 +1,7 @@
 // Correction factors: a physicist's per-device DAP, Ka,r, CTDIvol and table transmission factors over date ranges,
 // with the measurement behind each; each change recomputes the studies it covers and is kept as a version.
 import { get, post, put, remove } from "../lib/api.js";
-import { el, facts, field, refresh, screen, select } from "../lib/dom.js";
+import { el, facts, field, flash, refresh, screen, select } from "../lib/dom.js";
 import { date, dateTime, number, words } from "../lib/format.js";
 import { actionButton, saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
@@ -34,9 +34,11 @@ function factorForm(devices, kinds, current) {
   async (key) => {
     const body = { device_id: Number(device.value), kind: kind.value, factor: Number(factor.value), valid_from: from.value || null,
       valid_to: to.value || null, measured_on: measured.value, method: method.value, measured_by: by.value, notes: notes.value || null };
-    const answer = current ? await put(`corrections/${current.id}`, body) : await post("corrections", body, { key });
-    if (!current) location.hash = `#/corrections?id=${answer.correction.id}`;
-    return recomputed(answer);
+    if (current) return recomputed(await put(`corrections/${current.id}`, body));
+    const answer = await post("corrections", body, { key });
+    flash(recomputed(answer));
+    location.hash = `#/corrections?id=${answer.correction.id}`;
+    return null;
   });
 }
 

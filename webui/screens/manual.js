@@ -1,7 +1,7 @@
 // Doses entered by hand (paper, a device's display): the form, the study's entries with correction and deletion
 // (each with a reason), and their history. A value outside its quantity's usual range is saved only once confirmed.
 import { get, post, put, remove } from "../lib/api.js";
-import { el, field, message, screen } from "../lib/dom.js";
+import { el, field, flash, message, screen } from "../lib/dom.js";
 import { saving } from "../lib/forms.js";
 import { can } from "../lib/user.js";
 import { heading, quantities as knownQuantities } from "../lib/quantities.js";
@@ -159,16 +159,13 @@ export async function manual(uid = "") {
   ]);
   const study = await studyOf(uid);
   const done = (target, text) => {
-    sessionStorage.setItem("kerma-flash", text);
+    flash(text);
     const next = `#/studies/${encodeURIComponent(target)}/manual`;
     if (location.hash === next) window.dispatchEvent(new HashChangeEvent("hashchange")); else location.hash = next;
   };
-  const flash = sessionStorage.getItem("kerma-flash");
-  sessionStorage.removeItem("kerma-flash");
   const slot = el("div", { class: "change" });
   return screen("Doses entered by hand", "For doses that exist only on paper or on a device's display. Any dose report, "
       + "MPPS or image header of the same study takes precedence; these entries then stay as evidence.",
-    flash ? message(flash) : null,
     uid ? el("dl", { class: "facts" },
       el("dt", {}, "Study"), el("dd", {}, study
         ? el("a", { href: `#/studies/${encodeURIComponent(uid)}`, class: "study" }, `${study.study_date ?? ""} ${study.study_description ?? uid}`)

@@ -1,7 +1,7 @@
 // Mapping local names to standard exams: a rule form with a preview, the rules, what is not mapped yet (with
 // suggestions), and protocols that are one protocol written differently.
 import { get, post, put, remove } from "../lib/api.js";
-import { el, field, message, refresh, screen, select } from "../lib/dom.js";
+import { el, field, flash, message, refresh, screen, select } from "../lib/dom.js";
 import { dateTime, label, number, words } from "../lib/format.js";
 import { actionButton, saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
@@ -111,7 +111,7 @@ function ruleForm(exams, fieldNames) {
     } else {
       saved = await post("mapping/rules", await body(key), { key });
     }
-    sessionStorage.setItem("kerma-flash", remapped(saved));
+    flash(remapped(saved));
     refresh();
     return null;
   });
@@ -138,10 +138,7 @@ export async function mapping() {
     button.after(message(`${number(done.studies, 0)} studies evaluated, ${number(done.new_alerts, 0)} new alerts.`));
   }, { class: "secondary reevaluate" }), " ", el("span", { class: "muted" }, "Runs every alert rule over all studies again "
     + "(saving a rule already does it for the studies whose exam changed).")) : null;
-  const flash = sessionStorage.getItem("kerma-flash");
-  sessionStorage.removeItem("kerma-flash");
   return screen("Mapping", "Which local protocol and study names belong to which standard examination: the rules, and what no rule maps yet.",
-    flash ? message(flash) : null,
     form, reevaluate,
     el("h2", {}, "Rules"),
     dataTable({ id: "mapping-rules", caption: "Mapping rules, in the order they are tried", columns: [
@@ -159,7 +156,7 @@ export async function mapping() {
           onclick: () => form.edit(r) }, "Edit"),
         actionButton("Delete", async () => {
           if (!window.confirm(`Delete the rule "${r.conditions.map(condition).join(" and ")}" → ${r.standard_exam}? The history is mapped again.`)) return;
-          sessionStorage.setItem("kerma-flash", remapped(await remove(`mapping/rules/${r.id}`)).replace("Saved", "Deleted"));
+          flash(remapped(await remove(`mapping/rules/${r.id}`)).replace("Saved", "Deleted"));
           refresh();
         }, { class: "danger", "aria-label": `Delete the rule for ${r.standard_exam ?? "its exam"}` })) }] : []),
     ], rows: rules.rules, empty: "No rule yet: studies are not mapped to standard exams." }),
