@@ -181,3 +181,138 @@ def test_stored_contrast_reaches_the_study_its_exports_and_statistics_on_both_en
     assert (iodine["n"], iodine["median"]) == (1, 80 * 350.0)  # the study without a stated iodine is not a 0
     with sessions() as session:
         assert session.scalar(select(Study.total_iodine_mg).where(Study.study_instance_uid == study)) == 80 * 350.0
+
+
+# The studies of the tests below, as their images state them (values worked out here from what the test writes):
+# 80 mL of 350 mg iodine/mL = 28,000 mg, per kg of 70 kg = 400 mg/kg; 100 mL of 300 mg/mL = 30,000 mg, of 60 kg = 500.
+DOSED = {"A": ({**CLASSIC}, 70, 80.0, 80 * 350.0, 80 * 350.0 / 70),
+         "B": ({**CLASSIC, "ContrastBolusAgent": "ULTRAVIST 300", "ContrastBolusVolume": 100, "ContrastBolusTotalDose": 100,
+                "ContrastBolusIngredientConcentration": 300}, 60, 100.0, 100 * 300.0, 100 * 300.0 / 60)}
+JANUARY = ("2026-01-01", "2026-01-31")  # ct_slice's StudyDate is 2026-01-01
+DESCRIPTION = "CT abdomen with contrast"
+
+
+@pytest.fixture
+def dosed(sessions, tmp_path):
+    """Studies A and B with their contrast in the headers (A on three slices), C without: (call, sessions, uids)."""
+    from dataclasses import replace
+
+    from kerma import access
+    from kerma.api import Context, Request, handle
+    from kerma.config import Settings
+    from kerma.ingest.store import Processed, store_batch
+
+    uids = {name: generate_uid() for name in "ABC"}
+    blobs = [ct_slice(uids[name], generate_uid(), generate_uid(), z=float(z), ctdivol=8.0,
+                      image_type="ORIGINAL\\PRIMARY\\AXIAL", acquisition_number=1, thickness=1.0, instance=z + 1,
+                      series_description="Abdomen", PatientWeight=weight, PatientID=f"PAT-{name}",
+                      StudyDescription=DESCRIPTION, **module)
+             for name, (module, weight, *_) in DOSED.items() for z in range(3 if name == "A" else 1)]
+    blobs.append(ct_slice(uids["C"], generate_uid(), generate_uid(), z=0.0, ctdivol=8.0, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                          acquisition_number=1, thickness=1.0, instance=1, series_description="Abdomen", PatientWeight=80))
+    with sessions() as session, session.begin():
+        store_batch(session, [Processed(i + 1, f"id-{i}", extract(b)) for i, b in enumerate(blobs)], last_seq=len(blobs))
+    ctx = Context(sessions, settings=replace(Settings.defaults(), pseudonymisation_key_file=str(tmp_path / "kerma.key")))
+
+    def call(method, path, query=None, body=None):
+        return handle(ctx, Request(method, path, query or {}, body, "physicist", roles=frozenset({access.ADMIN})))
+    return call, sessions, uids
+
+
+def test_contrast_statistics_come_from_the_month_table_and_no_drl_or_alert_rule_takes_them(dosed):
+    import datetime as dt
+
+    from kerma.db import states
+    from kerma.stats import monthly, refresher
+    from kerma.stats.tables import Filters
+
+    call, sessions, uids = dosed
+    with sessions() as session, session.begin():
+        states.mark_months_stale(session)
+        while refresher.refresh(session):
+            pass
+    expected = {"total_contrast_volume_mL": [d[2] for d in DOSED.values()], "total_iodine_mg": [d[3] for d in DOSED.values()],
+                "total_iodine_mg_per_kg": [d[4] for d in DOSED.values()]}
+    for quantity, values in expected.items():
+        with sessions() as session:  # the month table keeps it; study C, with no contrast, is no 0 among the values
+            kept = monthly.read(session, quantity, Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 31)))
+        assert [(r["period"], r["n"], r["median"], r["min"], r["max"]) for r, _ in kept] == \
+            [("2026-01", 2, pytest.approx(sum(values) / 2), pytest.approx(min(values)), pytest.approx(max(values)))], quantity
+        status, answer = call("GET", "statistics", {"quantity": quantity, "date_from": JANUARY[0], "date_to": JANUARY[1]})
+        assert status == 200 and answer["level"] == "exam"
+        (row,) = answer["statistics"]
+        assert (row["n"], row["median"], row["drl"]) == (2, pytest.approx(sum(values) / 2), None)
+    listed = {q["key"]: q for q in call("GET", "quantities", {"statistic": "1"})[1]["quantities"]}
+    assert {k for k, q in listed.items() if not q["radiation"]} == set(expected)
+    assert all(listed[k]["summarised"] for k in expected)
+
+    # contrast media are no radiation dose: no DRL value, no alert rule of any kind compares them
+    status, local = call("POST", "drl/sets", body={"name": "local contrast", "kind": "local"})
+    exam = call("POST", "exams", body={"code": "CT-ABD-C", "name": "CT abdomen with contrast", "modality": "CT"})[1]
+    for quantity in expected:
+        status, answer = call("POST", f"drl/sets/{local['id']}/values",
+                              body={"standard_exam_id": exam["id"], "quantity": quantity, "value": 30000.0})
+        assert status == 400 and "no radiation dose" in answer["error"], answer
+        for kind, parameters in (("absolute", {"threshold": 1.0}), ("drl", {}), ("cumulative", {"threshold": 1.0})):
+            status, answer = call("POST", "alerts/rules", body={"name": f"{kind} {quantity}", "kind": kind, "quantity": quantity,
+                                                                "parameters": parameters, "notify_roles": ["mpe"]})
+            assert status == 400 and quantity in answer["error"], (kind, answer)
+    assert call("POST", f"drl/sets/{local['id']}/values",  # a dose quantity still takes one
+                body={"standard_exam_id": exam["id"], "quantity": "total_dlp_mGycm", "value": 600.0})[0] == 200
+
+
+def test_contrast_reaches_the_studies_list_its_exports_and_the_monthly_report(dosed):
+    import csv
+    import datetime as dt
+    import io
+    import json
+
+    from kerma.reports.charts import number
+    from kerma.reports.data import report_data
+    from kerma.reports.layout import sections
+
+    call, sessions, uids = dosed
+    status, listed = call("GET", "studies", {"sort": "total_iodine_mg", "order": "desc"})
+    assert status == 200, listed
+    assert [s["study_instance_uid"] for s in listed["studies"]][:2] == [uids["B"], uids["A"]]  # 30,000 mg, then 28,000
+
+    def exported(**privacy):
+        status, answer = call("GET", "studies", {"format": "csv", **privacy})
+        assert status == 200, answer
+        return {r["study_instance_uid"]: r for r in csv.DictReader(io.StringIO(answer.text))}
+
+    identified = exported()
+    for name, (module, weight, volume, iodine, per_kg) in DOSED.items():
+        row = identified[uids[name]]
+        totals, (given,) = json.loads(row["exam_totals"]), json.loads(row["contrast"])
+        assert (given["contrast_agent"], given["contrast_volume_mL"], given["iodine_mg"]) == \
+            (module["ContrastBolusAgent"], volume, iodine)
+        assert totals["total_contrast_volume_mL"] == volume and totals["total_iodine_mg"] == iodine
+        assert totals["total_iodine_mg_per_kg"] == pytest.approx(per_kg)
+    plain = json.loads(identified[uids["C"]]["exam_totals"])
+    assert not {"total_contrast_volume_mL", "total_iodine_mg", "total_iodine_mg_per_kg"} & set(plain)  # absent, not 0
+    assert json.loads(identified[uids["C"]]["contrast"]) == []  # no administration
+
+    def by_agent(rows):  # the UIDs an anonymised export hashes: its rows found by their agent
+        return {json.loads(r["contrast"])[0]["contrast_agent"]: r for r in rows.values() if json.loads(r["contrast"])}
+
+    pseudonymised, anonymised = by_agent(exported(pseudonymise="1")), by_agent(exported(anonymise="1"))
+    for name, (module, weight, volume, iodine, per_kg) in DOSED.items():
+        kept = pseudonymised[module["ContrastBolusAgent"]]  # the values are no identifiers: all kept
+        assert json.loads(kept["exam_totals"])["total_iodine_mg_per_kg"] == pytest.approx(per_kg)
+        assert json.loads(kept["contrast"])[0]["contrast_start_time"] == "10:15:00"
+        hidden = anonymised[module["ContrastBolusAgent"]]
+        totals, (given,) = json.loads(hidden["exam_totals"]), json.loads(hidden["contrast"])
+        assert (totals["total_contrast_volume_mL"], totals["total_iodine_mg"]) == (volume, iodine)
+        # iodine / iodine per kg would be the exact weight anonymised exports band; the times go as every time does
+        assert "total_iodine_mg_per_kg" not in totals and "weight_kg" not in json.loads(hidden["patient"])
+        assert "contrast_start_time" not in given and "contrast_stop_time" not in given
+        assert given["iodine_mg"] == iodine and given["contrast_volume_mL"] == volume
+
+    with sessions() as session:
+        data = report_data(session, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    table = next(s for s in sections(data, {}) if s.title.startswith("Contrast media"))
+    assert table.columns == ["date", "study", "agent", "source", "contrast volume (mL)", "iodine (mg)", "iodine per kg (mg/kg)"]
+    assert sorted(table.rows) == sorted(
+        ["2026-01-01", DESCRIPTION, module["ContrastBolusAgent"], "header", number(volume), number(iodine), number(per_kg)]
+        for module, weight, volume, iodine, per_kg in DOSED.values())  # study C, without contrast, is not listed

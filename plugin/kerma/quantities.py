@@ -25,6 +25,7 @@ EXPOSURE, EXAM, REPORT, PATIENT = "exposure", "exam", "report", "patient"
 LEVELS = (EXPOSURE, EXAM, REPORT, PATIENT)
 STATISTICS_LEVELS = (EXPOSURE, EXAM)  # statistics per counted event, per study
 COLUMN, DETAILS = "column", "details"  # where statistics read a quantity (see Quantity.statistics)
+CONTRAST = "contrast"  # the kind of the contrast media quantities: no radiation dose (see Quantity.is_radiation)
 FAMILIES = ("CT", "DX", "MG", "RF", "NM")
 
 
@@ -60,7 +61,7 @@ class Quantity:
     families : tuple of str
         The dose families it applies to (``CT``, ``DX``, ``MG``, ``RF``, ``NM``); empty: every family.
     kind : str
-        ``dose``, ``technique``, ``geometry``, ``time``, ``count`` or ``patient``.
+        ``dose``, ``technique``, ``geometry``, ``time``, ``count``, ``patient`` or ``contrast`` (contrast media).
     aggregate : str or None
         How values combine over a series of events or several reports: ``sum`` or ``max``.
     decimals : int
@@ -105,16 +106,22 @@ class Quantity:
 
     @property
     def is_statistic(self) -> bool:
-        """Statistics, DRLs and alert thresholds can use it (per counted event or per study)."""
+        """Statistics can use it (per counted event or per study); DRLs and alert rules too when :attr:`is_radiation`."""
         return self.level in STATISTICS_LEVELS and self.statistics is not None
+
+    @property
+    def is_radiation(self) -> bool:
+        """A value of the irradiation (a dose, its technique or geometry), which DRLs, achievable doses and alert rules
+        may compare; contrast media are no radiation dose: their statistics and exports, never a DRL or a dose alert."""
+        return self.kind != CONTRAST
 
     def as_json(self) -> dict:
         """The row as ``GET quantities`` answers it."""
         return {
             "key": self.key, "label": self.label, "unit": self.unit, "unit_display": self.unit_display,
             "level": self.level, "families": list(self.families), "kind": self.kind, "aggregate": self.aggregate,
-            "decimals": self.decimals, "statistic": self.is_statistic, "summarised": self.summarised,
-            "reported": self.reported, "record_total": self.record_total,
+            "decimals": self.decimals, "statistic": self.is_statistic, "radiation": self.is_radiation,
+            "summarised": self.summarised, "reported": self.reported, "record_total": self.record_total,
             "plausible": None if self.plausible is None else {
                 "min": self.plausible.low, "max": self.plausible.high, "reason": self.plausible.reason},
             "description": self.description, "source": self.source,
@@ -213,6 +220,12 @@ def exam_quantities() -> tuple[Quantity, ...]:
 def exposure_quantities() -> tuple[Quantity, ...]:
     """The event values statistics use (per counted event)."""
     return tuple(q for q in of_level(EXPOSURE) if q.is_statistic)
+
+
+@_view
+def contrast_quantities() -> tuple[Quantity, ...]:
+    """The study totals of contrast media (no radiation dose): their statistics and exports, no DRL or alert."""
+    return tuple(q for q in exam_quantities() if not q.is_radiation)
 
 
 @_view

@@ -79,8 +79,7 @@ STUDY_SORTS = {
     "modality": select(func.min(DoseObject.modality)).where(DoseObject.study_id == Study.id, DoseObject.status == "ok")
     .scalar_subquery(),
     "source": Study.dose_source, "event_count": Study.event_count,
-    **{name: getattr(Study, name) for name in ("total_dlp_mGycm", "total_dap_Gycm2", "total_ka_r_mGy", "total_fluoro_time_s",
-                                              "total_agd_left_mGy", "total_agd_right_mGy", "total_activity_MBq")},
+    **{name: getattr(Study, name) for name in views.EXAM_TOTALS},  # every total the list shows as a column
 }
 
 

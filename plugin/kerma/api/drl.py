@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, quantities
 from ..access import PHYSICIST, VIEWER
 from ..db.models import AuditEntry, DrlSet, DrlValue, StandardExam
 from ..db.states import mark_months_stale
@@ -159,6 +159,8 @@ def _checked_value(session: Session, value: ValueBody) -> dict:
         level = level_of(value.quantity)
     except UnknownQuantity as exc:
         raise ApiError(400, f"quantity: {exc}") from None
+    if not quantities.get(value.quantity).is_radiation:
+        raise ApiError(400, f"quantity: {value.quantity} is no radiation dose (contrast media): no DRL compares it")
     for low, high in (("age_min_years", "age_max_years"), ("weight_min_kg", "weight_max_kg")):
         if None not in (getattr(value, low), getattr(value, high)) and getattr(value, low) > getattr(value, high):
             raise ApiError(400, f"{low}: must not be above {high}")

@@ -157,8 +157,10 @@ def validated(fields: dict) -> dict:
         raise AlertRuleError(f"a {kind} rule needs a quantity")
     if quantity:
         # drift reads event values and judges them per exam (the median of its events on the protocol)
+        # contrast media are no radiation dose: no alert rule compares them
         known = occupational.person_quantities() if fields["level"] == "person" else [
-            q.key for q in (exam_quantities() if fields["level"] == "exam" and kind != "drift" else exposure_quantities())]
+            q.key for q in (exam_quantities() if fields["level"] == "exam" and kind != "drift" else exposure_quantities())
+            if q.is_radiation]
         if quantity not in known:
             raise AlertRuleError(f"{quantity!r} is not a quantity at level {fields['level']}; use one of {', '.join(known)}")
     if kind == "drift" and quantity not in DRIFT_QUANTITIES:

@@ -5,7 +5,9 @@
 * ``alerts``: alerts on studies of the period, by kind, severity and status;
 * ``above_drl``: every examination or exposure of the period above its DRL;
 * ``load``: examinations by weekday × hour, and per procedure;
-* ``skin_doses``: every peak skin dose estimated for a study of the period (:mod:`kerma.derived`), highest first.
+* ``skin_doses``: every peak skin dose estimated for a study of the period (:mod:`kerma.derived`), highest first;
+* ``contrast``: every study of the period with contrast media counted: its agents and contrast totals (the
+  vocabulary's contrast quantities), in date order.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def report_data(session: Session, start: dt.date, end: dt.date, filters: dict | 
         "title": f"Dose report {start.isoformat()} – {end.isoformat()}", "start": start.isoformat(), "end": end.isoformat(),
         "filters": filters, "examinations": len(studies), "trends": [], "distributions": [], "above_drl": [],
         "alerts": _alerts(session, start, end, {s.id for s in studies}), "load": _load(studies),
-        "skin_doses": _skin_doses(session, studies),
+        "skin_doses": _skin_doses(session, studies), "contrast": _contrast(session, period),
     }
     for quantity in (q.key for q in quantities.reported()):  # each at its own level (exam totals, per exposure)
         data["trends"] += [r for r in tables.median_table(session, quantity, trailing, "month", by_device=False)
@@ -48,14 +50,31 @@ def report_data(session: Session, start: dt.date, end: dt.date, filters: dict | 
     return data
 
 
-def _studies(session: Session, filters: tables.Filters) -> list:
-    stmt = select(Study.id, Study.study_date, Study.study_time, Study.procedure_reported, Study.study_description).where(
-        Study.study_date >= filters.date_from, Study.study_date <= filters.date_to, Study.dose_source.is_not(None))
+def _studies(session: Session, filters: tables.Filters, *columns) -> list:
+    """The period's studies with a dose record (their id, date, time and procedure, then ``columns``)."""
+    stmt = select(Study.id, Study.study_date, Study.study_time, Study.procedure_reported, Study.study_description,
+                  *columns).where(Study.study_date >= filters.date_from, Study.study_date <= filters.date_to,
+                                  Study.dose_source.is_not(None))
     if filters.device_id is not None:
         stmt = stmt.where(Study.device_id == filters.device_id)
     if filters.modality:
         stmt = stmt.where(Study.id.in_(select(DoseObject.study_id).where(DoseObject.modality == filters.modality)))
     return session.execute(stmt).all()
+
+
+def _contrast(session: Session, filters: tables.Filters) -> list[dict]:
+    """The period's studies with contrast media counted (from the headers, else the HIS): date, study, the agents of
+    the counted administrations, and each contrast total (None where not stated, never 0)."""
+    keys = [q.key for q in quantities.contrast_quantities()]
+    out = []
+    for study in sorted(_studies(session, filters, Study.contrast, *(getattr(Study, k) for k in keys)),
+                        key=lambda s: (s.study_date, s.id)):
+        counted = [a for a in study.contrast or [] if a.get("counted")]
+        if counted:
+            out.append({"date": study.study_date.isoformat(), "study": study.procedure_reported or study.study_description,
+                        "agents": list(dict.fromkeys(a["contrast_agent"] for a in counted if a.get("contrast_agent"))),
+                        "source": counted[0]["source"], **{k: getattr(study, k) for k in keys}})
+    return out
 
 
 def _skin_doses(session: Session, studies: list) -> list[dict]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
 
-from ..quantities import heading
+from ..quantities import contrast_quantities, heading
 from . import charts
 from .charts import number
 
@@ -61,6 +61,13 @@ def sections(data: dict, device_names: dict) -> list[Section]:
                                   f"{number(r['psd_mGy_low'])}–{number(r['psd_mGy_high'])}"
                                   if r["psd_mGy_low"] is not None else "", number(r["kar_total_mGy"]), r["method"] or ""]
                                  for r in data["skin_doses"]]))
+    if data.get("contrast"):
+        keys = [q.key for q in contrast_quantities()]
+        out.append(Section("Contrast media in the period (each administration counted once, from the image headers, "
+                           "else the HIS; not a radiation dose)",
+                           columns=["date", "study", "agent", "source", *map(heading, keys)],
+                           rows=[[r["date"] or "", r["study"] or "", "; ".join(r["agents"]), r["source"],
+                                  *(number(r[k]) for k in keys)] for r in data["contrast"]]))
     load = data["load"]
     out.append(Section("Modality load", figures=[charts.load_heatmap(load), charts.procedure_chart(load)],
                        columns=["procedure", "total", *load["weekdays"]],
