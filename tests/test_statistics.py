@@ -244,6 +244,24 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
             computed = tables.computed_table(s, quantity, tables.Filters())
         assert _same_table(kept, computed), quantity
         assert kept and sum(r["n"] for r in kept) == sum(r["n"] for r in computed)
+    for period in ("month", "quarter", "year"):  # quarters and years are kept rows of their own, and the trend's
+        for by_device in (True, False):          # table of every device together
+            with sessions() as s:
+                assert monthly.read(s, "ctdivol_mGy", tables.Filters(), period, by_device) is not None
+                kept = tables.median_table(s, "ctdivol_mGy", tables.Filters(), period, by_device)
+                assert _same_table(kept, tables.computed_table(s, "ctdivol_mGy", tables.Filters(), period, by_device))
+    with sessions() as s:  # the examinations per device summed from the kept months, against the generated studies
+        assert monthly.read_counts(s, tables.Filters(dt.date(2026, 1, 1), dt.date(2026, 3, 31))) is not None
+        per_quarter = tables.examinations_per_device(s, tables.Filters(dt.date(2026, 1, 1), dt.date(2026, 3, 31)), "quarter")
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 1, 1), dt.date(2026, 3, 31)), "quarter")
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 1, 1), dt.date(2026, 2, 28)), "quarter") is None
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "all") is None  # computed from the rows
+    by_station = Counter(r["device"]["station_name"] for r in records)
+    assert {r["device_id"]: (r["period"], r["examinations"], r["series"]) for r in per_quarter} == {
+        devices[station]: ("2026-Q1", n, n) for station, n in by_station.items()}  # one report per study
+    (row_a,) = [r for r in per_quarter if r["device_id"] == devices["CT-A"]]
+    assert row_a["protocols"] == dict(Counter(r["events"][0]["protocol"] for r in records
+                                              if r["device"]["station_name"] == "CT-A"))
     with sessions() as s:  # a month-aligned range is served too, a day range is computed
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 1), dt.date(2026, 2, 28))) is not None
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 2), dt.date(2026, 2, 28))) is None
@@ -252,9 +270,15 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
     with sessions() as s, s.begin():
         assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))) is not None
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "quarter", False) is None  # its quarter and year too
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "year") is None
+        assert monthly.read_counts(s, tables.Filters()) is None
         while refresher.refresh(s):
             pass
     with sessions() as s:
         kept = tables.median_table(s, "ctdivol_mGy", tables.Filters())
         assert _same_table(kept, tables.computed_table(s, "ctdivol_mGy", tables.Filters()))
         assert max(r["max"] for r in kept) == 99.0
+        trend = tables.median_table(s, "ctdivol_mGy", tables.Filters(), "quarter", by_device=False)
+        assert _same_table(trend, tables.computed_table(s, "ctdivol_mGy", tables.Filters(), "quarter", by_device=False))
+        assert max(r["max"] for r in trend) == 99.0

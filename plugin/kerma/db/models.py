@@ -734,14 +734,16 @@ class NodeLease(Base):
 
 
 class MonthSummary(Base):
-    """The month statistics table kept ready (see kerma.stats.monthly): one row per quantity, exam, device, month, DRL
-    and achievable dose."""
+    """The statistics tables kept ready (see kerma.stats.monthly): one row per quantity, period, exam, device (or all
+    devices together), DRL and achievable dose."""
 
     __tablename__ = "month_summary"
-    __table_args__ = (Index("ix_month_summary_quantity_month", "quantity", "month"),)
+    __table_args__ = (Index("ix_month_summary_quantity_period", "quantity", "period", "by_device", "month"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quantity: Mapped[str] = mapped_column(String(64), nullable=False)
-    month: Mapped[str] = mapped_column(String(16), nullable=False)  # "2026-03", or "undated"
+    period: Mapped[str] = mapped_column(String(8), nullable=False)  # month, quarter, year (tables.PERIODS)
+    month: Mapped[str] = mapped_column(String(16), nullable=False)  # the period's key: "2026-03", "2026-Q1", "2026", "undated"
+    by_device: Mapped[bool] = mapped_column(Boolean, nullable=False)  # False: every device together (device_id null)
     standard_exam_id: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[int | None] = mapped_column(Integer)
     drl_value_id: Mapped[int | None] = mapped_column(Integer)
@@ -756,8 +758,24 @@ class MonthSummary(Base):
     p75: Mapped[float | None] = mapped_column(Float)
 
 
+class MonthCount(Base):
+    """The examinations per device kept ready (kerma.stats.tables.examinations_per_device): per device and month, how
+    many examinations and series, and how often each procedure, protocol and body region occurs.  Counts of studies
+    (or of dose objects, which belong to one study), so a quarter or a year is the sum of its months."""
+
+    __tablename__ = "month_count"
+    __table_args__ = (Index("ix_month_count_month", "month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(16), nullable=False)  # "2026-03", or "undated"
+    device_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    field: Mapped[str] = mapped_column(String(16), nullable=False)  # examinations, series, procedures, protocols, body_regions
+    name: Mapped[str | None] = mapped_column(Text)  # the procedure, protocol or body region (null for the first two)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class MonthSummaryStale(Base):
-    """Months whose kept statistics must be recomputed before they are read."""
+    """Periods whose kept statistics must be recomputed before they are read: months, and the quarters and years
+    holding them ("2026-03", "2026-Q1", "2026", "undated")."""
 
     __tablename__ = "month_summary_stale"
     month: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -53,16 +53,25 @@ def month_key(day: dt.date | None) -> str:
     return f"{day.year}-{day.month:02d}" if day else UNDATED
 
 
+def period_keys(day: dt.date | None) -> tuple[str, ...]:
+    """The keys of the kept periods holding ``day``: its month, quarter and year ("2026-03", "2026-Q1", "2026")."""
+    if day is None:
+        return (UNDATED,)
+    return month_key(day), f"{day.year}-Q{(day.month - 1) // 3 + 1}", str(day.year)
+
+
 def mark_months_stale(session: Session, days: Iterable[dt.date | None] | None = None) -> None:
-    """Mark the month statistics of ``days`` stale (the study dates a change touched; None: every month).
+    """Mark the kept statistics of ``days`` stale (the study dates a change touched; None: every month): their
+    months, and the quarters and years holding them.
 
     The one place that does it: the ingest pipeline's ``statistics`` stage (the months of the studies it stored),
     and every change that can move any month's figures (a mapping rule: exams; a DRL value or set: the level a
-    median falls under) with None.  :mod:`kerma.stats.refresher` recomputes the marked months in the background.
+    median falls under) with None.  :mod:`kerma.stats.refresher` recomputes the marked periods in the background.
     """
     every = days is None
-    months = {month_key(day) for day in (session.scalars(select(Study.study_date).distinct()) if every else days)}
-    known = set(session.scalars(select(MonthSummaryStale.month).where(MonthSummaryStale.month.in_(months)))) if months else set()
-    session.add_all(MonthSummaryStale(month=m) for m in sorted(months - known))
+    keys = {key for day in (session.scalars(select(Study.study_date).distinct()) if every else days)
+            for key in period_keys(day)}
+    known = set(session.scalars(select(MonthSummaryStale.month).where(MonthSummaryStale.month.in_(keys)))) if keys else set()
+    session.add_all(MonthSummaryStale(month=m) for m in sorted(keys - known))
     if every and session.get(Setting, TRACKED) is None:
         session.add(Setting(name=TRACKED, value="1"))

@@ -1,57 +1,97 @@
-"""Monthly statistics kept ready: the median table per exam × device × month, refreshed after changes.
+"""Statistics kept ready: the median table per exam × device (or all devices) × month, quarter and year, and the
+examinations per device per month, refreshed after changes.
 
-Computing the table from the rows costs seconds at a million events (fetching the values into
-Python dominates), too slow for a page.  So the table for period "month" is kept in
-``month_summary``, one row per (quantity, exam, device, month, DRL value), and read back in a
-single query.  Ingestion marks the months it touched as stale, a rule or DRL change marks every
-month stale (:func:`kerma.db.states.mark_months_stale`, the one place that does), and a
-background thread recomputes stale months with the same code that computes the table from the
-rows (:mod:`kerma.stats.refresher`); until a month is fresh again, requests covering it are
-computed from the rows, so an answer is never out of date.
+Computing a table from the rows costs seconds at a million events, too slow for a page.  So the tables for the
+periods "month", "quarter" and "year", per device and for every device together (the trend), are kept in
+``month_summary``, one row per (quantity, period, exam, device, DRL value, achievable dose), and read back in a
+single query; the examinations per device are kept per month in ``month_count`` (counts of studies, so a quarter
+or a year is the sum of its months).  A median of a quarter is no function of its months' medians: quarters and
+years are kept as rows of their own, computed from the rows like the months.  Ingestion marks the months it
+touched, with their quarters and years, as stale, a rule or DRL change marks every period stale
+(:func:`kerma.db.states.mark_months_stale`, the one place that does), and a background thread recomputes stale
+periods with the same code that computes the tables from the rows (:mod:`kerma.stats.refresher`); until a period is
+fresh again, requests covering it are computed from the rows, so an answer is never out of date.  The period "all"
+and any range not made of whole periods are computed from the rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import quantities
-from ..db.models import MonthSummary, MonthSummaryStale, Setting
-from ..db.states import TRACKED, UNDATED, month_key
+from ..db.models import MonthCount, MonthSummary, MonthSummaryStale, Setting
+from ..db.states import TRACKED, UNDATED, period_keys
 
 STATS = ("n", "median", "mean", "min", "max", "sd", "p25", "p75")
+KEPT = ("month", "quarter", "year")  # the periods kept, in the order of period_keys
 
 
-def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int | None, int | None]]] | None:
-    """Rows of the month table with their (DRL, achievable dose) value ids, or None when the summary cannot answer exactly."""
-    if quantity not in {q.key for q in quantities.summarised()} or filters.modality or filters.undated:
+def kind_of(key: str) -> str | None:
+    """The period a key names: month ("2026-03"), quarter ("2026-Q1"), year ("2026"); None for "undated"."""
+    if key == UNDATED:
         return None
-    if filters.date_from and filters.date_from.day != 1:
+    return "year" if len(key) == 4 else "quarter" if "-Q" in key else "month"
+
+
+def key_range(key: str) -> tuple[dt.date, dt.date]:
+    """First and last day of the period ``key`` names."""
+    year, kind = int(key[:4]), kind_of(key)
+    first_month, months = ((1, 12) if kind == "year" else (3 * int(key[6:]) - 2, 3) if kind == "quarter"
+                           else (int(key[5:7]), 1))
+    end = first_month + months
+    following = dt.date(year + (end - 1) // 12, (end - 1) % 12 + 1, 1)
+    return dt.date(year, first_month, 1), following - dt.timedelta(days=1)
+
+
+def _keys_in(filters, kind: str) -> list[str] | None:
+    """The keys of ``kind`` the request's dates cover, in order (None: no date bound, every key; [] when the dates
+    are not whole periods of that kind, which the kept rows cannot answer)."""
+    if not (filters.date_from or filters.date_to):
         return None
-    if filters.date_to and (filters.date_to + dt.timedelta(days=1)).day != 1:
+    if not (filters.date_from and filters.date_to):
+        return []
+    index = KEPT.index(kind)
+    first, last = period_keys(filters.date_from)[index], period_keys(filters.date_to)[index]
+    if key_range(first)[0] != filters.date_from or key_range(last)[1] != filters.date_to or first > last:
+        return []
+    keys, day = [], filters.date_from
+    while day <= filters.date_to:
+        keys.append(period_keys(day)[index])
+        day = key_range(keys[-1])[1] + dt.timedelta(days=1)
+    return keys
+
+
+def fresh_keys(session: Session, filters, kind: str) -> list[str] | None | bool:
+    """The keys of ``kind`` a request covers (None: every one, undated included) when they are all fresh; False when
+    the kept rows cannot answer it (dates not made of whole periods, a period stale, nothing kept yet)."""
+    if kind not in KEPT or filters.modality or filters.undated or session.get(Setting, TRACKED) is None:
+        return False
+    keys = _keys_in(filters, kind)
+    if keys == []:
+        return False
+    stale = set(session.scalars(select(MonthSummaryStale.month)))  # a few rows: the periods changed since the last round
+    if stale & set(keys) if keys is not None else any(kind_of(k) in (kind, None) for k in stale):
+        return False
+    return keys
+
+
+def read(session: Session, quantity: str, filters, period: str = "month", by_device: bool = True
+         ) -> list[tuple[dict, tuple[int | None, int | None]]] | None:
+    """Rows of the kept table with their (DRL, achievable dose) value ids, or None when it cannot answer exactly."""
+    if quantity not in {q.key for q in quantities.summarised()}:
         return None
-    if session.get(Setting, TRACKED) is None:
-        return None
-    stale = select(func.count()).select_from(MonthSummaryStale)
-    if filters.date_from or filters.date_to:  # months outside the range do not matter, undated ones are outside any range
-        stale = stale.where(MonthSummaryStale.month != UNDATED)
-        if filters.date_from:
-            stale = stale.where(MonthSummaryStale.month >= month_key(filters.date_from))
-        if filters.date_to:
-            stale = stale.where(MonthSummaryStale.month <= month_key(filters.date_to))
-    if session.scalar(stale):
+    keys = fresh_keys(session, filters, period)
+    if keys is False:
         return None
     columns = [MonthSummary.standard_exam_id, MonthSummary.device_id, MonthSummary.month, MonthSummary.drl_value_id,
                MonthSummary.achievable_value_id, *[getattr(MonthSummary, k) for k in STATS]]
-    stmt = select(*columns).where(MonthSummary.quantity == quantity)  # plain rows: tens of thousands, no ORM objects
-    if filters.date_from or filters.date_to:
-        stmt = stmt.where(MonthSummary.month != UNDATED)
-    if filters.date_from:
-        stmt = stmt.where(MonthSummary.month >= month_key(filters.date_from))
-    if filters.date_to:
-        stmt = stmt.where(MonthSummary.month <= month_key(filters.date_to))
+    stmt = select(*columns).where(MonthSummary.quantity == quantity, MonthSummary.period == period,  # plain rows
+                                  MonthSummary.by_device == by_device)
+    if keys is not None:
+        stmt = stmt.where(MonthSummary.month.in_(keys))
     if filters.device_id is not None:
         stmt = stmt.where(MonthSummary.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
@@ -59,3 +99,18 @@ def read(session: Session, quantity: str, filters) -> list[tuple[dict, tuple[int
     return [({"standard_exam_id": exam, "device_id": device, "period": None if month == UNDATED else month,
               **dict(zip(STATS, figures))}, (drl, achievable))
             for exam, device, month, drl, achievable, *figures in session.execute(stmt)]
+
+
+def read_counts(session: Session, filters) -> list[tuple[int, str | None, str, str | None, int]] | None:
+    """The kept examinations per device, (device, month or None, field, name, n), or None when they cannot answer
+    (a month of the request stale, dates not whole months)."""
+    keys = fresh_keys(session, filters, "month")
+    if keys is False:
+        return None
+    stmt = select(MonthCount.device_id, MonthCount.month, MonthCount.field, MonthCount.name, MonthCount.n)
+    if keys is not None:
+        stmt = stmt.where(MonthCount.month.in_(keys))
+    if filters.device_id is not None:
+        stmt = stmt.where(MonthCount.device_id == filters.device_id)
+    return [(device, None if month == UNDATED else month, field, name, n)
+            for device, month, field, name, n in session.execute(stmt)]

@@ -1,45 +1,50 @@
-"""Keeping the month table (:mod:`kerma.stats.monthly`) fresh: stale months recomputed from the rows, by the same code
-that computes the statistics table from the rows (:func:`kerma.stats.tables.computed_table`), a few months per round
-of a background thread.
+"""Keeping the kept statistics (:mod:`kerma.stats.monthly`) fresh: stale periods recomputed from the rows, by the same
+code that computes the statistics table from the rows (:func:`kerma.stats.tables.computed_table`) and counts the
+examinations per device (:func:`kerma.stats.tables.counts`), a few periods per round of a background thread.
+
+Months come first (each is one month of rows), then quarters and years (three and twelve): while data arrives for
+the current month, its quarter and year are recomputed after it, and a request for them is computed from the rows
+in the meantime.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import quantities
 from ..background import PeriodicThread
-from ..db.models import MonthSummary, MonthSummaryStale, Setting
-from ..db.states import TRACKED, UNDATED, mark_months_stale
-from .monthly import STATS
-from .tables import Filters, computed_table
+from ..db.models import MonthCount, MonthSummary, MonthSummaryStale, Setting
+from ..db.states import TRACKED, mark_months_stale
+from .monthly import KEPT, STATS, key_range, kind_of
+from .tables import Filters, computed_table, counts
 
 
 def refresh(session: Session, max_months: int = 3) -> bool:
-    """Recompute up to ``max_months`` stale months; True when more are waiting."""
-    stale = session.scalars(select(MonthSummaryStale.month).order_by(MonthSummaryStale.month).limit(max_months + 1)).all()
-    for month in stale[:max_months]:
-        filters = Filters(undated=True) if month == UNDATED else Filters(*_month_range(month))
-        session.execute(delete(MonthSummary).where(MonthSummary.month == month))
+    """Recompute up to ``max_months`` stale periods (months first); True when more are waiting."""
+    stale = sorted(session.scalars(select(MonthSummaryStale.month)),
+                   key=lambda key: (KEPT.index(kind_of(key) or "month"), key))
+    for key in stale[:max_months]:
+        kind = kind_of(key)
+        filters = Filters(undated=True) if kind is None else Filters(*key_range(key))
+        session.execute(delete(MonthSummary).where(MonthSummary.month == key))
         for quantity in (q.key for q in quantities.summarised()):
-            for row in computed_table(session, quantity, filters, "month"):
-                session.add(MonthSummary(quantity=quantity, month=month, standard_exam_id=row["standard_exam_id"],
-                                         device_id=row["device_id"], drl_value_id=row["drl_value_id"],
-                                         achievable_value_id=row["achievable_value_id"],
-                                         **{k: row[k] for k in STATS}))
-        session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == month))
+            for by_device in (True, False):
+                rows = computed_table(session, quantity, filters, kind or "month", by_device)
+                # undated rows have no period, the same under each: kept once per period for a plain read
+                for period in (kind,) if kind else KEPT:
+                    session.add_all(MonthSummary(quantity=quantity, period=period, month=key, by_device=by_device,
+                                                 standard_exam_id=row["standard_exam_id"], device_id=row["device_id"],
+                                                 drl_value_id=row["drl_value_id"],
+                                                 achievable_value_id=row["achievable_value_id"],
+                                                 **{k: row[k] for k in STATS}) for row in rows)
+        if kind in ("month", None):
+            session.execute(delete(MonthCount).where(MonthCount.month == key))
+            session.add_all(MonthCount(month=key, device_id=device_id, field=field, name=name, n=n)
+                            for device_id, _, field, name, n in counts(session, filters, "month"))
+        session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == key))
         session.flush()
     return len(stale) > max_months
-
-
-def _month_range(month: str) -> tuple[dt.date, dt.date]:
-    year, number = map(int, month.split("-"))
-    first = dt.date(year, number, 1)
-    following = dt.date(year + number // 12, number % 12 + 1, 1)
-    return first, following - dt.timedelta(days=1)
 
 
 class SummaryRefresher(PeriodicThread):

@@ -110,11 +110,11 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
     """Statistics per standard exam × device × period (× applicable DRL × achievable dose), with the comparisons.
 
     Each value is matched to the DRL and the achievable dose in force on its date for its patient band, so a
-    period that spans a change of DRL gives one row under each.  The month table per device comes from
-    :mod:`kerma.stats.monthly` when it is fresh for the request; otherwise (and for other periods) it is
-    computed from the rows (:func:`computed_table`).
+    period that spans a change of DRL gives one row under each.  The table per month, quarter or year comes from
+    :mod:`kerma.stats.monthly` when it is fresh for the request; otherwise (and for the period "all" or dates that
+    are not whole periods) it is computed from the rows (:func:`computed_table`).
     """
-    kept = monthly.read(session, quantity, filters) if by_device and period == "month" else None
+    kept = monthly.read(session, quantity, filters, period, by_device)
     if kept is None:
         return computed_table(session, quantity, filters, period, by_device)
     groups = [((r["standard_exam_id"], r["device_id"], r["period"], *level_ids), {k: r[k] for k in monthly.STATS})
@@ -323,40 +323,57 @@ def device_inventory(session: Session) -> list[dict]:
 def examinations_per_device(session: Session, filters: Filters, period: str = "month") -> list[dict]:
     """Per device and period: examinations, and how often each protocol, procedure, series and body region occurs.
 
-    Counted by the database (a year is hundreds of thousands of studies): examinations and procedures per study,
-    protocols and body regions per study that has them among its counted events, series as the dose objects those
-    events come from.
+    From the counts kept per device and month (:func:`kerma.stats.monthly.read_counts`, summed into the period) when
+    the request's months are fresh, else counted by the database (:func:`counts`).
     """
     period_of(None, period)  # refuses an unknown period
+    kept = monthly.read_counts(session, filters)
+    if kept is None:
+        found = counts(session, filters, period)
+    else:
+        found = [(device_id, month and period_of(monthly.key_range(month)[0], period), field, name, n)
+                 for device_id, month, field, name, n in kept]
+    table: dict = {}
+    for device_id, key, field, name, n in found:
+        row = table.setdefault((device_id, key), {"device_id": device_id, "period": key, "examinations": 0, "series": 0,
+                                                  "protocols": {}, "procedures": {}, "body_regions": {}})
+        if name is None:
+            row[field] += n
+        else:
+            row[field][name] = row[field].get(name, 0) + n
+    return [r for _, r in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+
+
+def counts(session: Session, filters: Filters, period: str) -> list[tuple[int, str | None, str, str | None, int]]:
+    """(device, period, field, name, n) of :func:`examinations_per_device`, counted by the database from the rows:
+    examinations and procedures per study, protocols and body regions per study that has them among its counted
+    events, series as the dose objects those events come from.  Each is a count of studies (or of dose objects,
+    each of one study) in the study's period, so the counts of months add up to those of a quarter or a year.
+    """
     when = period_sql(session, Study.study_date, period)
     scope = [Study.device_id.is_not(None)]
+    if filters.undated:
+        scope.append(Study.study_date.is_(None))
     if filters.date_from:
         scope.append(Study.study_date >= filters.date_from)
     if filters.date_to:
         scope.append(Study.study_date <= filters.date_to)
     if filters.device_id is not None:
         scope.append(Study.device_id == filters.device_id)
-    table: dict = {}
-
-    def row(device_id, key):
-        return table.setdefault((device_id, key), {"device_id": device_id, "period": key, "examinations": 0, "series": 0,
-                                                   "protocols": {}, "procedures": {}, "body_regions": {}})
     procedure = func.coalesce(func.nullif(Study.procedure_reported, ""), func.nullif(Study.study_description, ""), "(none)")
+    out = []
     for device_id, key, name, n in session.execute(
             select(Study.device_id, when, procedure, func.count()).where(*scope).group_by(*BY[:3])):
-        row(device_id, key)["examinations"] += n
-        row(device_id, key)["procedures"][name] = n
+        out += [(device_id, key, "examinations", None, n), (device_id, key, "procedures", name, n)]
     events = (select(Study.device_id, when).join(IrradiationEvent, IrradiationEvent.study_id == Study.id)
               .where(*scope, IrradiationEvent.counted.is_(True)))
-    for device_id, key, n in session.execute(
-            events.add_columns(func.count(IrradiationEvent.dose_object_id.distinct())).group_by(*BY[:2])):
-        row(device_id, key)["series"] = n
+    out += [(device_id, key, "series", None, n) for device_id, key, n in session.execute(
+            events.add_columns(func.count(IrradiationEvent.dose_object_id.distinct())).group_by(*BY[:2]))]
     region = func.coalesce(func.nullif(IrradiationEvent.target_region, ""), func.nullif(IrradiationEvent.body_part, ""))
     for field, column in (("protocols", func.nullif(IrradiationEvent.protocol, "")), ("body_regions", region)):
-        for device_id, key, name, n in session.execute(
-                events.add_columns(column, func.count(Study.id.distinct())).where(column.is_not(None)).group_by(*BY[:3])):
-            row(device_id, key)[field][name] = n
-    return [r for _, r in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+        out += [(device_id, key, field, name, n) for device_id, key, name, n in session.execute(
+                events.add_columns(column, func.count(Study.id.distinct())).where(column.is_not(None)).group_by(*BY[:3]))]
+    return out
 
 
 BY = (text("1"), text("2"), text("3"))  # GROUP BY the select's columns by position: the same expression twice, with its
