@@ -79,8 +79,9 @@ def fresh_keys(session: Session, filters, kind: str) -> list[str] | None | bool:
 
 
 def read(session: Session, quantity: str, filters, period: str = "month", by_device: bool = True
-         ) -> list[tuple[dict, tuple[int | None, int | None]]] | None:
-    """Rows of the kept table with their (DRL, achievable dose) value ids, or None when it cannot answer exactly."""
+         ) -> list[tuple[tuple, dict]] | None:
+    """The groups of the kept table, ((exam, device, period, DRL id, achievable id), figures) as
+    :func:`kerma.stats.tables.computed_table` makes them, or None when it cannot answer exactly."""
     if quantity not in {q.key for q in quantities.summarised()}:
         return None
     keys = fresh_keys(session, filters, period)
@@ -96,9 +97,8 @@ def read(session: Session, quantity: str, filters, period: str = "month", by_dev
         stmt = stmt.where(MonthSummary.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
-    return [({"standard_exam_id": exam, "device_id": device, "period": None if month == UNDATED else month,
-              **dict(zip(STATS, figures))}, (drl, achievable))
-            for exam, device, month, drl, achievable, *figures in session.execute(stmt)]
+    return [((exam, device, None if month == UNDATED else month, drl, achievable), dict(zip(STATS, figures)))
+            for exam, device, month, drl, achievable, *figures in session.execute(stmt).tuples()]
 
 
 def read_counts(session: Session, filters) -> list[tuple[int, str | None, str, str | None, int]] | None:

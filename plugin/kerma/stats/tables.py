@@ -117,9 +117,7 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
     kept = monthly.read(session, quantity, filters, period, by_device)
     if kept is None:
         return computed_table(session, quantity, filters, period, by_device)
-    groups = [((r["standard_exam_id"], r["device_id"], r["period"], *level_ids), {k: r[k] for k in monthly.STATS})
-              for r, level_ids in kept]
-    return _table(session, quantity, groups, ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE))
+    return _table(session, quantity, kept, ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE))
 
 
 def computed_table(session: Session, quantity: str, filters: Filters, period: str = "month",
@@ -165,6 +163,7 @@ def _table(session: Session, quantity: str, groups: list[tuple[tuple, dict]], dr
            achievables: ReferenceLevels) -> list[dict]:
     """The rows of a statistics table from its groups ((exam, device, period, DRL id, achievable id), figures)."""
     names = _exam_names(session, {key[0] for key, _ in groups})
+    described: dict = {}  # each level described once (a two-year table has tens of thousands of rows, few levels)
     out = []
     for (exam_id, device_id, period_key, drl_id, achievable_id), stats in sorted(
             groups, key=lambda g: (names.get(g[0][0]) or "", g[0][1] or 0, g[0][2] or "", g[0][3] or 0, g[0][4] or 0)):
@@ -172,7 +171,7 @@ def _table(session: Session, quantity: str, groups: list[tuple[tuple, dict]], dr
             "standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "device_id": device_id,
             "period": period_key, "quantity": quantity, **stats, "drl_value_id": drl_id,
             "achievable_value_id": achievable_id,
-            **compare(stats["median"], drls.by_id.get(drl_id), achievables.by_id.get(achievable_id), "median"),
+            **compare(stats["median"], drls.by_id.get(drl_id), achievables.by_id.get(achievable_id), "median", described),
         })
     return out
 
@@ -200,15 +199,26 @@ class ReferenceLevels:
         return level.id if level else None
 
 
-def compare(value: float | None, drl: Level | None, achievable: Level | None, name: str = "value") -> dict:
-    """``value`` beside its DRL and its achievable dose: both levels, the ratios, above the DRL, below the achievable dose."""
-    def ratio(level):
-        return None if level is None or value is None else value / level.value
+def compare(value: float | None, drl: Level | None, achievable: Level | None, name: str = "value",
+            described: dict | None = None) -> dict:
+    """``value`` beside its DRL and its achievable dose: both levels, the ratios, above the DRL, below the achievable
+    dose.  ``described``: the levels' descriptions by id, filled as they are met (rows of one answer share them)."""
+    def describe(level):
+        if level is None:
+            return None
+        if described is None:
+            return level.describe()
+        found = described.get(level.id)
+        if found is None:
+            found = described[level.id] = level.describe()
+        return found
 
-    return {"drl": drl.describe() if drl else None, f"{name}_over_drl": ratio(drl),
-            f"{name}_above_drl": None if ratio(drl) is None else value > drl.value,
-            "achievable": achievable.describe() if achievable else None, f"{name}_over_achievable": ratio(achievable),
-            f"{name}_below_achievable": None if ratio(achievable) is None else value < achievable.value}
+    over_drl = None if drl is None or value is None else value / drl.value
+    over_achievable = None if achievable is None or value is None else value / achievable.value
+    return {"drl": describe(drl), f"{name}_over_drl": over_drl,
+            f"{name}_above_drl": None if over_drl is None else value > drl.value,
+            "achievable": describe(achievable), f"{name}_over_achievable": over_achievable,
+            f"{name}_below_achievable": None if over_achievable is None else value < achievable.value}
 
 
 def study_reference_levels(session: Session, study: Study) -> list[dict]:
