@@ -98,7 +98,7 @@ def read(session: Session, quantity: str, filters, period: str = "month", by_dev
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
     return [((exam, device, None if month == UNDATED else month, drl, achievable), dict(zip(STATS, figures)))
-            for exam, device, month, drl, achievable, *figures in session.execute(stmt).tuples()]
+            for exam, device, month, drl, achievable, *figures in session.execute(stmt)]
 
 
 def read_counts(session: Session, filters) -> list[tuple[int, str | None, str, str | None, int]] | None:

@@ -9,7 +9,7 @@ in the meantime.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import quantities
@@ -20,6 +20,9 @@ from .monthly import KEPT, STATS, key_range, kind_of
 from .tables import Filters, computed_table, counts
 
 
+IDS = ("standard_exam_id", "device_id", "drl_value_id", "achievable_value_id")
+
+
 def refresh(session: Session, max_months: int = 3) -> bool:
     """Recompute up to ``max_months`` stale periods (months first); True when more are waiting."""
     stale = sorted(session.scalars(select(MonthSummaryStale.month)),
@@ -28,20 +31,21 @@ def refresh(session: Session, max_months: int = 3) -> bool:
         kind = kind_of(key)
         filters = Filters(undated=True) if kind is None else Filters(*key_range(key))
         session.execute(delete(MonthSummary).where(MonthSummary.month == key))
+        kept = []  # inserted in one statement (thousands of rows a month at a million events: no ORM objects)
         for quantity in (q.key for q in quantities.summarised()):
             for by_device in (True, False):
                 rows = computed_table(session, quantity, filters, kind or "month", by_device)
                 # undated rows have no period, the same under each: kept once per period for a plain read
-                for period in (kind,) if kind else KEPT:
-                    session.add_all(MonthSummary(quantity=quantity, period=period, month=key, by_device=by_device,
-                                                 standard_exam_id=row["standard_exam_id"], device_id=row["device_id"],
-                                                 drl_value_id=row["drl_value_id"],
-                                                 achievable_value_id=row["achievable_value_id"],
-                                                 **{k: row[k] for k in STATS}) for row in rows)
+                kept += [{"quantity": quantity, "period": period, "month": key, "by_device": by_device,
+                          **{k: row[k] for k in (*IDS, *STATS)}} for period in ((kind,) if kind else KEPT) for row in rows]
+        if kept:
+            session.execute(insert(MonthSummary), kept)
         if kind in ("month", None):
             session.execute(delete(MonthCount).where(MonthCount.month == key))
-            session.add_all(MonthCount(month=key, device_id=device_id, field=field, name=name, n=n)
-                            for device_id, _, field, name, n in counts(session, filters, "month"))
+            found = [{"month": key, "device_id": device_id, "field": field, "name": name, "n": n}
+                     for device_id, _, field, name, n in counts(session, filters, "month")]
+            if found:
+                session.execute(insert(MonthCount), found)
         session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == key))
         session.flush()
     return len(stale) > max_months
