@@ -768,7 +768,7 @@ class MonthCount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[str] = mapped_column(String(16), nullable=False)  # "2026-03", or "undated"
     device_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    field: Mapped[str] = mapped_column(String(16), nullable=False)  # examinations, series, procedures, protocols, body_regions
+    field: Mapped[str] = mapped_column(String(16), nullable=False)  # series, procedures (their sum: the examinations), protocols, body_regions
     name: Mapped[str | None] = mapped_column(Text)  # the procedure, protocol or body region (null for the first two)
     n: Mapped[int] = mapped_column(Integer, nullable=False)
 

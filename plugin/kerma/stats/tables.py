@@ -338,25 +338,34 @@ def examinations_per_device(session: Session, filters: Filters, period: str = "m
     """
     period_of(None, period)  # refuses an unknown period
     kept = monthly.read_counts(session, filters)
+    periods: dict = {None: None}  # a kept month's key -> the period's (a year of kept counts: tens of thousands of rows)
     if kept is None:
         found = counts(session, filters, period)
     else:
-        found = [(device_id, month and period_of(monthly.key_range(month)[0], period), field, name, n)
-                 for device_id, month, field, name, n in kept]
+        found = kept
+        for month in {row[1] for row in kept} - {None}:
+            periods[month] = period_of(monthly.key_range(month)[0], period)
     table: dict = {}
     for device_id, key, field, name, n in found:
-        row = table.setdefault((device_id, key), {"device_id": device_id, "period": key, "examinations": 0, "series": 0,
-                                                  "protocols": {}, "procedures": {}, "body_regions": {}})
+        if kept is not None:
+            key = periods[key]
+        row = table.get((device_id, key))
+        if row is None:
+            row = table[(device_id, key)] = {"device_id": device_id, "period": key, "examinations": 0, "series": 0,
+                                             "protocols": {}, "procedures": {}, "body_regions": {}}
         if name is None:
             row[field] += n
         else:
-            row[field][name] = row[field].get(name, 0) + n
+            counted = row[field]
+            counted[name] = counted.get(name, 0) + n
+            if field == "procedures":  # one procedure per study: the examinations are their sum
+                row["examinations"] += n
     return [r for _, r in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
 
 
 def counts(session: Session, filters: Filters, period: str) -> list[tuple[int, str | None, str, str | None, int]]:
     """(device, period, field, name, n) of :func:`examinations_per_device`, counted by the database from the rows:
-    examinations and procedures per study, protocols and body regions per study that has them among its counted
+    procedures per study (their sum: the examinations), protocols and body regions per study that has them among its counted
     events, series as the dose objects those events come from.  Each is a count of studies (or of dose objects,
     each of one study) in the study's period, so the counts of months add up to those of a quarter or a year.
     """
@@ -374,7 +383,7 @@ def counts(session: Session, filters: Filters, period: str) -> list[tuple[int, s
     out = []
     for device_id, key, name, n in session.execute(
             select(Study.device_id, when, procedure, func.count()).where(*scope).group_by(*BY[:3])):
-        out += [(device_id, key, "examinations", None, n), (device_id, key, "procedures", name, n)]
+        out.append((device_id, key, "procedures", name, n))
     events = (select(Study.device_id, when).join(IrradiationEvent, IrradiationEvent.study_id == Study.id)
               .where(*scope, IrradiationEvent.counted.is_(True)))
     out += [(device_id, key, "series", None, n) for device_id, key, n in session.execute(
