@@ -361,6 +361,51 @@ def test_a_study_page_lists_its_contrast_media(page, orthanc):
     expect(rows.first.locator("td[data-label='In the totals']")).to_have_text("yes")
 
 
+def test_the_statistics_screen_offers_contrast_media_apart_from_the_doses(browser, tmp_path):
+    """Two CT studies whose headers (written here) state 80 mL of 350 mg iodine/mL for 70 kg (28,000 mg, 400 mg/kg) and
+    100 mL of 300 mg/mL for 60 kg (30,000 mg, 500 mg/kg), a third none, by C-STORE into an Orthanc of their own: the
+    quantity choice lists the contrast totals in a group of their own, not among the doses; the table's medians are
+    those numbers' (29,000 mg; 450 mg/kg, the third study not a 0); the studies list sorts by iodine."""
+    from dicom_factory import ct_slice
+    from test_contrast import DOSED
+
+    files = []
+    for name, (module, weight, *_) in [*DOSED.items(), ("C", ({}, 80))]:
+        path = tmp_path / f"{name}.dcm"
+        path.write_bytes(ct_slice(generate_uid(), generate_uid(), generate_uid(), z=0.0, ctdivol=8.0,
+                                  image_type="ORIGINAL\\PRIMARY\\AXIAL", acquisition_number=1, thickness=1.0, instance=1,
+                                  series_description="Abdomen", PatientWeight=weight, PatientID=f"PAT-{name}", **module))
+        files.append(path)
+    with running_orthanc(tmp_path) as process:
+        assert all(s == 0 for s in process.store(files))
+        wait_until_ingested(process)
+        context = browser.new_context(http_credentials={"username": "kerma", "password": "kerma"},
+                                      viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(process.url + "/kerma/ui/index.html#/statistics?quantity=total_iodine_mg&period=all"
+                  "&date_from=2026-01-01&date_to=2026-01-31")
+        contrast = page.locator("select[name=quantity] optgroup[label='Contrast media (no radiation dose)'] option")
+        expect(contrast).to_have_count(3)
+        assert sorted(contrast.evaluate_all("options => options.map((o) => o.value)")) == \
+            ["total_contrast_volume_mL", "total_iodine_mg", "total_iodine_mg_per_kg"]
+        doses = page.locator("select[name=quantity] optgroup[label='Dose quantities'] option")
+        assert not {"total_iodine_mg", "total_contrast_volume_mL"} & set(doses.evaluate_all("os => os.map((o) => o.value)"))
+        rows = page.locator("[data-table=statistics] tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.first.locator("td[data-label=n]")).to_have_text("2")
+        expect(rows.first.locator("td[data-label=Median]")).to_have_text(_shown((80 * 350 + 100 * 300) / 2, 0))
+        expect(rows.first.locator("td[data-label=DRL]")).to_have_text("—")
+        page.select_option("select[name=quantity]", "total_iodine_mg_per_kg")
+        page.click("form.filters button")
+        expect(page.locator("[data-table=statistics] tbody tr td[data-label=Median]")).to_have_text(
+            _shown((80 * 350 / 70 + 100 * 300 / 60) / 2, 1))
+        page.goto(process.url + "/kerma/ui/index.html#/studies?sort=total_iodine_mg&order=desc")
+        ids = page.locator("[data-table=studies] tbody tr td[data-label='Patient ID']")
+        expect(ids).to_have_count(3)
+        assert ids.all_inner_texts()[:2] == ["PAT-B", "PAT-A"]  # 30,000 mg, then 28,000 mg
+        context.close()
+
+
 CT_BODY_TRIGGER_mGy = 80  # StrlSchV (2018) Anlage 14 I.2 a): CTDIvol of a CT of the body (other than brain), one acquisition
 
 

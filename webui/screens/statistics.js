@@ -20,12 +20,15 @@ export function lastTwelveMonths() {
 
 const LEVEL_NAMES = { exam: "Per examination", exposure: "Per exposure" };
 
-// The quantity select: those kept per month first (the common dose quantities), then every other one statistics can use.
+// The quantity select: the radiation quantities kept per month first (the common dose quantities), the contrast media
+// (no radiation dose: no DRL compares them), then every other one statistics can use.
 function quantitySelect(selected) {
   const known = allQuantities().filter((q) => q.statistic);
-  const groups = [["Dose quantities", known.filter((q) => q.summarised)]];
+  const radiation = known.filter((q) => q.radiation);
+  const groups = [["Dose quantities", radiation.filter((q) => q.summarised)],
+    ["Contrast media (no radiation dose)", known.filter((q) => !q.radiation)]];
   for (const level of ["exam", "exposure"]) {
-    groups.push([`${LEVEL_NAMES[level]}: more`, known.filter((q) => !q.summarised && q.level === level)]);
+    groups.push([`${LEVEL_NAMES[level]}: more`, radiation.filter((q) => !q.summarised && q.level === level)]);
   }
   return el("select", { name: "quantity" }, groups.filter(([, members]) => members.length).map(([text, members]) =>
     el("optgroup", { label: text }, members.map((q) => el("option", { value: q.key, selected: q.key === selected, title: q.description },
