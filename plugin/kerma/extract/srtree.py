@@ -63,22 +63,19 @@ class ContentItem:
             yield from child.walk()
 
 
-CODE_TAGS = (CODE_VALUE, LONG_CODE_VALUE, URN_CODE_VALUE, SCHEME, MEANING)
-
-
 def _code(obj: DicomObject, item: dict[int, Element], codes: dict) -> Code | None:
-    """The code of a code sequence item, decoded once per distinct (VR, bytes) of its attributes in ``codes``.
+    """The code of a code sequence item, decoded once per item in ``codes``.
 
-    A dose report names the same few dozen codes thousands of times (a 316-event report: 27,000 code items).
+    A dose report names the same few dozen codes thousands of times (a 316-event report: 27,000 code items), and the
+    parser hands out one dict for the items with the same bytes (:meth:`dicomfile._Parser.item`).
     """
-    raw = tuple(None if el is None else (el.vr, el.value if el.vr != "SQ" else None) for el in map(item.get, CODE_TAGS))
     try:
-        return codes[raw]
+        return codes[id(item)]  # every item stays alive in ``obj`` while the tree is built: no id is reused
     except KeyError:
         pass
     value = obj.text(item, CODE_VALUE) or obj.text(item, LONG_CODE_VALUE) or obj.text(item, URN_CODE_VALUE)
     code = None if value is None else Code(obj.text(item, SCHEME) or "", value, obj.text(item, MEANING) or "")
-    codes[raw] = code
+    codes[id(item)] = code
     return code
 
 
