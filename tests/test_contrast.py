@@ -317,3 +317,34 @@ def test_contrast_reaches_the_studies_list_its_exports_and_the_monthly_report(do
     assert sorted(table.rows) == sorted(
         ["2026-01-01", DESCRIPTION, module["ContrastBolusAgent"], "header", number(volume), number(iodine), number(per_kg)]
         for module, weight, volume, iodine, per_kg in DOSED.values())  # study C, without contrast, is not listed
+
+
+def test_the_his_states_the_contrast_and_the_weight_of_a_study_whose_images_state_neither(sessions):
+    """An ORM's OBX (through the HL7 receiver) for a CT image without contrast module or weight: 90 mL of
+    370 mg iodine/mL = 33,300 mg; the order's body weight, 75 kg: 444 mg/kg."""
+    from kerma import access
+    from kerma.api import Context, Request, handle
+    from kerma.hl7.receiver import Hl7Receiver
+    from kerma.ingest.store import Processed, store_batch
+    from kerma.pipeline import refresh_due
+
+    uid = generate_uid()
+    blob = ct_slice(uid, generate_uid(), generate_uid(), z=0.0, ctdivol=8.0, image_type="ORIGINAL\\PRIMARY\\AXIAL",
+                    acquisition_number=1, thickness=1.0, instance=1, series_description="Abdomen", AccessionNumber="ACC-C1",
+                    PatientID="PC1")  # the patient of the order
+    assert extract(blob)["patient"].get("weight_kg") is None  # the image states no weight
+    with sessions() as session, session.begin():
+        store_batch(session, [Processed(1, "id-1", extract(blob))], last_seq=1)
+    order = orm_with("OBX|1|ST|ContrastBolusAgent||Iopromide 370", "OBX|2|NM|ContrastBolusVolume||90|mL",
+                     "OBX|3|NM|ContrastBolusIngredientConcentration||370|mg/mL", "OBX|4|ST|ContrastBolusIngredient||IODINE",
+                     "OBX|5|NM|29463-7^Body weight^LN||75|kg")
+    assert b"MSA|AA" in Hl7Receiver(sessions)(order)
+    with sessions() as session, session.begin():
+        assert refresh_due(session) == 1
+    status, view = handle(Context(sessions), Request("GET", f"studies/{uid}", {}, None, "reader",
+                                                      roles=frozenset({access.VIEWER})))
+    assert status == 200 and view["patient"]["weight_kg"] == 75.0
+    assert [(a["source"], a["contrast_agent"], a["iodine_mg"]) for a in view["contrast"]] == [("his", "Iopromide 370", 90 * 370.0)]
+    assert view["exam_totals"]["total_contrast_volume_mL"] == 90.0
+    assert view["exam_totals"]["total_iodine_mg"] == 90 * 370.0
+    assert view["exam_totals"]["total_iodine_mg_per_kg"] == pytest.approx(90 * 370.0 / 75)
