@@ -97,8 +97,8 @@ def read(session: Session, quantity: str, filters, period: str = "month", by_dev
         stmt = stmt.where(MonthSummary.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
-    return [((exam, device, None if month == UNDATED else month, drl, achievable), dict(zip(STATS, figures)))
-            for exam, device, month, drl, achievable, *figures in session.execute(stmt)]
+    return [((r[0], r[1], None if r[2] == UNDATED else r[2], r[3], r[4]), dict(zip(STATS, r[5:])))
+            for r in session.execute(stmt).all()]
 
 
 def read_counts(session: Session, filters) -> list[tuple[int, str | None, str, str | None, int]] | None:

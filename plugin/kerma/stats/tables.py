@@ -204,14 +204,11 @@ def compare(value: float | None, drl: Level | None, achievable: Level | None, na
     """``value`` beside its DRL and its achievable dose: both levels, the ratios, above the DRL, below the achievable
     dose.  ``described``: the levels' descriptions by id, filled as they are met (rows of one answer share them)."""
     def describe(level):
-        if level is None:
-            return None
-        if described is None:
-            return level.describe()
-        found = described.get(level.id)
-        if found is None:
-            found = described[level.id] = level.describe()
-        return found
+        if level is None or described is None:
+            return level and level.describe()
+        if level.id not in described:
+            described[level.id] = level.describe()
+        return described[level.id]
 
     over_drl = None if drl is None or value is None else value / drl.value
     over_achievable = None if achievable is None or value is None else value / achievable.value
