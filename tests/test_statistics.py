@@ -234,12 +234,13 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
     records, thorax, devices = generated
     with sessions() as s, s.begin():
         states.mark_months_stale(s)
-        assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None  # stale: the rows answer
+        kept, stale = monthly.read(s, "ctdivol_mGy", tables.Filters())  # every month stale: the rows answer
+        assert kept == [] and stale == {"2026-01", "2026-02", "2026-03"}
         while refresher.refresh(s):
             pass
     for quantity in ("ctdivol_mGy", "total_dlp_mGycm", "dap_Gycm2"):
         with sessions() as s:
-            assert monthly.read(s, quantity, tables.Filters()) is not None
+            assert monthly.read(s, quantity, tables.Filters())[1] == set()
             kept = tables.median_table(s, quantity, tables.Filters())
             computed = tables.computed_table(s, quantity, tables.Filters())
         assert _same_table(kept, computed), quantity
@@ -247,7 +248,7 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
     for period in ("month", "quarter", "year"):  # quarters and years are kept rows of their own, and the trend's
         for by_device in (True, False):          # table of every device together
             with sessions() as s:
-                assert monthly.read(s, "ctdivol_mGy", tables.Filters(), period, by_device) is not None
+                assert monthly.read(s, "ctdivol_mGy", tables.Filters(), period, by_device)[1] == set()
                 kept = tables.median_table(s, "ctdivol_mGy", tables.Filters(), period, by_device)
                 assert _same_table(kept, tables.computed_table(s, "ctdivol_mGy", tables.Filters(), period, by_device))
     with sessions() as s:  # the examinations per device summed from the kept months, against the generated studies
@@ -265,14 +266,21 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
     with sessions() as s:  # a month-aligned range is served too, a day range is computed
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 1), dt.date(2026, 2, 28))) is not None
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 2), dt.date(2026, 2, 28))) is None
-    # a new study in February makes February stale until it is recomputed
+    # a new study in February makes February, its quarter and its year stale until they are recomputed: a request
+    # computes those from the rows and reads the others kept
     _store(sessions, [ct_study("2026-02-14", "CT-A", "Thorax Routine", [99.0], [3000.0], description="CT Thorax")])
     with sessions() as s, s.begin():
-        assert monthly.read(s, "ctdivol_mGy", tables.Filters()) is None
-        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))) is not None
-        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "quarter", False) is None  # its quarter and year too
-        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "year") is None
-        assert monthly.read_counts(s, tables.Filters()) is None
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters())[1] == {"2026-02"}
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))[1] == set()
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "quarter", False)[1] == {"2026-Q1"}
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "year")[1] == {"2026"}
+        assert monthly.read_counts(s, tables.Filters())[1] == {"2026-02"}
+        for period, by_device in (("month", True), ("quarter", False)):
+            mixed = tables.median_table(s, "ctdivol_mGy", tables.Filters(), period, by_device)
+            assert _same_table(mixed, tables.computed_table(s, "ctdivol_mGy", tables.Filters(), period, by_device))
+            assert max(r["max"] for r in mixed) == 99.0
+        counts = tables.examinations_per_device(s, tables.Filters(), "quarter")
+        assert sum(r["examinations"] for r in counts) == len(records) + 1
         while refresher.refresh(s):
             pass
     with sessions() as s:

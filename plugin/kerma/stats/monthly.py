@@ -10,13 +10,14 @@ years are kept as rows of their own, computed from the rows like the months.  In
 touched, with their quarters and years, as stale, a rule or DRL change marks every period stale
 (:func:`kerma.db.states.mark_months_stale`, the one place that does), and a background thread recomputes stale
 periods with the same code that computes the tables from the rows (:mod:`kerma.stats.refresher`); until a period is
-fresh again, requests covering it are computed from the rows, so an answer is never out of date.  The period "all"
-and any range not made of whole periods are computed from the rows.
+fresh again, a request covering it computes that period from the rows and reads the others here, so an answer is
+never out of date.  The period "all" and any range not made of whole periods are computed from the rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,53 +65,65 @@ def _keys_in(filters, kind: str) -> list[str] | None:
     return keys
 
 
-def fresh_keys(session: Session, filters, kind: str) -> list[str] | None | bool:
-    """The keys of ``kind`` a request covers (None: every one, undated included) when they are all fresh; False when
-    the kept rows cannot answer it (dates not made of whole periods, a period stale, nothing kept yet)."""
+def kept_keys(session: Session, filters, kind: str) -> tuple[list[str] | None, set[str]] | None:
+    """(The keys of ``kind`` a request covers, None: every one, undated included; those of them that are stale), or
+    None when the kept rows cannot answer it (dates not made of whole periods, another filter, nothing kept yet)."""
     if kind not in KEPT or filters.modality or filters.undated or session.get(Setting, TRACKED) is None:
-        return False
+        return None
     keys = _keys_in(filters, kind)
     if keys == []:
-        return False
+        return None
     stale = set(session.scalars(select(MonthSummaryStale.month)))  # a few rows: the periods changed since the last round
-    if stale & set(keys) if keys is not None else any(kind_of(k) in (kind, None) for k in stale):
-        return False
-    return keys
+    return keys, stale & set(keys) if keys is not None else {k for k in stale if kind_of(k) in (kind, None)}
+
+
+def within(filters, key: str):
+    """``filters`` narrowed to the period ``key`` (a stale one, computed from the rows)."""
+    if key == UNDATED:
+        return replace(filters, date_from=None, date_to=None, undated=True)
+    return replace(filters, date_from=key_range(key)[0], date_to=key_range(key)[1])
 
 
 def read(session: Session, quantity: str, filters, period: str = "month", by_device: bool = True
-         ) -> list[tuple[tuple, dict]] | None:
+         ) -> tuple[list[tuple[tuple, dict]], set[str]] | None:
     """The groups of the kept table, ((exam, device, period, DRL id, achievable id), figures) as
-    :func:`kerma.stats.tables.computed_table` makes them, or None when it cannot answer exactly."""
+    :func:`kerma.stats.tables.computed_table` makes them, for the fresh periods of the request, and the keys of its
+    stale periods (for the caller to compute from the rows); None when the kept rows cannot answer."""
     if quantity not in {q.key for q in quantities.summarised()}:
         return None
-    keys = fresh_keys(session, filters, period)
-    if keys is False:
+    found = kept_keys(session, filters, period)
+    if found is None:
         return None
+    keys, stale = found
     columns = [MonthSummary.standard_exam_id, MonthSummary.device_id, MonthSummary.month, MonthSummary.drl_value_id,
                MonthSummary.achievable_value_id, *[getattr(MonthSummary, k) for k in STATS]]
     stmt = select(*columns).where(MonthSummary.quantity == quantity, MonthSummary.period == period,  # plain rows
                                   MonthSummary.by_device == by_device)
     if keys is not None:
         stmt = stmt.where(MonthSummary.month.in_(keys))
+    if stale:
+        stmt = stmt.where(MonthSummary.month.not_in(stale))
     if filters.device_id is not None:
         stmt = stmt.where(MonthSummary.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
     return [((r[0], r[1], None if r[2] == UNDATED else r[2], r[3], r[4]), dict(zip(STATS, r[5:])))
-            for r in session.execute(stmt).all()]
+            for r in session.execute(stmt).all()], stale
 
 
-def read_counts(session: Session, filters) -> list[tuple[int, str | None, str, str | None, int]] | None:
-    """The kept examinations per device, (device, month or None, field, name, n), or None when they cannot answer
-    (a month of the request stale, dates not whole months)."""
-    keys = fresh_keys(session, filters, "month")
-    if keys is False:
+def read_counts(session: Session, filters) -> tuple[list[tuple[int, str | None, str, str | None, int]], set[str]] | None:
+    """The kept examinations per device of the request's fresh months, (device, month or None, field, name, n), and
+    the keys of its stale months; None when they cannot answer (dates not whole months, nothing kept yet)."""
+    found = kept_keys(session, filters, "month")
+    if found is None:
         return None
+    keys, stale = found
     stmt = select(MonthCount.device_id, MonthCount.month, MonthCount.field, MonthCount.name, MonthCount.n)
     if keys is not None:
         stmt = stmt.where(MonthCount.month.in_(keys))
+    if stale:
+        stmt = stmt.where(MonthCount.month.not_in(stale))
     if filters.device_id is not None:
         stmt = stmt.where(MonthCount.device_id == filters.device_id)
     return [(device, None if month == UNDATED else month, field, name, n)
-            for device, month, field, name, n in session.execute(stmt)]
+            for device, month, field, name, n in session.execute(stmt)], stale

@@ -17,7 +17,7 @@ from sqlalchemy import Integer, String, case, cast, false, func, literal, nulls_
 from sqlalchemy.orm import Session
 
 from .. import quantities
-from ..db import values
+from ..db import states, values
 from ..db.models import Device, DoseObject, IrradiationEvent, StandardExam, Study
 from ..drl.sets import DRL_KINDS, Level, LevelIndex, active_levels
 from . import monthly
@@ -117,28 +117,38 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
     kept = monthly.read(session, quantity, filters, period, by_device)
     if kept is None:
         return computed_table(session, quantity, filters, period, by_device)
-    return _table(session, quantity, kept, ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE))
+    groups, stale = kept
+    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
+    for key in sorted(stale):  # changed since the last round of the refresher: these periods alone from the rows
+        groups += _groups(session, quantity, monthly.within(filters, key), period, by_device, drls, achievables)
+    return _table(session, quantity, groups, drls, achievables)
 
 
 def computed_table(session: Session, quantity: str, filters: Filters, period: str = "month",
                    by_device: bool = True) -> list[dict]:
-    """:func:`median_table` computed from the rows (what the month table keeps, and every other period).
+    """:func:`median_table` computed from the rows (what the kept tables keep, and every other period)."""
+    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
+    return _table(session, quantity, _groups(session, quantity, filters, period, by_device, drls, achievables), drls,
+                  achievables)
+
+
+def _groups(session: Session, quantity: str, filters: Filters, period: str, by_device: bool, drls: ReferenceLevels,
+            achievables: ReferenceLevels) -> list[tuple[tuple, dict]]:
+    """The groups of a table computed from the rows, ((exam, device, period, DRL id, achievable id), figures).
 
     PostgreSQL groups and summarises in the database (``percentile_cont``, the same linear interpolation as
     :func:`kerma.stats.summary.percentile`; the DRL and achievable dose of each row by
     :meth:`kerma.drl.sets.LevelIndex.level_sql`): only the groups leave it.  SQLite has no percentile aggregate: the
     values are grouped and summarised here.
     """
-    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
     if session.get_bind().dialect.name == "postgresql":
-        return _table(session, quantity, _summarised_in_database(session, quantity, filters, period, by_device, drls,
-                                                                 achievables), drls, achievables)
+        return _summarised_in_database(session, quantity, filters, period, by_device, drls, achievables)
     grouped: dict[tuple, list[float]] = defaultdict(list)
     for row in fetch(session, quantity, filters):
         key = (row.exam_id, row.device_id if by_device else None, period_of(row.day, period),
                drls.id_for(row, quantity), achievables.id_for(row, quantity))
         grouped[key].append(row.value)
-    return _table(session, quantity, [(key, summarize(v)) for key, v in grouped.items()], drls, achievables)
+    return [(key, summarize(v)) for key, v in grouped.items()]
 
 
 def _summarised_in_database(session: Session, quantity: str, filters: Filters, period: str, by_device: bool,
@@ -339,9 +349,13 @@ def examinations_per_device(session: Session, filters: Filters, period: str = "m
     if kept is None:
         found = counts(session, filters, period)
     else:
-        found = kept
-        for month in {row[1] for row in kept} - {None}:
+        found, stale = kept
+        for month in {row[1] for row in found} - {None}:
             periods[month] = period_of(monthly.key_range(month)[0], period)
+        for key in sorted(stale):  # changed since the refresher's last round: counted from the rows
+            found += counts(session, monthly.within(filters, key), "month")
+            periods[None if key == states.UNDATED else key] = (
+                None if key == states.UNDATED else period_of(monthly.key_range(key)[0], period))
     table: dict = {}
     for device_id, key, field, name, n in found:
         if kept is not None:
