@@ -17,7 +17,7 @@ from sqlalchemy import Integer, String, case, cast, false, func, literal, nulls_
 from sqlalchemy.orm import Session
 
 from .. import quantities
-from ..db import states, values
+from ..db import values
 from ..db.models import Device, DoseObject, IrradiationEvent, StandardExam, Study
 from ..drl.sets import DRL_KINDS, Level, LevelIndex, active_levels
 from . import monthly
@@ -345,17 +345,14 @@ def examinations_per_device(session: Session, filters: Filters, period: str = "m
     """
     period_of(None, period)  # refuses an unknown period
     kept = monthly.read_counts(session, filters)
-    periods: dict = {None: None}  # a kept month's key -> the period's (a year of kept counts: tens of thousands of rows)
     if kept is None:
         found = counts(session, filters, period)
     else:
         found, stale = kept
-        for month in {row[1] for row in found} - {None}:
-            periods[month] = period_of(monthly.key_range(month)[0], period)
         for key in sorted(stale):  # changed since the refresher's last round: counted from the rows
             found += counts(session, monthly.within(filters, key), "month")
-            periods[None if key == states.UNDATED else key] = (
-                None if key == states.UNDATED else period_of(monthly.key_range(key)[0], period))
+        # each month's period looked up once (a year of kept counts: tens of thousands of rows)
+        periods = {month: month and period_of(monthly.key_range(month)[0], period) for month in {r[1] for r in found}}
     table: dict = {}
     for device_id, key, field, name, n in found:
         if kept is not None:
@@ -376,8 +373,8 @@ def examinations_per_device(session: Session, filters: Filters, period: str = "m
 
 def counts(session: Session, filters: Filters, period: str) -> list[tuple[int, str | None, str, str | None, int]]:
     """(device, period, field, name, n) of :func:`examinations_per_device`, counted by the database from the rows:
-    procedures per study (their sum: the examinations), protocols and body regions per study that has them among its counted
-    events, series as the dose objects those events come from.  Each is a count of studies (or of dose objects,
+    procedures per study (their sum: the examinations), protocols and body regions per study that has them among its
+    counted events, series as the dose objects those events come from.  Each is a count of studies (or of dose objects,
     each of one study) in the study's period, so the counts of months add up to those of a quarter or a year.
     """
     when = period_sql(session, Study.study_date, period)
