@@ -7,7 +7,8 @@ that name would shadow the standard library's ``statistics``, which ``kerma.stat
 Per database (SQLite file in the temp folder; a throwaway PostgreSQL 15, tests/support/postgres.py):
 
 1. The generated database of :mod:`dosedata` (schema by ``kerma.db.schema.upgrade``).
-2. Kerma's kept month statistics built as its background thread builds them (``kerma.stats.refresher``).
+2. Kerma's kept statistics (month, quarter and year tables per device and for all devices, examinations per device
+   and month) built as its background thread builds them (``kerma.stats.refresher``).
 3. Timing, warm (one untimed call first, then ``runs`` timed calls, median and each, each in a fresh session), of
    ``kerma.stats.tables.median_table`` and ``above_drl`` called directly, and of every statistics REST call of the
    web UI through ``kerma.api.handle`` (no Orthanc, no HTTP; the JSON encoding the edge adds is timed apart), with a
@@ -65,7 +66,8 @@ API_CALLS = [  # (key, screen, path, query): what the UI's screens ask for, plus
     # the statistics page opens on the last twelve whole months (here: the data's last year)
     ("statistics 2026", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "month", **YEAR}),
     ("devices", "statistics", "devices", {}),
-    ("events", "statistics", "events", {"limit": "2000"}),  # the page asks for it when the quantity is exposure-level
+    ("events", "statistics", "events", {"limit": "2000"}),  # a 2,000-event page (no screen asks for it: CSV links)
+    ("events page", "events", "events", {"limit": "100"}),  # a page of the route's default size
     ("statistics 2 years", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "month"}),
     ("statistics quarter", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "quarter", **YEAR}),
     ("statistics year DLP", "statistics", "statistics", {"quantity": "total_dlp_mGycm", "period": "year"}),
@@ -155,8 +157,8 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=N
     result["size_bytes"] = size()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    # Kerma's kept month statistics: built as the plugin's background thread builds them after a bulk load
-    say("    month summary: every month stale, refreshed ...")
+    # Kerma's kept statistics: built as the plugin's background thread builds them after a bulk load
+    say("    kept statistics: every period stale, refreshed ...")
     started = time.perf_counter()
     with sessions() as s, s.begin():
         states.mark_months_stale(s)
