@@ -53,7 +53,8 @@ def study_summary(study: Study) -> dict:
 def study_detail(study: Study) -> dict:
     """The study summary, with the events its statistics count and what each source alone gives."""
     objects = [o for o in study.objects if o.status == "ok"]
-    records = [record(o) for o in objects]
+    by_object = {o.id: record(o) for o in objects}  # each event row made a dict once (a fluoroscopy study: hundreds)
+    records = list(by_object.values())
     out = study_summary(study)
     folded_rows = {e.folded_key: e.id for o in objects for e in o.events if e.folded_key is not None}
     # a folded CT acquisition is counted on a row of its own: that row is the event's id
@@ -70,7 +71,9 @@ def study_detail(study: Study) -> dict:
         for source in sorted({r["source"] for r in records})
     }
     # per-image header observations are folded into records_by_source; reports keep their own events
-    out["dose_objects"] = [dose_object(o, with_events=o.source != "header") for o in study.objects]
+    out["dose_objects"] = [dose_object(o, with_events=o.source != "header",
+                                       events=by_object[o.id]["events"] if o.id in by_object else None)
+                           for o in study.objects]
     return out
 
 
@@ -80,7 +83,9 @@ def deleted_in_pacs_at(study: Study) -> str | None:
     return iso(max(moments)) if moments and None not in moments else None
 
 
-def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
+def dose_object(obj: DoseObject, with_events: bool = False, events: list[dict] | None = None) -> dict:
+    """The ledger row as the API shows it; ``events``: its events as records already (:func:`kerma.db.records.record`),
+    copied rather than made again."""
     out = {
         "sop_instance_uid": obj.sop_instance_uid,
         "sop_class_uid": obj.sop_class_uid,
@@ -102,7 +107,7 @@ def dose_object(obj: DoseObject, with_events: bool = False) -> dict:
     given = [e for e in obj.events if e.folded_key is None]
     out["event_count"] = len(given)
     if with_events:
-        out["events"] = [event(e) for e in given]
+        out["events"] = [dict(e) for e in events] if events is not None else [event(e) for e in given]
     return out
 
 

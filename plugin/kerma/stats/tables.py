@@ -235,17 +235,18 @@ def study_reference_levels(session: Session, study: Study) -> list[dict]:
     standard exam), as the statistics and the alerts compare them.
     """
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
-    levelled: dict[int | None, set[str]] = {}  # per standard exam, the quantities with a level (once per exam: a
-    # fluoroscopy study has hundreds of events)
+    levelled: dict[tuple[bool, int | None], list] = {}  # per level and standard exam, the quantities with a DRL or
+    # an achievable dose (once per exam: a fluoroscopy study has hundreds of events)
 
-    def keys(exam_id):
-        if exam_id not in levelled:
-            levelled[exam_id] = drls.quantities(exam_id) | achievables.quantities(exam_id)
-        return levelled[exam_id]
-    found = [(None, study.standard_exam_id, q, values.value(study, q)) for q in quantities.exam_quantities()
-             if q.key in keys(study.standard_exam_id)]
+    def levelled_quantities(exam_level: bool, exam_id) -> list:
+        if (exam_level, exam_id) not in levelled:
+            keys = drls.quantities(exam_id) | achievables.quantities(exam_id)
+            every = quantities.exam_quantities() if exam_level else quantities.exposure_quantities()
+            levelled[exam_level, exam_id] = [q for q in every if q.key in keys]
+        return levelled[exam_level, exam_id]
+    found = [(None, study.standard_exam_id, q, values.value(study, q)) for q in levelled_quantities(True, study.standard_exam_id)]
     found += [(e.id, e.standard_exam_id, q, values.value(e, q)) for o in study.objects for e in o.events if e.counted
-              for q in quantities.exposure_quantities() if q.key in keys(e.standard_exam_id)]
+              for q in levelled_quantities(False, e.standard_exam_id)]
     out = []
     for event_id, exam_id, quantity, value in found:
         if value is None:
