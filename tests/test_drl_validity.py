@@ -14,7 +14,7 @@ from sqlalchemy import select
 from kerma.api import Context, Request, handle
 from kerma.classify.catalogue import add_site_exam
 from kerma.db import states
-from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule
+from kerma.db.models import Alert, AlertRule, DrlSet, DrlValue, MappingRule, Study, StudyAboveDrl
 from kerma.evaluate.rules import validated
 from kerma.evaluate.shipped import load_shipped_rules
 from kerma.ingest.store import Processed, store_batch
@@ -92,8 +92,24 @@ def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
         assert alert.study_instance_uid == april["study_instance_uid"]
         assert alert.reference["drl"] == NEW and alert.reference["drl_valid_from"] == "2026-04-01"
 
-    listed = api(sessions, "studies", above_drl="1")  # the database compares: only April's study is above its DRL
-    assert (listed["total"], [r["study_instance_uid"] for r in listed["studies"]]) == (1, [april["study_instance_uid"]])
+        # the studies above their DRL kept with it: April's total, over the new DRL
+        (kept_above,) = s.scalars(select(StudyAboveDrl)).all()
+        assert (s.get(Study, kept_above.study_id).study_instance_uid,
+                kept_above.quantity, kept_above.value, kept_above.drl, kept_above.ratio, str(kept_above.day)) == (
+            april["study_instance_uid"], "total_dlp_mGycm", 400.0, NEW, pytest.approx(400.0 / NEW), "2026-04-15")
+        s.commit()
+
+    # the list reads the kept rows (every month fresh), and compares the rows once a month is stale: the same answer
+    for fresh in (True, False):
+        if not fresh:
+            with sessions() as s, s.begin():
+                states.mark_months_stale(s, [dt.date(2026, 4, 15)])
+        listed = api(sessions, "studies", above_drl="1")  # only April's study is above its DRL
+        assert (listed["total"], [r["study_instance_uid"] for r in listed["studies"]]) == (1, [april["study_instance_uid"]])
+        assert [(a["quantity"], a["value"], a["drl"]) for a in listed["studies"][0]["above_drl"]] == [
+            ("total_dlp_mGycm", 400.0, NEW)]
+        assert api(sessions, "studies", above_drl="1", date_to="2026-04-14")["total"] == 0
+        assert api(sessions, "studies", above_drl="1", date_from="2026-04-15", date_to="2026-04-15")["total"] == 1
 
     page = api(sessions, f"studies/{march['study_instance_uid']}")
     (exam_level,) = [r for r in page["reference_levels"] if r["level"] == "exam"]

@@ -13,9 +13,10 @@ from ..access import VIEWER
 from ..db.models import Device, DoseObject, IrradiationEvent, PerformedProcedureStep, StandardExam, Study
 from ..classify.apply import invalid_rules as invalid_mapping_rules
 from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
+from ..drl.above import studies_above
 from ..images import locate_study
 from ..ingest.store import read_cursor
-from ..stats.tables import Filters, studies_above_drl, study_reference_levels
+from ..stats.tables import Filters, study_reference_levels
 from . import views
 from .derived import study_derived
 from .export import rows_answer
@@ -125,7 +126,7 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     if q.standard_exam_id:
         stmt = stmt.where(Study.standard_exam_id == q.standard_exam_id)
     if q.above_drl:
-        above = studies_above_drl(session, Filters(q.date_from, q.date_to))
+        above = studies_above(session, Filters(q.date_from, q.date_to))
         stmt = stmt.where(Study.id.in_(above) if above is not None else false())
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = session.scalars(

@@ -781,6 +781,30 @@ class MonthSummaryStale(Base):
     month: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+class StudyAboveDrl(Base):
+    """A study's values above the DRL in force on their date, kept per quantity and month (the highest ratio: the
+    study's total, or its counted event furthest above), so that the studies list filtered "above DRL" reads a small
+    table.
+
+    Kept with the month table: recomputed by :mod:`kerma.stats.refresher` for each stale month (its ``month``, the
+    study's), from the rows as :func:`kerma.stats.tables.exceedance_statement` compares them; while a month of a
+    request is stale the list compares the rows instead (:mod:`kerma.drl.above`).
+    """
+
+    __tablename__ = "study_above_drl"
+    # the list's EXISTS per study, within its dates
+    __table_args__ = (Index("ix_study_above_drl_study_day", "study_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), nullable=False)
+    month: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # of ``day``: "2026-03", or "undated"
+    day: Mapped[dt.date | None] = mapped_column(Date)  # the value's date: the study's (totals), the event's (events)
+    quantity: Mapped[str] = mapped_column(String(64), nullable=False)
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    drl_value_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    drl: Mapped[float] = mapped_column(Float, nullable=False)
+    ratio: Mapped[float] = mapped_column(Float, nullable=False)
+
+
 class PerformedProcedureStep(Base):
     """A Modality Performed Procedure Step (MPPS) instance as the modality created and set it (kerma.mpps).
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import quantities
 from ..background import PeriodicThread
+from ..drl import above
 from ..db.models import MonthCount, MonthSummary, MonthSummaryStale, Setting
 from ..db.states import TRACKED, mark_months_stale
 from .monthly import KEPT, STATS, key_range, kind_of
@@ -41,6 +42,7 @@ def refresh(session: Session, max_months: int = 3) -> bool:
         if kept:
             session.execute(insert(MonthSummary), kept)
         if kind in ("month", None):
+            above.refresh_month(session, key, filters)
             session.execute(delete(MonthCount).where(MonthCount.month == key))
             found = [{"month": key, "device_id": device_id, "field": field, "name": name, "n": n}
                      for device_id, _, field, name, n in counts(session, filters, "month")]
