@@ -1,4 +1,6 @@
-"""study above DRL: each study's values above their DRL kept per quantity and month (the studies list's filter)
+"""study above DRL: each study's values above their DRL kept per quantity and month (the studies list's filter);
+the device and protocol index with ``counted`` (the mapping assistant's counts from the index alone); the records
+deleted in PACS indexed (health counts them)
 
 Revision ID: 0025
 Revises: 0024
@@ -30,12 +32,20 @@ def upgrade() -> None:
     )
     op.create_index('ix_study_above_drl_study_day', 'study_above_drl', ['study_id', 'day'])
     op.create_index(op.f('ix_study_above_drl_month'), 'study_above_drl', ['month'])
+    op.drop_index('ix_event_device_protocol', table_name='irradiation_event')
+    op.create_index('ix_event_device_protocol', 'irradiation_event', ['device_id', 'protocol', 'counted'])
+    op.create_index('ix_dose_object_deleted_in_pacs', 'dose_object', ['id'],
+                    sqlite_where=sa.text('deleted_in_pacs_at IS NOT NULL'),
+                    postgresql_where=sa.text('deleted_in_pacs_at IS NOT NULL'))
     # filled by the refresher with the month table: the tracked setting gone, it marks every month stale (until
     # then the list compares the rows)
     op.execute("DELETE FROM kerma_setting WHERE name = 'month_summary_tracked'")
 
 
 def downgrade() -> None:
+    op.drop_index('ix_dose_object_deleted_in_pacs', table_name='dose_object')
+    op.drop_index('ix_event_device_protocol', table_name='irradiation_event')
+    op.create_index('ix_event_device_protocol', 'irradiation_event', ['device_id', 'protocol'])
     op.drop_index(op.f('ix_study_above_drl_month'), table_name='study_above_drl')
     op.drop_index('ix_study_above_drl_study_day', table_name='study_above_drl')
     op.drop_table('study_above_drl')

@@ -62,7 +62,7 @@ function ratio(v) {
 
 export async function study(uid) {
   const path = `studies/${encodeURIComponent(uid)}`;
-  const [data, alerts, images] = await Promise.all([get(path), optional(get("alerts", { study: uid, limit: 100 })), optional(get(`${path}/images`))]);
+  const [data, alerts, images] = await Promise.all([get(path, { compact: 1 }), optional(get("alerts", { study: uid, limit: 100 })), optional(get(`${path}/images`))]);
   const series = Object.fromEntries((images?.series || []).map((s) => [s.series_instance_uid, s]));
   const kind = kindOf(data);
   const events = data.events.map((e, i) => ({ ...e, index: i + 1 }));
@@ -129,6 +129,6 @@ export async function study(uid) {
   dataTable({ id: `events-${kind}`, caption: "Every parameter the chosen source gives (choose them: Columns)",
     columns: eventColumns(events, series, kind), rows: events, pageSize: 100, empty: "No irradiation event." }),
   el("h2", {}, "Records by source"),
-  el("ul", {}, Object.entries(data.records_by_source).map(([s, r]) => el("li", {}, `${source(s)}: ${number(r.events.length, 0)} event(s)`))),
+  el("ul", {}, Object.entries(data.records_by_source).map(([s, r]) => el("li", {}, `${source(s)}: ${number(r.event_count, 0)} event(s)`))),
   );
 }

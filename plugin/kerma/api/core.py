@@ -23,7 +23,7 @@ from .export import rows_answer
 from .his import ordered, page
 from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Day, Flag, Id, Order, Page, column_text, path_text, query, sort_field
+from .schemas import Day, Flag, Id, Order, Page, Query, column_text, path_text, query, sort_field
 
 
 @route("GET", r"health", role=VIEWER)
@@ -141,8 +141,13 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
                        {"total": total, "limit": q.limit, "offset": q.offset, "sort": q.sort, "order": q.order})
 
 
+class StudyDetailQuery(Query):
+    compact: Flag = False  # each event once (the study page): see views.study_detail
+
+
 @route("GET", r"studies/(?P<uid>[^/]+)", role=VIEWER, personal=True)
 def get_study(ctx: Context, session: Session, request: Request) -> dict:
+    q = query(request, StudyDetailQuery)
     study = session.scalars(
         select(Study)
         .where(Study.study_instance_uid == path_text(request, "uid"))
@@ -150,7 +155,7 @@ def get_study(ctx: Context, session: Session, request: Request) -> dict:
     ).first()
     if study is None:
         raise ApiError(404, "no dose record for this Study Instance UID")
-    detail = with_names(session, [views.study_detail(study)])[0]
+    detail = with_names(session, [views.study_detail(study, q.compact)])[0]
     return {**detail, "reference_levels": study_reference_levels(session, study),
             "derived_doses": study_derived(session, study)}
 

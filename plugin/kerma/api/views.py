@@ -50,8 +50,12 @@ def study_summary(study: Study) -> dict:
     return out
 
 
-def study_detail(study: Study) -> dict:
-    """The study summary, with the events its statistics count and what each source alone gives."""
+def study_detail(study: Study, compact: bool = False) -> dict:
+    """The study summary, with the events its statistics count and what each source alone gives.
+
+    ``compact`` (the study page's answer): each event once, in ``events``; the records by source give their totals
+    and event counts, the dose objects no events (a fluoroscopy study of 316 events was 3.8 MB, each event thrice).
+    """
     objects = [o for o in study.objects if o.status == "ok"]
     by_object = {o.id: record(o) for o in objects}  # each event row made a dict once (a fluoroscopy study: hundreds)
     records = list(by_object.values())
@@ -66,12 +70,13 @@ def study_detail(study: Study) -> dict:
         mine = factors.get(e.get("event_id")) or {}
         if mine:
             e["corrected"] = {k: corrected_value(k, v, mine) for k, v in e.items() if corrected_value(k, v, mine) is not v}
-    out["records_by_source"] = {
-        source: {k: v for k, v in resolve_study([r for r in records if r["source"] == source]).items() if k in ("totals", "events")}
-        for source in sorted({r["source"] for r in records})
-    }
+    out["records_by_source"] = {}
+    for source in sorted({r["source"] for r in records}):
+        resolved = resolve_study([r for r in records if r["source"] == source])
+        out["records_by_source"][source] = {"totals": resolved["totals"], "event_count": len(resolved["events"]),
+                                            **({} if compact else {"events": resolved["events"]})}
     # per-image header observations are folded into records_by_source; reports keep their own events
-    out["dose_objects"] = [dose_object(o, with_events=o.source != "header",
+    out["dose_objects"] = [dose_object(o, with_events=not compact and o.source != "header",
                                        events=by_object[o.id]["events"] if o.id in by_object else None)
                            for o in study.objects]
     return out

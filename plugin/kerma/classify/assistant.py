@@ -128,18 +128,18 @@ def duplicate_protocols(session: Session) -> list[dict]:
     out = []
     for device_id, protocols in sorted(per_device.items(), key=lambda kv: kv[0] or 0):
         names = sorted(protocols)
+        keys = {name: normalise(name) for name in names}  # once each (compared with every group)
         groups: list[list[str]] = []
         for name in names:
-            key = normalise(name)
             for group in groups:
-                if similarity(key, normalise(group[0])) >= NEAR_DUPLICATE:
+                if similarity(keys[name], keys[group[0]]) >= NEAR_DUPLICATE:
                     group.append(name)
                     break
             else:
                 groups.append([name])
         for group in groups:
             if len(group) > 1:
-                exact = len({normalise(n) for n in group}) == 1
+                exact = len({keys[n] for n in group}) == 1
                 out.append({"device_id": device_id, "protocols": {n: protocols[n] for n in group},
                             "kind": "same name written differently" if exact else "near duplicate"})
     return out

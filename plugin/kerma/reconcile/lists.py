@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..db.models import DoseObject, ImagingOrder, IrradiationEvent, PatientRecord, PerformedProcedureStep, Study
@@ -175,9 +175,18 @@ def mismatches(session: Session, window: Window = Window()) -> list[dict]:
     not differences.
     """
     # only studies the HIS says something about can disagree with it: those an order matches, or whose patient ID
-    # it has a record of (chosen by the database: the other studies, most of them without a HIS, are not loaded)
-    known = exists(select(PatientRecord.id).where(PatientRecord.patient_id == Study.patient_id))
-    studies = list(session.scalars(_dose_studies(window).where(or_(_has_order(), known))
+    # it has a record of; found from the HIS's side, each way of matching by its index (asking every study whether
+    # an order or a record matches it read all of them: 1.8 s at 333,000 studies)
+    live = ImagingOrder.status != CANCELLED
+    said_about = union(
+        select(Study.id).where(Study.order_id.is_not(None)),  # assigned by hand (a foreign key: the order exists)
+        select(Study.id).join(ImagingOrder, and_(live, ImagingOrder.accession_number.is_not(None),
+                                                 Study.accession_number == ImagingOrder.accession_number)),
+        select(Study.id).join(ImagingOrder, and_(live, ImagingOrder.patient_id.is_not(None),
+                                                 Study.patient_id == ImagingOrder.patient_id,
+                                                 Study.study_date == ImagingOrder.scheduled_date)),
+        select(Study.id).join(PatientRecord, PatientRecord.patient_id == Study.patient_id))
+    studies = list(session.scalars(_dose_studies(window).where(Study.id.in_(said_about))
                                    .order_by(Study.study_date.desc(), Study.id.desc())))
     orders = matched_orders(session, studies)
     wanted = {s.patient_id for s in studies if s.patient_id} | {o.patient_id for o in orders.values() if o.patient_id}
