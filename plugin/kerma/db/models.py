@@ -202,7 +202,7 @@ class DoseObject(Base):
         # one record per SOP Instance UID: another instance Orthanc stores with the same UID gets a row pointing to it
         Index("ux_dose_object_sop_instance_uid", "sop_instance_uid", unique=True,
               sqlite_where=text("duplicate_of_id IS NULL"), postgresql_where=text("duplicate_of_id IS NULL")),
-        # health counts the records deleted in PACS (a few) without reading the others (migration 0025)
+        # health counts the records deleted in PACS (a few) without reading the others (migration 0026)
         Index("ix_dose_object_deleted_in_pacs", "id", sqlite_where=text("deleted_in_pacs_at IS NOT NULL"),
               postgresql_where=text("deleted_in_pacs_at IS NOT NULL")),
     )
@@ -718,7 +718,7 @@ class OutboxMessage(Base):
 
 
 # drift baselines look up the recent events of one device and protocol; with ``counted``, the mapping assistant's
-# count of each device's protocols is read from the index alone (migration 0025)
+# count of each device's protocols is read from the index alone (migration 0026)
 Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.protocol, IrradiationEvent.counted)
 # the DRL exceedance list and the studies list are read newest first, undated last, a page at a time (migration
 # 0024; SQLite puts NULL last in a descending order by itself)

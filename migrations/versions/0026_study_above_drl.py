@@ -2,15 +2,15 @@
 the device and protocol index with ``counted`` (the mapping assistant's counts from the index alone); the records
 deleted in PACS indexed (health counts them)
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0025'
-down_revision = '0024'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
