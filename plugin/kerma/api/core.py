@@ -16,7 +16,7 @@ from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
 from ..drl.above import studies_above
 from ..images import locate_study
 from ..ingest.store import read_cursor
-from ..stats.tables import Filters, study_reference_levels
+from ..stats.tables import ACHIEVABLE, Filters, ReferenceLevels, study_reference_levels
 from . import views
 from .derived import study_derived
 from .export import rows_answer
@@ -129,13 +129,17 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
         above = studies_above(session, Filters(q.date_from, q.date_to))
         stmt = stmt.where(Study.id.in_(above) if above is not None else false())
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    objects = selectinload(Study.objects)
+    if q.above_drl:  # their events compared below: loaded in one query, not one per record
+        objects = objects.selectinload(DoseObject.events)
     page = session.scalars(
-        ordered(stmt.options(selectinload(Study.objects)), STUDY_SORTS[q.sort], q.order, Study.id)
+        ordered(stmt.options(objects), STUDY_SORTS[q.sort], q.order, Study.id)
         .limit(q.limit)
         .offset(q.offset)
     ).all()
     # with the filter, each study says which quantity is above its DRL and by how much
-    rows = with_names(session, [{**views.study_summary(s), **({"above_drl": _above_drl(session, s)} if q.above_drl else {})}
+    levels = (ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)) if q.above_drl else None  # once a page
+    rows = with_names(session, [{**views.study_summary(s), **({"above_drl": _above_drl(session, s, levels)} if q.above_drl else {})}
                                 for s in page])
     return rows_answer(ctx, request, "studies", rows,
                        {"total": total, "limit": q.limit, "offset": q.offset, "sort": q.sort, "order": q.order})
@@ -201,11 +205,11 @@ def _ingest_error(r: DoseObject) -> dict:
             "ocr_state": r.ocr_state}
 
 
-def _above_drl(session: Session, study: Study) -> list[dict]:
+def _above_drl(session: Session, study: Study, levels) -> list[dict]:
     """Each quantity of ``study`` above the DRL in force on its date, with its highest value, that DRL and their
     ratio, highest ratio first (as the study page compares them: exam totals and counted events)."""
     highest: dict[str, dict] = {}
-    for level in study_reference_levels(session, study):
+    for level in study_reference_levels(session, study, levels):
         if level["value_above_drl"] and (level["quantity"] not in highest
                                          or level["value_over_drl"] > highest[level["quantity"]]["ratio"]):
             highest[level["quantity"]] = {"quantity": level["quantity"], "value": level["value"], "drl": level["drl"]["value"],

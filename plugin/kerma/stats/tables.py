@@ -228,13 +228,15 @@ def compare(value: float | None, drl: Level | None, achievable: Level | None, na
             f"{name}_below_achievable": None if over_achievable is None else value < achievable.value}
 
 
-def study_reference_levels(session: Session, study: Study) -> list[dict]:
+def study_reference_levels(session: Session, study: Study, levels: "tuple[ReferenceLevels, ReferenceLevels] | None" = None
+                           ) -> list[dict]:
     """Each counted value of a study that has a DRL or an achievable dose, beside both (those in force on its date).
 
     The study's totals (exam level, its standard exam) and its counted events (exposure level, each event's
-    standard exam), as the statistics and the alerts compare them.
+    standard exam), as the statistics and the alerts compare them.  ``levels``: the DRLs and achievable doses when
+    the caller has them (a page of studies reads them once).
     """
-    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
+    drls, achievables = levels or (ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE))
     levelled: dict[tuple[bool, int | None], list] = {}  # per level and standard exam, the quantities with a DRL or
     # an achievable dose (once per exam: a fluoroscopy study has hundreds of events)
 
