@@ -234,7 +234,7 @@ def print_s(s: dict) -> None:
         print(f"  {name}: {rows['irradiation_event']:,} events ({rows['ct_events']:,} with CTDIvol), {rows['study']:,} studies "
               f"({rows['ct_studies']:,} with total DLP, {rows['children']:,} children), {rows['device']} devices, "
               f"{rows['standard_exam']} exams, {rows['drl_value']} DRL values; {size}; load {b['load_s']:.1f} s, "
-              f"month summary built in {r['summary_build_s']:.1f} s" + (f"; {r['server'].split(' on ')[0]}" if r.get("server") else ""))
+              f"kept statistics built in {r['summary_build_s']:.1f} s" + (f"; {r['server'].split(' on ')[0]}" if r.get("server") else ""))
         target = target_for(s["events"]) if name == "postgresql" else None
         print(f"    target < {target:g} s each" if target else "    (no target for this backend or size)")
         for p in list(r["direct"].values()) + list(r["api"].values()):
