@@ -1,8 +1,12 @@
 """Correction factors and the acceptance kit in headless Chromium, through Orthanc with authentication on (issue 16
 §2, §3): the Philips Veradius Unity mobile C-arm's RDSR is received by C-STORE; its acceptance page says kVp is never
 filled; a physicist gives it a DAP calibration factor on the correction screen, and the study's DAP the statistics
-use becomes the reported DAP (read from the file with pydicom) times that factor, the reported one kept beside it."""
+use becomes the reported DAP (read from the file with pydicom) times that factor, the reported one kept beside it, and
+the study page shows both with the factor that links to its page (the studies list and its CSV the reported one too)."""
 
+import csv
+import io
+import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -81,7 +85,8 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
     page.goto(orthanc.url + "/kerma/ui/#/today")
     page.click("#nav details.more summary")
     page.click("#nav a[href='#/acceptance']")
-    page.locator("table tbody tr", has_text="Veradius Unity").locator("a").first.click()
+    # the devices' table, not a row of the Today screen still drawn (its alerts name the device too)
+    page.locator("[data-table='acceptance-devices'] tbody tr", has_text="Veradius Unity").locator("a").first.click()
     expect(page.locator("ul.gaps")).to_contain_text("kVp per event never filled: 0 of 1 studies")
     expect(page.locator("[data-table='acceptance-fields'] tbody tr", has_text="kVp")).to_contain_text("never")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -116,3 +121,29 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
     assert study["uncorrected_totals"]["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)
     assert study["exam_totals"]["total_dap_Gycm2"] == pytest.approx(raw * FACTOR, rel=1e-9)
     assert study["dose_objects"][0]["totals"]["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)
+
+    # the study page: the corrected DAP with the factor and the DAP as reported beside it, and the factor named and linked
+    page.goto(orthanc.url + "/kerma/ui/#/studies/" + urllib.parse.quote(uid, safe=""))
+    dap = page.get_by_role("region", name="Totals its statistics use").locator("tbody tr", has_text="DAP")
+    expect(dap).to_contain_text("(corrected ×1.2; reported ")
+    shown = re.search(r"([\d.,]+) \(corrected ×1\.2; reported ([\d.,]+)\)", dap.inner_text())
+    corrected, reported = (float(n.replace(",", "")) for n in shown.groups())
+    assert reported == pytest.approx(raw, abs=0.0005) and corrected == pytest.approx(raw * FACTOR, abs=0.0005)
+    applied = page.locator("ul.corrections-applied li")
+    expect(applied).to_have_count(1)
+    expect(applied).to_contain_text("DAP calibration factor ×1.2 of Philips Medical Systems Veradius Unity, in force")
+    correction_id = api.get(orthanc.url + "/kerma/api/corrections").json()["corrections"][0]["id"]
+    expect(applied.locator("a")).to_have_attribute("href", f"#/corrections?id={correction_id}")
+    page.screenshot(path=str(SHOTS / "desktop-study-corrected.png"), full_page=True)
+    checked(page, json_keys(study, set()))
+    applied.locator("a").click()
+    expect(page.locator("[data-table='correction-history'] tbody tr")).to_have_count(1)
+
+    # the studies list says it too, and its CSV export keeps the totals as reported in a column of their own
+    page.goto(orthanc.url + "/kerma/ui/#/studies")
+    row = page.locator("[data-table='studies'] tbody tr", has_text="Veradius Unity")
+    expect(row).to_contain_text("(reported ")
+    listed = re.search(r"\(reported ([\d.,]+)\)", row.inner_text()).group(1)
+    assert float(listed.replace(",", "")) == pytest.approx(raw, abs=0.0005)
+    exported = next(csv.DictReader(io.StringIO(api.get(orthanc.url + "/kerma/api/studies?format=csv").text)))
+    assert json.loads(exported["uncorrected_totals"])["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)

@@ -59,6 +59,10 @@ export function heading(key) {
   return u ? `${label(key)} (${u})` : label(key);
 }
 
+// A study total as its device reported it, where correction factors changed it (a study's uncorrected_totals are
+// keyed by the records' names: total_dap_Gycm2 -> dap_total_Gycm2); undefined where none did.
+export const reported = (key, uncorrected) => uncorrected?.[known.get(key)?.record_total];
+
 // What a quantity is and is not, for a tooltip
 export function describe(key) {
   const q = known.get(key);
@@ -131,6 +135,10 @@ export function dateTime(iso) {
   const moment = new Date(iso);
   return Number.isNaN(moment.getTime()) ? String(iso) : dateTimeFormat.format(moment);
 }
+
+// when a dated thing (a correction factor) is in force: "1 Jan 2017 – …", or "always" without either end
+export const inForce = (c) => (c.valid_from || c.valid_to
+  ? `${c.valid_from ? date(c.valid_from) : "…"} – ${c.valid_to ? date(c.valid_to) : "…"}` : "always");
 
 // "2026-03" -> "Mar 2026", "2026-Q1", "2026" and "all" as they are
 export function period(p) {

@@ -2,13 +2,12 @@
 // with the measurement behind each; each change recomputes the studies it covers and is kept as a version.
 import { get, post, put, remove } from "../lib/api.js";
 import { el, facts, field, flash, refresh, screen, select } from "../lib/dom.js";
-import { date, dateTime, number, words } from "../lib/format.js";
+import { date, dateTime, inForce, number, words } from "../lib/format.js";
 import { actionButton, saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
 import { params } from "../app.js";
 import { can } from "../lib/user.js";
 
-const range = (c) => (c.valid_from || c.valid_to ? `${c.valid_from ? date(c.valid_from) : "…"} – ${c.valid_to ? date(c.valid_to) : "…"}` : "always");
 const recomputed = (answer) => `Saved; ${answer.recomputed_studies} studies recomputed (statistics and alerts follow).`;
 
 function factorForm(devices, kinds, current) {
@@ -44,14 +43,14 @@ function factorForm(devices, kinds, current) {
 
 function history(one) {
   return [el("h2", {}, `${one.label} of ${one.device_name ?? "this device"}: its versions`),
-    facts([["Factor", number(one.factor, 3)], ["In force", range(one)], ["Measured", `${date(one.measured_on)} by ${one.measured_by}`],
+    facts([["Factor", number(one.factor, 3)], ["In force", inForce(one)], ["Measured", `${date(one.measured_on)} by ${one.measured_by}`],
       ["Method", one.method], ["Notes", one.notes ?? "—"], ["Version", number(one.version, 0)]]),
     dataTable({ id: "correction-history", caption: "Every change, newest first", columns: [
       { key: "at", label: "When", render: (h) => dateTime(h.at) }, { key: "actor", label: "Who" },
       { key: "action", label: "Change", render: (h) => words(h.action.split(".").pop()) },
       { key: "before", label: "Factor before", num: true, render: (h) => number(h.before?.factor, 3) },
       { key: "after", label: "Factor after", num: true, render: (h) => number(h.after?.factor, 3) },
-      { key: "range", label: "In force after", render: (h) => (h.after ? range(h.after) : "removed") },
+      { key: "range", label: "In force after", render: (h) => (h.after ? inForce(h.after) : "removed") },
     ], rows: one.history, empty: "No change recorded." })];
 }
 
@@ -64,7 +63,7 @@ export async function corrections() {
       { key: "device_name", label: "Device", sort: true, wide: true },
       { key: "label", label: "Kind", sort: true },
       { key: "factor", label: "Factor", num: true, sort: true, render: (c) => number(c.factor, 3) },
-      { key: "range", label: "In force", value: range },
+      { key: "range", label: "In force", value: inForce },
       { key: "measured_on", label: "Measured", sort: true, render: (c) => date(c.measured_on) },
       { key: "measured_by", label: "By", sort: true },
       { key: "method", label: "Method", wide: true, hidden: true },

@@ -1,7 +1,7 @@
 // The studies: filters, every column sortable, a page at a time from the server.
 import { get } from "../lib/api.js";
 import { el, field, screen, select } from "../lib/dom.js";
-import { allQuantities, date, describe, heading, label, number, personName, source, value, withUnit } from "../lib/format.js";
+import { allQuantities, date, describe, heading, label, number, personName, reported, source, value, withUnit } from "../lib/format.js";
 import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 
@@ -9,12 +9,19 @@ const MODALITIES = [["", "any"], ["CT", "CT"], ["DX", "radiography (DX)"], ["MG"
   ["NM", "nuclear medicine (NM)"]];
 const SHOWN_TOTALS = ["total_dlp_mGycm", "total_dap_Gycm2"]; // the others may be chosen
 
+// a total as its statistics use it, and as its device reported it where a correction factor changed it
+function total(key, s) {
+  const v = s.exam_totals?.[key] ?? null, raw = reported(key, s.uncorrected_totals);
+  return raw == null || raw === v ? value(key, v) : el("span", {}, value(key, v), el("span", { class: "reported muted" },
+    ` (reported ${value(key, raw)})`));
+}
+
 // the study's totals its statistics use, one column each: those the quantity list has at exam level
 export function totalColumns() {
   const keys = allQuantities().filter((q) => q.level === "exam" && q.key.startsWith("total_")).map((q) => q.key);
   return (keys.length ? keys : SHOWN_TOTALS).map((key) => ({
     key, label: heading(key), title: describe(key), num: true, sort: key, hidden: !SHOWN_TOTALS.includes(key),
-    value: (s) => s.exam_totals?.[key] ?? null, render: (s) => value(key, s.exam_totals?.[key] ?? null),
+    value: (s) => s.exam_totals?.[key] ?? null, render: (s) => total(key, s),
   }));
 }
 

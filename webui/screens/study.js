@@ -2,8 +2,8 @@
 // (the columns a physicist reads first; the others may be chosen), with links to its images in Orthanc Explorer.
 import { get } from "../lib/api.js";
 import { el, explained, facts, screen } from "../lib/dom.js";
-import { age, date, dateTime, describe, heading, label, number, personName, quantity, sex, source, value, withUnit, words }
-  from "../lib/format.js";
+import { age, date, dateTime, describe, heading, inForce, label, number, personName, quantity, reported, sex, source, value,
+  withUnit, words } from "../lib/format.js";
 import { dataTable } from "../lib/table.js";
 import { derivedDoses } from "./study_derived.js";
 
@@ -60,9 +60,37 @@ function ratio(v) {
   return el("span", { class: `badge ${v > 1 ? "red" : v > 0.9 ? "amber" : "green"}` }, `${number(v, 2)} ×`);
 }
 
+// The device correction factors applied to the study, each with its kind's label and fields, its device and the dates
+// it is in force (GET corrections: the study keeps only which factor and version it used), read only where one applies.
+async function appliedFactors(applied) {
+  if (!applied?.length) return [];
+  const [list, kinds] = await Promise.all([get("corrections"), get("corrections/kinds")]);
+  const current = new Map(list.corrections.map((c) => [c.id, c]));
+  return applied.map((a) => {
+    const kind = kinds.kinds.find((k) => k.kind === a.kind);
+    return { label: kind?.label ?? words(a.kind), ...current.get(a.correction_id), ...a, quantities: kind?.quantities ?? [] };
+  });
+}
+
+// a total as its statistics use it and, where a factor corrected it, the factor and the value as the device reported it
+function correctedTotal(key, v, factors, uncorrected) {
+  const mine = factors.filter((f) => f.quantities.includes(key));
+  const raw = reported(key, uncorrected);
+  if (!mine.length || raw == null) return value(key, v);
+  return el("span", {}, value(key, v), el("span", { class: "reported muted" },
+    ` (corrected ${mine.map((f) => `×${number(f.factor, 3)}`).join(", ")}; reported ${value(key, raw)})`));
+}
+
+function factorsApplied(factors) {
+  return factors.length ? [el("h2", {}, "Correction factors applied"), el("ul", { class: "corrections-applied" }, factors.map((f) =>
+    el("li", {}, el("a", { href: `#/corrections?id=${f.correction_id}` }, `${f.label} ×${number(f.factor, 3)}`),
+      ` of ${f.device_name ?? "its device"}, in force ${inForce(f)} (version ${number(f.version, 0)})`)))] : null;
+}
+
 export async function study(uid) {
   const path = `studies/${encodeURIComponent(uid)}`;
   const [data, alerts, images] = await Promise.all([get(path, { compact: 1 }), optional(get("alerts", { study: uid, limit: 100 })), optional(get(`${path}/images`))]);
+  const factors = await appliedFactors(data.corrections);
   const series = Object.fromEntries((images?.series || []).map((s) => [s.series_instance_uid, s]));
   const kind = kindOf(data);
   const events = data.events.map((e, i) => ({ ...e, index: i + 1 }));
@@ -94,8 +122,10 @@ export async function study(uid) {
   el("h2", {}, "Totals"),
   dataTable({ caption: "Totals its statistics use", columns: [
     { key: "key", label: "Quantity", sort: true, render: (r) => explained(heading(r.key), describe(r.key)), value: (r) => label(r.key) },
-    { key: "value", label: "Value", num: true, sort: true, render: (r) => value(r.key, r.value) },
+    { key: "value", label: "Value", num: true, sort: true,
+      render: (r) => correctedTotal(r.key, r.value, factors, data.uncorrected_totals) },
   ], rows: totals, empty: "No dose total." }),
+  factorsApplied(factors),
   derivedDoses(data.derived_doses),
   data.contrast?.length ? [el("h2", {}, "Contrast media"), dataTable({ id: "contrast", caption: "Each administration once, "
     + "however many images state it; the totals count those of the first source (image headers, else the HIS)", columns: [
