@@ -138,11 +138,12 @@ def measure(process: OrthancProcess, runs: int, sizes: dict) -> dict:
     from playwright.sync_api import sync_playwright
 
     import test_ui
+    from conftest import CHROMIUM_FLAGS
 
     screens = test_ui.routes(process)
     out: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=test_ui.CHROMIUM_FLAGS, headless=True)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
         for size, (width, height) in sizes.items():
             context = browser.new_context(http_credentials={"username": "kerma", "password": "kerma"},
                                           viewport={"width": width, "height": height}, locale="en-GB")
