@@ -236,7 +236,8 @@ def test_contrast_statistics_come_from_the_month_table_and_no_drl_or_alert_rule_
     for quantity, values in expected.items():
         with sessions() as session:  # the month table keeps it ((exam, device, month, ...), figures); study C, with no
             # contrast, is no 0 among the values
-            kept = monthly.read(session, quantity, Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 31)))
+            kept, stale = monthly.read(session, quantity, Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 31)))
+        assert stale == set()
         assert [(group[2], r["n"], r["median"], r["min"], r["max"]) for group, r in kept] == \
             [("2026-01", 2, pytest.approx(sum(values) / 2), pytest.approx(min(values)), pytest.approx(max(values)))], quantity
         status, answer = call("GET", "statistics", {"quantity": quantity, "date_from": JANUARY[0], "date_to": JANUARY[1]})

@@ -172,7 +172,8 @@ def test_a_quantity_added_as_one_row_is_stored_counted_exported_and_checked(api,
         while refresher.refresh(s):
             pass
     with ctx.sessions() as s:
-        kept = monthly.read(s, "test_quantity_mGy", Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
+        kept, stale = monthly.read(s, "test_quantity_mGy", Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
+    assert stale == set()
     assert [(group[2], r["n"], r["median"], r["max"]) for group, r in kept] == [("2026-03", 4, 5.0, 7.0)]
 
     # the events export carries it as a column
