@@ -411,3 +411,59 @@ def test_reader_equals_pydicom_on_the_corpus(name):
     assert compared > 0
     meta = {Tag(t): theirs.file_meta[t] for t in theirs.file_meta.keys()}
     assert {int(t) for t in meta} == set(obj.file_meta), name
+
+
+def _coded(meaning: str, value: float | None, undefined: bool) -> Dataset:
+    """A content item: a concept name code and, when ``value`` is given, a measured value with its unit code."""
+    item = Dataset()
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "113722", "DCM", meaning
+    code.is_undefined_length_sequence_item = undefined
+    item.ConceptNameCodeSequence = Sequence([code])
+    item["ConceptNameCodeSequence"].is_undefined_length = undefined
+    if value is not None:
+        measured = Dataset()
+        measured.NumericValue = str(value)
+        measured.is_undefined_length_sequence_item = undefined
+        item.MeasuredValueSequence = Sequence([measured])
+        item["MeasuredValueSequence"].is_undefined_length = undefined
+    item.is_undefined_length_sequence_item = undefined
+    return item
+
+
+@pytest.mark.parametrize("name", ["implicit VR little endian", "explicit VR little endian", "explicit VR big endian"])
+@pytest.mark.parametrize("undefined", [True, False], ids=["undefined lengths", "defined lengths"])
+def test_items_with_the_same_bytes_are_read_once_and_keep_their_own_values(name, undefined):
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = TRANSFER_SYNTAXES[name]
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.67"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    # the same code item under four items, the same whole item twice, a code at another depth
+    inner = _coded("Dose Area Product", 2.5, undefined)
+    outer = _coded("Dose Area Product", 2.5, undefined)
+    outer.ContentSequence = Sequence([inner])
+    outer["ContentSequence"].is_undefined_length = undefined
+    items = [_coded("Dose Area Product", 1.5, undefined), _coded("Dose Area Product", 1.5, undefined),
+             _coded("Dose Area Product", 3.25, undefined), _coded("Dose Area Product", None, undefined), outer]
+    ds.ContentSequence = Sequence(items)
+    ds["ContentSequence"].is_undefined_length = undefined
+    buffer = io.BytesIO()
+    ds.save_as(buffer, implicit_vr=name.startswith("implicit"), little_endian=not name.endswith("big endian"),
+               enforce_file_format=True)
+    obj = read(buffer.getvalue())
+    read_items = obj.items(obj.elements, 0x0040A730)
+    codes = [obj.items(item, 0x0040A043)[0] for item in read_items]
+    values = [obj.number(obj.items(item, 0x0040A300)[0], 0x0040A30A) if obj.items(item, 0x0040A300) else None
+              for item in read_items]
+    # the values written, each item's own
+    assert values == [1.5, 1.5, 3.25, None, 2.5]
+    assert [obj.text(code, 0x00080104) for code in codes] == ["Dose Area Product"] * 5
+    (nested,) = obj.items(read_items[4], 0x0040A730)
+    assert obj.number(obj.items(nested, 0x0040A300)[0], 0x0040A30A) == 2.5
+    assert obj.text(obj.items(nested, 0x0040A043)[0], 0x00080104) == "Dose Area Product"
+    # read once: equal bytes at one depth are one dict; other bytes, or another depth, are not (an undefined-length
+    # item is shared only when its first item delimiter is its own: a leaf, as code items are)
+    assert codes[0] is codes[1] is codes[2] is codes[3] is codes[4]
+    assert (read_items[0] is read_items[1]) == (not undefined) and read_items[2] is not read_items[0]
+    assert obj.items(nested, 0x0040A043)[0] is not codes[0]
