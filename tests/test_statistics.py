@@ -290,3 +290,38 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
         trend = tables.median_table(s, "ctdivol_mGy", tables.Filters(), "quarter", by_device=False)
         assert _same_table(trend, tables.computed_table(s, "ctdivol_mGy", tables.Filters(), "quarter", by_device=False))
         assert max(r["max"] for r in trend) == 99.0
+
+
+def test_a_period_stored_into_while_the_refresher_computes_it_stays_stale(sessions, generated, monkeypatch):
+    """The refresher reads a period, then writes it (the write lock held for the writes alone); a study stored
+    between the two marks the period again: the refresher's figures lack it, so the mark stays and the next round
+    computes the period with it.  Only the period marked again stays stale."""
+    from kerma.db import states
+    from kerma.stats import monthly, refresher
+
+    with sessions() as s, s.begin():
+        states.mark_months_stale(s)
+        while refresher.refresh(s):
+            pass
+    _store(sessions, [ct_study("2026-02-10", "CT-A", "Thorax Routine", [77.0], [2000.0], description="CT Thorax")])
+    computing = refresher.counts
+
+    def stored_meanwhile(session, filters, period):  # the refresher has read February's rows, not yet written them
+        monkeypatch.setattr(refresher, "counts", computing)
+        _store(sessions, [ct_study("2026-02-20", "CT-A", "Thorax Routine", [88.0], [2500.0], description="CT Thorax")])
+        return computing(session, filters, period)
+
+    monkeypatch.setattr(refresher, "counts", stored_meanwhile)
+    with sessions() as s, s.begin():
+        refresher.refresh(s, max_months=1)  # February: months come first
+    with sessions() as s:
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters())[1] == {"2026-02"}  # marked again: still stale
+        assert max(r["max"] for r in tables.median_table(s, "ctdivol_mGy", tables.Filters())) == 88.0  # from the rows
+    with sessions() as s, s.begin():
+        while refresher.refresh(s):
+            pass
+    with sessions() as s:
+        assert monthly.read(s, "ctdivol_mGy", tables.Filters())[1] == set()
+        kept = tables.median_table(s, "ctdivol_mGy", tables.Filters())
+        assert _same_table(kept, tables.computed_table(s, "ctdivol_mGy", tables.Filters()))
+        assert max(r["max"] for r in kept) == 88.0

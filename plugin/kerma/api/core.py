@@ -13,7 +13,7 @@ from ..access import VIEWER
 from ..db.models import Device, DoseObject, IrradiationEvent, PerformedProcedureStep, StandardExam, Study
 from ..classify.apply import invalid_rules as invalid_mapping_rules
 from ..evaluate.evaluator import invalid_rules as invalid_alert_rules
-from ..drl.above import studies_above
+from ..stats.above_drl import studies_above
 from ..images import locate_study
 from ..ingest.store import read_cursor
 from ..stats.tables import ACHIEVABLE, Filters, ReferenceLevels, study_reference_levels

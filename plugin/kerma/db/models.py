@@ -783,6 +783,9 @@ class MonthSummaryStale(Base):
 
     __tablename__ = "month_summary_stale"
     month: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # counts the marks: the refresher computes a period outside its write, then removes the mark only if nobody
+    # marked it again meanwhile (marking an already stale period would otherwise change nothing, and be lost)
+    generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class StudyAboveDrl(Base):
@@ -792,7 +795,7 @@ class StudyAboveDrl(Base):
 
     Kept with the month table: recomputed by :mod:`kerma.stats.refresher` for each stale month (its ``month``, the
     study's), from the rows as :func:`kerma.stats.tables.exceedance_statement` compares them; while a month of a
-    request is stale the list compares the rows instead (:mod:`kerma.drl.above`).
+    request is stale the list compares the rows instead (:mod:`kerma.stats.above_drl`).
     """
 
     __tablename__ = "study_above_drl"

@@ -17,6 +17,8 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .models import MonthSummaryStale, Setting, Study
@@ -71,7 +73,9 @@ def mark_months_stale(session: Session, days: Iterable[dt.date | None] | None = 
     every = days is None
     keys = {key for day in (session.scalars(select(Study.study_date).distinct()) if every else days)
             for key in period_keys(day)}
-    known = set(session.scalars(select(MonthSummaryStale.month).where(MonthSummaryStale.month.in_(keys)))) if keys else set()
-    session.add_all(MonthSummaryStale(month=m) for m in sorted(keys - known))
+    if keys:  # marked, or marked again (the refresher then keeps the mark of a period it was computing)
+        insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(MonthSummaryStale)
+        session.execute(insert.values([{"month": m} for m in sorted(keys)]).on_conflict_do_update(
+            index_elements=[MonthSummaryStale.month], set_={"generation": MonthSummaryStale.generation + 1}))
     if every and session.get(Setting, TRACKED) is None:
         session.add(Setting(name=TRACKED, value="1"))

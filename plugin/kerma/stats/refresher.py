@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import quantities
 from ..background import PeriodicThread
-from ..drl import above
-from ..db.models import MonthCount, MonthSummary, MonthSummaryStale, Setting
+from ..db.models import MonthCount, MonthSummary, MonthSummaryStale, Setting, StudyAboveDrl
 from ..db.states import TRACKED, mark_months_stale
+from . import above_drl
 from .monthly import KEPT, STATS, key_range, kind_of
 from .tables import Filters, computed_table, counts
 
@@ -25,13 +25,18 @@ IDS = ("standard_exam_id", "device_id", "drl_value_id", "achievable_value_id")
 
 
 def refresh(session: Session, max_months: int = 3) -> bool:
-    """Recompute up to ``max_months`` stale periods (months first); True when more are waiting."""
-    stale = sorted(session.scalars(select(MonthSummaryStale.month)),
-                   key=lambda key: (KEPT.index(kind_of(key) or "month"), key))
-    for key in stale[:max_months]:
+    """Recompute up to ``max_months`` stale periods (months first); True when more are waiting.
+
+    Each period is computed first and written after: on SQLite the write lock (taken by the first write of a
+    transaction) is then held for the writes alone, not for the seconds a quarter or a year of rows takes to read,
+    while the ingest worker waits for it.  A period marked again while it was computed keeps its mark (its
+    ``generation`` moved) and is computed again.
+    """
+    stale = sorted(session.execute(select(MonthSummaryStale.month, MonthSummaryStale.generation)).all(),
+                   key=lambda mark: (KEPT.index(kind_of(mark.month) or "month"), mark.month))
+    for key, generation in stale[:max_months]:
         kind = kind_of(key)
         filters = Filters(undated=True) if kind is None else Filters(*key_range(key))
-        session.execute(delete(MonthSummary).where(MonthSummary.month == key))
         kept = []  # inserted in one statement (thousands of rows a month at a million events: no ORM objects)
         for quantity in (q.key for q in quantities.summarised()):
             for by_device in (True, False):
@@ -39,16 +44,17 @@ def refresh(session: Session, max_months: int = 3) -> bool:
                 # undated rows have no period, the same under each: kept once per period for a plain read
                 kept += [{"quantity": quantity, "period": period, "month": key, "by_device": by_device,
                           **{k: row[k] for k in (*IDS, *STATS)}} for period in ((kind,) if kind else KEPT) for row in rows]
-        if kept:
-            session.execute(insert(MonthSummary), kept)
-        if kind in ("month", None):
-            above.refresh_month(session, key, filters)
-            session.execute(delete(MonthCount).where(MonthCount.month == key))
-            found = [{"month": key, "device_id": device_id, "field": field, "name": name, "n": n}
-                     for device_id, _, field, name, n in counts(session, filters, "month")]
-            if found:
-                session.execute(insert(MonthCount), found)
-        session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == key))
+        monthly = kind in ("month", None)
+        highest = above_drl.month_rows(session, key, filters) if monthly else []
+        found = [{"month": key, "device_id": device_id, "field": field, "name": name, "n": n}
+                 for device_id, _, field, name, n in counts(session, filters, "month")] if monthly else []
+        for table in (MonthSummary, StudyAboveDrl, MonthCount) if monthly else (MonthSummary,):
+            session.execute(delete(table).where(table.month == key))
+        for table, rows in ((MonthSummary, kept), (StudyAboveDrl, highest), (MonthCount, found)):
+            if rows:
+                session.execute(insert(table), rows)
+        session.execute(delete(MonthSummaryStale).where(MonthSummaryStale.month == key,
+                                                        MonthSummaryStale.generation == generation))
         session.flush()
     return len(stale) > max_months
 
@@ -63,7 +69,13 @@ class SummaryRefresher(PeriodicThread):
         self.sessions = sessions
 
     def tick(self) -> bool:
-        with self.sessions() as session, session.begin():
-            if session.get(Setting, TRACKED) is None:
-                mark_months_stale(session)
-            return refresh(session)
+        with self.sessions() as session:
+            with session.begin():
+                if session.get(Setting, TRACKED) is None:
+                    mark_months_stale(session)
+            for _ in range(3):  # a transaction a period: a write lock is never held across two periods' reading
+                with session.begin():
+                    more = refresh(session, max_months=1)
+                if not more:
+                    break
+            return more

@@ -2,7 +2,7 @@
 of comparing every value of every quantity with a DRL (35 s over two years at a million events).
 
 Kept beside the month table and by the same marks (:func:`kerma.db.states.mark_months_stale`: a stored study, a
-mapping rule, a DRL value or set): :mod:`kerma.stats.refresher` calls :func:`refresh_month` for each stale month it
+mapping rule, a DRL value or set): :mod:`kerma.stats.refresher` writes :func:`month_rows` for each stale month it
 recomputes, from the rows as :func:`kerma.stats.tables.exceedance_statement` compares them.  For the months of a
 request still stale, :func:`studies_above` compares the rows instead, so the answer is never out of date.
 """
@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, insert, select, true, union
+from sqlalchemy import select, true, union
 from sqlalchemy.orm import Session
 
 from ..db.models import MonthSummaryStale, Setting, StudyAboveDrl
 from ..db.states import TRACKED, UNDATED, month_key
-from ..stats.monthly import key_range
-from ..stats.tables import Filters, ReferenceLevels, Row, exceedance_statement, studies_above_drl
+from .monthly import key_range
+from .tables import Filters, ReferenceLevels, Row, exceedance_statement, studies_above_drl
 
 MONTH = re.compile(r"\d{4}-\d{2}")  # a month's key among the stale periods
 
 
-def refresh_month(session: Session, month: str, filters: Filters) -> None:
-    """Recompute the kept rows of ``month`` (``filters``: its dates, or undated): per study, quantity and month the
-    value furthest above its DRL."""
-    session.execute(delete(StudyAboveDrl).where(StudyAboveDrl.month == month))
+def month_rows(session: Session, month: str, filters: Filters) -> list[dict]:
+    """The kept rows of ``month`` (``filters``: its dates, or undated) computed from the rows: per study, quantity and
+    month the value furthest above its DRL (written by :mod:`kerma.stats.refresher`)."""
     drls = ReferenceLevels(session)
     highest: dict[tuple[int, str], dict] = {}
     for quantity in sorted({q for _, q in drls.index.by_key}):
@@ -37,8 +36,7 @@ def refresh_month(session: Session, month: str, filters: Filters) -> None:
                 highest[row.study_id, quantity] = {"study_id": row.study_id, "month": month, "day": row.day,
                                                    "quantity": quantity, "value": row.value, "drl_value_id": level.id,
                                                    "drl": level.value, "ratio": ratio}
-    if highest:  # in one statement (thousands of rows a month at a million events: no ORM objects)
-        session.execute(insert(StudyAboveDrl), list(highest.values()))
+    return list(highest.values())
 
 
 def studies_above(session: Session, filters: Filters):
