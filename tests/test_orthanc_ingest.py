@@ -74,14 +74,15 @@ def test_rest_totals_equal_the_cli(orthanc, ingested):
 def settled_studies(orthanc: OrthancProcess, timeout: float = 300.0) -> dict:
     """The studies list once ingestion and the dosimetry process are done with them: the derived doses (a peak skin
     dose is a study total, taken by the refresh after them) come after the records, in a process of their own: the
-    same answer twice in a row, 2 s apart (longer than the refresher's poll), with nothing due."""
+    same answer twice in a row, 2 s apart (longer than the refresher's poll), with nothing due: no change to ingest,
+    no study for the dosimetry process, and no study for the refresh that takes its peak skin dose into the totals."""
     session = orthanc.session()
     deadline = time.monotonic() + timeout
     last = None
     while True:
         health = session.get(orthanc.url + "/kerma/api/health").json()
         studies = session.get(orthanc.url + "/kerma/api/studies?limit=500").json()
-        if health["lag"] == 0 and health["dosimetry"].get("studies_due") == 0 and studies == last:
+        if health["lag"] == 0 and health["dosimetry"].get("studies_due") == 0 and health["refresh_due"] == 0 and studies == last:
             return studies
         if time.monotonic() > deadline:
             raise AssertionError(f"Kerma did not settle: {health}")

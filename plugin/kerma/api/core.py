@@ -45,6 +45,9 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "cursor": cursor,
         "orthanc_last_seq": last,
         "lag": (last - cursor) if last is not None else None,
+        # studies a later change (HL7, a dose screen read, their derived doses) left to resolve, classify and evaluate
+        # again: the ingest worker takes them between batches (partial index ix_study_refresh_due)
+        "refresh_due": session.scalar(select(func.count()).select_from(Study).where(Study.refresh_due.is_(True))),
         "hl7": ctx.hl7_state(),
         "mpps": ctx.mpps_state(),
         "ocr": ctx.ocr_state(),
