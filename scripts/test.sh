@@ -14,7 +14,11 @@ export TCP_NODELAY=1
 # Kerma in every Orthanc and child process it starts, and three pytest runs (fake_dates.sh) collect the same tests
 unset PYTHONDONTWRITEBYTECODE
 status=0
-.venv/bin/python -m pytest -q --durations=25 tests "$@" || status=$?
+# Two worker processes (pytest-xdist), one per core of CI's machine: much of a test's time is spent waiting for an
+# Orthanc, PostgreSQL or Chromium, which the other worker's tests use.  --dist loadfile keeps each module in one
+# worker, so that a module's own Orthanc (a module-scoped fixture) starts once; the session fixtures (PostgreSQL, the
+# shared Orthanc, Chromium) start once per worker, on ports of the worker's own (support.orthanc.free_port).
+.venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=25 tests "$@" || status=$?
 if [ "${CI:-}" = "true" ] && [ "$#" -eq 0 ]; then
     bash scripts/fake_dates.sh || status=1
 fi

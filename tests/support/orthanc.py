@@ -43,10 +43,20 @@ EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
 
 
 def free_port():
-    """A TCP port that was free a moment ago (bind to port 0, read it, close)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port that was free a moment ago (bind to port 0, read it, close).
+
+    scripts/test.sh runs the suite in pytest-xdist workers (PYTEST_XDIST_WORKER gw0, gw1, ...): each takes only the
+    ports of its own share, so that no two workers pick the same free port in the moment before whoever it is for binds
+    it (an Orthanc takes seconds to start).  Linux gives bind(0) odd ports (even ones go to connect()): the share is
+    of port // 2."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    workers, share = (int(os.environ["PYTEST_XDIST_WORKER_COUNT"]), int(worker[2:])) if worker else (1, 0)
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port // 2 % workers == share:
+            return port
 
 
 def wait_for_port(port, timeout=120.0):
