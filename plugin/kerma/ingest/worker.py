@@ -55,7 +55,8 @@ class IngestWorker(PeriodicThread):
         self.batch_size = batch_size
         self.purge_deleted = purge_deleted
         self.cursor = 0
-        self._changed_at = -float("inf")  # time.monotonic() of the last batch with changes
+        self._changed_at = -float("inf")  # time.monotonic() of the end of the last batch with changes
+        self._busy = False  # a batch with changes is being processed
         self._deleted: deque[Deletion] = deque()  # from Orthanc's change callback; its durable log drops deletions
 
     def tick(self) -> bool:
@@ -67,8 +68,9 @@ class IngestWorker(PeriodicThread):
             return refresh_due(session) == REFRESH_CHUNK
 
     def quiet_for(self) -> float:
-        """Seconds since the last batch with changes (work that yields to ingestion waits for a quiet moment)."""
-        return time.monotonic() - self._changed_at
+        """Seconds since the last batch with changes was stored, 0 while one is being processed (work that yields to
+        ingestion waits for a quiet moment: a batch of large reports can take longer than that moment)."""
+        return 0.0 if self._busy else time.monotonic() - self._changed_at
 
     def deleted(self, orthanc_id: str) -> None:
         """Orthanc deleted this instance: its rows are marked (or purged) with the next batch."""
@@ -81,17 +83,21 @@ class IngestWorker(PeriodicThread):
             cursor = read_cursor(session)
         page = self.source.changes(cursor, self.batch_size)
         changes = page.get("Changes", [])
-        processed = [self._process(c) for c in changes if c.get("ChangeType") == "NewInstance"]
-        processed = [p for p in processed if p is not None]
-        if changes:
-            self._changed_at = time.monotonic()
-        last_seq = max([c["Seq"] for c in changes], default=cursor)
-        deleted = [self._deleted.popleft() for _ in range(len(self._deleted))]
+        self._busy = bool(changes)  # not quiet while a batch is extracted and stored, however long that takes
         try:
-            new = self.store(processed, last_seq, deleted)
-        except Exception:
-            self._deleted.extendleft(reversed(deleted))  # applied with the retry
-            raise
+            processed = [self._process(c) for c in changes if c.get("ChangeType") == "NewInstance"]
+            processed = [p for p in processed if p is not None]
+            last_seq = max([c["Seq"] for c in changes], default=cursor)
+            deleted = [self._deleted.popleft() for _ in range(len(self._deleted))]
+            try:
+                new = self.store(processed, last_seq, deleted)
+            except Exception:
+                self._deleted.extendleft(reversed(deleted))  # applied with the retry
+                raise
+        finally:
+            if changes:
+                self._changed_at = time.monotonic()
+            self._busy = False
         self.cursor = last_seq
         if any(p.record["status"] == QUEUED for p in processed):
             self.screens_queued()
