@@ -97,18 +97,24 @@ def read(session: Session, quantity: str, filters, period: str = "month", by_dev
     keys, stale = found
     columns = [MonthSummary.standard_exam_id, MonthSummary.device_id, MonthSummary.month, MonthSummary.drl_value_id,
                MonthSummary.achievable_value_id, *[getattr(MonthSummary, k) for k in STATS]]
-    stmt = select(*columns).where(MonthSummary.quantity == quantity, MonthSummary.period == period,  # plain rows
-                                  MonthSummary.by_device == by_device)
-    if keys is not None:
-        stmt = stmt.where(MonthSummary.month.in_(keys))
-    if stale:
-        stmt = stmt.where(MonthSummary.month.not_in(stale))
-    if filters.device_id is not None:
-        stmt = stmt.where(MonthSummary.device_id == filters.device_id)
+    stmt = _fresh(select(*columns).where(MonthSummary.quantity == quantity, MonthSummary.period == period,  # plain rows
+                                         MonthSummary.by_device == by_device), MonthSummary, keys, stale, filters)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
     return [((r[0], r[1], None if r[2] == UNDATED else r[2], r[3], r[4]), dict(zip(STATS, r[5:])))
             for r in session.execute(stmt).all()], stale
+
+
+def _fresh(stmt, table, keys, stale: set[str], filters):
+    """``stmt`` over a kept ``table`` limited to the request's periods (``keys``; None: every one) that are not stale,
+    and to its device."""
+    if keys is not None:
+        stmt = stmt.where(table.month.in_(keys))
+    if stale:
+        stmt = stmt.where(table.month.not_in(stale))
+    if filters.device_id is not None:
+        stmt = stmt.where(table.device_id == filters.device_id)
+    return stmt
 
 
 def read_counts(session: Session, filters) -> tuple[list[tuple[int, str | None, str, str | None, int]], set[str]] | None:
@@ -118,12 +124,7 @@ def read_counts(session: Session, filters) -> tuple[list[tuple[int, str | None, 
     if found is None:
         return None
     keys, stale = found
-    stmt = select(MonthCount.device_id, MonthCount.month, MonthCount.field, MonthCount.name, MonthCount.n)
-    if keys is not None:
-        stmt = stmt.where(MonthCount.month.in_(keys))
-    if stale:
-        stmt = stmt.where(MonthCount.month.not_in(stale))
-    if filters.device_id is not None:
-        stmt = stmt.where(MonthCount.device_id == filters.device_id)
+    stmt = _fresh(select(MonthCount.device_id, MonthCount.month, MonthCount.field, MonthCount.name, MonthCount.n),
+                  MonthCount, keys, stale, filters)
     return [(device, None if month == UNDATED else month, field, name, n)
             for device, month, field, name, n in session.execute(stmt)], stale
