@@ -12,7 +12,7 @@ from .. import audit, clock
 from ..access import PHYSICIST, RADIOGRAPHER, RADIOLOGIST, VIEWER
 from ..db.models import Alert, AlertRule, Device, StandardExam, Study
 from ..evaluate.review import ACTIONS, STATUSES, ReviewError, act, assign, comment_on
-from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, rule_json, spec_of, validated
+from ..evaluate.rules import KINDS, SEVERITIES, AlertRuleError, alert_rule_json, spec_of, validated
 from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import alert_link
@@ -234,7 +234,7 @@ def _checked_rule(session: Session, request: Request, current: dict | None = Non
 @route("GET", r"alerts/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     rules = session.scalars(select(AlertRule).order_by(AlertRule.kind, AlertRule.id))
-    return {"rules": with_names(session, [{**rule_json(r), "invalid": _invalid(r)} for r in rules])}
+    return {"rules": with_names(session, [{**alert_rule_json(r), "invalid": _invalid(r)} for r in rules])}
 
 
 def _invalid(rule: AlertRule) -> str | None:
@@ -251,8 +251,8 @@ def create_rule(ctx: Context, session: Session, request: Request):
     rule = AlertRule(**_checked_rule(session, request), version=1, updated_by=request.user)
     session.add(rule)
     session.flush()
-    audit.record(session, request.user, "alert_rule.create", "alert_rule", rule.id, after=rule_json(rule))
-    return rule_json(rule)
+    audit.record(session, request.user, "alert_rule.create", "alert_rule", rule.id, after=alert_rule_json(rule))
+    return alert_rule_json(rule)
 
 
 @route("PUT", r"alerts/rules/(?P<id>\d+)", role=PHYSICIST)
@@ -260,14 +260,14 @@ def update_rule(ctx: Context, session: Session, request: Request):
     rule = session.get(AlertRule, path_id(request))
     if rule is None:
         raise ApiError(404, "no such alert rule")
-    before = rule_json(rule)
+    before = alert_rule_json(rule)
     for name, value in _checked_rule(session, request, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)
     rule.version += 1  # alerts keep the version that fired them
     rule.updated_by = request.user
     session.flush()
-    audit.record(session, request.user, "alert_rule.update", "alert_rule", rule.id, before=before, after=rule_json(rule))
-    return rule_json(rule)
+    audit.record(session, request.user, "alert_rule.update", "alert_rule", rule.id, before=before, after=alert_rule_json(rule))
+    return alert_rule_json(rule)
 
 
 @route("GET", r"alerts/criteria", role=VIEWER)

@@ -65,7 +65,7 @@ def create_exam(ctx: Context, session: Session, request: Request):
     return exam_json(exam)
 
 
-def rule_json(rule: MappingRule) -> dict:
+def mapping_rule_json(rule: MappingRule) -> dict:
     """The rule, and ``invalid``: why it cannot be evaluated (left out of classification), when it cannot."""
     return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}, "version": rule.version,
             "updated_by": rule.updated_by, "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
@@ -126,7 +126,7 @@ def rule_fields(ctx: Context, session: Session, request: Request):
 @route("GET", r"mapping/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     rules = session.scalars(select(MappingRule).order_by(MappingRule.level, MappingRule.priority, MappingRule.id))
-    return {"rules": with_names(session, [rule_json(r) for r in rules])}
+    return {"rules": with_names(session, [mapping_rule_json(r) for r in rules])}
 
 
 @route("POST", r"mapping/rules", role=PHYSICIST)
@@ -134,8 +134,8 @@ def create_rule(ctx: Context, session: Session, request: Request):
     rule = MappingRule(**_checked(session, request), version=1, updated_by=request.user)
     session.add(rule)
     session.flush()
-    audit.record(session, request.user, "mapping_rule.create", "mapping_rule", rule.id, after=rule_json(rule))
-    return {"rule": rule_json(rule), **_remapped(session)}
+    audit.record(session, request.user, "mapping_rule.create", "mapping_rule", rule.id, after=mapping_rule_json(rule))
+    return {"rule": mapping_rule_json(rule), **_remapped(session)}
 
 
 def _rule(session: Session, request: Request) -> MappingRule:
@@ -148,20 +148,20 @@ def _rule(session: Session, request: Request) -> MappingRule:
 @route("PUT", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
 def update_rule(ctx: Context, session: Session, request: Request):
     rule = _rule(session, request)
-    before = rule_json(rule)
+    before = mapping_rule_json(rule)
     for name, value in _checked(session, request, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)
     rule.version += 1
     rule.updated_by = request.user
     session.flush()
-    audit.record(session, request.user, "mapping_rule.update", "mapping_rule", rule.id, before=before, after=rule_json(rule))
-    return {"rule": rule_json(rule), **_remapped(session)}
+    audit.record(session, request.user, "mapping_rule.update", "mapping_rule", rule.id, before=before, after=mapping_rule_json(rule))
+    return {"rule": mapping_rule_json(rule), **_remapped(session)}
 
 
 @route("DELETE", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
 def delete_rule(ctx: Context, session: Session, request: Request):
     rule = _rule(session, request)
-    before = rule_json(rule)
+    before = mapping_rule_json(rule)
     clear_rule(session, rule.id)
     session.delete(rule)
     session.flush()

@@ -51,7 +51,7 @@ def run_action(action: Callable):
         raise ApiError(409, str(exc)) from None
 
 
-def message_view(message: Hl7Message) -> dict:
+def message_json(message: Hl7Message) -> dict:
     """A received message without its content (``GET hl7/messages/{id}`` adds it, redacted)."""
     return {"id": message.id, "received_at": iso(message.received_at), "control_id": message.control_id,
             "message_type": message.message_type, "version": message.version,
@@ -59,7 +59,7 @@ def message_view(message: Hl7Message) -> dict:
             "ack_code": message.ack_code, "error": message.error, "outcome": message.outcome}
 
 
-def patient_view(record: PatientRecord, every_identifier: bool = False) -> dict:
+def patient_json(record: PatientRecord, every_identifier: bool = False) -> dict:
     """The HIS's record of a patient; of its PID-3 identifiers (national ID numbers among them) only the one
     Kerma uses as Patient ID, unless ``every_identifier`` (an admin asked for them)."""
     identifiers = record.identifiers or []
@@ -71,14 +71,14 @@ def patient_view(record: PatientRecord, every_identifier: bool = False) -> dict:
             "updated_at": iso(record.updated_at)}
 
 
-def merge_view(merge: PatientMerge) -> dict:
+def merge_json(merge: PatientMerge) -> dict:
     return {"id": merge.id, "at": iso(merge.at), "kind": merge.kind,
             "survivor_patient_id": merge.survivor_patient_id, "merged_patient_id": merge.merged_patient_id,
             "study_count": len(merge.moved["studies"]), "order_count": len(merge.moved["orders"]),
             "message_id": merge.message_id, "undone_at": iso(merge.undone_at), "undone_by": merge.undone_by}
 
 
-def order_view(order: ImagingOrder) -> dict:
+def order_json(order: ImagingOrder) -> dict:
     return {"id": order.id, "placer_order_number": order.placer_order_number,
             "filler_order_number": order.filler_order_number, "accession_number": order.accession_number,
             "patient_id": order.patient_id, "status": order.status, "order_control": order.order_control,
@@ -90,7 +90,7 @@ def order_view(order: ImagingOrder) -> dict:
             "updated_at": iso(order.updated_at)}
 
 
-def study_view(study: Study) -> dict:
+def study_json(study: Study) -> dict:
     """The study's identity and patient as Kerma holds them (what reconciliation compares and changes)."""
     return {"study_instance_uid": study.study_instance_uid, "study_date": iso(study.study_date),
             "accession_number": study.accession_number, "study_description": study.study_description,

@@ -10,7 +10,7 @@ from ..access import ADMIN, VIEWER
 from ..db.models import Hl7Message, ImagingOrder, PatientMerge
 from ..hl7 import adt
 from ..hl7.redact import redact
-from .his import merge_view, message_view, order_view, page, patient_view, run_action
+from .his import merge_json, message_json, order_json, page, patient_json, run_action
 from .router import ApiError, Context, Request, route
 from .schemas import Flag, NoteBody, Order, Page, Query, body, column_text, path_id, path_text, query, sort_field
 
@@ -38,7 +38,7 @@ def list_messages(ctx: Context, session: Session, request: Request) -> dict:
         stmt = stmt.where(Hl7Message.message_type == q.message_type.upper())
     if q.control_id:
         stmt = stmt.where(Hl7Message.control_id == q.control_id)
-    return page(session, stmt, q, "messages", message_view, MESSAGE_SORTS, Hl7Message.id)
+    return page(session, stmt, q, "messages", message_json, MESSAGE_SORTS, Hl7Message.id)
 
 
 class RawQuery(Query):
@@ -64,9 +64,9 @@ def get_message(ctx: Context, session: Session, request: Request) -> dict:
     if message is None:
         raise ApiError(404, "no such HL7 message")
     if raw_wanted(session, request, "hl7_message", message.id):
-        return {**message_view(message), "message": message.raw, "redacted": False, "withheld": []}
+        return {**message_json(message), "message": message.raw, "redacted": False, "withheld": []}
     shown = redact(message.raw or "", ctx.settings.hl7_patient_id_authority)
-    return {**message_view(message), "message": shown.text, "redacted": True, "withheld": shown.withheld}
+    return {**message_json(message), "message": shown.text, "redacted": True, "withheld": shown.withheld}
 
 
 @route("GET", r"hl7/patients/(?P<patient_id>[^/]+)", role=ADMIN, personal=True)
@@ -80,7 +80,7 @@ def get_patient(ctx: Context, session: Session, request: Request) -> dict:
         (PatientMerge.survivor_patient_id == patient_id) | (PatientMerge.merged_patient_id == patient_id)
     ).order_by(PatientMerge.id)).all()
     every = raw_wanted(session, request, "patient_record", patient_id)
-    return {**patient_view(record, every_identifier=every), "merges": [merge_view(m) for m in merges]}
+    return {**patient_json(record, every_identifier=every), "merges": [merge_json(m) for m in merges]}
 
 
 ORDER_SORTS = {"updated_at": ImagingOrder.updated_at, "scheduled_at": ImagingOrder.scheduled_at,
@@ -105,7 +105,7 @@ def list_orders(ctx: Context, session: Session, request: Request) -> dict:
     for name in ("accession_number", "patient_id", "status", "placer_order_number", "filler_order_number"):
         if getattr(q, name):
             stmt = stmt.where(getattr(ImagingOrder, name) == getattr(q, name))
-    return page(session, stmt, q, "orders", order_view, ORDER_SORTS, ImagingOrder.id)
+    return page(session, stmt, q, "orders", order_json, ORDER_SORTS, ImagingOrder.id)
 
 
 MERGE_SORTS = {"at": PatientMerge.at, "kind": PatientMerge.kind, "survivor_patient_id": PatientMerge.survivor_patient_id,
@@ -124,7 +124,7 @@ def list_merges(ctx: Context, session: Session, request: Request) -> dict:
     stmt = select(PatientMerge)
     if q.patient_id:
         stmt = stmt.where((PatientMerge.survivor_patient_id == q.patient_id) | (PatientMerge.merged_patient_id == q.patient_id))
-    return page(session, stmt, q, "merges", merge_view, MERGE_SORTS, PatientMerge.id)
+    return page(session, stmt, q, "merges", merge_json, MERGE_SORTS, PatientMerge.id)
 
 
 @route("POST", r"hl7/merges/(?P<id>[0-9]+)/undo", role=ADMIN)

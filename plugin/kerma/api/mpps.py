@@ -53,7 +53,7 @@ def list_steps(ctx: Context, session: Session, request: Request) -> dict:
     if q.dose is not None:
         stmt = stmt.where(PerformedProcedureStep.dose_object_id.is_not(None) if q.dose
                           else PerformedProcedureStep.dose_object_id.is_(None))
-    return page(session, stmt, q, "steps", step_view, STEP_SORTS, PerformedProcedureStep.id)
+    return page(session, stmt, q, "steps", step_json, STEP_SORTS, PerformedProcedureStep.id)
 
 
 @route("GET", r"mpps/(?P<uid>[^/]+)", role=ADMIN, personal=True)
@@ -66,9 +66,9 @@ def get_step(ctx: Context, session: Session, request: Request) -> dict:
         raise ApiError(404, "no Performed Procedure Step with this SOP Instance UID")
     refused = step.refused or []
     if raw_wanted(session, request, "performed_procedure_step", step.sop_instance_uid):
-        return {**step_view(step), "attributes": step.attributes, "refused": refused, "redacted": False, "withheld": []}
+        return {**step_json(step), "attributes": step.attributes, "refused": refused, "redacted": False, "withheld": []}
     withheld: set[str] = set()
-    return {**step_view(step), "attributes": _redacted(step.attributes, withheld),
+    return {**step_json(step), "attributes": _redacted(step.attributes, withheld),
             "refused": [{**r, "attributes": _redacted(r["attributes"], withheld)} for r in refused],
             "redacted": True, "withheld": sorted(withheld)}
 
@@ -87,7 +87,7 @@ def _redacted(attributes: dict, withheld: set[str]) -> dict:
     return shown
 
 
-def step_view(step: PerformedProcedureStep) -> dict:
+def step_json(step: PerformedProcedureStep) -> dict:
     record = step.dose_object
     return {
         "sop_instance_uid": step.sop_instance_uid,

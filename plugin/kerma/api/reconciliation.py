@@ -11,7 +11,7 @@ from .. import clock
 from ..access import RADIOGRAPHER, VIEWER
 from ..db.models import Study, StudyReassignment
 from ..reconcile import actions, lists
-from .his import order_view, page, patient_view, run_action, sorted_items, study_view
+from .his import order_json, page, patient_json, run_action, sorted_items, study_json
 from .router import ApiError, Context, Request, route
 from .schemas import Day, Id, NoteBody, Order, Page, body, column_text, path_id, path_text, query, sort_field
 
@@ -45,7 +45,7 @@ def one_list(ctx: Context, session: Session, request: Request) -> dict:
 
 
 def _no_order(ctx: Context, session: Session, q: ListQuery) -> dict:
-    return _study_page(session, q, lists.studies_without_order(q.window()), lambda studies: [study_view(s) for s in studies])
+    return _study_page(session, q, lists.studies_without_order(q.window()), lambda studies: [study_json(s) for s in studies])
 
 
 # the study lists' sorts that are columns of the study: the database sorts and pages them
@@ -66,10 +66,10 @@ def _no_dose(ctx: Context, session: Session, q: ListQuery) -> dict:
     delay = ctx.settings.no_dose_delay_hours
     found = lists.orders_without_dose(session, now, delay)
     steps = lists.performed_steps(session, found)
-    return {**_paged(q, "orders", found, lambda o: _no_dose_view(o, steps.get(o.id))), "delay_hours": delay}
+    return {**_paged(q, "orders", found, lambda o: _no_dose_json(o, steps.get(o.id))), "delay_hours": delay}
 
 
-def _no_dose_view(order, step) -> dict:
+def _no_dose_json(order, step) -> dict:
     """The order, and whether the modality said it performed it (MPPS) though no dose was received."""
     if step is None:
         reason = "completed, no dose received"
@@ -77,29 +77,29 @@ def _no_dose_view(order, step) -> dict:
         reason = "performed, no dose received" if step.state == "completed" else "discontinued, no dose received"
     performed = None if step is None else {"sop_instance_uid": step.sop_instance_uid, "state": step.state,
                                            "ended_at": step.ended_at.isoformat(), "modality": step.modality}
-    return {**order_view(order), "reason": reason, "performed": performed}
+    return {**order_json(order), "reason": reason, "performed": performed}
 
 
 def _no_dose_values(ctx: Context, session: Session, q: ListQuery) -> dict:
-    def views(studies):
+    def rows(studies):
         orders = lists.matched_orders(session, studies)
-        return [{**study_view(s), "order": order_view(orders[s.id]) if s.id in orders else None} for s in studies]
-    return _study_page(session, q, lists.studies_without_dose_values(q.window()), views)
+        return [{**study_json(s), "order": order_json(orders[s.id]) if s.id in orders else None} for s in studies]
+    return _study_page(session, q, lists.studies_without_dose_values(q.window()), rows)
 
 
 def _mismatches(ctx: Context, session: Session, q: ListQuery) -> dict:
-    return _paged(q, "studies", lists.mismatches(session, q.window()), _mismatch_view)
+    return _paged(q, "studies", lists.mismatches(session, q.window()), _mismatch_json)
 
 
-def _mismatch_view(mismatch: dict) -> dict:
-    return {**study_view(mismatch["study"]), "order": order_view(mismatch["order"]) if mismatch["order"] else None,
-            "his_patient": patient_view(mismatch["his_patient"]) if mismatch["his_patient"] else None,
+def _mismatch_json(mismatch: dict) -> dict:
+    return {**study_json(mismatch["study"]), "order": order_json(mismatch["order"]) if mismatch["order"] else None,
+            "his_patient": patient_json(mismatch["his_patient"]) if mismatch["his_patient"] else None,
             "differences": [{k: _jsonable(v) for k, v in d.items()} for d in mismatch["differences"]]}
 
 
 def _unknown_patients(ctx: Context, session: Session, q: ListQuery) -> dict:
     found = lists.placeholder_patients(session, ctx.settings.placeholder_patterns, q.window())
-    return _paged(q, "studies", found, study_view)
+    return _paged(q, "studies", found, study_json)
 
 
 LISTS = {"no-order": _no_order, "no-dose": _no_dose, "no-dose-values": _no_dose_values, "mismatches": _mismatches,
@@ -115,7 +115,7 @@ def study_order(ctx: Context, session: Session, request: Request) -> dict:
     order = lists.matched_orders(session, [study]).get(study.id)
     if order is None:
         raise ApiError(404, "no order matches this study")
-    return order_view(order)
+    return order_json(order)
 
 
 class ReassignBody(NoteBody):
@@ -131,7 +131,7 @@ def reassign(ctx: Context, session: Session, request: Request) -> dict:
     done = run_action(lambda: actions.reassign_study(
         session, uid, request.user, patient_id=target.patient_id, order_id=target.order_id,
         note=target.note, orthanc=_orthanc(ctx)))
-    return reassignment_view(done)
+    return reassignment_json(done)
 
 
 class ReassignmentQuery(Page):
@@ -144,7 +144,7 @@ def list_reassignments(ctx: Context, session: Session, request: Request) -> dict
     stmt = select(StudyReassignment)
     if q.study_instance_uid:
         stmt = stmt.join(Study).where(Study.study_instance_uid == q.study_instance_uid)
-    return page(session, stmt.order_by(StudyReassignment.id.desc()), q, "reassignments", reassignment_view)
+    return page(session, stmt.order_by(StudyReassignment.id.desc()), q, "reassignments", reassignment_json)
 
 
 @route("POST", r"reconciliation/reassignments/(?P<id>[0-9]+)/undo", role=RADIOGRAPHER)
@@ -152,10 +152,10 @@ def undo_reassignment(ctx: Context, session: Session, request: Request) -> dict:
     note = body(request, NoteBody).note
     done = run_action(lambda: actions.undo_reassignment(session, path_id(request), request.user, note,
                                                          orthanc=_orthanc(ctx)))
-    return reassignment_view(done)
+    return reassignment_json(done)
 
 
-def reassignment_view(reassignment: StudyReassignment) -> dict:
+def reassignment_json(reassignment: StudyReassignment) -> dict:
     return {"id": reassignment.id, "at": _jsonable(reassignment.at), "actor": reassignment.actor,
             "study_id": reassignment.study_id, "before": reassignment.before, "after": reassignment.after,
             "note": reassignment.note, "orthanc_result": reassignment.orthanc_result,

@@ -32,14 +32,14 @@ def list_screens(ctx: Context, session: Session, request: Request) -> dict:
     stmt = select(DoseObject).where(DoseObject.ocr_state.is_not(None))
     if q.state:
         stmt = stmt.where(DoseObject.ocr_state.in_(q.state))
-    return page(session, stmt, q, "screens", screen_view, SCREEN_SORTS, DoseObject.id)
+    return page(session, stmt, q, "screens", screen_json, SCREEN_SORTS, DoseObject.id)
 
 
 @route("GET", r"screens/(?P<id>\d+)", role=VIEWER, personal=True)
 def get_screen(ctx: Context, session: Session, request: Request) -> dict:
     """One screen, with the text read from it (consoles print the patient's name: a read of patient data)."""
     obj = _screen(session, request)
-    return {**screen_view(obj), "lines": (obj.ocr or {}).get("lines") or [],
+    return {**screen_json(obj), "lines": (obj.ocr or {}).get("lines") or [],
             "events": dose_object(obj, with_events=True)["events"]}
 
 
@@ -59,7 +59,7 @@ def review_value(ctx: Context, session: Session, request: Request) -> dict:
         raise ApiError(404, str(exc)) from None
     except ReviewError as exc:
         raise ApiError(409 if "already" in str(exc) else 400, str(exc)) from None
-    return {"item": item, "screen": screen_view(obj)}
+    return {"item": item, "screen": screen_json(obj)}
 
 
 def _screen(session: Session, request: Request) -> DoseObject:
@@ -69,7 +69,7 @@ def _screen(session: Session, request: Request) -> DoseObject:
     return obj
 
 
-def screen_view(obj: DoseObject) -> dict:
+def screen_json(obj: DoseObject) -> dict:
     ocr = obj.ocr or {}
     return {"id": obj.id, "orthanc_id": obj.orthanc_id, "sop_instance_uid": obj.sop_instance_uid,
             "study_instance_uid": obj.study.study_instance_uid if obj.study is not None else None,

@@ -1,4 +1,4 @@
-"""What checks may consult besides the study: the DRLs in force and the history queries (one per batch)."""
+"""What finders may consult besides the study: the DRLs in force and the history queries (one per batch)."""
 
 from __future__ import annotations
 

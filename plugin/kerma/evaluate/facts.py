@@ -1,4 +1,4 @@
-"""A study as the alert checks see it: plain values per level (exam, series, exposure), no database."""
+"""A study as the alert finders see it: plain values per level (exam, series, exposure), no database."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class EventFacts:
 
 @dataclass(frozen=True)
 class StudyFacts:
-    """What the checks need to know about one study, read once per evaluation."""
+    """What the finders need to know about one study, read once per evaluation."""
 
     id: int
     study_instance_uid: str

@@ -1,4 +1,4 @@
-"""The queries some checks need about other studies: baselines, first appearances, sums over a window.
+"""The queries some finders need about other studies: baselines, first appearances, sums over a window.
 
 Each method is one indexed query; results that serve several studies of a batch are cached for the
 batch (a :class:`History` lives for one evaluation).

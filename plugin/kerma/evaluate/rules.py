@@ -110,7 +110,7 @@ def _positive(value, integral: bool) -> bool:
     return not integral or float(value).is_integer()
 
 
-def rule_json(row: AlertRule) -> dict:
+def alert_rule_json(row: AlertRule) -> dict:
     """A rule as the REST API shows it, and as an alert keeps it (the version that fired)."""
     return {"id": row.id, "code": row.code, "name": row.name, "kind": row.kind, "enabled": row.enabled,
             "severity": row.severity, "modality": row.modality, "device_id": row.device_id,
@@ -129,7 +129,7 @@ def spec_of(row: AlertRule) -> RuleSpec:
     parameters = fields["parameters"]
     return RuleSpec(row.id, row.version, row.name, row.kind, fields["severity"], row.modality, row.device_id,
                     row.standard_exam_id, row.patient_group, row.quantity, fields["level"], parameters,
-                    tuple(fields["notify_roles"]), rule_json(row), _as_rule(parameters.get("conditions")),
+                    tuple(fields["notify_roles"]), alert_rule_json(row), _as_rule(parameters.get("conditions")),
                     _as_rule(parameters.get("exclude")))
 
 
@@ -190,7 +190,7 @@ def validated(fields: dict) -> dict:
     if kind == "achievable" and parameters["min_exams"] > parameters["exam_count"]:
         raise AlertRuleError("min_exams cannot exceed exam_count")
     if kind == "occupational":
-        _check_occupational(fields, parameters)
+        _validate_occupational(fields, parameters)
     if kind == "dose_check" and parameters["which"] not in ("alert", "notification"):
         raise AlertRuleError("a dose_check rule watches the device's 'alert' or 'notification' values")
     for name in ("conditions", "exclude"):
@@ -209,7 +209,7 @@ def validated(fields: dict) -> dict:
     return fields
 
 
-def _check_occupational(fields: dict, parameters: dict) -> None:
+def _validate_occupational(fields: dict, parameters: dict) -> None:
     """An occupational rule is about people: scoped by site or department, never by modality, device, exam or patient."""
     scoped = [name for name in ("modality", "device_id", "standard_exam_id", "patient_group") if fields.get(name)]
     scoped += [f"parameters.{name}" for name in ("conditions", "exclude") if parameters.get(name)]
