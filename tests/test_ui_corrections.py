@@ -2,7 +2,9 @@
 §2, §3): the Philips Veradius Unity mobile C-arm's RDSR is received by C-STORE; its acceptance page says kVp is never
 filled; a physicist gives it a DAP calibration factor on the correction screen, and the study's DAP the statistics
 use becomes the reported DAP (read from the file with pydicom) times that factor, the reported one kept beside it, and
-the study page shows both with the factor that links to its page (the studies list and its CSV the reported one too)."""
+the study page shows both with the factor that links to its page, in its totals and in its events table (the studies
+list and its CSV the reported one too).  An alert rule that the reported DAP stays under and the corrected one exceeds
+fires when the factor is saved, and the save says so."""
 
 import csv
 import io
@@ -27,20 +29,21 @@ REPORT = CORPUS / "openrem/RF-No-kVp-and-others.dcm"
 FACTOR = 1.2
 
 
-def reported_dap_Gycm2() -> float:
-    """The report's accumulated DAP (DCM 113722) as the file writes it, in Gy.cm2 (1 Gy.m2 = 10,000 Gy.cm2)."""
+def reported_dap_Gycm2(code: str = "113722") -> list[float]:
+    """Every DAP of concept ``code`` as the file writes it, in Gy.cm2 (1 Gy.m2 = 10,000 Gy.cm2): the accumulated DAP
+    (DCM 113722), or each irradiation event's (DCM 122130)."""
+    found = []
+
     def walk(item):
         for child in getattr(item, "ContentSequence", []):
             names = getattr(child, "ConceptNameCodeSequence", None)
-            if names and names[0].CodeValue == "113722" and child.ValueType == "NUM":
+            if names and names[0].CodeValue == code and child.ValueType == "NUM":
                 value = child.MeasuredValueSequence[0]
                 assert value.MeasurementUnitsCodeSequence[0].CodeValue == "Gy.m2"
-                return float(value.NumericValue) * 1e4
-            found = walk(child)
-            if found is not None:
-                return found
-        return None
-    return walk(pydicom.dcmread(REPORT))
+                found.append(float(value.NumericValue) * 1e4)
+            walk(child)
+    walk(pydicom.dcmread(REPORT))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +99,11 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
     report = api.get(orthanc.url + f"/kerma/api/acceptance/devices/{device_id}").json()
     checked(page, json_keys(report, {f["field"] for f in report["fields"]}))
 
+    [raw] = reported_dap_Gycm2()
+    trigger = raw * 1.1  # the reported DAP stays under it, the corrected one (×1.2) does not
+    assert api.post(orthanc.url + "/kerma/api/alerts/rules", json={
+        "name": "DAP trigger", "kind": "absolute", "severity": "high", "level": "exam", "quantity": "total_dap_Gycm2",
+        "parameters": {"threshold": trigger}, "notify_roles": []}).status_code == 200
     page.click("#nav details.more summary")
     page.click("#nav a[href='#/corrections']")
     form = page.locator("form.correction-form")
@@ -109,7 +117,8 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
     form.locator("button.save").click()
     # the save opens the new factor's page, which says what the save did (and keeps saying it once drawn)
     expect(page).to_have_url(re.compile(r"#/corrections\?id=\d+$"))
-    expect(page.locator("section.screen > p.message")).to_contain_text("1 studies recomputed")
+    expect(page.locator("section.screen > p.message")).to_contain_text("1 studies recomputed (statistics and alerts follow); "
+                                                                       "alerts: 1 raised.")
     expect(page.locator("[data-table='corrections'] tbody tr")).to_contain_text("1.2")
     expect(page.locator("[data-table='correction-history'] tbody tr")).to_have_count(1)
     page.screenshot(path=str(SHOTS / "desktop-corrections.png"), full_page=True)
@@ -117,7 +126,6 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
 
     uid = api.get(orthanc.url + "/kerma/api/studies").json()["studies"][0]["study_instance_uid"]
     study = api.get(orthanc.url + "/kerma/api/studies/" + urllib.parse.quote(uid, safe="")).json()
-    raw = reported_dap_Gycm2()
     assert study["uncorrected_totals"]["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)
     assert study["exam_totals"]["total_dap_Gycm2"] == pytest.approx(raw * FACTOR, rel=1e-9)
     assert study["dose_objects"][0]["totals"]["dap_total_Gycm2"] == pytest.approx(raw, rel=1e-9)
@@ -129,6 +137,18 @@ def test_the_acceptance_page_finds_the_missing_kvp_and_a_dap_factor_corrects_the
     shown = re.search(r"([\d.,]+) \(corrected ×1\.2; reported ([\d.,]+)\)", dap.inner_text())
     corrected, reported = (float(n.replace(",", "")) for n in shown.groups())
     assert reported == pytest.approx(raw, abs=0.0005) and corrected == pytest.approx(raw * FACTOR, abs=0.0005)
+    # its events table: each event's DAP corrected, with the factor and the DAP as the file writes it
+    events = page.get_by_role("region", name=re.compile("^Every parameter the chosen source gives")).locator("tbody tr")
+    expect(events).to_have_count(len(reported_dap_Gycm2("122130")))
+    shown = sorted(tuple(float(n.replace(",", "")) for n in re.search(
+        r"([\d.,]+) \(corrected ×1\.2; reported ([\d.,]+)\)", events.nth(i).inner_text()).groups())
+        for i in range(events.count()))
+    assert [r for _, r in shown] == pytest.approx(sorted(reported_dap_Gycm2("122130")), abs=0.0005)
+    assert [c for c, _ in shown] == pytest.approx([d * FACTOR for d in sorted(reported_dap_Gycm2("122130"))], abs=0.0005)
+    # its alerts: the trigger the corrected DAP exceeds
+    expect(page.get_by_role("region", name="Alerts on this study").locator("tbody tr", has_text="DAP trigger")).to_have_count(1)
+    [alert] = api.get(orthanc.url + "/kerma/api/alerts", params={"study": uid, "kind": "absolute"}).json()["alerts"]
+    assert alert["value"] == pytest.approx(raw * FACTOR, rel=1e-9) and alert["threshold"] == pytest.approx(trigger)
     applied = page.locator("ul.corrections-applied li")
     expect(applied).to_have_count(1)
     expect(applied).to_contain_text("DAP calibration factor ×1.2 of Philips Medical Systems Veradius Unity, in force")

@@ -24,7 +24,7 @@ from .derived import study_summaries
 from .db.models import DoseObject, ImagingOrder, Study
 from .db.states import mark_months_stale
 from .evaluate.evaluator import evaluate_studies
-from .evaluate.findings import Raised
+from .evaluate.findings import Evaluation
 from .notify.outbox import enqueue_alerts
 from .reconcile.his import apply_size_on_ingest
 from .reconcile.lists import matched_orders
@@ -39,7 +39,7 @@ class Batch:
     studies: list[Study]
     orders: dict[int, ImagingOrder] = field(default_factory=dict)  # study id -> its matched order ("orders")
     events: dict[int, dict] = field(default_factory=dict)  # event row id -> its record, made once ("sources")
-    raised: list[Raised] = field(default_factory=list)  # the new alerts ("alerts"), told by "notification"
+    evaluation: Evaluation = field(default_factory=Evaluation)  # "alerts": its new alerts are told by "notification"
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,13 @@ def statistics(batch: Batch) -> None:
 
 
 def alerts(batch: Batch) -> None:
-    """The enabled alert rules over the studies; the new alerts are kept for ``notification``."""
-    batch.raised = evaluate_studies(batch.session, batch.studies)
+    """The enabled alert rules over the studies; what they found is kept for ``notification`` (and the caller)."""
+    batch.evaluation = evaluate_studies(batch.session, batch.studies)
 
 
 def notification(batch: Batch) -> None:
     """The outbox messages of the new alerts (delivered later by :mod:`kerma.notify.poller`)."""
-    enqueue_alerts(batch.session, batch.raised)
+    enqueue_alerts(batch.session, batch.evaluation.raised)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -125,7 +125,7 @@ def reevaluate(session: Session, study_ids: list[int]) -> int:
     created = 0
     for start in range(0, len(study_ids), EVALUATION_CHUNK):
         batch = after_store(session, set(study_ids[start:start + EVALUATION_CHUNK]), EVALUATION)
-        created += len(batch.raised) if batch else 0
+        created += len(batch.evaluation.raised) if batch else 0
     return created
 
 

@@ -8,7 +8,13 @@ import { dataTable } from "../lib/table.js";
 import { params } from "../app.js";
 import { can } from "../lib/user.js";
 
-const recomputed = (answer) => `Saved; ${answer.recomputed_studies} studies recomputed (statistics and alerts follow).`;
+// what the change did: the studies recomputed and the alerts it raised, closed (no longer above their threshold) or reopened
+function recomputed(answer) {
+  const moved = [["raised", "raised"], ["closed", "closed as no longer above their threshold"], ["reopened", "reopened"]]
+    .filter(([k]) => answer.alerts?.[k]).map(([k, said]) => `${number(answer.alerts[k], 0)} ${said}`);
+  return `Saved; ${number(answer.recomputed_studies, 0)} studies recomputed (statistics and alerts follow)`
+    + (moved.length ? `; alerts: ${moved.join(", ")}.` : ".");
+}
 
 function factorForm(devices, kinds, current) {
   const input = (name, attributes = {}) => el("input", { name, ...attributes, value: current?.[name] ?? attributes.value ?? "" });

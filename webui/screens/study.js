@@ -23,7 +23,7 @@ function kindOf(data) {
   return kinds.has("ct") ? "ct" : kinds.has("projection") ? "projection" : kinds.has("radiopharmaceutical") ? "radiopharmaceutical" : "ct";
 }
 
-function eventColumns(events, series, kind) {
+function eventColumns(events, series, kind, factors) {
   const keys = [];
   for (const e of events) for (const [k, v] of Object.entries(e)) {
     if (v !== null && !HIDDEN.has(k) && typeof v !== "object" && !keys.includes(k)) keys.push(k);
@@ -33,7 +33,9 @@ function eventColumns(events, series, kind) {
   const columns = keys.map((k) => {
     const q = quantity(k);
     return { key: k, label: q ? heading(k) : label(k), title: describe(k), num: typeof events.find((e) => e[k] != null)?.[k] === "number",
-      sort: true, hidden: !preferred.includes(k), wide: k === "comment", render: (e) => (k.startsWith("datetime") || k.startsWith("administration_") ? dateTime(e[k]) : value(k, e[k])) };
+      sort: true, hidden: !preferred.includes(k), wide: k === "comment", value: (e) => e.corrected?.[k] ?? e[k],
+      render: (e) => (k.startsWith("datetime") || k.startsWith("administration_") ? dateTime(e[k])
+        : e.corrected?.[k] != null ? besideReported(k, e.corrected[k], e[k], factors) : value(k, e[k])) };
   });
   columns.unshift({ key: "index", label: "#", fixed: true, num: true, value: (e) => e.index });
   // an event read from image headers links to the series that holds its images, where Orthanc still has it
@@ -72,12 +74,11 @@ async function appliedFactors(applied) {
   });
 }
 
-// a total as its statistics use it and, where a factor corrected it, the factor and the value as the device reported it
-function correctedTotal(key, v, factors, uncorrected) {
+// a value as its statistics use it and, where a factor corrected it, the factor and the value as the device reported it
+function besideReported(key, v, raw, factors) {
   const mine = factors.filter((f) => f.quantities.includes(key));
-  const raw = reported(key, uncorrected);
   if (!mine.length || raw == null) return value(key, v);
-  return el("span", {}, value(key, v), el("span", { class: "reported muted" },
+  return el("span", { class: "corrected" }, value(key, v), el("span", { class: "reported muted" },
     ` (corrected ${mine.map((f) => `×${number(f.factor, 3)}`).join(", ")}; reported ${value(key, raw)})`));
 }
 
@@ -123,7 +124,7 @@ export async function study(uid) {
   dataTable({ caption: "Totals its statistics use", columns: [
     { key: "key", label: "Quantity", sort: true, render: (r) => explained(heading(r.key), describe(r.key)), value: (r) => label(r.key) },
     { key: "value", label: "Value", num: true, sort: true,
-      render: (r) => correctedTotal(r.key, r.value, factors, data.uncorrected_totals) },
+      render: (r) => besideReported(r.key, r.value, reported(r.key, data.uncorrected_totals), factors) },
   ], rows: totals, empty: "No dose total." }),
   factorsApplied(factors),
   derivedDoses(data.derived_doses),
@@ -156,8 +157,9 @@ export async function study(uid) {
     { key: "message", label: "Why", wide: true },
   ], rows: alerts.alerts, href: (a) => `#/alerts/${a.id}`, empty: "No alert for this study." })],
   el("h2", {}, `Irradiation events (${number(events.length, 0)})`),
-  dataTable({ id: `events-${kind}`, caption: "Every parameter the chosen source gives (choose them: Columns)",
-    columns: eventColumns(events, series, kind), rows: events, pageSize: 100, empty: "No irradiation event." }),
+  dataTable({ id: `events-${kind}`, caption: "Every parameter the chosen source gives (choose them: Columns)"
+      + (factors.length ? "; a corrected value with its factor and the value as reported" : ""),
+    columns: eventColumns(events, series, kind, factors), rows: events, pageSize: 100, empty: "No irradiation event." }),
   el("h2", {}, "Records by source"),
   el("ul", {}, Object.entries(data.records_by_source).map(([s, r]) => el("li", {}, `${source(s)}: ${number(r.event_count, 0)} event(s)`))),
   );

@@ -2,7 +2,8 @@
 
 A change re-resolves, re-classifies and re-evaluates every study the factor covers before and after it, in the
 request's transaction (as a mapping rule re-maps the history): its totals, its events' factors, its month's
-statistics (marked stale) and its alerts follow at once.
+statistics (marked stale) and its alerts follow at once (an alert the change brings under its threshold is closed
+with the reason, one it puts above gets raised: :mod:`kerma.corrections.alerts`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..access import PHYSICIST, VIEWER
 from ..correction_kinds import kinds
+from ..corrections.alerts import settle
 from ..corrections.coverage import covered_studies
 from ..corrections.factors import factor_of
 from ..db.models import CorrectionFactor, Device
@@ -87,7 +89,8 @@ def create_correction(ctx: Context, session: Session, request: Request):
     session.add(row)
     session.flush()
     audit.record(session, request.user, "correction_factor.create", "correction_factor", row.id, after=correction_json(row))
-    return {"correction": with_names(session, [correction_json(row)])[0], "recomputed_studies": _recompute(session, row)}
+    return {"correction": with_names(session, [correction_json(row)])[0],
+            **_recompute(session, row, _cause(row), request.user)}
 
 
 @route("PUT", r"corrections/(?P<id>\d+)", role=PHYSICIST)
@@ -103,7 +106,7 @@ def update_correction(ctx: Context, session: Session, request: Request):
     audit.record(session, request.user, "correction_factor.update", "correction_factor", row.id, before=before,
                  after=correction_json(row))
     return {"correction": with_names(session, [correction_json(row)])[0],
-            "recomputed_studies": _recompute(session, row, covered_before)}
+            **_recompute(session, row, _cause(row), request.user, covered_before)}
 
 
 @route("DELETE", r"corrections/(?P<id>\d+)", role=PHYSICIST)
@@ -114,7 +117,7 @@ def delete_correction(ctx: Context, session: Session, request: Request):
     session.delete(row)
     session.flush()
     audit.record(session, request.user, "correction_factor.delete", "correction_factor", before["id"], before=before)
-    return {"deleted": before["id"], "recomputed_studies": _refresh(session, covered)}
+    return {"deleted": before["id"], **_refresh(session, covered, f"{_cause(before)} was removed", request.user)}
 
 
 def _row(session: Session, request: Request) -> CorrectionFactor:
@@ -145,14 +148,26 @@ def _overlap(a: tuple, b: tuple) -> bool:
     return (a[0] is None or b[1] is None or a[0] <= b[1]) and (b[0] is None or a[1] is None or b[0] <= a[1])
 
 
-def _recompute(session: Session, row: CorrectionFactor, also: set[int] = frozenset()) -> int:
-    return _refresh(session, covered_studies(session, factor_of(row)) | set(also))
+def _cause(row: CorrectionFactor | dict) -> str:
+    """The change as an alert's comment names it: ``correction factor #3 (DAP calibration factor ×0.9, version 2)``."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return f"correction factor #{get('id')} ({kinds()[get('kind')].label} ×{get('factor'):g}, version {get('version')})"
 
 
-def _refresh(session: Session, study_ids: set[int]) -> int:
-    """Resolve, classify and evaluate the studies again (their month statistics are marked stale on the way)."""
+def _recompute(session: Session, row: CorrectionFactor, cause: str, actor: str | None, also: set[int] = frozenset()) -> dict:
+    return _refresh(session, covered_studies(session, factor_of(row)) | set(also), cause, actor)
+
+
+def _refresh(session: Session, study_ids: set[int], cause: str, actor: str | None) -> dict:
+    """Resolve, classify and evaluate the studies again (their month statistics are marked stale on the way), and
+    settle the alerts the change moved across their thresholds; how many studies, and what became of the alerts."""
     ordered = sorted(study_ids)
+    alerts = {"raised": 0, "closed": 0, "commented": 0, "reopened": 0}
     for start in range(0, len(ordered), RECOMPUTE_CHUNK):
-        after_store(session, set(ordered[start:start + RECOMPUTE_CHUNK]))
+        batch = after_store(session, set(ordered[start:start + RECOMPUTE_CHUNK]))
+        if batch is not None:
+            alerts["raised"] += len(batch.evaluation.raised)
+            for name, count in settle(session, batch.evaluation, cause, actor).items():
+                alerts[name] += count
         session.flush()
-    return len(ordered)
+    return {"recomputed_studies": len(ordered), "alerts": alerts}

@@ -3,7 +3,10 @@
 The ``alerts`` stage of :mod:`kerma.pipeline`, after each study is resolved and classified, inside the
 ingest transaction; its ``notification`` stage then puts the new alerts in the outbox: an alert and its
 outbox messages commit with the records that caused them, or not at all.  Re-evaluating a study finds its alerts again by (rule, study, subject) and adds
-nothing; a value that changed (an RDSR replacing a header estimate) is updated with a comment.
+nothing; a value that changed (an RDSR replacing a header estimate) is updated with a comment.  An alert of a kind
+that compares the study's own values with a fixed threshold (:data:`VALUE_KINDS`) that its rule no longer finds is
+returned as cleared, with the value its subject now has: what to do with it is the caller's (a correction factor
+closes it, :mod:`kerma.corrections.alerts`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from ..numbers import show
 from ..rule_rows import evaluable
 from . import achievable, cumulative, device_changes, dose_check, drift, expected_range, fluoro, significant_events, thresholds
 from .environment import Environment
-from .facts import StudyFacts, study_facts
-from .findings import Finding, Raised
+from .facts import LEVELS, StudyFacts, measured, study_facts
+from .findings import Cleared, Evaluation, Finding, Raised
 from .rules import AlertRuleError, RuleSpec, spec_of
 
 log = logging.getLogger("kerma.evaluate")
@@ -39,6 +42,10 @@ FINDERS = {
     "group_drl": (significant_events.find_group_exceedance, significant_events.ADVICE),
     "achievable": (achievable.find_against_achievable, achievable.ADVICE),
 }
+REEVALUATED_BY = "kerma"  # the author of the comment saying a re-evaluation changed an alert's value
+# kinds whose finding depends only on the study's values and the rule's threshold: not found again means below it
+# (not so a new device, a drift or a cumulative dose, which depend on the history at the time they fired)
+VALUE_KINDS = ("drl", "absolute", "expected_range", "fluoro_level")
 
 
 def enabled_rules(session: Session) -> list[RuleSpec]:
@@ -56,40 +63,62 @@ def _enabled(session: Session) -> tuple[list[RuleSpec], list[dict]]:
     return evaluable(rows, spec_of, AlertRuleError, "alert rule")
 
 
-def evaluate_studies(session: Session, studies: list[Study]) -> list[Raised]:
+def evaluate_studies(session: Session, studies: list[Study]) -> Evaluation:
     """Run every enabled rule over ``studies`` (resolved, classified, objects and events loaded).
 
     Returns
     -------
-    list of Raised
-        The alerts that are new (added to the session and flushed), each with its rule's roles to tell.
+    Evaluation
+        The alerts that are new (added to the session and flushed), each with its rule's roles to tell; the known
+        alerts found again; the known alerts of :data:`VALUE_KINDS` whose rule ran and no longer found them.
     """
     rules = [rule for rule in enabled_rules(session) if rule.kind in FINDERS] if studies else []  # not people's rules
+    out = Evaluation()
     if not rules:
-        return []
+        return out
     env = Environment(session)
     known = {(a.rule_id, a.study_id, a.subject): a
              for a in session.scalars(select(Alert).where(Alert.study_id.in_([s.id for s in studies])))}
-    new = []
+    found, facts_of = set(), {}
     for study in studies:
-        facts = study_facts(study)
+        facts = facts_of[study.id] = study_facts(study)
         for rule in rules:
             if not rule.applies_to(facts):
                 continue
-            for finding in _findings(rule, facts, env):
-                alert = known.get((rule.id, facts.id, finding.subject))
+            findings = _findings(rule, facts, env)
+            if findings is None:
+                continue
+            found.add((rule.id, facts.id))
+            for finding in findings:
+                key = (rule.id, facts.id, finding.subject)
+                alert = known.get(key)
+                found.add(key)
                 if alert is None:
                     alert = _alert(rule, facts, finding)
                     session.add(alert)
-                    known[(rule.id, facts.id, finding.subject)] = alert
-                    new.append(Raised(alert, rule.notify_roles))
-                elif finding.value is not None and alert.value != finding.value:
+                    known[key] = alert
+                    out.raised.append(Raised(alert, rule.notify_roles))
+                    continue
+                if finding.value is not None and alert.value != finding.value:
                     _revalue(alert, finding)
+                out.again.append(alert)
+    out.cleared = [Cleared(alert, now_value(facts_of[alert.study_id], alert)) for key, alert in known.items()
+                   if alert.kind in VALUE_KINDS and key not in found and key[:2] in found]
     session.flush()
-    return new
+    return out
 
 
-def _findings(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding]:
+def now_value(facts: StudyFacts, alert: Alert) -> float | None:
+    """The value the alert's subject (``exam:<quantity>``, ``event:<key>:<quantity>...``) has in the study now."""
+    level = {"exam": "exam", "event": "exposure", "series": "series"}.get(alert.subject.split(":", 1)[0])
+    if level not in LEVELS or not alert.quantity:
+        return None
+    return next((m.value for m in measured(facts, alert.quantity, level)
+                 if alert.subject.startswith(f"{m.subject}:{alert.quantity}")), None)
+
+
+def _findings(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Finding] | None:
+    """The rule's findings on the study; None when the rule failed (then nothing is known about it)."""
     find, _ = FINDERS[rule.kind]
     try:
         return find(rule, facts, env)
@@ -97,7 +126,7 @@ def _findings(rule: RuleSpec, facts: StudyFacts, env: Environment) -> list[Findi
         raise  # the database is in trouble: the ingest batch is retried as a whole
     except Exception as exc:  # a rule that cannot be evaluated must not stop dose ingestion
         log.error("alert rule %d (%s) failed on study %d: %s: %s", rule.id, rule.kind, facts.id, type(exc).__name__, exc)
-        return []
+        return None
 
 
 def _alert(rule: RuleSpec, facts: StudyFacts, finding: Finding) -> Alert:
@@ -112,7 +141,7 @@ def _alert(rule: RuleSpec, facts: StudyFacts, finding: Finding) -> Alert:
 
 def _revalue(alert: Alert, finding: Finding) -> None:
     before = show(alert.value, alert.quantity) if alert.quantity and alert.value is not None else alert.value
-    alert.comments.append(AlertComment(author="kerma", text=(
+    alert.comments.append(AlertComment(author=REEVALUATED_BY, text=(
         f"Re-evaluated after the study's records changed: {before} → {show(finding.value, finding.quantity)}.")))
     alert.value, alert.threshold, alert.reason = finding.value, finding.threshold, finding.reason
     alert.reference = finding.reference or None

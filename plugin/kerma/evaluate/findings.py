@@ -1,5 +1,5 @@
 """What a rule kind's finder returns when a rule fires (the value, what it was compared with, and why, in words), and what an
-evaluation returns: the new alerts, each with whom its rule tells."""
+evaluation returns: the new alerts, each with whom its rule tells, the known ones found again and those no longer found."""
 
 from __future__ import annotations
 
@@ -40,6 +40,24 @@ class Raised:
     alert: "Alert"
     roles: tuple[str, ...]  # the rule's notify_roles
     site: str | None = None  # an alert on a person: the person's site (a study's is its institution)
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """A known alert whose value no longer crosses its threshold when its study is evaluated again, with the value
+    its subject now has (None when the study no longer has it)."""
+
+    alert: "Alert"
+    value: float | None
+
+
+@dataclass
+class Evaluation:
+    """What evaluating studies again found: new alerts, known ones that fired again, known ones that no longer do."""
+
+    raised: list[Raised] = field(default_factory=list)
+    again: list["Alert"] = field(default_factory=list)
+    cleared: list[Cleared] = field(default_factory=list)
 
 
 def where(m: Measured) -> str:
