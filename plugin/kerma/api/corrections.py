@@ -3,7 +3,7 @@
 A change re-resolves, re-classifies and re-evaluates every study the factor covers before and after it, in the
 request's transaction (as a mapping rule re-maps the history): its totals, its events' factors, its month's
 statistics (marked stale) and its alerts follow at once (an alert the change brings under its threshold is closed
-with the reason, one it puts above gets raised: :mod:`kerma.corrections.alerts`).
+with the reason, one it puts above gets raised: :mod:`kerma.evaluate.settle`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..access import PHYSICIST, VIEWER
 from ..correction_kinds import kinds
-from ..corrections.alerts import settle
+from ..evaluate.settle import settle
 from ..corrections.coverage import covered_studies
 from ..corrections.factors import factor_of
 from ..db.models import CorrectionFactor, Device

@@ -6,7 +6,7 @@ outbox messages commit with the records that caused them, or not at all.  Re-eva
 nothing; a value that changed (an RDSR replacing a header estimate) is updated with a comment.  An alert of a kind
 that compares the study's own values with a fixed threshold (:data:`VALUE_KINDS`) that its rule no longer finds is
 returned as cleared, with the value its subject now has: what to do with it is the caller's (a correction factor
-closes it, :mod:`kerma.corrections.alerts`).
+closes it, :mod:`kerma.evaluate.settle`).
 """
 
 from __future__ import annotations

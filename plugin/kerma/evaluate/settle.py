@@ -12,10 +12,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..db.models import Alert
-from ..evaluate.evaluator import REEVALUATED_BY
-from ..evaluate.findings import Evaluation
-from ..evaluate.review import act, comment_on
 from ..numbers import show
+from .evaluator import REEVALUATED_BY
+from .findings import Evaluation
+from .review import act, comment_on
 
 CLOSED = "Closed automatically: "  # how the comment of an alert a correction closed begins (reopening looks for it)
 CLEARED = "No longer "  # how the note on an alert already justified or closed begins
