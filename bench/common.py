@@ -46,7 +46,7 @@ def percentile(values, q):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def start_orthanc(workdir: Path, with_kerma: bool, kerma_config: dict | None = None) -> OrthancProcess:
+def start_orthanc(workdir: Path, with_kerma: bool, kerma_config: dict | None = None, tree: Path = REPO) -> OrthancProcess:
     """Start a fresh Orthanc on free ports, storage in ``workdir``.
 
     Parameters
@@ -58,10 +58,12 @@ def start_orthanc(workdir: Path, with_kerma: bool, kerma_config: dict | None = N
         (``"Plugins": []``), i.e. Orthanc alone.
     kerma_config : dict, optional
         Settings of the configuration (``{"Kerma.Dosimetry": False}``), with Kerma.
+    tree : Path
+        The source tree whose plugin runs: this checkout, or an older revision unpacked by ``run.py --before``.
     """
     extra = dict(kerma_config or {}) if with_kerma else {"Plugins": []}
     orthanc = OrthancProcess(workdir, free_port(), free_port(), f"sqlite:///{workdir}/kerma.sqlite",
-                             auth=AUTH, extra_config=extra)
+                             auth=AUTH, extra_config=extra, repo=tree)
     return orthanc.start(timeout=180)  # a busy machine takes its time to create the schema
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from common import CORPUS, HIGHLIGHT, median
+from extractor import extract_seconds
 
 # OpenREM 1.0.0b3 importing the 41 RDSRs of its own test suite, as reported in the issue (another machine).
 OPENREM = {
@@ -18,18 +19,6 @@ OPENREM = {
     "dcm2json_azurion_s": 0.31,
     "naive_pydicom_walk_s": 1.8,
 }
-
-
-def _kerma_seconds(data: bytes, repeats: int) -> float:
-    from kerma.extract import extract
-
-    extract(data)  # warm: imports, concept tables, caches
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        extract(data)
-        times.append(time.perf_counter() - started)
-    return median(times)
 
 
 def _dcm2json_seconds(path: Path, repeats: int) -> tuple[float | None, str | None]:
@@ -59,7 +48,7 @@ def extraction(reports: list[Path], repeats: int, dcm2json_repeats: int, say=pri
     """Time ``kerma.extract.extract`` and ``dcm2json`` on every report; per file and in total."""
     rows = []
     for path in reports:
-        kerma = _kerma_seconds(path.read_bytes(), repeats)
+        kerma = extract_seconds(path.read_bytes(), repeats)
         dcm2json, error = _dcm2json_seconds(path, dcm2json_repeats)
         rows.append({
             "file": str(path.relative_to(CORPUS)),

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import AUTH, CALLING_AET, median, percentile, start_orthanc, wait_for
+from common import AUTH, CALLING_AET, REPO, median, percentile, start_orthanc, wait_for
 from support.dimse import responses_to_sender  # noqa: E402  (tests/support, on the path through common)
 
 # storescu logs through log4cplus; this layout stamps each line with epoch seconds.milliseconds.
@@ -77,15 +77,16 @@ def _health(session, url, errors: list | None = None):
 
 
 def one_run(kind: str, paths: list[Path], expected_ok: int, workroot: Path, log_config: Path,
-            e2e_timeout: float = 300.0, check=None, kerma_config: dict | None = None) -> dict:
-    """One fresh Orthanc (``kind`` = "alone", else Kerma with ``kerma_config``), one storescu of the batch, figures.
+            e2e_timeout: float = 300.0, check=None, kerma_config: dict | None = None, tree: Path = REPO) -> dict:
+    """One fresh Orthanc (``kind`` = "alone", else Kerma of ``tree`` with ``kerma_config``), one storescu of the batch,
+    figures.
 
     ``expected_ok``: how many ``ok`` dose records Kerma must end up with.  ``check(session, url)``
     (Kerma runs only, after the end-to-end time is taken): a dict merged into the result; its
     ``check_ok`` (if any) must be true for the run to count as complete.
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=workroot))
-    orthanc = start_orthanc(workdir, with_kerma=(kind != "alone"), kerma_config=kerma_config)
+    orthanc = start_orthanc(workdir, with_kerma=(kind != "alone"), kerma_config=kerma_config, tree=tree)
     try:
         session = orthanc.session()
         result = storescu(paths, orthanc.dicom_port, log_config)
@@ -151,48 +152,68 @@ def _kerma_text(r: dict) -> str:
 
 
 def ingestion(paths: list[Path], expected_ok: int, runs: int, workroot: Path, say=print, check=None,
-              e2e_timeout: float = 300.0) -> dict:
+              e2e_timeout: float = 300.0, before: tuple[Path, int] | None = None) -> dict:
     """(a) and (d): ``runs`` interleaved pairs (alone, kerma, alone, kerma, ...), medians and ratios.
 
-    ``expected_ok`` and ``check``: see :func:`one_run`.
+    ``expected_ok`` and ``check``: see :func:`one_run`.  ``before`` (``run.py --before``): the source tree of an older
+    revision and the ``ok`` records it must write; each round then runs alone, before and kerma (the last two in turn
+    first), and ``summary["before"]`` holds the before runs' figures against the same alone runs.
     """
     log_config = workroot / "storescu-log.cfg"
     log_config.write_text(LOG_CONFIG)
+    setups = {"alone": (REPO, expected_ok), "kerma": (REPO, expected_ok)}
+    if before:
+        setups["before"] = before
     results = []
     for i in range(runs):
-        for kind in ("alone", "kerma"):
-            r = one_run(kind, paths, expected_ok, workroot, log_config, e2e_timeout=e2e_timeout, check=check)
-            say(f"  run {i + 1}/{runs} {kind:5s}: {r['rate'] or 0:.0f} inst/s in association "
+        # before and after take turns at going first, so that a drifting load hits both
+        kinds = ("alone", "kerma") if not before else ("alone", "before", "kerma") if i % 2 == 0 else ("alone", "kerma", "before")
+        for kind in kinds:
+            tree, ok = setups[kind]
+            r = one_run(kind, paths, ok, workroot, log_config, e2e_timeout=e2e_timeout, check=check, tree=tree)
+            say(f"  run {i + 1}/{runs} {kind:6s}: {r['rate'] or 0:.0f} inst/s in association "
                 f"({_s(r['assoc_s'])}, process {r['wall_s']:.2f} s){_kerma_text(r)}{'' if r['ok'] else '  [INCOMPLETE]'}")
             results.append(r)
     alone = [r for r in results if r["kind"] == "alone"]
-    kerma = [r for r in results if r["kind"] == "kerma"]
     summary = {
         "instances": len(paths),
         "expected_ok": expected_ok,
         "runs_per_setup": runs,
-        "all_runs_complete": all(r["ok"] for r in results),
         "alone_rate": median([r["rate"] for r in alone if r["rate"]]),
-        "kerma_rate": median([r["rate"] for r in kerma if r["rate"]]),
         "alone_wall_s": median([r["wall_s"] for r in alone]),
+        **_kerma_figures(len(paths), alone, [r for r in results if r["kind"] == "kerma"]),
+        "runs": results,
+    }
+    if before:
+        summary["before"] = {"expected_ok": before[1],
+                             **_kerma_figures(len(paths), alone, [r for r in results if r["kind"] == "before"])}
+    return summary
+
+
+def _kerma_figures(n: int, alone: list[dict], kerma: list[dict]) -> dict:
+    """Medians and ratios of one Kerma setup's runs against the alone runs of the same rounds."""
+    alone_rate, alone_wall = median([r["rate"] for r in alone if r["rate"]]), median([r["wall_s"] for r in alone])
+    figures = {
+        "all_runs_complete": all(r["ok"] for r in alone + kerma),
+        "kerma_rate": median([r["rate"] for r in kerma if r["rate"]]),
         "kerma_wall_s": median([r["wall_s"] for r in kerma]),
         "kerma_e2e_s": median([r["e2e_s"] for r in kerma if r["e2e_s"] is not None]),
         "kerma_records_s": median([r["records_s"] for r in kerma if r["records_s"] is not None]),
         "kerma_timeouts": sum(1 for r in kerma if r.get("timeout")),
-        "runs": results,
     }
-    summary["ratio_cstore"] = summary["kerma_rate"] / summary["alone_rate"]
+    figures["ratio_cstore"] = figures["kerma_rate"] / alone_rate
     # end to end: Orthanc alone is done when storescu is; Kerma when the last record is written
-    summary["ratio_e2e"] = summary["alone_wall_s"] / summary["kerma_e2e_s"] if summary["kerma_e2e_s"] else 0.0
-    summary["kerma_e2e_rate"] = len(paths) / summary["kerma_e2e_s"] if summary["kerma_e2e_s"] else 0.0
-    # the same ratio per interleaved pair, to show the spread
-    summary["pair_ratios_cstore"] = [k["rate"] / a["rate"] for a, k in zip(alone, kerma) if a["rate"] and k["rate"]]
-    return summary
+    figures["ratio_e2e"] = alone_wall / figures["kerma_e2e_s"] if figures["kerma_e2e_s"] else 0.0
+    figures["kerma_e2e_rate"] = n / figures["kerma_e2e_s"] if figures["kerma_e2e_s"] else 0.0
+    # the same ratio per round, to show the spread
+    figures["pair_ratios_cstore"] = [k["rate"] / a["rate"] for a, k in zip(alone, kerma) if a["rate"] and k["rate"]]
+    return figures
 
 
-def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: float = 60.0, say=print) -> dict:
-    """(b): C-STORE RDSRs one at a time over one association; after each C-STORE response, poll
-    GET /kerma/api/studies/<StudyInstanceUID> every ``poll`` s until it answers 200.
+def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: float = 60.0, say=print,
+            tree: Path = REPO) -> dict:
+    """(b): C-STORE RDSRs one at a time over one association into a Kerma of ``tree``; after each C-STORE response,
+    poll GET /kerma/api/studies/<StudyInstanceUID> every ``poll`` s until it answers 200.
 
     ``files[0]`` is a warm-up (first SQLAlchemy queries, first REST call) reported apart, not counted.
     """
@@ -200,7 +221,7 @@ def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: floa
     from pynetdicom import AE, build_context
 
     workdir = Path(tempfile.mkdtemp(prefix="latency-", dir=workroot))
-    orthanc = start_orthanc(workdir, with_kerma=True)
+    orthanc = start_orthanc(workdir, with_kerma=True, tree=tree)
     try:
         session = orthanc.session()
         syntaxes = {}
@@ -241,10 +262,18 @@ def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: floa
     finally:
         orthanc.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    warm, counted = samples[0], samples[1:]
+    summary = latency_figures(samples[1:], poll)
+    summary["warmup"] = samples[0]
+    say(f"  {summary['files']} files: p50 {summary['p50_s'] * 1000:.0f} ms, p99 {summary['p99_s'] * 1000:.0f} ms, "
+        f"max {summary['max_s'] * 1000:.0f} ms ({summary['slowest'][0]['source']})")
+    return summary
+
+
+def latency_figures(counted: list[dict], poll: float) -> dict:
+    """Percentiles of (b)'s samples (of one run, or of several pooled by ``run.py --before``) and the slowest five."""
     values = [s["latency_s"] for s in counted if s["latency_s"] is not None]
     slowest = sorted((s for s in counted if s["latency_s"] is not None), key=lambda s: -s["latency_s"])[:5]
-    summary = {
+    return {
         "files": len(counted),
         "timeouts": sum(1 for s in counted if s["latency_s"] is None),
         "bad_status": sum(1 for s in counted if s["status"] != 0),
@@ -254,13 +283,9 @@ def latency(files: list[dict], workroot: Path, poll: float = 0.01, timeout: floa
         "p99_s": percentile(values, 99),
         "max_s": max(values) if values else None,
         "cstore_p50_s": median([s["cstore_s"] for s in counted]),
-        "warmup": warm,
         "slowest": slowest,
         "samples": counted,
     }
-    say(f"  {len(counted)} files: p50 {summary['p50_s'] * 1000:.0f} ms, p99 {summary['p99_s'] * 1000:.0f} ms, "
-        f"max {summary['max_s'] * 1000:.0f} ms ({slowest[0]['source']})")
-    return summary
 
 
 def study_check(study_uid: str, slices: int):

@@ -2,6 +2,7 @@
 """Kerma benchmark: ingestion rate, store-to-record latency, extraction time. Not a test: it reports.
 
     .venv/bin/python bench/run.py [--quick] [--only a|b|c|d|e|f|h|k|n|o|p|q|s] [--json out.json]
+    .venv/bin/python bench/run.py --before REV [--quick] [--only a|b|c]   # (a), (b), (c) at REV and now, side by side
 
 (a) C-STORE rate of Orthanc alone vs Orthanc + Kerma (mixed CT + RDSR batch, DCMTK storescu, interleaved runs)
 (b) store-to-record latency p50/p99 (pynetdicom, one RDSR at a time, poll the study's record every 10 ms)
@@ -77,12 +78,19 @@ def run_a(args, workroot: Path) -> dict:
     runs = args.runs or runs
     log(f"(a) building {n_ct} CT + {n_rdsr} RDSR copies ...")
     paths = mixed_batch(workroot / "batch", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
-    # the ok records Kerma must write: the CT image carries CTDIvol (a header record per copy) since header extraction
-    ct_ok = extract(CT_IMAGE.read_bytes())["status"] == "ok"
-    rdsr_ok = [extract(p.read_bytes())["status"] == "ok" for p in BATCH_RDSRS]
-    expected_ok = n_ct * ct_ok + sum(rdsr_ok[i % len(rdsr_ok)] for i in range(n_rdsr))
-    log(f"(a) {runs} interleaved run(s) per setup, fresh Orthanc storage each run; {expected_ok} ok records expected")
-    result = ingestion(paths, expected_ok, runs, workroot, say=log)
+
+    def ok_records(ok: dict[Path, bool]) -> int:
+        """The ok records Kerma must write: the CT image carries CTDIvol (a header record per copy) since header
+        extraction."""
+        return n_ct * ok[CT_IMAGE] + sum(ok[BATCH_RDSRS[i % len(BATCH_RDSRS)]] for i in range(n_rdsr))
+    expected_ok = ok_records({p: extract(p.read_bytes())["status"] == "ok" for p in (CT_IMAGE, *BATCH_RDSRS)})
+    before = None
+    if args.before_tree:
+        from before import expected_ok as before_ok
+        before = (args.before_tree, ok_records(before_ok(args.before_tree, [CT_IMAGE, *BATCH_RDSRS])))
+    log(f"(a) {runs} interleaved run(s) per setup, fresh Orthanc storage each run; {expected_ok} ok records expected"
+        + (f" ({before[1]} before)" if before else ""))
+    result = ingestion(paths, expected_ok, runs, workroot, say=log, before=before)
     result["batch"] = {"instances": len(paths), "rdsr": n_rdsr, "ct": n_ct}
     result["ct_image"] = CT_IMAGE.name
     result["rdsr_sources"] = [p.name for p in BATCH_RDSRS]
@@ -123,6 +131,10 @@ def run_b(args, workroot: Path) -> dict:
     count = 20 if args.quick else 100
     log(f"(b) {count} RDSRs (+1 warm-up) one at a time, polling every 10 ms")
     files = rdsr_copies(workroot / "latency", dose_reports(), count + 1)
+    if args.before_tree:
+        from before import latency_pairs
+
+        return latency_pairs(files, workroot, args.runs or (1 if args.quick else 2), args.before_tree, say=log)
     return latency(files, workroot, say=log)
 
 
@@ -131,6 +143,11 @@ def run_c(args, workroot: Path) -> dict:
 
     repeats, d_repeats = (3, 1) if args.quick else (7, 3)
     reports = dose_reports()
+    if args.before_tree:
+        from before import extraction_pairs
+
+        log(f"(c) {len(reports)} corpus RDSRs, x{repeats} (warm) before and after, file by file")
+        return extraction_pairs(reports, repeats, args.before_tree, say=log)
     log(f"(c) {len(reports)} corpus RDSRs, kerma x{repeats} (warm), dcm2json x{d_repeats}")
     return extraction(reports, repeats, d_repeats, say=log)
 
@@ -369,6 +386,7 @@ def targets(summary: dict) -> list[tuple[str, str, str, str]]:
         t = TARGETS["extraction_speedup_min"]
         rows.append((f"corpus extraction >= {t:g}x faster than OpenREM's 50 s", f"{c['speedup_vs_openrem_total']:.0f}x",
                      verdict(c["speedup_vs_openrem_total"] >= t), f"{c['files']} files here vs OpenREM's 41"))
+    if c and "dcm2json_failed" in c:  # not timed by --before
         t = TARGETS["dcm2json_ratio_max"]
         compared = c["files"] - len(c["dcm2json_failed"])
         rows.append((f"per file <= {t:g}x dcm2json", f"max {c['max_ratio']:.2f}x", verdict(c["max_ratio"] <= t),
@@ -419,16 +437,28 @@ def main(argv=None) -> int:
     p.add_argument("--ocr-screens", type=int, help="(o): screens per engine (default 500, --quick 40 glyph / 20 tesseract)")
     p.add_argument("--mutants", type=int, help="(f): mutants to extract (default 100,000, --quick 5,000)")
     p.add_argument("--seed", type=int, default=20261202, help="(f): seed of the mutants (default 20261202)")
-    p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1)")
+    p.add_argument("--runs", type=int, help="(a) and (d): interleaved runs per setup (default 3, --quick 1); (b) with "
+                   "--before: latency runs per side (default 2, --quick 1)")
+    p.add_argument("--before", metavar="REV", help="(a), (b) and (c) for the code at git revision REV too, interleaved "
+                   "with this working tree's in the same run, and printed side by side")
     p.add_argument("--json", type=Path, help="write the summary (all raw runs and samples) to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder with the generated DICOM copies")
     args = p.parse_args(argv)
-    parts = args.only or ["a", "b", "c", "d", "e", "k", "n"]
+    parts = args.only or (["a", "b", "c"] if args.before else ["a", "b", "c", "d", "e", "k", "n"])
+    if args.before and set(parts) - {"a", "b", "c"}:
+        p.error("--before compares (a), (b) and (c) only")
 
     summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "machine": machine(),
                "targets": TARGETS}
     workroot = Path(tempfile.mkdtemp(prefix="kerma-bench-"))
+    args.before_tree = None
     try:
+        if args.before:
+            from before import unpack
+
+            summary["before"] = unpack(args.before, workroot / "before")
+            args.before_tree = Path(summary["before"]["tree"])
+            log(f"before: {summary['before']['described']}")
         for part, fn in (("c", run_c), ("e", run_e), ("k", run_k), ("n", run_n), ("b", run_b), ("a", run_a), ("p", run_p), ("q", run_q), ("d", run_d), ("h", run_h),
                          ("o", run_o), ("f", run_f), ("s", run_s)):  # cheapest first
             if part in parts:
@@ -442,8 +472,11 @@ def main(argv=None) -> int:
     print(f"Kerma benchmark{' (--quick)' if args.quick else ''}, {summary['started']}, "
           f"{summary['machine']['cpus']} CPUs, load avg at start {summary['machine']['load_avg'][0]:.2f}")
     for part, show in (("a", print_a), ("p", print_p), ("b", print_b), ("c", print_c), ("d", print_d), ("e", print_e)):
-        if part in summary:
+        if part in summary and not (part == "c" and args.before):  # --before's (c) has no dcm2json: shown below
             show(summary[part])
+    if args.before:
+        from before import show as print_before
+        print_before(summary)
     if "h" in summary:
         from hl7 import show as print_h
         print_h(summary["h"])

@@ -27,7 +27,6 @@ from .dimse import responses_to_sender
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORTHANC = "/usr/sbin/Orthanc"
-MAKE_CONFIG = os.path.join(REPO, "scripts", "make_config.py")
 
 # Dose SR classes that storescu and some defaults leave out; always proposed.
 DOSE_SR_SOP_CLASSES = [
@@ -82,15 +81,19 @@ def venv_site_packages():
 
 class OrthancProcess:
     def __init__(self, workdir, http_port, dicom_port, database_url, auth=("kerma", "kerma"),
-                 python_script=None, aet="ORTHANC", extra_config=None, modalities=(CALLING_AET + "@127.0.0.1",)):
+                 python_script=None, aet="ORTHANC", extra_config=None, modalities=(CALLING_AET + "@127.0.0.1",),
+                 repo=REPO):
         """extra_config: {"StableAge": 1, "Kerma.Something": 2} -> make_config.py --set KEY=JSON.
-        modalities: the calling AEs allowed to store, "AET@HOST[:PORT]" -> make_config.py --modality."""
+        modalities: the calling AEs allowed to store, "AET@HOST[:PORT]" -> make_config.py --modality.
+        repo: the source tree whose plugin, migrations and make_config.py run (bench/run.py --before: an older
+        revision's, unpacked); the Python packages are this checkout's .venv either way."""
         self.workdir = os.path.abspath(str(workdir))
         self.http_port = int(http_port)
         self.dicom_port = int(dicom_port)
         self.database_url = database_url
         self.auth = tuple(auth)
-        self.python_script = os.path.abspath(python_script or os.path.join(REPO, "plugin", "entry.py"))
+        self.repo = os.path.abspath(str(repo))
+        self.python_script = os.path.abspath(python_script or os.path.join(self.repo, "plugin", "entry.py"))
         self.aet = aet
         self.extra_config = dict(extra_config or {})
         self.modalities = tuple(modalities)
@@ -111,7 +114,7 @@ class OrthancProcess:
         return s
 
     def write_config(self):
-        cmd = [sys.executable, MAKE_CONFIG, self.config_dir,
+        cmd = [sys.executable, os.path.join(self.repo, "scripts", "make_config.py"), self.config_dir,
                "--http-port", str(self.http_port), "--dicom-port", str(self.dicom_port),
                "--storage-dir", os.path.join(self.workdir, "orthanc-data"),
                "--database-url", self.database_url, "--python-script", self.python_script,
@@ -131,7 +134,7 @@ class OrthancProcess:
         self.write_config()
         env = dict(os.environ)
         env["TCP_NODELAY"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join([venv_site_packages(), os.path.join(REPO, "plugin")])
+        env["PYTHONPATH"] = os.pathsep.join([venv_site_packages(), os.path.join(self.repo, "plugin")])
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen([ORTHANC, self.config_dir], cwd=self.workdir, env=env,
                                         stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
