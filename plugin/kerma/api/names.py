@@ -12,12 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Device, StandardExam
-
-
-def device_label(device: Device) -> str:
-    """How a person calls the device: its station name, else manufacturer and model, else its serial number."""
-    maker = " ".join(p for p in (device.manufacturer, device.model) if p)
-    return device.station_name or maker or device.serial_number or device.device_observer_uid or "unnamed device"
+from ..db.names import device_label
 
 
 def exam_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:

@@ -13,8 +13,8 @@ from ..access import VIEWER
 from ..correction_kinds import event_columns
 from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import event as event_fields
-from ..stats import compliance, scatter, tables
-from .export import rows_answer
+from ..stats import compliance, pages, scatter, tables
+from .export import ExportQuery, rows_answer
 from .his import ordered
 from .names import with_names
 from .router import ApiError, Context, Request, route
@@ -49,11 +49,49 @@ def _quantity_query(request: Request) -> QuantityQuery:
     return q
 
 
+class PageQuery(Query):
+    limit: Annotated[int, Field(ge=1, le=10000)] = 100
+    offset: Offset = 0
+    order: Order = "asc"
+
+    def page(self, request: Request) -> pages.Page:
+        """The page asked for; a CSV export is every row, in that order."""
+        every = query(request, ExportQuery).format == "csv"
+        return pages.Page(None if every else self.limit, 0 if every else self.offset, self.sort, self.order)
+
+
+class StatisticsQuery(QuantityQuery, PageQuery):
+    sort: sort_field(pages.STATISTICS_SORTS) = "standard_exam"
+    above_drl: Flag = False  # only the rows whose median is above their DRL
+
+
 @route("GET", r"statistics", role=VIEWER)
 def statistics(ctx: Context, session: Session, request: Request):
-    q = _quantity_query(request)
-    rows = with_names(session, tables.median_table(session, q.quantity, q.filters(), q.period, by_device=q.by_device))
-    return rows_answer(ctx, request, "statistics", rows, {"quantity": q.quantity, "level": quantities.level_of(q.quantity)})
+    """The statistics table per standard exam × device × period a page at a time (``limit``, ``offset``, ``sort``,
+    ``order``; ``total``: its rows), sorted by the database over the kept rows (kerma.stats.pages); as CSV every row."""
+    _quantity_query(request)
+    q = query(request, StatisticsQuery)
+    page = q.page(request)
+    rows, total = pages.statistics_page(session, q.quantity, q.filters(), q.period, q.by_device, page, q.above_drl)
+    return rows_answer(ctx, request, "statistics", with_names(session, rows),
+                       {"quantity": q.quantity, "level": quantities.level_of(q.quantity), "total": total,
+                        "limit": page.limit, "offset": page.offset, "sort": page.sort, "order": page.order})
+
+
+class ChartQuery(QuantityQuery):
+    exams: Annotated[int, Field(ge=1, le=20)] = 4
+
+
+@route("GET", r"statistics/charts", role=VIEWER)
+def statistics_charts(ctx: Context, session: Session, request: Request):
+    """What the statistics page draws: the ``exams`` standard exams with the most values (or the one asked for), each
+    with its median and spread per device and period and the DRL in force (kerma.stats.tables.charted)."""
+    _quantity_query(request)
+    q = query(request, ChartQuery)
+    charts, exams = tables.charted(session, q.quantity, q.filters(), q.period, q.exams)
+    for chart in charts:
+        with_names(session, chart["series"])
+    return {"quantity": q.quantity, "period": q.period, "exams": exams, "charts": charts}
 
 
 class AboveQuery(QuantityQuery):
@@ -73,22 +111,25 @@ def above_drl(ctx: Context, session: Session, request: Request):
                        {"quantity": q.quantity, "limit": q.limit, "offset": q.offset, "more": len(rows) > q.limit})
 
 
-class ComplianceQuery(FilterQuery):
+class ComplianceQuery(FilterQuery, PageQuery):
     period: Literal[tables.PERIODS] = "quarter"
     quantity: text(64, nonempty=True) | None = None
     status: choices(compliance.STATUSES) = ()
+    sort: sort_field(pages.COMPLIANCE_SORTS) = "status"
 
 
 @route("GET", r"statistics/compliance", role=VIEWER)
 def drl_compliance(ctx: Context, session: Session, request: Request):
     """Per standard exam × device × period and quantity with a DRL: n, median, 75th percentile, the DRL in force,
-    both ratios and the red/amber/green status (kerma.stats.compliance), worst first."""
+    both ratios and the red/amber/green status (kerma.stats.compliance), a page at a time (worst first unless
+    ``sort`` says otherwise; ``total``, and ``counts`` per status), read from the kept rows (kerma.stats.pages)."""
     q = query(request, ComplianceQuery)
-    rows = compliance.compliance(session, q.filters(), q.period, {q.quantity} if q.quantity else None)
-    if q.status:
-        rows = [r for r in rows if r["status"] in q.status]
+    page = q.page(request)
+    rows, total, counts = pages.compliance_page(session, q.filters(), q.period, {q.quantity} if q.quantity else None,
+                                                q.status, page)
     return rows_answer(ctx, request, "compliance", with_names(session, rows),
-                       {"period": q.period, "statuses": list(compliance.STATUSES)})
+                       {"period": q.period, "statuses": list(compliance.STATUSES), "counts": counts, "total": total,
+                        "limit": page.limit, "offset": page.offset, "sort": page.sort, "order": page.order})
 
 
 @route("GET", r"statistics/trend", role=VIEWER)

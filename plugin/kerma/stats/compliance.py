@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -62,31 +63,40 @@ def _month_end(year: int, month: int) -> dt.date:
 def compliance(session: Session, filters: tables.Filters, period: str = "quarter",
                quantities: set[str] | None = None) -> list[dict]:
     """The compliance rows for ``filters``: every quantity with an active DRL (or those of ``quantities``), each
-    exam × device × period × DRL with n, median, 75th percentile, both ratios and the status; worst first
-    (status, then median / DRL from the highest).  ``period_from`` and ``period_to`` bound each row's period within
-    the filters' dates (for the drill-down to the examinations above the DRL)."""
-    wanted = {level.quantity for level in active_levels(session)}
-    if quantities is not None:
-        wanted &= quantities
-    rows = []
-    for quantity in sorted(wanted):
-        for row in tables.median_table(session, quantity, filters, period, by_device=True):
-            drl = row["drl"]
-            if drl is None or row["median"] is None:
-                continue
-            first, last = period_bounds(row["period"])
-            if filters.date_from and (first is None or first < filters.date_from):
-                first = filters.date_from
-            if filters.date_to and (last is None or last > filters.date_to):
-                last = filters.date_to
-            rows.append({
-                "standard_exam_id": row["standard_exam_id"], "standard_exam": row["standard_exam"],
-                "device_id": row["device_id"], "period": row["period"],
-                "period_from": first.isoformat() if first else None, "period_to": last.isoformat() if last else None,
-                "quantity": quantity, "patient_group": drl["patient_group"], "n": row["n"],
-                "few_values": row["n"] < ENOUGH_VALUES, "median": row["median"],
-                "p75": row["p75"], "drl": drl, "drl_value_id": row["drl_value_id"],
-                "median_over_drl": row["median"] / drl["value"], "p75_over_drl": row["p75"] / drl["value"],
-                "status": status(row["median"], row["p75"], drl["value"]),
-            })
+    exam × device × period × DRL with n, median, 75th percentile, both ratios and the status (:func:`row_of`); worst
+    first (status, then median / DRL from the highest)."""
+    rows = [r for quantity in sorted(compared(session, quantities))
+            for r in map(partial(row_of, filters=filters), tables.median_table(session, quantity, filters, period))
+            if r is not None]
     return sorted(rows, key=lambda r: (STATUSES.index(r["status"]), -r["median_over_drl"]))
+
+
+def compared(session: Session, quantities: set[str] | None = None) -> set[str]:
+    """The quantities with an active DRL (those of ``quantities`` alone, when given)."""
+    wanted = {level.quantity for level in active_levels(session)}
+    return wanted if quantities is None else wanted & quantities
+
+
+def row_of(row: dict, filters: tables.Filters) -> dict | None:
+    """The compliance row of a statistics table's row (:func:`kerma.stats.tables.median_table`; None without a DRL):
+    n, median, 75th percentile, both ratios and the status.  ``period_from`` and ``period_to`` bound the row's period
+    within the filters' dates (for the drill-down to the examinations above the DRL)."""
+    drl = row["drl"]
+    if drl is None or row["median"] is None:
+        return None
+    first, last = period_bounds(row["period"])
+    if filters.date_from and (first is None or first < filters.date_from):
+        first = filters.date_from
+    if filters.date_to and (last is None or last > filters.date_to):
+        last = filters.date_to
+    return {
+        "standard_exam_id": row["standard_exam_id"], "standard_exam": row["standard_exam"],
+        "device_id": row["device_id"], "period": row["period"],
+        "period_from": first.isoformat() if first else None, "period_to": last.isoformat() if last else None,
+        "quantity": row["quantity"], "patient_group": drl["patient_group"], "n": row["n"],
+        "few_values": row["n"] < ENOUGH_VALUES, "median": row["median"],
+        "p75": row["p75"], "drl": drl, "drl_value_id": row["drl_value_id"],
+        "achievable_value_id": row["achievable_value_id"],
+        "median_over_drl": row["median"] / drl["value"], "p75_over_drl": row["p75"] / drl["value"],
+        "status": status(row["median"], row["p75"], drl["value"]),
+    }

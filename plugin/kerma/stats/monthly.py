@@ -84,25 +84,41 @@ def within(filters, key: str):
     return replace(filters, date_from=key_range(key)[0], date_to=key_range(key)[1])
 
 
-def read(session: Session, quantity: str, filters, period: str = "month", by_device: bool = True
-         ) -> tuple[list[tuple[tuple, dict]], set[str]] | None:
-    """The groups of the kept table, ((exam, device, period, DRL id, achievable id), figures) as
-    :func:`kerma.stats.tables.computed_table` makes them, for the fresh periods of the request, and the keys of its
-    stale periods (for the caller to compute from the rows); None when the kept rows cannot answer."""
-    if quantity not in {q.key for q in quantities.summarised()}:
+def kept_scope(session: Session, wanted: set[str], filters, period: str = "month", by_device: bool = True):
+    """(The select of the kept rows of the quantities ``wanted`` for the request's fresh periods, its columns those
+    :func:`groups` reads and the quantity, the keys of its stale periods for the caller to compute from the rows), or
+    None when the kept rows cannot answer (a quantity not kept among them, too)."""
+    if not wanted or not wanted <= {q.key for q in quantities.summarised()}:
         return None
     found = kept_keys(session, filters, period)
     if found is None:
         return None
     keys, stale = found
     columns = [MonthSummary.standard_exam_id, MonthSummary.device_id, MonthSummary.month, MonthSummary.drl_value_id,
-               MonthSummary.achievable_value_id, *[getattr(MonthSummary, k) for k in STATS]]
-    stmt = _fresh(select(*columns).where(MonthSummary.quantity == quantity, MonthSummary.period == period,  # plain rows
+               MonthSummary.achievable_value_id, *[getattr(MonthSummary, k) for k in STATS], MonthSummary.quantity]
+    stmt = _fresh(select(*columns).where(MonthSummary.quantity.in_(sorted(wanted)), MonthSummary.period == period,
                                          MonthSummary.by_device == by_device), MonthSummary, keys, stale, filters)
     if filters.standard_exam_id is not None:
         stmt = stmt.where(MonthSummary.standard_exam_id == filters.standard_exam_id)
-    return [((r[0], r[1], None if r[2] == UNDATED else r[2], r[3], r[4]), dict(zip(STATS, r[5:])))
-            for r in session.execute(stmt).all()], stale
+    return stmt, stale
+
+
+def groups(rows) -> list[tuple[tuple, dict]]:
+    """The kept rows of :func:`kept_scope` as groups, ((exam, device, period, DRL id, achievable id), figures), as
+    :func:`kerma.stats.tables.computed_table` makes them."""
+    return [((r[0], r[1], None if r[2] == UNDATED else r[2], r[3], r[4]), dict(zip(STATS, r[5:5 + len(STATS)])))
+            for r in rows]
+
+
+def read(session: Session, quantity: str, filters, period: str = "month", by_device: bool = True
+         ) -> tuple[list[tuple[tuple, dict]], set[str]] | None:
+    """The groups of the kept table (:func:`groups`) for the fresh periods of the request, and the keys of its stale
+    periods (for the caller to compute from the rows); None when the kept rows cannot answer."""
+    found = kept_scope(session, {quantity}, filters, period, by_device)
+    if found is None:
+        return None
+    stmt, stale = found
+    return groups(session.execute(stmt).all()), stale
 
 
 def _fresh(stmt, table, keys, stale: set[str], filters):

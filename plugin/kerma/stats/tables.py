@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from sqlalchemy import Integer, String, case, cast, false, func, literal, nulls_last, select, text, true, union
@@ -120,19 +120,19 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
     groups, stale = kept
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
     for key in sorted(stale):  # changed since the last round of the refresher: these periods alone from the rows
-        groups += _groups(session, quantity, monthly.within(filters, key), period, by_device, drls, achievables)
-    return _table(session, quantity, groups, drls, achievables)
+        groups += groups_from_rows(session, quantity, monthly.within(filters, key), period, by_device, drls, achievables)
+    return table_of(session, quantity, groups, drls, achievables)
 
 
 def computed_table(session: Session, quantity: str, filters: Filters, period: str = "month",
                    by_device: bool = True) -> list[dict]:
     """:func:`median_table` computed from the rows (what the kept tables keep, and every other period)."""
     drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
-    return _table(session, quantity, _groups(session, quantity, filters, period, by_device, drls, achievables), drls,
+    return table_of(session, quantity, groups_from_rows(session, quantity, filters, period, by_device, drls, achievables), drls,
                   achievables)
 
 
-def _groups(session: Session, quantity: str, filters: Filters, period: str, by_device: bool, drls: ReferenceLevels,
+def groups_from_rows(session: Session, quantity: str, filters: Filters, period: str, by_device: bool, drls: ReferenceLevels,
             achievables: ReferenceLevels) -> list[tuple[tuple, dict]]:
     """The groups of a table computed from the rows, ((exam, device, period, DRL id, achievable id), figures).
 
@@ -169,14 +169,17 @@ def _summarised_in_database(session: Session, quantity: str, filters: Filters, p
             for r in session.execute(select(*keys, *figures).group_by(*keys))]
 
 
-def _table(session: Session, quantity: str, groups: list[tuple[tuple, dict]], drls: ReferenceLevels,
-           achievables: ReferenceLevels) -> list[dict]:
-    """The rows of a statistics table from its groups ((exam, device, period, DRL id, achievable id), figures)."""
+def table_of(session: Session, quantity: str, groups: list[tuple[tuple, dict]], drls: ReferenceLevels,
+           achievables: ReferenceLevels, ordered: bool = True) -> list[dict]:
+    """The rows of a statistics table from its groups ((exam, device, period, DRL id, achievable id), figures), by
+    exam name, device and period (``ordered``), else in the groups' order (a page, sorted by the database)."""
     names = _exam_names(session, {key[0] for key, _ in groups})
     described: dict = {}  # each level described once (a two-year table has tens of thousands of rows, few levels)
     out = []
-    for (exam_id, device_id, period_key, drl_id, achievable_id), stats in sorted(
-            groups, key=lambda g: (names.get(g[0][0]) or "", g[0][1] or 0, g[0][2] or "", g[0][3] or 0, g[0][4] or 0)):
+    if ordered:
+        groups = sorted(groups, key=lambda g: (names.get(g[0][0]) or "", g[0][1] or 0, g[0][2] or "", g[0][3] or 0,
+                                               g[0][4] or 0))
+    for (exam_id, device_id, period_key, drl_id, achievable_id), stats in groups:
         out.append({
             "standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "device_id": device_id,
             "period": period_key, "quantity": quantity, **stats, "drl_value_id": drl_id,
@@ -184,6 +187,31 @@ def _table(session: Session, quantity: str, groups: list[tuple[tuple, dict]], dr
             **compare(stats["median"], drls.by_id.get(drl_id), achievables.by_id.get(achievable_id), "median", described),
         })
     return out
+
+
+def charted(session: Session, quantity: str, filters: Filters, period: str = "month", exams: int = 4
+            ) -> tuple[list[dict], int]:
+    """What a chart of the statistics draws: the ``exams`` standard exams with the most values for ``filters`` (the
+    one of ``filters.standard_exam_id`` when given), each with its total ``n``, the DRL and achievable dose of its
+    first row, and per device its points (period, n, median, 25th and 75th percentile, min, max) in period order.
+    From :func:`median_table` (kept rows, stale periods from the rows): the table of every device together ranks
+    the exams, then each exam's rows alone.  Also: how many standard exams have values."""
+    totals: dict[int, int] = defaultdict(int)
+    for row in median_table(session, quantity, filters, period, by_device=False):
+        if row["standard_exam_id"] is not None:  # no standard exam: nothing to chart against a DRL
+            totals[row["standard_exam_id"]] += row["n"]
+    out = []
+    for exam_id, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:exams]:
+        rows = median_table(session, quantity, replace(filters, standard_exam_id=exam_id), period)
+        series: dict = {}
+        for row in sorted(rows, key=lambda r: (r["period"] or "", r["device_id"] or 0)):
+            series.setdefault(row["device_id"], []).append({k: row[k] for k in ("period", "n", "median", "p25", "p75",
+                                                                                 "min", "max")})
+        first = lambda name: next((r[name] for r in rows if r[name]), None)  # noqa: E731
+        out.append({"standard_exam_id": exam_id, "standard_exam": rows[0]["standard_exam"] if rows else None, "n": n,
+                    "drl": first("drl"), "achievable": first("achievable"),
+                    "series": [{"device_id": device, "points": points} for device, points in series.items()]})
+    return out, len(totals)
 
 
 ACHIEVABLE = ("achievable",)
