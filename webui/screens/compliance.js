@@ -4,7 +4,7 @@ import { get } from "../lib/api.js";
 import { el, explained, facts, field, screen, select } from "../lib/dom.js";
 import { allQuantities, date, describe, heading, label, number, period, quantity, value, withUnit, words } from "../lib/format.js";
 import { nameOf } from "../lib/quantities.js";
-import { dataTable } from "../lib/table.js";
+import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 
 const MODALITIES = [["", "any"], ["CT", "CT"], ["DX", "DX"], ["MG", "MG"], ["RF", "RF"], ["NM", "NM"]];
@@ -33,8 +33,7 @@ export async function compliance() {
   const current = { period: "quarter", ...thisQuarter(), ...params() };
   const query = Object.fromEntries(["period", "date_from", "date_to", "modality", "device_id", "standard_exam_id", "quantity", "status"]
     .filter((k) => current[k]).map((k) => [k, current[k]]));
-  const [data, devices, exams] = await Promise.all([get("statistics/compliance", query), get("devices"),
-    get("exams", { limit: 1000 }).catch(() => ({ exams: [] }))]);
+  const [devices, exams] = await Promise.all([get("devices"), get("exams", { limit: 1000 }).catch(() => ({ exams: [] }))]);
   const doses = allQuantities().filter((q) => q.statistic && q.kind === "dose");
   const form = el("form", { class: "filters", onsubmit: (event) => {
     event.preventDefault();
@@ -50,16 +49,23 @@ export async function compliance() {
   field("Device", select("device_id", [["", "any"], ...devices.devices.map((d) => [d.device_id, d.station_name || d.model || d.manufacturer || "unnamed device"])], current.device_id)),
   field("Standard exam", select("standard_exam_id", [["", "any"], ...exams.exams.map((e) => [e.id, e.name])], current.standard_exam_id)),
   el("button", {}, "Show"));
-  const rows = data.compliance;
-  const count = (s) => rows.filter((r) => r.status === s).length;
+  // the server pages and sorts (worst status first, then the highest median / DRL); each page's answer says how many
+  // rows of each status the filters give, for the tiles
+  const tiles = el("div", { class: "tiles" });
+  const page = fromApi(get, "statistics/compliance", "compliance", query);
+  const withTiles = async (asked) => {
+    const found = await page(asked);
+    tiles.replaceChildren(...found.answer.statuses.map((s) => el("div", { class: "tile" },
+      el("div", { class: "figure" }, statusBadge(s), ` ${number(found.answer.counts[s], 0)}`), el("div", { class: "label" }, MEANING[s]))));
+    return found;
+  };
   return screen("DRL compliance", "Each standard examination on each device per period: the median and 75th percentile against the "
     + "DRL in force. Red: median above the DRL; amber: 75th percentile above it; green: both at or below; \"few\": fewer than "
     + "20 values. Open a row for the examinations above the DRL.",
   form,
-  el("div", { class: "tiles" }, data.statuses.map((s) => el("div", { class: "tile" },
-    el("div", { class: "figure" }, statusBadge(s), ` ${number(count(s), 0)}`), el("div", { class: "label" }, MEANING[s])))),
+  tiles,
   dataTable({ id: "compliance", caption: "DRL compliance", columns: [
-    { key: "status", label: "Status", fixed: true, sort: true, value: (r) => data.statuses.indexOf(r.status), render: (r) => statusBadge(r.status) },
+    { key: "status", label: "Status", fixed: true, sort: true, render: (r) => statusBadge(r.status) },
     { key: "standard_exam", label: "Standard exam", sort: true },
     { key: "device_name", label: "Device", sort: true },
     { key: "period", label: "Period", sort: true, render: (r) => period(r.period) },
@@ -74,7 +80,7 @@ export async function compliance() {
     { key: "drl_set", label: "DRL set", hidden: true, value: (r) => r.drl.set },
     { key: "median_over_drl", label: "Median / DRL", num: true, sort: true, render: (r) => ratio(r.median_over_drl) },
     { key: "p75_over_drl", label: "75th pct / DRL", num: true, sort: true, render: (r) => ratio(r.p75_over_drl) },
-  ], rows, href: aboveLink, // the server's order: worst status first, then the highest median / DRL
+  ], fetch: withTiles, sort: "status", order: "asc", href: aboveLink,
   empty: "No examination with a DRL in force for these filters." }));
 }
 

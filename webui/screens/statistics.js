@@ -5,10 +5,10 @@ import { el, explained, field, screen, select } from "../lib/dom.js";
 import { allQuantities, describe, heading, label, number, period, quantity as quantityOf, value, withUnit } from "../lib/format.js";
 import { boxPlot, lineChart, scatterChart } from "../lib/charts.js";
 import { nameOf } from "../lib/quantities.js";
-import { dataTable } from "../lib/table.js";
+import { dataTable, fromApi } from "../lib/table.js";
 import { params } from "../app.js";
 
-const CHARTED_EXAMS = 4; // charts for the exams with the most values; the exam filter shows any other
+const CHARTED_EXAMS = 4; // charts for the exams with the most values (statistics/charts); the exam filter shows any other
 
 // The page opens on the last twelve whole months (month-aligned, so the kept month table answers at once).
 export function lastTwelveMonths() {
@@ -39,9 +39,11 @@ export async function statistics() {
   const current = { quantity: "ctdivol_mGy", period: "month", ...lastTwelveMonths(), ...params() };
   const query = { quantity: current.quantity, period: current.period, modality: current.modality, date_from: current.date_from,
     date_to: current.date_to, device_id: current.device_id, standard_exam_id: current.standard_exam_id };
-  const [data, devices, exams, weight] = await Promise.all([get("statistics", query), get("devices"),
-    get("exams", { limit: 1000 }).catch(() => ({ exams: [] })), get("statistics/scatter", { ...query, against: "weight" }).catch(() => null)]);
-  const key = data.quantity;
+  // the charts ask for what they draw, the table for one page at a time (sorted by the server)
+  const [charted, devices, exams, weight] = await Promise.all([get("statistics/charts", { ...query, exams: CHARTED_EXAMS }),
+    get("devices"), get("exams", { limit: 1000 }).catch(() => ({ exams: [] })),
+    get("statistics/scatter", { ...query, against: "weight" }).catch(() => null)]);
+  const key = charted.quantity;
   const above = current.above_drl === "1"; // the table: only the medians above their DRL, highest ratio first
   const quantity = quantitySelect(key);
   const form = el("form", { class: "filters", onsubmit: (event) => {
@@ -59,34 +61,21 @@ export async function statistics() {
   el("button", {}, "Show"));
 
   const format = (v) => withUnit(key, v);
-  const byExam = new Map();
-  for (const row of data.statistics) {
-    const exam = row.standard_exam || "not mapped";
-    if (!byExam.has(exam)) byExam.set(exam, []);
-    byExam.get(exam).push(row);
-  }
-  const ranked = [...byExam.entries()].sort((a, b) => b[1].reduce((n, r) => n + r.n, 0) - a[1].reduce((n, r) => n + r.n, 0));
-  const charts = ranked.slice(0, CHARTED_EXAMS).map(([exam, rows]) => {
-    const series = new Map();
-    for (const r of rows) {
-      const name = r.device_name || "all devices";
-      if (!series.has(name)) series.set(name, []);
-      series.get(name).push({ x: r.period, xText: period(r.period), y: r.median, n: r.n });
-    }
-    const drl = rows.find((r) => r.drl)?.drl;
-    const achievable = rows.find((r) => r.achievable)?.achievable;
+  const charts = charted.charts.map((chart) => {
+    const exam = chart.standard_exam;
+    const { drl, achievable } = chart;
     const lines = [drl ? { value: drl.value, label: `DRL ${format(drl.value)} (${drl.set})` } : null,
       achievable ? { value: achievable.value, label: `achievable ${format(achievable.value)}` } : null].filter(Boolean);
-    const latest = new Map();
-    for (const r of rows) if (!latest.has(r.device_name) || latest.get(r.device_name).period < r.period) latest.set(r.device_name, r);
+    const name = (s) => s.device_name || "all devices";
     return el("section", { class: "exam-charts", dataset: { exam } },
       el("h2", {}, exam),
       lineChart({ title: `Median ${label(key)} per ${current.period === "all" ? "range" : current.period}`, what: "each device a line; the DRL in force dashed",
-        series: [...series.entries()].map(([name, points]) => ({ label: name, points })), yTitle: heading(key), format, lines }),
+        series: chart.series.map((s) => ({ label: name(s), points: s.points.map((p) => ({ x: p.period, xText: period(p.period), y: p.median, n: p.n })) })),
+        yTitle: heading(key), format, lines }),
       boxPlot({ title: `Distribution of ${label(key)} per device`, what: "latest period: box 25th–75th percentile, bar the median, whiskers the range",
-        boxes: [...latest.values()].map((r) => ({ label: r.device_name || "all devices", ...r })), xTitle: heading(key), format, lines }));
+        boxes: chart.series.map((s) => ({ label: name(s), ...s.points[s.points.length - 1] })), xTitle: heading(key), format, lines }));
   });
-  const drlLine = data.statistics.find((r) => r.drl)?.drl;
+  const drlLine = charted.charts.find((c) => c.drl)?.drl;
   return screen("Statistics", "Medians and spreads per standard examination and device, against the diagnostic reference level in force.",
     form,
     el("p", {}, el("a", { href: csvLink("statistics", query), download: "kerma-statistics.csv" }, "Export the table (CSV)"), " · ",
@@ -96,8 +85,8 @@ export async function statistics() {
       el("a", { href: csvLink("events", { limit: 10000, date_from: current.date_from, date_to: current.date_to }) }, "event list"), " (",
       el("a", { href: csvLink("events", { limit: 10000, date_from: current.date_from, date_to: current.date_to, pseudonymise: 1 }) }, "pseudonymised"), ", ",
       el("a", { href: csvLink("events", { limit: 10000, date_from: current.date_from, date_to: current.date_to, anonymise: 1 }) }, "anonymised"), ")"),
-    el("p", { class: "muted" }, explained(`What ${label(key)} is`, describe(key)), ranked.length > CHARTED_EXAMS
-      ? ` · charts for the ${CHARTED_EXAMS} examinations with the most values; choose a standard exam for any other.` : ""),
+    el("p", { class: "muted" }, explained(`What ${label(key)} is`, describe(key)), charted.exams > CHARTED_EXAMS
+      ? ` · charts for the ${CHARTED_EXAMS} of ${number(charted.exams, 0)} examinations with the most values; choose a standard exam for any other.` : ""),
     charts.length ? charts : el("p", {}, "No values for this quantity and these filters."),
     weight && weight.n ? scatterChart({ title: `${label(key)} against patient weight`,
       what: weight.shown < weight.n ? `${number(weight.shown, 0)} of ${number(weight.n, 0)} values, evenly sampled` : `${number(weight.n, 0)} values`,
@@ -117,7 +106,7 @@ export async function statistics() {
       { key: "median_over_drl", label: "Median / DRL", num: true, sort: true, render: (r) => (r.median_over_drl == null ? "—"
         : el("span", { class: `badge ${r.median_over_drl > 1 ? "red" : r.median_over_drl > 0.9 ? "amber" : "green"}` }, `${number(r.median_over_drl, 2)} ×`)) },
       { key: "achievable", label: "Achievable", num: true, hidden: true, value: (r) => r.achievable?.value ?? null },
-    ], rows: above ? data.statistics.filter((r) => r.median_over_drl > 1) : data.statistics, sort: above ? "median_over_drl" : "n",
+    ], fetch: fromApi(get, "statistics", "statistics", { ...query, above_drl: above ? 1 : "" }), sort: above ? "median_over_drl" : "n",
     order: "desc", empty: above ? "No median above its DRL." : "No values." }),
   );
 }
