@@ -75,6 +75,12 @@ def test_statistics_csv_and_pseudonymised_export(api):
     assert status == 200
     (row,) = table["statistics"]
     assert row["n"] == 4 and row["median"] == pytest.approx((450 + 500) / 2)
+    assert (table["total"], table["limit"], table["offset"]) == (1, 100, 0)  # a page, and how many rows in all
+    assert call("GET", "statistics", {"quantity": "total_dlp_mGycm", "sort": "patient_id"})[0] == 400
+    charts = call("GET", "statistics/charts", {"quantity": "total_dlp_mGycm", "period": "all"})[1]  # what the page draws
+    (chart,) = charts["charts"]
+    assert (charts["exams"], chart["standard_exam"], chart["n"]) == (1, "CT Abdomen", 4)
+    assert [p["median"] for s in chart["series"] for p in s["points"]] == [pytest.approx(475.0)]
     status, answer = call("GET", "statistics", {"quantity": "total_dlp_mGycm", "period": "all", "format": "csv"})
     assert isinstance(answer, Answer) and answer.content_type.startswith("text/csv")
     (line,) = list(csv.DictReader(io.StringIO(answer.text)))
