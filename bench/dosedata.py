@@ -16,15 +16,22 @@ Two ways to the same distributions:
 
     from dosedata import build
     build("postgresql+psycopg://kerma:kerma@127.0.0.1:5432/kerma", 1_000_000)
+
+A PostgreSQL database can be kept and used again (``kept_postgresql``: the cluster and its data in a folder of one's
+choosing, e.g. ``--keep /work/benchdb/pg-10m`` of the benches): generating 10,000,000 events and building their kept
+statistics takes long, timing the calls on them does not.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import random
+import shutil
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import common  # noqa: F401  (puts plugin/ and tests/ on sys.path)
 
@@ -209,6 +216,52 @@ DRL_SET = {"id": 1, "name": "Bench local 2025-2026", "kind": "local", "enabled":
            "source": "generated: P75 of the generated data per exam and band"}
 
 
+KEPT_RECORD = "generated.json"  # in a kept folder: what was generated there, written once the load is complete
+
+
+def kept_postgresql(folder: Path, events_total: int, say=print, settings: dict | None = None):
+    """A PostgreSQL cluster in ``folder`` (kept after the run) holding the generated database of ~``events_total``
+    events: (server, what was loaded, reused).
+
+    Reused when the folder's record says it was generated for ``events_total``: the schema is upgraded (later
+    migrations apply; one that empties a kept table removes the tracked setting, and the refresher then marks every
+    period stale) and the caller lets the refresher bring whatever is stale up to date, as Kerma would after an
+    upgrade. Otherwise the folder is emptied and the database generated (``build``); its record is written once the
+    load is complete, so a load that was interrupted is made again, and kept statistics whose building was
+    interrupted are finished by the refresher on the next use (their stale marks are kept in the database).
+    """
+    from kerma.db.schema import upgrade
+    from support.orthanc import free_port
+    from support.postgres import PostgresServer
+
+    folder = Path(folder).resolve()
+    record_path = folder / KEPT_RECORD
+    record = json.loads(record_path.read_text()) if record_path.exists() else None
+    if record is not None and record.get("events") != events_total:
+        say(f"    {folder} holds {record.get('events'):,} generated events, not {events_total:,}: made again")
+        record = None
+    if record is None and folder.exists():
+        shutil.rmtree(folder)
+    pg = PostgresServer(folder, free_port(), settings=settings).start()
+    if Path(pg.base) != folder:
+        pg.close()
+        raise RuntimeError(f"{folder}: PostgreSQL's user cannot reach it, or its path is too long for a socket")
+    try:
+        if record is not None:
+            started = time.perf_counter()
+            upgrade(pg.url)
+            say(f"    reused {folder} ({record['rows']['irradiation_event']:,} events, generated {record['date']}); "
+                f"schema upgraded in {time.perf_counter() - started:.1f} s")
+            return pg, record, True
+        built = build(pg.url, events_total, say)
+        record = {"events": events_total, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"), **built}
+        record_path.write_text(json.dumps(record, indent=1))
+        return pg, record, False
+    except BaseException:
+        pg.stop()
+        raise
+
+
 def _load_python(engine, events_total: int, say) -> None:
     """SQLite: the rows made in Python, inserted in chunks; then the DRL values from the samples seen."""
     from sqlalchemy import insert
@@ -346,6 +399,9 @@ def _load_postgresql(engine, devices: list[dict], exams: list[dict], events_tota
     ]
     started = time.perf_counter()
     with engine.begin() as conn:
+        # the generation's joins and sorts, and the indexes built after: in memory where they fit (10 M events)
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         dropped = _drop_secondary(conn, ("study", "dose_object", "irradiation_event"))
         for statement in statements + dropped:  # indexes built in one pass each: faster than kept up row by row
             conn.exec_driver_sql(statement)

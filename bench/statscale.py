@@ -16,6 +16,7 @@ Per database (SQLite file in the temp folder; a throwaway PostgreSQL 15, tests/s
 
     .venv/bin/python bench/run.py --only s [--quick]                  # 1 M events, SQLite then PostgreSQL
     .venv/bin/python bench/statscale.py 10000000 postgresql           # 10 M events, PostgreSQL only (1 run each)
+    .venv/bin/python bench/statscale.py 10000000 postgresql --keep /work/benchdb/pg-10m   # generated once, then reused
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from common import median  # also puts plugin/ and tests/ on sys.path
 from dosedata import END, START, build
 
 LAST_MONTH = (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+PG_SHOWN = ("shared_buffers", "work_mem", "effective_cache_size", "jit", "max_parallel_workers_per_gather")
 TARGET_S = {1_000_000: 0.3, 10_000_000: 1.0}  # issue 16, PostgreSQL (SQLite: shown, no target)
 
 
@@ -147,27 +149,27 @@ def api_calls(url: str, sessions, runs: int, target: float | None, say=print) ->
 
 # ----------------------------------------------------------------------------------------------- one backend
 
-def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=None) -> dict:
-    from kerma.db import states
+def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=None, built: dict | None = None,
+                  reused: bool = False) -> dict:
+    """``built``: what ``dosedata.kept_postgresql`` loaded (``reused``: in an earlier run); None: generated here."""
     from kerma.db.engine import make_engine, make_sessionmaker
-    from kerma.stats import refresher
+    from kerma.stats.refresher import SummaryRefresher
 
-    say(f"(s) {name}: schema + {events_total:,} events ...")
-    result = {"backend": name, "build": build(url, events_total, say)}
+    if built is None:
+        say(f"(s) {name}: schema + {events_total:,} events ...")
+        built = build(url, events_total, say)
+    result = {"backend": name, "build": built, "reused": reused}
     result["size_bytes"] = size()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    # Kerma's kept statistics: built as the plugin's background thread builds them after a bulk load
-    say("    kept statistics: every period stale, refreshed ...")
-    started = time.perf_counter()
-    with sessions() as s, s.begin():
-        states.mark_months_stale(s)
-    while True:
-        with sessions() as s, s.begin():
-            if not refresher.refresh(s, max_months=6):
-                break
+    # Kerma's kept statistics, as the plugin's background thread builds them: after a bulk load (or a migration that
+    # empties them) every period is marked stale and computed; a kept database has the periods left stale, if any
+    say("    kept statistics: stale periods refreshed ...")
+    started, kept = time.perf_counter(), SummaryRefresher(sessions)
+    while kept.tick():
+        pass
     result["summary_build_s"] = time.perf_counter() - started
-    say(f"      built in {result['summary_build_s']:.1f} s")
+    say(f"      refreshed in {result['summary_build_s']:.1f} s")
     target = target_for(events_total) if name == "postgresql" else None
     result["direct"] = {}
     for key, label, fn in direct_calls():
@@ -182,7 +184,11 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=N
     return result
 
 
-def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, backends=("sqlite", "postgresql")) -> dict:
+def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, backends=("sqlite", "postgresql"),
+                     keep: Path | None = None, settings: dict | None = None) -> dict:
+    """``keep``: the PostgreSQL cluster in that folder, kept, and reused when it holds ``events_total`` generated events
+    (``dosedata.kept_postgresql``); ``settings``: PostgreSQL server settings (``{"shared_buffers": "4GB"}``)."""
+    from dosedata import kept_postgresql
     from support.orthanc import free_port
     from support.postgres import PostgresServer
 
@@ -197,7 +203,11 @@ def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, ba
         for p in workroot.glob("stats.sqlite*"):
             p.unlink()
     if "postgresql" in backends:
-        pg = PostgresServer(workroot / "pg", free_port()).start()
+        built, reused = None, False
+        if keep is not None:
+            pg, built, reused = kept_postgresql(keep, events_total, say, settings)
+        else:
+            pg = PostgresServer(workroot / "pg", free_port(), settings=settings).start()
         try:
             def pg_size():
                 from sqlalchemy import create_engine, text
@@ -206,11 +216,13 @@ def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, ba
                     n = c.execute(text("SELECT pg_database_size(current_database())")).scalar()
                 e.dispose()
                 return n
-            r = bench_backend("postgresql", pg.url, events_total, runs, say, size=pg_size)
+            r = bench_backend("postgresql", pg.url, events_total, runs, say, size=pg_size, built=built,
+                              reused=reused)
             r["server"] = pg._psql("SELECT version()").strip()
+            r["settings"] = {name: pg._psql(f"SHOW {name}").strip() for name in PG_SHOWN}
             out["backends"]["postgresql"] = r
         finally:
-            pg.close()
+            pg.close()  # a kept cluster is stopped, its data stay
     return out
 
 
@@ -233,8 +245,12 @@ def print_s(s: dict) -> None:
         size = f"file {r['size_bytes'] / 2**20:.0f} MB" if name == "sqlite" else f"pg_database_size {r['size_bytes'] / 2**20:.0f} MB"
         print(f"  {name}: {rows['irradiation_event']:,} events ({rows['ct_events']:,} with CTDIvol), {rows['study']:,} studies "
               f"({rows['ct_studies']:,} with total DLP, {rows['children']:,} children), {rows['device']} devices, "
-              f"{rows['standard_exam']} exams, {rows['drl_value']} DRL values; {size}; load {b['load_s']:.1f} s, "
-              f"kept statistics built in {r['summary_build_s']:.1f} s" + (f"; {r['server'].split(' on ')[0]}" if r.get("server") else ""))
+              f"{rows['standard_exam']} exams, {rows['drl_value']} DRL values; {size}; "
+              + (f"reused (generated {b['date']}, loaded in {b['load_s']:.0f} s), stale kept statistics refreshed in "
+                 if r.get("reused") else f"loaded in {b['load_s']:.1f} s, kept statistics built in ")
+              + f"{r['summary_build_s']:.1f} s" + (f"; {r['server'].split(' on ')[0]}" if r.get("server") else ""))
+        if r.get("settings"):
+            print("    " + ", ".join(f"{k} {v}" for k, v in r["settings"].items()))
         target = target_for(s["events"]) if name == "postgresql" else None
         print(f"    target < {target:g} s each" if target else "    (no target for this backend or size)")
         for p in list(r["direct"].values()) + list(r["api"].values()):
@@ -272,16 +288,31 @@ def run(args, workroot: Path, say=print) -> dict:
 show = print_s
 
 
-if __name__ == "__main__":  # python bench/statscale.py [EVENTS] [sqlite|postgresql ...]
+if __name__ == "__main__":
+    import argparse
+    import json
     import shutil
     import sys
     import tempfile
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    which = tuple(sys.argv[2:]) or ("sqlite", "postgresql")
-    runs = 1 if n >= 5_000_000 else 3  # at 10 M a call computed from the rows takes tens of seconds
+    parser = argparse.ArgumentParser(description="(s) statistics at scale, one run")
+    parser.add_argument("events", type=int, nargs="?", default=100_000)
+    parser.add_argument("engines", nargs="*", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="PostgreSQL's cluster and data in DIR, kept; reused when DIR holds a database of EVENTS")
+    parser.add_argument("--pg", action="append", default=[], metavar="NAME=VALUE",
+                        help="a PostgreSQL server setting (repeatable): --pg shared_buffers=4GB")
+    parser.add_argument("--runs", type=int, help="timed runs per call (default 3; 1 from 5 M events)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    runs = args.runs or (1 if args.events >= 5_000_000 else 3)  # at 10 M a call from the rows takes tens of seconds
     root = Path(tempfile.mkdtemp(prefix="kerma-stats-"))
     try:
-        print_s(statistics_scale(root, n, runs, say=lambda m: print(m, file=sys.stderr, flush=True), backends=which))
+        result = statistics_scale(root, args.events, runs, say=lambda m: print(m, file=sys.stderr, flush=True),
+                                  backends=tuple(args.engines), keep=args.keep,
+                                  settings=dict(s.split("=", 1) for s in args.pg))
+        print_s(result)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=1, default=str))
     finally:
         shutil.rmtree(root, ignore_errors=True)

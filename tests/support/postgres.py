@@ -10,6 +10,7 @@ and its socket path short (unix sockets: 107 bytes); pytest's tmp_path is under
 /tmp/pytest-of-root/ (mode 0700), so when `workdir` is not reachable the cluster goes to
 a fresh /tmp/kerma-pg-* folder instead, removed by close().
 stop() keeps the data, so start() again simulates a database restart / outage.
+`settings` are server settings given at start (`{"shared_buffers": "2GB"}` -> `-c shared_buffers=2GB`).
 """
 import os
 import pwd
@@ -39,9 +40,10 @@ def _reachable_by(user, directory):
 
 
 class PostgresServer:
-    def __init__(self, workdir, port, database="kerma", user="kerma", password="kerma"):
+    def __init__(self, workdir, port, database="kerma", user="kerma", password="kerma", settings=None):
         self.workdir = os.path.abspath(str(workdir))
         self.port = int(port)
+        self.settings = dict(settings or {})
         self.database, self.user, self.password = database, user, password
         self._own_dir = None  # set when the cluster lives in a private /tmp folder
         self.base = None
@@ -80,6 +82,7 @@ class PostgresServer:
                               "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
                               "--locale=C.UTF-8"])
         options = "-p %d -h 127.0.0.1 -k %s -c fsync=off -c full_page_writes=off" % (self.port, self.base)
+        options += "".join(" -c %s=%s" % item for item in self.settings.items())
         _run_as_postgres([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data_dir, "-l", self.log_path,
                           "-o", options, "-w", "-t", str(timeout), "start"])
         self._psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%s') THEN "
