@@ -2,6 +2,7 @@
 """(s) the web UI at scale: every screen drawn, in headless Chromium, over 1,000,000 generated irradiation events.
 
     .venv/bin/python bench/ui_draw.py [--events 1000000] [--runs 7] [--engine postgresql] [--engine sqlite] [--json out.json]
+                                      [--keep DIR]   # PostgreSQL: generated once in DIR, then reused
 
 Not a test: it reports. Per database (a throwaway PostgreSQL 15, tests/support/postgres.py, rows made by the server
 from ``generate_series``; an SQLite file, rows inserted in chunks), the dose database of bench (s)
@@ -47,24 +48,33 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def loaded_kerma(work: Path, engine: str, events: int) -> tuple[OrthancProcess, object | None]:
-    """Kerma's Orthanc over a database of ``events`` generated events (and the corpus reports): (process, pg)."""
+def loaded_kerma(work: Path, engine: str, events: int, keep: Path | None = None) -> tuple[OrthancProcess, object | None]:
+    """Kerma's Orthanc over a database of ``events`` generated events (and the corpus reports): (process, pg).
+
+    ``keep`` (PostgreSQL): the cluster and Orthanc's storage in that folder, kept, and reused when it holds a database
+    of ``events`` (``dosedata.kept_postgresql``; made by this bench or by bench (s): the mapping rules added once)."""
     import dosedata
     import test_ui
     from support.postgres import PostgresServer
     from test_orthanc_ingest import wait_until_ingested
 
-    pg = None
-    if engine == "postgresql":
-        pg = PostgresServer(work / "pg", free_port()).start()
-        url = pg.url
+    pg, started = None, time.perf_counter()
+    if engine == "postgresql" and keep is not None:
+        pg, built, reused = dosedata.kept_postgresql(keep, events, say=log)
+        url, work = pg.url, Path(keep)
+        if not built.get("mapping_rules"):
+            test_ui.mapped_by_rules(url)
+            (work / dosedata.KEPT_RECORD).write_text(json.dumps({**built, "mapping_rules": True}, indent=1))
     else:
-        url = f"sqlite:///{work / 'kerma.sqlite'}"
-    started = time.perf_counter()
-    built = dosedata.build(url, events, say=log)
-    test_ui.mapped_by_rules(url)
+        if engine == "postgresql":
+            pg = PostgresServer(work / "pg", free_port()).start()
+            url = pg.url
+        else:
+            url = f"sqlite:///{work / 'kerma.sqlite'}"
+        built, reused = dosedata.build(url, events, say=log), False
+        test_ui.mapped_by_rules(url)
     log(f"  {engine}: {built['rows']['irradiation_event']:,} events in {built['rows']['study']:,} studies, "
-        f"loaded in {time.perf_counter() - started:.0f} s")
+        + ("reused" if reused else f"loaded in {time.perf_counter() - started:.0f} s"))
     process = OrthancProcess(work / "orthanc", free_port(), free_port(), url)
     try:
         process.start(timeout=120)
@@ -197,6 +207,8 @@ def main() -> None:
     parser.add_argument("--engine", choices=["postgresql", "sqlite"], action="append")
     parser.add_argument("--phone", action="store_true", help="also at 390 x 844 (the same API calls; twice the time)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="PostgreSQL: the database and Orthanc's storage in DIR, "
+                        "kept; reused when DIR holds a database of --events (also one bench (s) made with --keep)")
     args = parser.parse_args()
     import test_ui
 
@@ -207,7 +219,7 @@ def main() -> None:
     for engine in args.engine or ["postgresql", "sqlite"]:
         with tempfile.TemporaryDirectory(prefix=f"kerma-ui-draw-{engine}-") as folder:
             log(f"(s) UI on {engine}: generating {args.events:,} events ...")
-            process, pg = loaded_kerma(Path(folder), engine, args.events)
+            process, pg = loaded_kerma(Path(folder), engine, args.events, args.keep)
             try:
                 result["engines"][engine] = measure(process, args.runs, sizes)
             finally:
