@@ -428,7 +428,7 @@ def _drop_secondary(conn, tables: tuple[str, ...]) -> list[str]:
                 "WHERE x.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)",
                 (table,)).all():
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
-            restore.append(definition)
+            restore.append(definition.replace("%", "%%"))  # run through the driver: % is its placeholder
     return restore
 
 

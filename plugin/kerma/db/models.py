@@ -725,6 +725,12 @@ Index("ix_event_device_protocol", IrradiationEvent.device_id, IrradiationEvent.p
 Index("ix_event_counted_date_desc", IrradiationEvent.event_date.desc().nulls_last(), IrradiationEvent.study_id.desc(),
       IrradiationEvent.id, sqlite_where=text("counted = 1"), postgresql_where=text("counted"))
 Index("ix_study_date_desc", Study.study_date.desc().nulls_last(), Study.id.desc())
+# the scatter's sample (kerma.stats.scatter): the rows whose id's hash is under 2^32 / 32, by date, so that a year's
+# points are found among 1/32 of its rows (the predicate is scatter.in_sample's, written out; migration 0028)
+SAMPLE_PREDICATE = "(id * 2654435761) % 4294967296 < 134217728"
+Index("ix_event_sample_date", IrradiationEvent.event_date, sqlite_where=text(f"counted = 1 AND {SAMPLE_PREDICATE}"),
+      postgresql_where=text(f"counted AND {SAMPLE_PREDICATE}"))
+Index("ix_study_sample_date", Study.study_date, sqlite_where=text(SAMPLE_PREDICATE), postgresql_where=text(SAMPLE_PREDICATE))
 
 
 class NodeLease(Base):
