@@ -20,7 +20,7 @@ from ..pipeline import reevaluate
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, role_needed, route
-from .schemas import (Body, Day, Id, JsonObject, Order, Page, Query, body, choices, column_text, path_id, query, sort_field,
+from .schemas import (Body, Day, Id, JsonObject, Order, Page, Query, body, choices, column_text, path_row, query, sort_field,
                       text)
 from .views import iso
 
@@ -39,13 +39,6 @@ def alert_json(alert: Alert, base_url: str) -> dict:
             "reference": alert.reference, "reason": alert.reason, "message": alert.reason, "actions": alert.actions,
             "assignee": alert.assignee, "reportable": alert.reportable, "closed_at": iso(alert.closed_at),
             "link": alert_link(base_url, alert)}
-
-
-def _alert(session: Session, request: Request) -> Alert:
-    alert = session.get(Alert, path_id(request))
-    if alert is None:
-        raise ApiError(404, "no such alert")
-    return alert
 
 
 SEVERITY_ORDER = case({name: rank for rank, name in enumerate(SEVERITIES)}, value=Alert.severity)
@@ -99,7 +92,7 @@ def list_alerts(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"alerts/(?P<id>\d+)", role=VIEWER)
 def get_alert(ctx: Context, session: Session, request: Request):
-    alert = _alert(session, request)
+    alert = path_row(session, request, Alert, "alert")
     trail = session.scalars(audit.query(target_type="alert", target_id=str(alert.id))).all()
     return {**with_names(session, [alert_json(alert, ctx.settings.base_url)])[0], "rule_as_fired": alert.rule,
             "comments": [{"id": c.id, "at": iso(c.at), "author": c.author, "text": c.text} for c in alert.comments],
@@ -120,7 +113,7 @@ class ReviewBody(Body):
 def review_alert(ctx: Context, session: Session, request: Request):
     step = body(request, ReviewBody)
     try:
-        alert = act(session, _alert(session, request), request.param("action"), request.user,
+        alert = act(session, path_row(session, request, Alert, "alert"), request.param("action"), request.user,
                     comment=step.comment, assignee=step.assignee, reportable=step.reportable)
     except ReviewError as exc:
         raise ApiError(409, str(exc)) from None
@@ -136,7 +129,8 @@ class AssignBody(Body):
 @route("PUT", r"alerts/(?P<id>\d+)", role=RADIOGRAPHER)
 def assign_alert(ctx: Context, session: Session, request: Request):
     assignee = body(request, AssignBody).assignee
-    return alert_json(assign(session, _alert(session, request), assignee, request.user), ctx.settings.base_url)
+    alert = assign(session, path_row(session, request, Alert, "alert"), assignee, request.user)
+    return alert_json(alert, ctx.settings.base_url)
 
 
 class BulkBody(Body):
@@ -175,7 +169,8 @@ class CommentBody(Body):
 @route("POST", r"alerts/(?P<id>\d+)/comments", role=RADIOGRAPHER)
 def add_comment(ctx: Context, session: Session, request: Request):
     try:
-        entry = comment_on(session, _alert(session, request), body(request, CommentBody).text, request.user)
+        alert = path_row(session, request, Alert, "alert")
+        entry = comment_on(session, alert, body(request, CommentBody).text, request.user)
     except ReviewError as exc:
         raise ApiError(400, str(exc)) from None
     return {"id": entry.id, "at": iso(entry.at), "author": entry.author, "text": entry.text}
@@ -257,9 +252,7 @@ def create_rule(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"alerts/rules/(?P<id>\d+)", role=PHYSICIST)
 def update_rule(ctx: Context, session: Session, request: Request):
-    rule = session.get(AlertRule, path_id(request))
-    if rule is None:
-        raise ApiError(404, "no such alert rule")
+    rule = path_row(session, request, AlertRule, "alert rule")
     before = alert_rule_json(rule)
     for name, value in _checked_rule(session, request, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)

@@ -20,7 +20,7 @@ from ..backfill.models import BackfillJob
 from ..backfill.selection import Options
 from .his import page
 from .router import ApiError, Context, Request, route
-from .schemas import Body, Day, Page, body, column_text, path_id, query
+from .schemas import Body, Day, Page, body, column_text, path_row, query
 
 MAX_DAYS = 3660  # ten years: a longer range is a mistake, and each day is one C-FIND
 ModalityCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,16}$")]  # a DICOM Modality (CS): CT, DX, SR...
@@ -65,22 +65,15 @@ def list_jobs(ctx: Context, session: Session, request: Request) -> dict:
                 lambda job: jobs.view(session, job))
 
 
-def _job(session: Session, request: Request) -> BackfillJob:
-    job = session.get(BackfillJob, path_id(request))
-    if job is None:
-        raise ApiError(404, "no such back-fill job")
-    return job
-
-
 @route("GET", r"backfill/(?P<id>\d+)", role=PHYSICIST)
 def get_job(ctx: Context, session: Session, request: Request) -> dict:
-    return jobs.view(session, _job(session, request))
+    return jobs.view(session, path_row(session, request, BackfillJob, "back-fill job"))
 
 
 @route("POST", r"backfill/(?P<id>\d+)/(?P<action>pause|resume|cancel)", role=ADMIN)
 def steer(ctx: Context, session: Session, request: Request) -> dict:
     """Pause (after the operation under way), resume (from where it was) or cancel a job."""
-    job = _job(session, request)
+    job = path_row(session, request, BackfillJob, "back-fill job")
     action = request.param("action")
     try:
         before, after = jobs.act(session, job, action)

@@ -24,7 +24,7 @@ from ..db.models import CorrectionFactor, Device
 from ..pipeline import after_store
 from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Body, Day, Id, Query, body, column_text, path_id, query, text
+from .schemas import Body, Day, Id, Query, body, column_text, path_row, query, text
 
 FIELDS = ("device_id", "kind", "factor", "valid_from", "valid_to", "measured_on", "method", "measured_by", "notes")
 RECOMPUTE_CHUNK = 200  # studies re-resolved per round (each round loads its studies with their records)
@@ -63,7 +63,7 @@ def list_corrections(ctx: Context, session: Session, request: Request):
 @route("GET", r"corrections/(?P<id>\d+)", role=VIEWER)
 def get_correction(ctx: Context, session: Session, request: Request):
     """The factor and its versions: every change with before and after, newest first."""
-    row = _row(session, request)
+    row = path_row(session, request, CorrectionFactor, "correction factor")
     history = session.scalars(audit.query(target_type="correction_factor", target_id=str(row.id)))
     return {**with_names(session, [correction_json(row)])[0],
             "history": [{k: v for k, v in audit.as_json(e).items() if k not in ("target_type", "target_id")}
@@ -95,7 +95,7 @@ def create_correction(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"corrections/(?P<id>\d+)", role=PHYSICIST)
 def update_correction(ctx: Context, session: Session, request: Request):
-    row = _row(session, request)
+    row = path_row(session, request, CorrectionFactor, "correction factor")
     before = correction_json(row)
     covered_before = covered_studies(session, factor_of(row))
     for name, value in _checked(session, body(request, CorrectionBody, {k: before[k] for k in FIELDS}), row.id).items():
@@ -111,20 +111,13 @@ def update_correction(ctx: Context, session: Session, request: Request):
 
 @route("DELETE", r"corrections/(?P<id>\d+)", role=PHYSICIST)
 def delete_correction(ctx: Context, session: Session, request: Request):
-    row = _row(session, request)
+    row = path_row(session, request, CorrectionFactor, "correction factor")
     before = correction_json(row)
     covered = covered_studies(session, factor_of(row))
     session.delete(row)
     session.flush()
     audit.record(session, request.user, "correction_factor.delete", "correction_factor", before["id"], before=before)
     return {"deleted": before["id"], **_refresh(session, covered, f"{_cause(before)} was removed", request.user)}
-
-
-def _row(session: Session, request: Request) -> CorrectionFactor:
-    row = session.get(CorrectionFactor, path_id(request))
-    if row is None:
-        raise ApiError(404, "no such correction factor")
-    return row
 
 
 def _checked(session: Session, new: CorrectionBody, own_id: int | None = None) -> dict:

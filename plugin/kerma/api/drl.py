@@ -16,7 +16,7 @@ from ..db.states import mark_months_stale
 from ..quantities import UnknownQuantity, level_of
 from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Body, Day, Id, body, column_text, path_id, text
+from .schemas import Body, Day, Id, body, column_text, path_row, text
 
 SET_FIELDS = ("name", "kind", "country_body", "year", "status", "source", "valid_from", "valid_to", "enabled")
 VALUE_FIELDS = ("standard_exam_id", "patient_group", "age_min_years", "age_max_years", "weight_min_kg", "weight_max_kg",
@@ -44,9 +44,7 @@ def list_sets(ctx: Context, session: Session, request: Request):
 
 @route("GET", r"drl/sets/(?P<id>\d+)", role=VIEWER)
 def get_set(ctx: Context, session: Session, request: Request):
-    drl_set = session.get(DrlSet, path_id(request))
-    if drl_set is None:
-        raise ApiError(404, "no such DRL set")
+    drl_set = path_row(session, request, DrlSet, "DRL set")
     answer = set_json(drl_set, with_values=True)
     with_names(session, answer["values"])
     reasons = _switch_reasons(session, [v["id"] for v in answer["values"]])
@@ -111,9 +109,7 @@ class ValueBody(Body):
 
 @route("POST", r"drl/sets/(?P<id>\d+)/values", role=PHYSICIST)
 def add_value(ctx: Context, session: Session, request: Request):
-    drl_set = session.get(DrlSet, path_id(request))
-    if drl_set is None:
-        raise ApiError(404, "no such DRL set")
+    drl_set = path_row(session, request, DrlSet, "DRL set")
     value = DrlValue(drl_set=drl_set, **_checked_value(session, body(request, ValueBody)))
     session.add(value)
     session.flush()
@@ -131,9 +127,7 @@ SWITCH = "drl_value.switch"  # the audit action of an enabling or disabling, wit
 
 @route("PUT", r"drl/values/(?P<id>\d+)", role=PHYSICIST)
 def update_value(ctx: Context, session: Session, request: Request):
-    value = session.get(DrlValue, path_id(request))
-    if value is None:
-        raise ApiError(404, "no such DRL value")
+    value = path_row(session, request, DrlValue, "DRL value")
     before = value_json(value)
     if value.drl_set.kind == "national" and isinstance(request.body, dict) and set(request.body) - {"enabled", "reason"}:
         raise ApiError(400, "national values keep their published number; only 'enabled' can change")

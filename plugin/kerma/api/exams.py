@@ -19,7 +19,7 @@ from ..pipeline import reevaluate
 from ..reconcile.lists import matched_orders
 from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import MAX_ID, Body, Flag, Id, Json, Page, Query, body, column_text, path_id, query, text
+from .schemas import MAX_ID, Body, Flag, Id, Json, Page, Query, body, column_text, path_row, query, text
 
 RULE_FIELDS = ("name", "level", "priority", "modality", "device_id", "conditions", "standard_exam_id", "enabled")
 
@@ -138,16 +138,9 @@ def create_rule(ctx: Context, session: Session, request: Request):
     return {"rule": mapping_rule_json(rule), **_remapped(session)}
 
 
-def _rule(session: Session, request: Request) -> MappingRule:
-    rule = session.get(MappingRule, path_id(request))
-    if rule is None:
-        raise ApiError(404, "no such rule")
-    return rule
-
-
 @route("PUT", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
 def update_rule(ctx: Context, session: Session, request: Request):
-    rule = _rule(session, request)
+    rule = path_row(session, request, MappingRule, "rule")
     before = mapping_rule_json(rule)
     for name, value in _checked(session, request, {k: before[k] for k in RULE_FIELDS}).items():
         setattr(rule, name, value)
@@ -160,7 +153,7 @@ def update_rule(ctx: Context, session: Session, request: Request):
 
 @route("DELETE", r"mapping/rules/(?P<id>\d+)", role=PHYSICIST)
 def delete_rule(ctx: Context, session: Session, request: Request):
-    rule = _rule(session, request)
+    rule = path_row(session, request, MappingRule, "rule")
     before = mapping_rule_json(rule)
     clear_rule(session, rule.id)
     session.delete(rule)

@@ -12,7 +12,7 @@ from ..hl7 import adt
 from ..hl7.redact import redact
 from .his import merge_json, message_json, order_json, page, patient_json, run_action
 from .router import ApiError, Context, Request, route
-from .schemas import Flag, NoteBody, Order, Page, Query, body, column_text, path_id, path_text, query, sort_field
+from .schemas import Flag, NoteBody, Order, Page, Query, body, column_text, path_id, path_row, path_text, query, sort_field
 
 
 MESSAGE_SORTS = {"received_at": Hl7Message.received_at, "message_type": Hl7Message.message_type,
@@ -60,9 +60,7 @@ def raw_wanted(session: Session, request: Request, target_type: str, target_id) 
 @route("GET", r"hl7/messages/(?P<id>[0-9]+)", role=ADMIN, personal=True)
 def get_message(ctx: Context, session: Session, request: Request) -> dict:
     """The message redacted to what Kerma reads (kerma.hl7.redact), or as received with ``raw=1``."""
-    message = session.get(Hl7Message, path_id(request))
-    if message is None:
-        raise ApiError(404, "no such HL7 message")
+    message = path_row(session, request, Hl7Message, "HL7 message")
     if raw_wanted(session, request, "hl7_message", message.id):
         return {**message_json(message), "message": message.raw, "redacted": False, "withheld": []}
     shown = redact(message.raw or "", ctx.settings.hl7_patient_id_authority)

@@ -17,7 +17,7 @@ from ..notify.recipients import recipient_json
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, route
-from .schemas import Body, Id, Order, Page, body, choices, column_text, path_id, query, sort_field
+from .schemas import Body, Id, Order, Page, body, choices, column_text, path_row, query, sort_field
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 FIELDS = ("name", "role", "email", "device_id", "site", "min_severity", "daily_digest", "enabled")
@@ -41,13 +41,6 @@ def _checked(session: Session, request: Request, current: dict | None = None) ->
     return fields
 
 
-def _recipient(session: Session, request: Request) -> Recipient:
-    recipient = session.get(Recipient, path_id(request))
-    if recipient is None:
-        raise ApiError(404, "no such recipient")
-    return recipient
-
-
 @route("GET", r"notifications/recipients", role=PHYSICIST)
 def list_recipients(ctx: Context, session: Session, request: Request):
     recipients = session.scalars(select(Recipient).order_by(Recipient.role, Recipient.id))
@@ -65,7 +58,7 @@ def create_recipient(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"notifications/recipients/(?P<id>\d+)", role=PHYSICIST)
 def update_recipient(ctx: Context, session: Session, request: Request):
-    recipient = _recipient(session, request)
+    recipient = path_row(session, request, Recipient, "recipient")
     before = recipient_json(recipient)
     for name, value in _checked(session, request, {k: before[k] for k in FIELDS}).items():
         setattr(recipient, name, value)
@@ -77,7 +70,7 @@ def update_recipient(ctx: Context, session: Session, request: Request):
 
 @route("DELETE", r"notifications/recipients/(?P<id>\d+)", role=PHYSICIST)
 def delete_recipient(ctx: Context, session: Session, request: Request):
-    recipient = _recipient(session, request)
+    recipient = path_row(session, request, Recipient, "recipient")
     before = recipient_json(recipient)
     session.delete(recipient)
     audit.record(session, request.user, "recipient.delete", "recipient", before["id"], before=before)
@@ -107,9 +100,7 @@ def list_outbox(ctx: Context, session: Session, request: Request):
 @route("POST", r"notifications/outbox/(?P<id>\d+)/retry", role=PHYSICIST)
 def retry(ctx: Context, session: Session, request: Request):
     """Send a message the server refused for good once more (e.g. after an address was corrected)."""
-    message = session.get(OutboxMessage, path_id(request))
-    if message is None:
-        raise ApiError(404, "no such message")
+    message = path_row(session, request, OutboxMessage, "message")
     if message.status != "failed":
         raise ApiError(409, f"only failed messages are retried by hand; this one is {message.status}")
     message.status, message.next_attempt_at = "pending", clock.now()

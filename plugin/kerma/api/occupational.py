@@ -31,7 +31,7 @@ from ..occupational.values import DATE_FORMATS
 from .export import rows_answer
 from .his import page
 from .router import ApiError, Context, Request, route
-from .schemas import Body, Day, Flag, Id, NoteBody, Order, Page, Query, body, column_text, path_id, query, sort_field, text
+from .schemas import Body, Day, Flag, Id, NoteBody, Order, Page, Query, body, column_text, path_row, query, sort_field, text
 from .views import iso
 
 MAX_REPORT_CHARACTERS = 256 << 10  # the request body's own bound (kerma.api.http) is the real one
@@ -93,14 +93,6 @@ class ImportBody(ReportBody):
     save_mapping: bool = False
 
 
-def _row(session: Session, model, request: Request, what: str):
-    """The row of ``model`` the path's id names; 404 when there is none."""
-    found = session.get(model, path_id(request))
-    if found is None:
-        raise ApiError(404, f"no such {what}")
-    return found
-
-
 def _prepare(session: Session, report: ReportBody):
     try:
         return imports.prepare(session, report.raw(), mapping=report.mapping_json(), service=report.service)
@@ -149,7 +141,7 @@ def create_department(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"occupational/departments/(?P<id>\d+)", role=PHYSICIST)
 def update_department(ctx: Context, session: Session, request: Request):
-    department = _row(session, OccupationalDepartment, request, "department")
+    department = path_row(session, request, OccupationalDepartment, "department")
     before = department_json(department)
     fields = body(request, DepartmentBody, {"name": department.name, "site": department.site})
     if fields.name.casefold() != department.name.casefold() and any(
@@ -226,7 +218,7 @@ def reading_json(row: DoseReading) -> dict:
 def get_person(ctx: Context, session: Session, request: Request):
     """The person, every reading (replaced and withdrawn ones too, with their status), this calendar year's and the
     last 12 months' summaries, and the person's alerts."""
-    person = _row(session, OccupationalPerson, request, "person")
+    person = path_row(session, request, OccupationalPerson, "person")
     rows = session.scalars(select(DoseReading).where(DoseReading.person_id == person.id)
                            .order_by(DoseReading.period_end, DoseReading.position, DoseReading.id)).all()
     today = clock.today()
@@ -253,7 +245,7 @@ class PersonChanges(Body):
 
 @route("PUT", r"occupational/people/(?P<id>\d+)", role=PHYSICIST)
 def change_person(ctx: Context, session: Session, request: Request):
-    person = _row(session, OccupationalPerson, request, "person")
+    person = path_row(session, request, OccupationalPerson, "person")
     changes = body(request, PersonChanges).given()
     if changes.get("staff_id") is None:
         changes.pop("staff_id", None)
@@ -295,7 +287,7 @@ def create_service(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"occupational/services/(?P<id>\d+)", role=PHYSICIST)
 def update_service(ctx: Context, session: Session, request: Request):
-    service = _row(session, DosimetryService, request, "dosimetry service")
+    service = path_row(session, request, DosimetryService, "dosimetry service")
     before = imports.service_json(service)
     fields = body(request, ServiceBody, {"name": service.name, "mapping": service.mapping})
     if fields.name != service.name and session.scalar(select(DosimetryService).where(DosimetryService.name == fields.name)):
@@ -349,7 +341,7 @@ def list_imports(ctx: Context, session: Session, request: Request):
 @route("GET", r"occupational/imports/(?P<id>\d+)", role=PHYSICIST, personal=True)
 def get_import(ctx: Context, session: Session, request: Request):
     """The import with its mapping, every refused row and reason, and the audit trail."""
-    record = _row(session, DosimetryImport, request, "import")
+    record = path_row(session, request, DosimetryImport, "import")
     trail = session.scalars(audit.query(target_type="dosimetry_import", target_id=str(record.id))).all()
     return {**imports.import_json(record), "mapping": record.mapping, "refused": record.refused,
             "audit": [audit.as_json(e) for e in reversed(trail)]}
@@ -358,7 +350,7 @@ def get_import(ctx: Context, session: Session, request: Request):
 @route("POST", r"occupational/imports/(?P<id>\d+)/undo", role=PHYSICIST)
 def undo_import(ctx: Context, session: Session, request: Request):
     imports.one_at_a_time(session)
-    record = _row(session, DosimetryImport, request, "import")
+    record = path_row(session, request, DosimetryImport, "import")
     try:
         people = imports.undo(session, record, request.user, body(request, NoteBody).note)
     except imports.UndoRefused as exc:

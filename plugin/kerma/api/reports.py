@@ -14,7 +14,7 @@ from ..evaluate.rules import NOTIFY_ROLES
 from ..reports.periods import PERIODS
 from .his import page
 from .router import Answer, ApiError, Context, Request, route
-from .schemas import Body, Day, Id, Order, Page, body, column_text, path_id, query, sort_field
+from .schemas import Body, Day, Id, Order, Page, body, column_text, path_row, query, sort_field
 from .views import iso
 
 SCHEDULE_FIELDS = ("name", "period", "roles", "filters", "enabled")
@@ -76,21 +76,14 @@ def request_report(ctx: Context, session: Session, request: Request):
     return run_json(run)
 
 
-def _run(session: Session, request: Request) -> ReportRun:
-    run = session.get(ReportRun, path_id(request))
-    if run is None:
-        raise ApiError(404, "no such report")
-    return run
-
-
 @route("GET", r"reports/(?P<id>\d+)", role=VIEWER)
 def get_report(ctx: Context, session: Session, request: Request):
-    return run_json(_run(session, request))
+    return run_json(path_row(session, request, ReportRun, "report"))
 
 
 @route("GET", r"reports/(?P<id>\d+)/(?P<format>pdf|html)", role=VIEWER, personal=True)
 def report_file(ctx: Context, session: Session, request: Request):
-    run = _run(session, request)
+    run = path_row(session, request, ReportRun, "report")
     if run.status != "done":
         raise ApiError(409, f"the report is {run.status}")
     name = f"kerma-report-{run.period_start.isoformat()}-{run.period_end.isoformat()}"
@@ -133,9 +126,7 @@ def create_schedule(ctx: Context, session: Session, request: Request):
 
 @route("PUT", r"reports/schedules/(?P<id>\d+)", role=PHYSICIST)
 def update_schedule(ctx: Context, session: Session, request: Request):
-    schedule = session.get(ReportSchedule, path_id(request))
-    if schedule is None:
-        raise ApiError(404, "no such schedule")
+    schedule = path_row(session, request, ReportSchedule, "schedule")
     before = schedule_json(schedule)
     for name, value in _checked(request, {k: before[k] for k in SCHEDULE_FIELDS}).items():
         setattr(schedule, name, value)

@@ -179,6 +179,7 @@ class NoteBody(Body):
 
 Q = TypeVar("Q", bound=Query)
 B = TypeVar("B", bound=Body)
+Row = TypeVar("Row")
 
 
 def query(request: Request, model: type[Q]) -> Q:
@@ -204,6 +205,14 @@ def path_id(request: Request, name: str = "id") -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
         raise ApiError(404, f"no such {name}: {raw[:40]}")
     return int(raw)
+
+
+def path_row(session, request: Request, model: type[Row], what: str) -> Row:
+    """The row of ``model`` the path's id names; 404 "no such {what}" when there is none."""
+    found = session.get(model, path_id(request))
+    if found is None:
+        raise ApiError(404, f"no such {what}")
+    return found
 
 
 def path_text(request: Request, name: str) -> str:
