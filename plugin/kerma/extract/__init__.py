@@ -5,6 +5,9 @@ The record's shape is the same for every source; the README documents it.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from . import contrast, identity, own_output, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
@@ -53,9 +56,29 @@ def extract(data: bytes) -> dict:
     """
     base: dict = {}
     try:
-        return _extract(data, base)
+        with _no_cycle_collection():
+            return _extract(data, base)
     except Exception as exc:  # last line of defence: a fault no check foresaw is this object's error, not Orthanc's
         return _result("error", f"extraction failed: {type(exc).__name__}: {exc}", **base)
+
+
+@contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector paused while an object is parsed.
+
+    Parsing makes trees (item dicts, content items, event dicts), never cycles, and reference counting frees them;
+    but it makes so many containers (the 316-event report: 24,000 item dicts, 79,000 elements, 15,000 content items)
+    that the collector ran over them again and again, finding nothing: that report's extraction took 0.29-0.32 s of
+    CPU with it, 0.17-0.20 s without (2026-12-03, load 12-15).  It is resumed after, if it was on; another thread
+    extracting at the same time may resume it first, which only costs that thread the saving.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _extract(data: bytes, base: dict) -> dict:

@@ -34,7 +34,7 @@ from ..db.outage import is_outage, reason
 from ..db.states import mark_refresh_due
 from .give_way import GiveWay
 from .ocr_process import OcrProcess
-from .store import fill
+from .store import fill, insert_events
 
 QUEUED = "queued"
 RECORDED = "recorded"
@@ -110,8 +110,7 @@ def store_reading(session: Session, row_id: int, record: dict) -> DoseObject | N
     obj = session.get(DoseObject, row_id, with_for_update=True)
     if obj is None or obj.ocr_state != QUEUED:
         return None
-    fill(session, obj, outcome(record))
-    session.flush()
+    insert_events(session, [(obj, fill(session, obj, outcome(record)))])
     if obj.study is not None:
         mark_refresh_due([obj.study])  # resolved, classified and evaluated by the ingest worker, between batches
     return obj

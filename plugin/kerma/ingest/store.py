@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -61,6 +61,7 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int, del
     # the batch's studies and devices, looked up once each (a CT series is hundreds of objects)
     studies: dict[str, Study] = {}
     devices: dict[tuple, Device] = {}
+    events: list[tuple[DoseObject, list[dict]]] = []
     with session.no_autoflush:
         for item in processed:
             rows = ledger.setdefault(_stored_uid(item), [])
@@ -70,12 +71,16 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int, del
                     row.deleted_in_pacs_at = None
                 continue
             recorded = next((row for row in rows if row.duplicate_of_id is None and row.duplicate_of is None), None)
-            obj = _duplicate(item, recorded) if recorded is not None else _dose_object(session, item, studies, devices)
+            if recorded is not None:
+                obj = _duplicate(item, recorded)
+            else:
+                obj = DoseObject(sop_instance_uid=_stored_uid(item), orthanc_id=item.orthanc_id, change_seq=item.change_seq)
+                events.append((obj, fill(session, obj, item.record, studies, devices)))
             session.add(obj)
             rows.append(obj)
             touched.append(obj)
             new += 1
-    session.flush()
+    insert_events(session, events)
     touched_studies = {o.study_id for o in touched if o.study_id is not None}
     touched_studies |= apply_deletions(session, deleted, purge=purge_deleted)
     after_store(session, touched_studies)  # resolution, classification, statistics, alerts, notification
@@ -94,9 +99,9 @@ def store_report(session: Session, record: dict) -> DoseObject:
     classify and evaluate (:func:`kerma.db.states.mark_refresh_due`), as HL7 changes are: a report received
     in another process never refreshes a study at the same time as the worker.
     """
-    obj = _dose_object(session, Processed(change_seq=None, orthanc_id=None, record=record), {}, {})
+    obj = DoseObject(sop_instance_uid=_stored_uid(Processed(change_seq=None, orthanc_id=None, record=record)))
     session.add(obj)
-    session.flush()
+    insert_events(session, [(obj, fill(session, obj, record))])
     if obj.study is not None:
         mark_refresh_due([obj.study])
     return obj
@@ -111,9 +116,8 @@ def replace_report(session: Session, obj: DoseObject, record: dict) -> None:
     _fill(obj, record)
     obj.device = _device(session, record, {})
     obj.events.clear()
-    for index, event in enumerate(record.get("events") or []):
-        obj.events.append(_event(obj.study, index, event))
-    session.flush()
+    session.flush()  # the old rows deleted before the new ones are inserted
+    insert_events(session, [(obj, record.get("events") or [])])
     mark_refresh_due([obj.study])
 
 
@@ -168,22 +172,36 @@ def _duplicate(item: Processed, recorded: DoseObject) -> DoseObject:
                       modality=item.record.get("modality"), duplicate_of=recorded)
 
 
-def _dose_object(session: Session, item: Processed, studies: dict[str, Study], devices: dict[tuple, Device]) -> DoseObject:
-    obj = DoseObject(sop_instance_uid=_stored_uid(item), orthanc_id=item.orthanc_id, change_seq=item.change_seq)
-    fill(session, obj, item.record, studies, devices)
-    return obj
-
-
 def fill(session: Session, obj: DoseObject, record: dict, studies: dict[str, Study] | None = None,
-         devices: dict[tuple, Device] | None = None) -> None:
-    """Write ``record`` on the ledger row ``obj`` (a new row, or a dose screen's queued row once it is read)."""
+         devices: dict[tuple, Device] | None = None) -> list[dict]:
+    """Write ``record`` on the ledger row ``obj`` (a new row, or a dose screen's queued row once it is read).
+
+    Returns its events, for :func:`insert_events` once ``obj`` is flushed (none when it has no study).
+    """
     _fill(obj, record)
     if record["status"] == "ok":
         obj.device = _device(session, record, {} if devices is None else devices)
     if record["status"] == "ok" and record.get("study_instance_uid"):
         obj.study = _study(session, record, {} if studies is None else studies)
-        for index, event in enumerate(record.get("events") or []):
-            obj.events.append(_event(obj.study, index, event))
+        return record.get("events") or []
+    return []
+
+
+def insert_events(session: Session, filled: list[tuple[DoseObject, list[dict]]]) -> None:
+    """Flush, then insert the event rows of the ledger rows in ``filled`` (each with its events) in one statement.
+
+    One INSERT run over all the rows (executemany), not an ORM object per event: the 316-event fluoroscopy report
+    spent most of its store time making, tracking and flushing them.  Each row has every column (None where the
+    event has no value), so that all share one statement.  ``obj.events`` is expired, read again when next used.
+    """
+    session.flush()  # the ledger rows' and studies' ids
+    rows = [_event_row(obj, index, event) for obj, events in filled for index, event in enumerate(events)]
+    if not rows:
+        return
+    session.execute(insert(IrradiationEvent).execution_options(render_nulls=True), rows)  # NULLs sent: one key set
+    for obj, events in filled:
+        if events:
+            session.expire(obj, ["events"])
 
 
 def _fill(obj: DoseObject, record: dict) -> DoseObject:
@@ -251,16 +269,17 @@ def _study(session: Session, record: dict, studies: dict[str, Study]) -> Study:
     return study
 
 
-def _event(study: Study, index: int, event: dict) -> IrradiationEvent:
-    """The event's row: its fields in their columns (absent ones left NULL, not set), the rest in ``details``."""
-    columns, details = {}, {}
+def _event_row(obj: DoseObject, index: int, event: dict) -> dict:
+    """The event's row: its scalar fields in their columns (absent ones NULL), the rest in ``details``."""
+    row = dict.fromkeys(EVENT_FIELDS)
+    details = {}
     for key, value in event.items():
         if key in EVENT_FIELDS and not isinstance(value, (list, dict)):
-            if value is not None:
-                columns[key] = value
+            row[key] = value
         else:
             details[key] = value
-    return IrradiationEvent(study=study, event_index=index, details=details or None, **columns)
+    row.update(dose_object_id=obj.id, study_id=obj.study_id, event_index=index, details=details or None)
+    return row
 
 
 def _limited(table) -> dict[str, ReceivedText]:
