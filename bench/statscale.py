@@ -66,11 +66,19 @@ API_CALLS = [  # (key, screen, path, query): what the UI's screens ask for, plus
     ("studies CT", "studies", "studies", {"limit": "50", "modality": "CT"}),
     ("studies 2026-12", "studies", "studies", {"limit": "50", "date_from": "2026-12-01", "date_to": "2026-12-31"}),
     # the statistics page opens on the last twelve whole months (here: the data's last year)
+    # (its table a page of the route's 100 rows, sorted by the server; its charts what they draw)
     ("statistics 2026", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "month", **YEAR}),
+    ("statistics charts 2026", "statistics", "statistics/charts", {"quantity": "ctdivol_mGy", "period": "month", **YEAR}),
     ("devices", "statistics", "devices", {}),
     ("events", "statistics", "events", {"limit": "2000"}),  # a 2,000-event page (no screen asks for it: CSV links)
     ("events page", "events", "events", {"limit": "100"}),  # a page of the route's default size
     ("statistics 2 years", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "month"}),
+    ("statistics 2 years, median/DRL, page 250", "statistics", "statistics",
+     {"quantity": "ctdivol_mGy", "period": "month", "sort": "median_over_drl", "order": "desc", "offset": "24900"}),
+    ("statistics charts 2 years", "statistics", "statistics/charts", {"quantity": "ctdivol_mGy", "period": "month"}),
+    ("compliance 2 years by quarter", "compliance", "statistics/compliance", {"period": "quarter"}),
+    ("compliance 2026-Q4 red", "compliance", "statistics/compliance",
+     {"period": "quarter", "status": "red", "date_from": "2026-10-01", "date_to": "2026-12-31"}),
     ("statistics quarter", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "quarter", **YEAR}),
     ("statistics year DLP", "statistics", "statistics", {"quantity": "total_dlp_mGycm", "period": "year"}),
     ("above DRL 2026-12", "statistics", "statistics/above-drl",

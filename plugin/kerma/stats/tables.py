@@ -114,14 +114,22 @@ def median_table(session: Session, quantity: str, filters: Filters, period: str 
     :mod:`kerma.stats.monthly` when it is fresh for the request; otherwise (and for the period "all" or dates that
     are not whole periods) it is computed from the rows (:func:`computed_table`).
     """
+    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
+    return table_of(session, quantity, table_groups(session, quantity, filters, period, by_device, drls, achievables),
+                    drls, achievables)
+
+
+def table_groups(session: Session, quantity: str, filters: Filters, period: str, by_device: bool,
+                 drls: ReferenceLevels, achievables: ReferenceLevels) -> list[tuple[tuple, dict]]:
+    """The groups of :func:`median_table`, ((exam, device, period, DRL id, achievable id), figures): kept, with the
+    stale periods from the rows, or all from the rows."""
     kept = monthly.read(session, quantity, filters, period, by_device)
     if kept is None:
-        return computed_table(session, quantity, filters, period, by_device)
+        return groups_from_rows(session, quantity, filters, period, by_device, drls, achievables)
     groups, stale = kept
-    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
     for key in sorted(stale):  # changed since the last round of the refresher: these periods alone from the rows
         groups += groups_from_rows(session, quantity, monthly.within(filters, key), period, by_device, drls, achievables)
-    return table_of(session, quantity, groups, drls, achievables)
+    return groups
 
 
 def computed_table(session: Session, quantity: str, filters: Filters, period: str = "month",
@@ -194,27 +202,33 @@ def charted(session: Session, quantity: str, filters: Filters, period: str = "mo
     """What a chart of the statistics draws: the ``exams`` standard exams with the most values for ``filters`` (the
     one of ``filters.standard_exam_id`` when given), each with its total ``n``, the DRL and achievable dose of its
     first row, and per device its points (period, n, median, 25th and 75th percentile, min, max) in period order.
-    From :func:`median_table` (kept rows, stale periods from the rows): the table of every device together ranks
-    the exams, then each exam's rows alone.  Also: how many standard exams have values."""
+    The groups of :func:`median_table` (:func:`table_groups`: kept, stale periods from the rows) without its rows'
+    descriptions: the table of every device together ranks the exams, then each exam's groups alone.  Also: how
+    many standard exams have values."""
+    drls, achievables = ReferenceLevels(session), ReferenceLevels(session, ACHIEVABLE)
     totals: dict[int, int] = defaultdict(int)
-    for row in median_table(session, quantity, filters, period, by_device=False):
-        if row["standard_exam_id"] is not None:  # no standard exam: nothing to chart against a DRL
-            totals[row["standard_exam_id"]] += row["n"]
+    for (exam_id, *_), figures in table_groups(session, quantity, filters, period, False, drls, achievables):
+        if exam_id is not None:  # no standard exam: nothing to chart against a DRL
+            totals[exam_id] += figures["n"]
+    names = _exam_names(session, set(totals))
     out = []
     for exam_id, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:exams]:
-        rows = median_table(session, quantity, replace(filters, standard_exam_id=exam_id), period)
+        groups = sorted(table_groups(session, quantity, replace(filters, standard_exam_id=exam_id), period, True, drls,
+                                     achievables), key=lambda g: (g[0][2] or "", g[0][1] or 0, g[0][3] or 0))
         series: dict = {}
-        for row in sorted(rows, key=lambda r: (r["period"] or "", r["device_id"] or 0)):
-            series.setdefault(row["device_id"], []).append({k: row[k] for k in ("period", "n", "median", "p25", "p75",
-                                                                                 "min", "max")})
-        first = lambda name: next((r[name] for r in rows if r[name]), None)  # noqa: E731
-        out.append({"standard_exam_id": exam_id, "standard_exam": rows[0]["standard_exam"] if rows else None, "n": n,
-                    "drl": first("drl"), "achievable": first("achievable"),
+        for (_, device_id, key, _drl, _achievable), figures in groups:
+            series.setdefault(device_id, []).append({"period": key, **{k: figures[k] for k in CHARTED}})
+        first = lambda index, levels: next((levels.by_id[g[0][index]] for g in groups  # noqa: E731
+                                            if g[0][index] in levels.by_id), None)
+        drl, achievable = first(3, drls), first(4, achievables)
+        out.append({"standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "n": n,
+                    "drl": drl and drl.describe(), "achievable": achievable and achievable.describe(),
                     "series": [{"device_id": device, "points": points} for device, points in series.items()]})
     return out, len(totals)
 
 
 ACHIEVABLE = ("achievable",)
+CHARTED = ("n", "median", "p25", "p75", "min", "max")  # a chart's point: the line's median, the box's spread
 
 
 class ReferenceLevels:
