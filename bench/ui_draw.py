@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/ui_draw.py [--events 1000000] [--runs 7] [--engine postgresql] [--engine sqlite] [--json out.json]
                                       [--keep DIR]   # PostgreSQL: generated once in DIR, then reused
+                                      [--screens statistics,compliance]   # only these screens of the walk
 
 Not a test: it reports. Per database (a throwaway PostgreSQL 15, tests/support/postgres.py, rows made by the server
 from ``generate_series``; an SQLite file, rows inserted in chunks), the dose database of bench (s)
@@ -143,14 +144,15 @@ def _short(url: str) -> str:
     return urllib.parse.unquote(path + (f"?{parts.query}" if parts.query else ""))
 
 
-def measure(process: OrthancProcess, runs: int, sizes: dict) -> dict:
-    """Every screen of the UI walk, ``runs`` timed openings each after one untimed, at each size."""
+def measure(process: OrthancProcess, runs: int, sizes: dict, only: set[str] | None = None) -> dict:
+    """Every screen of the UI walk (those named in ``only``, when given), ``runs`` timed openings each after one
+    untimed, at each size."""
     from playwright.sync_api import sync_playwright
 
     import test_ui
     from conftest import CHROMIUM_FLAGS
 
-    screens = test_ui.routes(process)
+    screens = {name: route for name, route in test_ui.routes(process).items() if not only or name in only}
     out: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
@@ -209,6 +211,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", type=Path, metavar="DIR", help="PostgreSQL: the database and Orthanc's storage in DIR, "
                         "kept; reused when DIR holds a database of --events (also one bench (s) made with --keep)")
+    parser.add_argument("--screens", help="only these screens of the walk, by name, comma-separated: "
+                        "statistics,statistics-dap,compliance,compliance-above")
     args = parser.parse_args()
     import test_ui
 
@@ -221,7 +225,8 @@ def main() -> None:
             log(f"(s) UI on {engine}: generating {args.events:,} events ...")
             process, pg = loaded_kerma(Path(folder), engine, args.events, args.keep)
             try:
-                result["engines"][engine] = measure(process, args.runs, sizes)
+                result["engines"][engine] = measure(process, args.runs, sizes,
+                                                    set(args.screens.split(",")) if args.screens else None)
             finally:
                 process.stop()
                 if pg is not None:
