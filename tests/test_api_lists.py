@@ -1,7 +1,8 @@
 """The lists the UI pages through: sorted by any column the route names (absent values last), names beside ids,
-and the dose-against-weight points computed on the server for the filters."""
+and the dose-against-weight points computed on the server for the filters; GET health's counts of large tables."""
 
 import pytest
+from sqlalchemy import text
 
 from kerma import access
 from kerma.api import Context, Request, handle
@@ -102,3 +103,18 @@ def test_dose_against_weight_is_computed_for_the_filters_and_sampled(call):
     assert set(map(tuple, sampled["points"])) <= set(expected())
     exam = call("GET", "statistics/scatter", {"quantity": "total_dlp_mGycm", "against": "age"})
     assert exam["n"] == 24 and all(x == 50.0 for x, _ in exam["points"])
+
+
+def test_health_gives_postgresqls_estimate_for_a_large_table_and_says_so(call, sessions, monkeypatch):
+    from kerma.api import core
+
+    exact = call("GET", "health")["counts"]
+    assert (exact["studies"], exact["irradiation_events"], exact["estimated"]) == (28, 28, [])
+    monkeypatch.setattr(core, "ESTIMATED_FROM", 20)  # these 28 studies and events count as large
+    with sessions() as session, session.begin():
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        if postgresql:  # the estimate ANALYZE keeps (every row of a small table read: the count itself)
+            session.execute(text("ANALYZE study, irradiation_event"))
+    counts = call("GET", "health")["counts"]
+    assert (counts["studies"], counts["irradiation_events"]) == (28, 28)
+    assert counts["estimated"] == (["studies", "irradiation_events"] if postgresql else [])  # SQLite keeps none: counted

@@ -40,7 +40,8 @@ export async function today() {
         period: "quarter", ...thisQuarter(), status: "red" })}`),
       tile(number(quiet.length, 0), `devices silent for more than ${QUIET_DAYS} days`, null),
       tile(health.status === "ok" ? (lag ? `${number(lag, 0)} behind` : "up to date") : "stopped",
-        `ingestion: ${number(health.counts.studies, 0)} studies, ${number(counts.ok || 0, 0)} dose objects`, null)),
+        `ingestion: ${(health.counts.estimated || []).includes("studies") ? "about " : ""}${number(health.counts.studies, 0)} studies, `
+        + `${number(counts.ok || 0, 0)} dose objects`, null)),
     el("h2", {}, "Open alerts, most severe and oldest first"),
     triage === null ? el("p", { class: "muted" }, "Alerts are not available on this server.") : triage,
     digest === null ? null : digestLists(digest),
