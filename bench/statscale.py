@@ -72,6 +72,8 @@ API_CALLS = [  # (key, screen, path, query): what the UI's screens ask for, plus
     ("devices", "statistics", "devices", {}),
     ("events", "statistics", "events", {"limit": "2000"}),  # a 2,000-event page (no screen asks for it: CSV links)
     ("events page", "events", "events", {"limit": "100"}),  # a page of the route's default size
+    ("health", "today", "health", {}),  # the Today screen's counts
+    ("no order", "reconciliation", "reconciliation/no-order", {"limit": "50"}),  # every study here: no HIS orders
     ("statistics 2 years", "statistics", "statistics", {"quantity": "ctdivol_mGy", "period": "month"}),
     ("statistics 2 years, median/DRL, page 250", "statistics", "statistics",
      {"quantity": "ctdivol_mGy", "period": "month", "sort": "median_over_drl", "order": "desc", "offset": "24900"}),
@@ -158,7 +160,7 @@ def api_calls(url: str, sessions, runs: int, target: float | None, say=print) ->
 # ----------------------------------------------------------------------------------------------- one backend
 
 def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=None, built: dict | None = None,
-                  reused: bool = False) -> dict:
+                  reused: bool = False, direct: bool = True) -> dict:
     """``built``: what ``dosedata.kept_postgresql`` loaded (``reused``: in an earlier run); None: generated here."""
     from kerma.db.engine import make_engine, make_sessionmaker
     from kerma.stats.refresher import SummaryRefresher
@@ -180,7 +182,7 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=N
     say(f"      refreshed in {result['summary_build_s']:.1f} s")
     target = target_for(events_total) if name == "postgresql" else None
     result["direct"] = {}
-    for key, label, fn in direct_calls():
+    for key, label, fn in direct_calls() if direct else ():
         say(f"    {label}: warm-up + {runs} runs ...")
         r = result["direct"][key] = timed(sessions, fn, runs)
         r["label"] = label
@@ -193,9 +195,10 @@ def bench_backend(name: str, url: str, events_total: int, runs: int, say, size=N
 
 
 def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, backends=("sqlite", "postgresql"),
-                     keep: Path | None = None, settings: dict | None = None) -> dict:
+                     keep: Path | None = None, settings: dict | None = None, direct: bool = True) -> dict:
     """``keep``: the PostgreSQL cluster in that folder, kept, and reused when it holds ``events_total`` generated events
-    (``dosedata.kept_postgresql``); ``settings``: PostgreSQL server settings (``{"shared_buffers": "4GB"}``)."""
+    (``dosedata.kept_postgresql``); ``settings``: PostgreSQL server settings (``{"shared_buffers": "4GB"}``); ``direct``: False leaves out the module's functions called
+    directly (the routes alone: at 10 M events the exceedance list of every row of two years takes minutes)."""
     from dosedata import kept_postgresql
     from support.orthanc import free_port
     from support.postgres import PostgresServer
@@ -207,7 +210,8 @@ def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, ba
 
         def sqlite_size():
             return sum(p.stat().st_size for p in workroot.glob("stats.sqlite*"))
-        out["backends"]["sqlite"] = bench_backend("sqlite", f"sqlite:///{path}", events_total, runs, say, size=sqlite_size)
+        out["backends"]["sqlite"] = bench_backend("sqlite", f"sqlite:///{path}", events_total, runs, say, size=sqlite_size,
+                                                  direct=direct)
         for p in workroot.glob("stats.sqlite*"):
             p.unlink()
     if "postgresql" in backends:
@@ -225,7 +229,7 @@ def statistics_scale(workroot: Path, events_total: int, runs: int, say=print, ba
                 e.dispose()
                 return n
             r = bench_backend("postgresql", pg.url, events_total, runs, say, size=pg_size, built=built,
-                              reused=reused)
+                              reused=reused, direct=direct)
             r["server"] = pg._psql("SELECT version()").strip()
             r["settings"] = {name: pg._psql(f"SHOW {name}").strip() for name in PG_SHOWN}
             out["backends"]["postgresql"] = r
@@ -312,13 +316,14 @@ if __name__ == "__main__":
                         help="a PostgreSQL server setting (repeatable): --pg shared_buffers=4GB")
     parser.add_argument("--runs", type=int, help="timed runs per call (default 3; 1 from 5 M events)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--routes-only", action="store_true", help="the REST calls alone (not the functions directly)")
     args = parser.parse_args()
     runs = args.runs or (1 if args.events >= 5_000_000 else 3)  # at 10 M a call from the rows takes tens of seconds
     root = Path(tempfile.mkdtemp(prefix="kerma-stats-"))
     try:
         result = statistics_scale(root, args.events, runs, say=lambda m: print(m, file=sys.stderr, flush=True),
                                   backends=tuple(args.engines), keep=args.keep,
-                                  settings=dict(s.split("=", 1) for s in args.pg))
+                                  settings=dict(s.split("=", 1) for s in args.pg), direct=not args.routes_only)
         print_s(result)
         if args.json:
             args.json.write_text(json.dumps(result, indent=1, default=str))

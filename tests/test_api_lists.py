@@ -118,3 +118,17 @@ def test_health_gives_postgresqls_estimate_for_a_large_table_and_says_so(call, s
     counts = call("GET", "health")["counts"]
     assert (counts["studies"], counts["irradiation_events"]) == (28, 28)
     assert counts["estimated"] == (["studies", "irradiation_events"] if postgresql else [])  # SQLite keeps none: counted
+
+
+def test_a_list_is_counted_up_to_a_bound_and_says_more_than_past_it(call, monkeypatch):
+    from kerma.api import his
+
+    assert call("GET", "studies", {"limit": "5"})["total"] == 28 and call("GET", "events", {"limit": "5"})["total"] == 28
+    monkeypatch.setattr(his, "COUNTED_UP_TO", 27)  # these 28 studies and events are past it: "more than 27"
+    for path in ("studies", "events", "reconciliation/no-order"):
+        answer = call("GET", path, {"limit": "5"})
+        assert (answer["total"], answer["counted_up_to"]) == (None, 27) and len(next(v for v in answer.values()
+                                                                                   if isinstance(v, list))) == 5
+    monkeypatch.setattr(his, "COUNTED_UP_TO", 28)  # exactly the bound: counted
+    assert call("GET", "studies", {"limit": "5", "offset": "25"})["total"] == 28
+    assert len(call("GET", "studies", {"limit": "5", "offset": "25"})["studies"]) == 3

@@ -82,19 +82,23 @@ export function dataTable(options) {
     const shown = columns.filter((c) => visible.has(c.key));
     table.replaceChildren(el("caption", {}, caption), header(shown), body(shown, current.rows));
     const { offset } = state;
+    // total null: the API counted up to counted_up_to rows and found more (the pages then end where the rows do)
     const total = current.total;
+    const known = total !== null;
     counter.textContent = total === 0 ? "None" : current.rows.length === total
       ? `${number(total, 0)} ${total === 1 ? "row" : "rows"}`
-      : `${number(offset + 1, 0)}–${number(offset + current.rows.length, 0)} of ${number(total, 0)}`;
-    const pages = Math.max(1, Math.ceil(total / pageSize));
+      : `${number(offset + 1, 0)}–${number(offset + current.rows.length, 0)} of `
+        + (known ? number(total, 0) : `more than ${number(current.countedUpTo, 0)}`);
+    const pages = known ? Math.max(1, Math.ceil(total / pageSize)) : Infinity;
     const page = Math.floor(offset / pageSize) + 1;
+    const last = known ? page === pages : current.rows.length < pageSize;
     const go = (to) => () => { state.offset = Math.max(0, Math.min((pages - 1) * pageSize, to)); load(); };
     pager.replaceChildren(...(pages > 1 ? [
       el("button", { type: "button", onclick: go(0), disabled: page === 1, "aria-label": "First page" }, "«"),
       el("button", { type: "button", onclick: go(offset - pageSize), disabled: page === 1, "aria-label": "Previous page" }, "‹ Previous"),
-      el("span", { class: "page" }, `Page ${number(page, 0)} of ${number(pages, 0)}`),
-      el("button", { type: "button", onclick: go(offset + pageSize), disabled: page === pages, "aria-label": "Next page" }, "Next ›"),
-      el("button", { type: "button", onclick: go((pages - 1) * pageSize), disabled: page === pages, "aria-label": "Last page" }, "»"),
+      el("span", { class: "page" }, `Page ${number(page, 0)}` + (known ? ` of ${number(pages, 0)}` : "")),
+      el("button", { type: "button", onclick: go(offset + pageSize), disabled: last, "aria-label": "Next page" }, "Next ›"),
+      el("button", { type: "button", onclick: go((pages - 1) * pageSize), disabled: last || !known, "aria-label": "Last page" }, "»"),
     ] : []));
   }
 
@@ -179,6 +183,7 @@ function writeUrlState(options, state) {
 export function fromApi(get, path, key, params = {}) {
   return async ({ limit, offset, sort, order }) => {
     const answer = await get(path, { ...params, limit, offset, sort, order });
-    return { rows: answer[key] || [], total: answer.total ?? (answer[key] || []).length, answer };
+    const rows = answer[key] || [];
+    return { rows, total: "total" in answer ? answer.total : rows.length, countedUpTo: answer.counted_up_to, answer };
   };
 }

@@ -35,7 +35,8 @@ export async function today() {
       tile(number(digest?.new_since?.length ?? 0, 0), `new since ${digest ? date(digest.since) : "the previous working day"}`, "#/alerts?status=new"),
       tile(number(digest?.unassigned?.length ?? 0, 0), "acknowledged, nobody assigned", null),
       tile(number(digest?.overdue?.length ?? 0, 0), "open for more than a week", null),
-      tile(number(errors.total ?? 0, 0), "objects that gave no record (errors)", "#/ingest-errors"),
+      tile(errors.total === null ? `> ${number(errors.counted_up_to, 0)}` : number(errors.total ?? 0, 0),
+        "objects that gave no record (errors)", "#/ingest-errors"),
       tile("DRL", "examinations and devices above the DRL this quarter", `#/compliance?${new URLSearchParams({
         period: "quarter", ...thisQuarter(), status: "red" })}`),
       tile(number(quiet.length, 0), `devices silent for more than ${QUIET_DAYS} days`, null),

@@ -20,7 +20,7 @@ from ..stats.tables import ACHIEVABLE, Filters, ReferenceLevels, study_reference
 from . import views
 from .derived import study_derived
 from .export import rows_answer
-from .his import ordered, page
+from .his import ordered, page, total
 from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import Day, Flag, Id, Order, Page, Query, column_text, path_text, query, sort_field
@@ -149,7 +149,7 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     if q.above_drl:
         above = studies_above(session, Filters(q.date_from, q.date_to))
         stmt = stmt.where(Study.id.in_(above) if above is not None else false())
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    counted = total(session, stmt)
     objects = selectinload(Study.objects)
     if q.above_drl:  # their events compared below: loaded in one query, not one per record
         objects = objects.selectinload(DoseObject.events)
@@ -163,7 +163,7 @@ def list_studies(ctx: Context, session: Session, request: Request) -> dict:
     rows = with_names(session, [{**views.study_summary(s), **({"above_drl": _above_drl(session, s, levels)} if q.above_drl else {})}
                                 for s in page])
     return rows_answer(ctx, request, "studies", rows,
-                       {"total": total, "limit": q.limit, "offset": q.offset, "sort": q.sort, "order": q.order})
+                       {**counted, "limit": q.limit, "offset": q.offset, "sort": q.sort, "order": q.order})
 
 
 class StudyDetailQuery(Query):

@@ -14,17 +14,29 @@ from .schemas import Page
 from .views import iso
 
 
+COUNTED_UP_TO = 10_000  # a list's total is counted up to this many rows; past it, "more than" (a page needs no more)
+
+
+def total(session: Session, stmt) -> dict:
+    """``{"total": rows of stmt, "counted_up_to": COUNTED_UP_TO}``, the total null when there are more than that: a
+    count reads every row of the list (the studies with dose data of a site: 333,000 at 1,000,000 events, 0.4-1.2 s
+    for a page of 50 at load 15; ten times that at 10,000,000), and the database stops reading at the bound."""
+    n = session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(COUNTED_UP_TO + 1).subquery()))
+    return {"total": n if n <= COUNTED_UP_TO else None, "counted_up_to": COUNTED_UP_TO}
+
+
 def page(session: Session, stmt, window: Page, key: str, view: Callable, sort: dict | None = None, *tiebreak) -> dict:
-    """``{"total", "limit", "offset", key: [view(row)...]}`` for a select statement and the query's limit/offset.
+    """``{"total", "counted_up_to", "limit", "offset", key: [view(row)...]}`` for a select statement and the query's
+    limit/offset (``total``: see :func:`total`).
 
     ``sort``: the route's sortable columns by name; the statement is then ordered by ``window.sort`` in
     ``window.order`` (absent values last), then by ``tiebreak``.
     """
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    counted = total(session, stmt)
     if sort is not None:
         stmt = ordered(stmt, sort[window.sort], window.order, *tiebreak)
     rows = session.scalars(stmt.limit(window.limit).offset(window.offset)).all()
-    return {"total": total, "limit": window.limit, "offset": window.offset, key: [view(r) for r in rows]}
+    return {**counted, "limit": window.limit, "offset": window.offset, key: [view(r) for r in rows]}
 
 
 def ordered(stmt, column, order: str, *tiebreak):

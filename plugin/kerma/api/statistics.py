@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field
-from sqlalchemy import func, select, true
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from .. import quantities
@@ -15,7 +15,7 @@ from ..db.models import EVENT_FIELDS, DoseObject, IrradiationEvent, Study
 from ..db.records import event as event_fields
 from ..stats import compliance, pages, scatter, tables
 from .export import ExportQuery, rows_answer
-from .his import ordered
+from .his import ordered, total
 from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import Day, Flag, Id, Offset, Order, Query, choices, column_text, query, sort_field, text
@@ -200,9 +200,9 @@ def events(ctx: Context, session: Session, request: Request):
         scope.append(IrradiationEvent.device_id == filters.device_id)
     if filters.standard_exam_id is not None:
         scope.append(IrradiationEvent.standard_exam_id == filters.standard_exam_id)
-    # the total counted over the events alone (an index-only scan of the counted events' date index): the joins of
-    # the page add nothing to it but the modality
-    counted = select(func.count()).select_from(IrradiationEvent).where(*scope)
+    # the total counted over the events alone (an index-only scan of the counted events' date index, up to the bound of
+    # his.total): the joins of the page add nothing to it but the modality
+    counted = select(IrradiationEvent.id).where(*scope)
     stmt = (select(IrradiationEvent, Study, DoseObject).where(*scope)
             .join(Study, Study.id == IrradiationEvent.study_id)
             .join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id))
@@ -210,11 +210,11 @@ def events(ctx: Context, session: Session, request: Request):
         stmt = stmt.where(DoseObject.modality == filters.modality)
         counted = counted.join(DoseObject, DoseObject.id == IrradiationEvent.dose_object_id).where(
             DoseObject.modality == filters.modality)
-    total = session.scalar(counted)
+    found = total(session, counted)
     stmt = ordered(stmt, EVENT_SORTS[q.sort], q.order, IrradiationEvent.id)
     rows = with_names(session, [event_row(event, study, obj)
                                 for event, study, obj in session.execute(stmt.limit(limit).offset(offset))])
-    return rows_answer(ctx, request, "events", rows, {"total": total, "limit": limit, "offset": offset, "sort": q.sort,
+    return rows_answer(ctx, request, "events", rows, {**found, "limit": limit, "offset": offset, "sort": q.sort,
                                                       "order": q.order})
 
 
