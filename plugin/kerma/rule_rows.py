@@ -16,6 +16,15 @@ _reported: set[tuple[str, int, int]] = set()  # (what, rule id, version) already
 T = TypeVar("T")
 
 
+def refusal(row, convert: Callable[[object], object], error: type[Exception]) -> str | None:
+    """Why ``convert`` refuses ``row`` (it cannot be evaluated, so :func:`evaluable` leaves it out), or None."""
+    try:
+        convert(row)
+    except error as exc:
+        return str(exc)
+    return None
+
+
 def evaluable(rows: Iterable, convert: Callable[[object], T], error: type[Exception], what: str) -> tuple[list[T], list[dict]]:
     """``convert`` applied to each row: the results, and ``{"id", "version", "reason"}`` of the rows it refused.
 

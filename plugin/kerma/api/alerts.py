@@ -17,6 +17,7 @@ from ..evaluate.shipped import reference_criteria
 from ..notify.digest import daily_digest
 from ..notify.messages import alert_link
 from ..pipeline import reevaluate
+from ..rule_rows import refusal
 from .his import page
 from .names import with_names
 from .router import ApiError, Context, Request, role_needed, route
@@ -229,16 +230,8 @@ def _checked_rule(session: Session, request: Request, current: dict | None = Non
 @route("GET", r"alerts/rules", role=VIEWER)
 def list_rules(ctx: Context, session: Session, request: Request):
     rules = session.scalars(select(AlertRule).order_by(AlertRule.kind, AlertRule.id))
-    return {"rules": with_names(session, [{**alert_rule_json(r), "invalid": _invalid(r)} for r in rules])}
-
-
-def _invalid(rule: AlertRule) -> str | None:
-    """Why the rule cannot be evaluated (it is left out), or None."""
-    try:
-        spec_of(rule)
-    except AlertRuleError as exc:
-        return str(exc)
-    return None
+    return {"rules": with_names(session, [{**alert_rule_json(r), "invalid": refusal(r, spec_of, AlertRuleError)}
+                                          for r in rules])}
 
 
 @route("POST", r"alerts/rules", role=PHYSICIST)

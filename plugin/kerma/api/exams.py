@@ -17,6 +17,7 @@ from ..classify.rules import LEVELS, RuleError, conditions_of, matches
 from ..db.models import Device, DoseObject, MappingRule, StandardExam, Study
 from ..pipeline import reevaluate
 from ..reconcile.lists import matched_orders
+from ..rule_rows import refusal
 from .names import with_names
 from .router import ApiError, Context, Request, route
 from .schemas import MAX_ID, Body, Flag, Id, Json, Page, Query, body, column_text, path_row, query, text
@@ -69,15 +70,7 @@ def mapping_rule_json(rule: MappingRule) -> dict:
     """The rule, and ``invalid``: why it cannot be evaluated (left out of classification), when it cannot."""
     return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}, "version": rule.version,
             "updated_by": rule.updated_by, "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
-            "invalid": _invalid(rule)}
-
-
-def _invalid(rule: MappingRule) -> str | None:
-    try:
-        to_rule(rule)
-    except RuleError as exc:
-        return str(exc)
-    return None
+            "invalid": refusal(rule, to_rule, RuleError)}
 
 
 class RuleBody(Body):
