@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, selectinload
 
 from .classify.apply import classify_study, load_rules
@@ -134,6 +134,7 @@ REFRESH_CHUNK = 200  # studies refreshed per transaction when the ingest worker 
 
 def refresh_due(session: Session, limit: int = REFRESH_CHUNK) -> int:
     """Run the stages over up to ``limit`` studies marked due (:func:`kerma.db.states.mark_refresh_due`); how many."""
-    due = set(session.scalars(select(Study.id).where(Study.refresh_due.is_(True)).order_by(Study.id).limit(limit)))
+    # "= true", the partial index's own term (ix_study_refresh_due): PostgreSQL read every study for "IS TRUE"
+    due = set(session.scalars(select(Study.id).where(Study.refresh_due == true()).order_by(Study.id).limit(limit)))
     after_store(session, due)
     return len(due)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field
-from sqlalchemy import false, func, select, text
+from sqlalchemy import false, func, select, text, true
 from sqlalchemy.orm import Session, selectinload
 
 from .. import __version__, access
@@ -62,8 +62,9 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "orthanc_last_seq": last,
         "lag": (last - cursor) if last is not None else None,
         # studies a later change (HL7, a dose screen read, their derived doses) left to resolve, classify and evaluate
-        # again: the ingest worker takes them between batches (partial index ix_study_refresh_due)
-        "refresh_due": session.scalar(select(func.count()).select_from(Study).where(Study.refresh_due.is_(True))),
+        # again: the ingest worker takes them between batches (partial index ix_study_refresh_due; "= true" its own
+        # term: for "IS TRUE" PostgreSQL read every study, 0.3 s at 333,000)
+        "refresh_due": session.scalar(select(func.count()).select_from(Study).where(Study.refresh_due == true())),
         "hl7": ctx.hl7_state(),
         "mpps": ctx.mpps_state(),
         "ocr": ctx.ocr_state(),
