@@ -81,6 +81,7 @@ def test_statistics_csv_and_pseudonymised_export(api):
     (chart,) = charts["charts"]
     assert (charts["exams"], chart["standard_exam"], chart["n"]) == (1, "CT Abdomen", 4)
     assert [p["median"] for s in chart["series"] for p in s["points"]] == [pytest.approx(475.0)]
+    assert chart["devices"] == len(chart["series"]) == 1
     status, answer = call("GET", "statistics", {"quantity": "total_dlp_mGycm", "period": "all", "format": "csv"})
     assert isinstance(answer, Answer) and answer.content_type.startswith("text/csv")
     (line,) = list(csv.DictReader(io.StringIO(answer.text)))

@@ -69,7 +69,8 @@ export async function statistics() {
     const name = (s) => s.device_name || "all devices";
     return el("section", { class: "exam-charts", dataset: { exam } },
       el("h2", {}, exam),
-      lineChart({ title: `Median ${label(key)} per ${current.period === "all" ? "range" : current.period}`, what: "each device a line; the DRL in force dashed",
+      lineChart({ title: `Median ${label(key)} per ${current.period === "all" ? "range" : current.period}`,
+        what: `each device a line${chart.devices > chart.series.length ? ` (the ${chart.series.length} of ${number(chart.devices, 0)} devices with the most values; choose a device for any other)` : ""}; the DRL in force dashed`,
         series: chart.series.map((s) => ({ label: name(s), points: s.points.map((p) => ({ x: p.period, xText: period(p.period), y: p.median, n: p.n })) })),
         yTitle: heading(key), format, lines }),
       boxPlot({ title: `Distribution of ${label(key)} per device`, what: "latest period: box 25th–75th percentile, bar the median, whiskers the range",

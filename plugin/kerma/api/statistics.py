@@ -80,6 +80,7 @@ def statistics(ctx: Context, session: Session, request: Request):
 
 class ChartQuery(QuantityQuery):
     exams: Annotated[int, Field(ge=1, le=20)] = 4
+    devices: Annotated[int, Field(ge=1, le=100)] = 8  # per exam, those with the most values
 
 
 @route("GET", r"statistics/charts", role=VIEWER)
@@ -88,7 +89,7 @@ def statistics_charts(ctx: Context, session: Session, request: Request):
     with its median and spread per device and period and the DRL in force (kerma.stats.tables.charted)."""
     _quantity_query(request)
     q = query(request, ChartQuery)
-    charts, exams = tables.charted(session, q.quantity, q.filters(), q.period, q.exams)
+    charts, exams = tables.charted(session, q.quantity, q.filters(), q.period, q.exams, q.devices)
     for chart in charts:
         with_names(session, chart["series"])
     return {"quantity": q.quantity, "period": q.period, "exams": exams, "charts": charts}

@@ -112,14 +112,17 @@ def _drl_joined(stmt, session: Session):
     return stmt.outerjoin(drl, and_(drl.c.id == MonthSummary.drl_value_id, drl.c.id.in_(active))), drl.c
 
 
-def _merged(session: Session, kept, order: _Order, extra: list[dict], build, page: Page) -> tuple[list[dict], int]:
+def _merged(session: Session, kept, order: _Order, extra: list[dict], build, page: Page, total: int | None = None
+            ) -> tuple[list[dict], int]:
     """The page of the kept rows (``kept``: a select over month_summary, or None) and the ``extra`` rows built here,
-    together in ``order``, and their total.  ``build``: the rows of a page from the kept select's rows."""
+    together in ``order``, and their total (counted here unless given).  ``build``: the rows of a page from the kept
+    select's rows."""
     extra = sorted(extra, key=order.key)
     if kept is None:
         end = None if page.limit is None else page.offset + page.limit
         return extra[page.offset:end], len(extra)
-    total = session.scalar(select(func.count()).select_from(kept.order_by(None).subquery())) + len(extra)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(kept.order_by(None).subquery())) + len(extra)
     ordered = kept.order_by(*order.sql())
     if page.limit is None:
         return list(heapq.merge(build(session.execute(ordered).all()), extra, key=order.key))[page.offset:], total
@@ -180,8 +183,10 @@ def compliance_page(session: Session, filters: tables.Filters, period: str, quan
     ``page``'s order, their total, and how many of them have each status (the screen's tiles)."""
     drls, achievables = tables.ReferenceLevels(session), tables.ReferenceLevels(session, tables.ACHIEVABLE)
     wanted = compliance.compared(session, quantities)
-    kept = {q for q in wanted if monthly.kept_scope(session, {q}, filters, period, True) is not None}
+    kept = wanted & {q.key for q in known.summarised()}
     found = monthly.kept_scope(session, kept, filters, period, True)
+    if found is None:
+        kept = set()
 
     def rows_of(quantity: str, groups) -> list[dict]:
         return [r for r in (compliance.row_of(row, filters) for row in tables.table_of(
@@ -221,5 +226,5 @@ def compliance_page(session: Session, filters: tables.Filters, period: str, quan
             for (place, _), row in zip(members, built):
                 placed[place] = compliance.row_of(row, filters)
         return [placed[i] for i in range(len(rows))]
-    rows, total = _merged(session, stmt, _Order(session, page, drl), extra, build, page)
+    rows, total = _merged(session, stmt, _Order(session, page, drl), extra, build, page, sum(counts.values()))
     return rows, total, counts

@@ -197,11 +197,13 @@ def table_of(session: Session, quantity: str, groups: list[tuple[tuple, dict]], 
     return out
 
 
-def charted(session: Session, quantity: str, filters: Filters, period: str = "month", exams: int = 4
-            ) -> tuple[list[dict], int]:
+def charted(session: Session, quantity: str, filters: Filters, period: str = "month", exams: int = 4,
+            devices: int = 8) -> tuple[list[dict], int]:
     """What a chart of the statistics draws: the ``exams`` standard exams with the most values for ``filters`` (the
     one of ``filters.standard_exam_id`` when given), each with its total ``n``, the DRL and achievable dose of its
-    first row, and per device its points (period, n, median, 25th and 75th percentile, min, max) in period order.
+    first row, and per device its points (period, n, median, 25th and 75th percentile, min, max) in period order,
+    for its ``devices`` devices with the most values (a chart tells eight lines apart, not sixty; ``devices``: how
+    many have values).
     The groups of :func:`median_table` (:func:`table_groups`: kept, stale periods from the rows) without its rows'
     descriptions: the table of every device together ranks the exams, then each exam's groups alone.  Also: how
     many standard exams have values."""
@@ -221,9 +223,10 @@ def charted(session: Session, quantity: str, filters: Filters, period: str = "mo
         first = lambda index, levels: next((levels.by_id[g[0][index]] for g in groups  # noqa: E731
                                             if g[0][index] in levels.by_id), None)
         drl, achievable = first(3, drls), first(4, achievables)
+        most = sorted(series, key=lambda d: (-sum(p["n"] for p in series[d]), d or 0))[:devices]
         out.append({"standard_exam_id": exam_id, "standard_exam": names.get(exam_id), "n": n,
                     "drl": drl and drl.describe(), "achievable": achievable and achievable.describe(),
-                    "series": [{"device_id": device, "points": points} for device, points in series.items()]})
+                    "devices": len(series), "series": [{"device_id": d, "points": series[d]} for d in most]})
     return out, len(totals)
 
 
