@@ -5,6 +5,8 @@ import { number } from "./format.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const COLOURS = 8; // .s0 … .s7 in style.css
+const DASHES = 4; // .d0 … .d3 in style.css: with the colours, 32 series drawn each its own way
+const MANY = 12; // a legend of more series than this scrolls in a box of its own, in columns
 
 function svg(tag, attributes = {}, ...children) {
   const node = document.createElementNS(NS, tag);
@@ -39,9 +41,34 @@ function linear(domain, range) {
   return (v) => r0 + ((v - d0) / (d1 - d0 || 1)) * (r1 - r0);
 }
 
+// how series i is drawn: its colour and, past the colours, its dash pattern
+const look = (i) => `s${i % COLOURS} d${Math.floor(i / COLOURS) % DASHES}`;
+
+// Pointing at (or tabbing to) a series' legend entry brings its line forward and dims the others: with tens of
+// devices, colours and dashes repeat and the legend is how one line is found.
+function pickable(item, index) {
+  const show = (picked) => {
+    const figure = item.closest("figure");
+    if (!figure) return;
+    figure.classList.toggle("picking", picked != null);
+    for (const mark of figure.querySelectorAll(".picked")) mark.classList.remove("picked");
+    if (picked != null) for (const mark of figure.querySelectorAll(`[data-index="${picked}"]`)) mark.classList.add("picked");
+  };
+  // leaving an entry goes back to the one that has the keyboard's focus, if any
+  const back = () => show(item.closest("ul")?.querySelector("li[data-index]:focus")?.dataset.index ?? null);
+  item.addEventListener("mouseenter", () => show(index));
+  item.addEventListener("focus", () => show(index));
+  item.addEventListener("mouseleave", back);
+  item.addEventListener("blur", () => show(null));
+  return item;
+}
+
 function legend(items) {
-  return el("ul", { class: "legend" }, items.map(([text, index, kind]) =>
-    el("li", {}, el("span", { class: `swatch ${kind || ""} s${index % COLOURS}`, "aria-hidden": "true" }), text)));
+  return el("ul", { class: `legend${items.length > MANY ? " many" : ""}` }, items.map(([text, index, kind]) => (kind === "line"
+    ? pickable(el("li", { tabindex: "0", title: text, "data-index": index },
+      el("span", { class: `swatch line ${look(index)}`, "aria-hidden": "true" }), el("span", { class: "name" }, text)), index)
+    : el("li", { title: text }, el("span", { class: `swatch ${kind || ""} s${index % COLOURS}`, "aria-hidden": "true" }),
+      el("span", { class: "name" }, text)))));
 }
 
 function figure(title, what, chart, legendItems, attributes = {}) {
@@ -90,9 +117,10 @@ export function lineChart({ title, what, series, yTitle, format = number, lines 
   lines.forEach((line, i) => referenceLine(root, y, box, line, i === 0 ? "drl" : "achievable"));
   series.forEach((s, i) => {
     const points = s.points.filter((p) => Number.isFinite(p.y)).sort((a, b) => (a.x < b.x ? -1 : 1));
-    root.appendChild(svg("polyline", { points: points.map((p) => `${x(p.x)},${y(p.y)}`).join(" "), class: `series s${i % COLOURS}` }));
+    root.appendChild(svg("polyline", { points: points.map((p) => `${x(p.x)},${y(p.y)}`).join(" "), class: `series ${look(i)}`,
+      "data-index": i }));
     for (const p of points) {
-      root.appendChild(svg("circle", { cx: x(p.x), cy: y(p.y), r: 4, class: `point s${i % COLOURS}`, "data-median": p.y,
+      root.appendChild(svg("circle", { cx: x(p.x), cy: y(p.y), r: 4, class: `point s${i % COLOURS}`, "data-index": i, "data-median": p.y,
         "data-period": p.x, "data-series": s.label }, tip(`${s.label}, ${text.get(p.x)}: ${format(p.y)}${p.n ? ` (n = ${p.n})` : ""}`)));
     }
   });
