@@ -595,6 +595,9 @@ def _json_keys(value, into: set):
             _json_keys(v, into)
 
 
+# the tables wider than their box (scrolled sideways inside it), by caption, with how many pixels are hidden
+WIDE_TABLES = """() => [...document.querySelectorAll(".table-wrap")].filter((w) => w.scrollWidth > w.clientWidth + 1)
+    .map((w) => `${w.getAttribute("aria-label")}: ${w.scrollWidth - w.clientWidth} px`)"""
 AXE_SERIOUS = """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)"""
@@ -648,6 +651,7 @@ def walk(browser, orthanc, screenshots):
             page.screenshot(path=str(screenshots / f"{size}-{name}.png"))
             seen[(size, name)] = {"route": route, "text": page.inner_text("body"), "violations": page.evaluate(AXE_SERIOUS),
                                   "scroll_width": page.evaluate("document.documentElement.scrollWidth"), "width": width,
+                                  "wide_tables": page.evaluate(WIDE_TABLES),
                                   "heading": page.inner_text("h1")}
             if size == "desktop":
                 links += page.eval_on_selector_all("a[href^='#/']", "links => links.map((a) => a.getAttribute('href'))")
@@ -685,6 +689,12 @@ def test_every_screen_shows_words_and_units_not_keys_ids_or_broken_values(walk):
 def test_no_screen_scrolls_sideways_at_1440_px(walk):
     wide = {name: s["scroll_width"] for (size, name), s in walk["screens"].items() if size == "desktop" and s["scroll_width"] > s["width"]}
     assert wide == {}
+
+
+def test_no_table_scrolls_sideways_at_1440_px(walk):
+    """Every table's default columns fit a 1440 px window (more can be chosen: Columns)."""
+    wide = {name: s["wide_tables"] for (size, name), s in walk["screens"].items() if size == "desktop" and s["wide_tables"]}
+    assert wide == {}, wide
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_any_screen(walk, capsys):

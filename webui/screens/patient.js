@@ -113,7 +113,7 @@ export async function patient(id) {
     effectiveColumn(studies, false),
     { key: "psd_mGy", label: estimateHeading("psd_mGy", "Peak skin dose (mGy)"), num: true, sort: true,
       render: (s) => (s.modalities.some((m) => m === "RF" || m === "XA") ? estimate("psd_mGy", s) : "—") },
-  ], rows: studies, sort: "study_date", order: "desc", pageSize: 100,
+  ], rows: studies, sort: "study_date", order: "desc", pageSize: Math.max(100, studies.length), // one page: printed whole
   href: (s) => `#/studies/${encodeURIComponent(s.study_instance_uid)}` }),
   el("p", { class: "downloads no-print" }, "Download as CSV: ",
     el("a", { href: csvLink(path, { ...query, part: "studies" }) }, "examinations"), ", ",
