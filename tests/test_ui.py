@@ -652,7 +652,8 @@ def walk(browser, orthanc, screenshots):
             seen[(size, name)] = {"route": route, "text": page.inner_text("body"), "violations": page.evaluate(AXE_SERIOUS),
                                   "scroll_width": page.evaluate("document.documentElement.scrollWidth"), "width": width,
                                   "wide_tables": page.evaluate(WIDE_TABLES),
-                                  "heading": page.inner_text("h1")}
+                                  "heading": page.inner_text("h1"),
+                                  "help": page.evaluate("document.querySelector('h1 + p.what')?.innerText.trim() ?? ''")}
             if size == "desktop":
                 links += page.eval_on_selector_all("a[href^='#/']", "links => links.map((a) => a.getAttribute('href'))")
                 if not queue:  # the listed screens are done: a screen for each pattern still missing, if a link leads there
@@ -689,6 +690,11 @@ def test_every_screen_shows_words_and_units_not_keys_ids_or_broken_values(walk):
 def test_no_screen_scrolls_sideways_at_1440_px(walk):
     wide = {name: s["scroll_width"] for (size, name), s in walk["screens"].items() if size == "desktop" and s["scroll_width"] > s["width"]}
     assert wide == {}
+
+
+def test_every_screen_says_under_its_title_what_it_shows(walk):
+    missing = sorted(f"{size} {name}" for (size, name), s in walk["screens"].items() if len(s["help"].split()) < 5)
+    assert missing == []
 
 
 def test_no_table_scrolls_sideways_at_1440_px(walk):
