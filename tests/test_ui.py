@@ -697,6 +697,11 @@ def test_every_screen_says_under_its_title_what_it_shows(walk):
     assert missing == []
 
 
+def test_alert_rules_say_which_drls_they_compare_with(walk):
+    text = walk["screens"][("desktop", "alert-rules")]["text"]
+    assert "2 × local or national DRL" in text and "drl kind" not in text.lower()
+
+
 def test_no_table_scrolls_sideways_at_1440_px(walk):
     """Every table's default columns fit a 1440 px window (more can be chosen: Columns)."""
     wide = {name: s["wide_tables"] for (size, name), s in walk["screens"].items() if size == "desktop" and s["wide_tables"]}

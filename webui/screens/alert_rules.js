@@ -6,15 +6,20 @@ import { actionButton } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
 import { can } from "../lib/user.js";
 
+// which DRLs a rule compares with (its drl_kind), as people say it
+const DRL_KINDS = { any: "local or national DRL", local: "local DRL", national: "national DRL" };
+
 // the rule's level in words: a threshold in the quantity's unit, a factor of the DRL, or its other parameters
 function level(rule) {
   const p = rule.parameters || {};
   const parts = [];
   if (p.threshold != null) parts.push(rule.quantity ? withUnit(rule.quantity, p.threshold) : number(p.threshold));
   if (p.factor != null) parts.push(`${number(p.factor)} × DRL`);
-  if (p.k != null) parts.push(`${number(p.k)} × DRL`);
+  const drl = DRL_KINDS[p.drl_kind] ?? "DRL";
+  if (p.k != null) parts.push(`${number(p.k)} × ${drl}`);
+  else if (p.drl_kind) parts.push(`against the ${drl}`);
   for (const [k, v] of Object.entries(p)) {
-    if (["threshold", "factor", "k", "conditions"].includes(k) || v === null || typeof v === "object") continue;
+    if (["threshold", "factor", "k", "drl_kind", "conditions"].includes(k) || v === null || typeof v === "object") continue;
     parts.push(`${label(k).toLowerCase()} ${typeof v === "number" ? number(v) : v}`);
   }
   if (Array.isArray(p.conditions) && p.conditions.length) parts.push(`when ${p.conditions.map((c) => `${label(c.field).toLowerCase()} ${words(c.op)} ${c.value ?? ""}`.trim()).join(" and ")}`);
