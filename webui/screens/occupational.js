@@ -1,7 +1,7 @@
 // Occupational dose: a dosimetry service's report imported through its column mapping (proposed by Kerma, edited
 // here, previewed before anything is stored), and each person's doses over a year against the limits and levels.
 import { csvLink, get, post } from "../lib/api.js";
-import { el, field, message } from "../lib/dom.js";
+import { el, field, flash, message, refresh as redraw, screen } from "../lib/dom.js";
 import { number } from "../lib/format.js";
 import { saving } from "../lib/forms.js";
 import { dataTable } from "../lib/table.js";
@@ -110,17 +110,11 @@ function importer(vocabulary, refresh) {
 export async function occupational() {
   const year = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("year")) || new Date().getFullYear();
   const [vocabulary, summary] = await Promise.all([get("occupational/vocabulary"), get("occupational/summary", { year })]);
-  const refresh = (flash) => {
-    sessionStorage.setItem("kerma-flash", flash);
-    window.dispatchEvent(new HashChangeEvent("hashchange"));
-  };
-  const flash = sessionStorage.getItem("kerma-flash");
-  sessionStorage.removeItem("kerma-flash");
+  const refresh = (text) => { flash(text); redraw(); };
   const yearInput = el("input", { type: "number", name: "year", value: String(year), min: "1900", max: "2999",
     onchange: (e) => (location.hash = `#/occupational?year=${e.target.value}`) });
-  return el("section", {},
-    el("h1", {}, "Occupational dose"),
-    flash ? message(flash) : null,
+  return screen("Occupational dose", "Staff doses from the dosimetry service's reports: import a report (its columns mapped "
+    + "and previewed before anything is stored), then each person's doses over a year against the limits and levels.",
     importer(vocabulary, refresh),
     el("h2", {}, `Doses per person, ${summary.window.label}`),
     field("Year", yearInput),
