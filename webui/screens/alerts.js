@@ -32,6 +32,7 @@ export function alertColumns() {
 }
 
 const FILTERS = ["status", "severity", "kind", "device_id", "assignee"];
+const PHONE = "(max-width: 720px)"; // style.css's phone layout
 
 // The alerts to work through: filters (severity, kind, device, assignee; the status on the Alerts screen), most
 // severe and oldest first, rows to tick for a bulk acknowledge or to assign to a person (radiographers and above).
@@ -65,7 +66,12 @@ export async function alertTriage({ route, status, caption, statusFilter = false
   const table = dataTable({ id: "triage", caption, columns: bulk ? [...columns, pick] : columns,
     fetch: fromApi(get, "alerts", "alerts", filters), sort: "triage", order: "desc", urlState: true,
     href: (a) => `#/alerts/${a.id}`, empty: "No alert here." });
-  return [form, bulk ? bulkForm(table, picked) : null, table];
+  const tools = [form, bulk ? bulkForm(table, picked) : null];
+  if (!window.matchMedia(PHONE).matches) return [...tools, table];
+  // on a phone the filters and bulk actions fold away: the alerts come first
+  const applied = FILTERS.filter((k) => current[k] && !(k === "status" && current[k] === status)).length; // the default status is none
+  return [el("details", { class: "triage-tools" }, el("summary", {}, `Filters${applied ? ` (${number(applied, 0)} applied)` : ""}`
+    + (bulk ? " and bulk actions" : "")), tools), table];
 }
 
 // Acknowledge the ticked alerts, or give them to a person, in one request (each step audited as one alone)
