@@ -241,6 +241,9 @@ def kept_postgresql(folder: Path, events_total: int, say=print, settings: dict |
         say(f"    {folder} holds {record.get('events'):,} generated events, not {events_total:,}: made again")
         record = None
     if record is None and folder.exists():
+        made = {"data", "postgres.log", "orthanc", KEPT_RECORD}  # what a kept folder holds (ui_draw: Orthanc's storage)
+        if not {p.name for p in folder.iterdir()} <= made:
+            raise RuntimeError(f"{folder} holds more than a kept database: not emptied (choose another folder)")
         shutil.rmtree(folder)
     pg = PostgresServer(folder, free_port(), settings=settings).start()
     if Path(pg.base) != folder:
