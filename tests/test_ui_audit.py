@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from support.orthanc import running_orthanc
-from support.ui import signed_in_page
+from support.ui import drawn_after, signed_in_page
 
 RULE = {"kind": "absolute", "severity": "high", "level": "exam", "quantity": "total_dlp_mGycm", "notify_roles": []}
 
@@ -31,13 +31,14 @@ def test_the_audit_log_is_filtered_by_person_action_target_and_dates(browser, or
 
     with signed_in_page(browser, "audit") as page:
         page.goto(orthanc.url + "/kerma/ui/index.html#/audit")
+        page.wait_for_selector("body[data-drawn]", state="attached")
         form = page.locator("form.filters")
         assert [form.locator(f"input[name={n}]").get_attribute("type") for n in ("date_from", "date_to")] == ["date", "date"]
         rows = page.locator("[data-table=audit] tbody tr")
 
         form.locator("input[name=actor]").fill("kerma")
         form.locator("input[name=target_type]").fill("alert_rule")
-        form.locator("button").click()
+        drawn_after(page, form.locator("button"))
         expect(rows).to_have_count(4)
         expect(page).to_have_url(re.compile(r"#/audit\?actor=kerma&target_type=alert_rule$"))
         assert sorted(rows.locator("td[data-label=Action]").all_inner_texts()) == ["alert rule create"] * 3 + ["alert rule update"]
@@ -45,7 +46,7 @@ def test_the_audit_log_is_filtered_by_person_action_target_and_dates(browser, or
         form = page.locator("form.filters")
         assert form.locator("input[name=actor]").input_value() == "kerma"  # the filter shown as it is applied
         form.locator("input[name=action]").fill("alert_rule.update")
-        form.locator("button").click()
+        drawn_after(page, form.locator("button"))
         expect(rows).to_have_count(1)
         expect(rows.first.locator("td[data-label=What]")).to_contain_text("parameters")
 
@@ -53,8 +54,8 @@ def test_the_audit_log_is_filtered_by_person_action_target_and_dates(browser, or
         form.locator("input[name=action]").fill("")
         form.locator("input[name=date_from]").fill("2000-01-01")
         form.locator("input[name=date_to]").fill("2000-12-31")
-        form.locator("button").click()
+        drawn_after(page, form.locator("button"))
         expect(page.locator("[data-table=audit] tbody td.empty")).to_have_text("No entry.")
         page.locator("form.filters input[name=date_to]").fill("")
-        page.locator("form.filters button").click()
+        drawn_after(page, page.locator("form.filters button"))
         expect(rows).to_have_count(4)
