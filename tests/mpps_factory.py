@@ -22,7 +22,7 @@ from pynetdicom.dimse_primitives import N_CREATE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep as MPPS, Verification
 
 from kerma.mpps.service import serve
-from support.dimse import responses_to_sender
+from support.dimse import release, responses_to_sender
 
 CALLING_AET = "KERMA-TEST"  # declared in every OrthancProcess (support.orthanc.CALLING_AET)
 CT_EXPOSURES = [  # (kVp, CTDIvol mGy, DLP mGy.cm)
@@ -161,8 +161,7 @@ def scu(port: int, calling: str = CALLING_AET, called: str = "KERMA", timeout: f
     try:
         yield Scu(responses_to_sender(assoc)) if assoc.is_established else None
     finally:
-        if assoc.is_established:
-            assoc.release()
+        release(assoc)
 
 
 def new_uid() -> str:

@@ -13,7 +13,7 @@ from pynetdicom import AE
 from conftest import ROOT
 from corpus import CORPUS
 from dicom_factory import renamed_copy
-from support.dimse import responses_to_sender
+from support.dimse import release, responses_to_sender
 from support.orthanc import CALLING_AET, running_orthanc
 
 REPORT = CORPUS / "openrem" / "CT-RDSR-GEPixelMed.dcm"
@@ -81,7 +81,7 @@ def test_echo_only_from_declared_modalities(orthanc):
         try:
             return int(responses_to_sender(assoc).send_c_echo().Status)
         finally:
-            assoc.release()
+            release(assoc)
 
     assert echo(CALLING_AET) == 0x0000
     assert echo("INTRUDER") is None

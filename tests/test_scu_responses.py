@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, build_context
 
-from support.dimse import responses_to_sender
+from support.dimse import release, responses_to_sender
 from support.orthanc import free_port, wait_for_port
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -67,7 +67,6 @@ def test_every_c_store_is_answered_to_its_sender_with_the_reactor_at_its_worst(s
             if statuses[-1] is None:
                 break
     finally:
-        if assoc.is_established:
-            assoc.release()
+        release(assoc)
     assert statuses == [0x0000] * 40
     assert "unexpected C-STORE" not in caplog.text

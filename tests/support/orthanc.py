@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import requests
 
-from .dimse import responses_to_sender
+from .dimse import release, responses_to_sender
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORTHANC = "/usr/sbin/Orthanc"
@@ -262,8 +262,7 @@ class OrthancProcess:
                     break
                 statuses.append(int(status.Status) if "Status" in status else None)
         finally:
-            if assoc.is_established:
-                assoc.release()
+            release(assoc)
         return statuses + [None] * (len(paths) - len(statuses))
 
     def __enter__(self):
