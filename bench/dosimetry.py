@@ -21,7 +21,7 @@ def fluoroscopy_reports() -> list[Path]:
     from common import dose_reports
     from kerma.extract import extract
 
-    return [p for p in dose_reports() if extract(p.read_bytes()).get("modality") == "RF"]
+    return [p for p in dose_reports() if extract(p.read_bytes()).modality == "RF"]
 
 
 def derived_check(timeout: float = 900.0):
@@ -52,8 +52,8 @@ def run(args, workroot: Path, say) -> dict:
     reports = BATCH_RDSRS + fluoro
     say(f"(q) building {n_ct} CT + {n_rdsr + n_fluoro} RDSR copies ({n_fluoro} of the {len(fluoro)} fluoroscopy reports) ...")
     paths = mixed_batch(workroot / "batch-q", CT_IMAGE, n_ct, reports, n_rdsr + n_fluoro)
-    ct_ok = extract(CT_IMAGE.read_bytes())["status"] == "ok"
-    rdsr_ok = [extract(p.read_bytes())["status"] == "ok" for p in reports]
+    ct_ok = extract(CT_IMAGE.read_bytes()).ok
+    rdsr_ok = [extract(p.read_bytes()).ok for p in reports]
     expected_ok = n_ct * ct_ok + sum(rdsr_ok[i % len(rdsr_ok)] for i in range(n_rdsr + n_fluoro))
     log_config = workroot / "storescu-log-q.cfg"
     log_config.write_text(LOG_CONFIG)

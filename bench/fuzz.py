@@ -39,15 +39,16 @@ def run(count: int, seed: int, workroot: Path, say=print) -> dict:
         cpu.append(c)
         slowest.append((c, w, mutant.kind, mutant.seed))
         slowest = sorted(slowest, reverse=True)[:5]
-        status = record.get("status")
+        status = record.status
         statuses[status] += 1
         by_kind[(mutant.kind, status)] += 1
-        if non_finite_numbers(record):
+        found = non_finite_numbers(record.as_dict())
+        if found:
             non_finite += 1
-            failures.append(_keep(failures_dir, index, mutant, f"non-finite {non_finite_numbers(record)}"))
-        if (record.get("reason") or "").startswith("extraction failed"):
+            failures.append(_keep(failures_dir, index, mutant, f"non-finite {found}"))
+        if (record.reason or "").startswith("extraction failed"):
             guard += 1
-            failures.append(_keep(failures_dir, index, mutant, record["reason"]))
+            failures.append(_keep(failures_dir, index, mutant, record.reason))
         if (index + 1) % 10_000 == 0:
             say(f"(f) {index + 1} mutants, {time.perf_counter() - started:.0f} s, {dict(statuses)}, "
                 f"exceptions {sum(escaped.values())}")

@@ -61,9 +61,9 @@ def time_file(name: str, data: bytes, repeats: int, pixel_repeats: int) -> dict:
     row = {
         "file": name,
         "bytes": len(data),
-        "kerma_status": record["status"],
-        "kerma_source": record.get("source"),
-        "kerma_reason": record.get("reason"),
+        "kerma_status": record.status,
+        "kerma_source": record.source,
+        "kerma_reason": record.reason,
         "kerma_s": _median_seconds(lambda: extract(data), repeats),
         "pydicom_header_s": None,
         "pydicom_pixels_s": None,

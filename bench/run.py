@@ -83,7 +83,7 @@ def run_a(args, workroot: Path) -> dict:
         """The ok records Kerma must write: the CT image carries CTDIvol (a header record per copy) since header
         extraction."""
         return n_ct * ok[CT_IMAGE] + sum(ok[BATCH_RDSRS[i % len(BATCH_RDSRS)]] for i in range(n_rdsr))
-    expected_ok = ok_records({p: extract(p.read_bytes())["status"] == "ok" for p in (CT_IMAGE, *BATCH_RDSRS)})
+    expected_ok = ok_records({p: extract(p.read_bytes()).ok for p in (CT_IMAGE, *BATCH_RDSRS)})
     before = None
     if args.before_tree:
         from before import expected_ok as before_ok
@@ -108,8 +108,8 @@ def run_p(args, workroot: Path) -> dict:
     log(f"(p) building {n_ct} CT + {n_rdsr} RDSR copies and {n_screens} dose screens ...")
     batch = mixed_batch(workroot / "batch-p", CT_IMAGE, n_ct, BATCH_RDSRS, n_rdsr)
     paths = interleaved(batch, screen_files(workroot / "screens-p", n_screens))
-    ct_ok = extract(CT_IMAGE.read_bytes())["status"] == "ok"
-    rdsr_ok = [extract(p.read_bytes())["status"] == "ok" for p in BATCH_RDSRS]
+    ct_ok = extract(CT_IMAGE.read_bytes()).ok
+    rdsr_ok = [extract(p.read_bytes()).ok for p in BATCH_RDSRS]
     expected_ok = n_ct * ct_ok + sum(rdsr_ok[i % len(rdsr_ok)] for i in range(n_rdsr)) + n_screens
     log(f"(p) {runs} interleaved run(s) per setup; {expected_ok} ok records expected once the OCR queue is empty")
     result = ingestion(paths, expected_ok, runs, workroot, say=log, check=ocr_check(n_screens))

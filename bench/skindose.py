@@ -36,7 +36,7 @@ def fluoroscopy_reports() -> list[tuple[Path, dict]]:
     found = []
     for path in dose_reports():
         record = extract(path.read_bytes())
-        if record["modality"] == "RF" and record["source"] == "rdsr":
+        if record.modality == "RF" and record.source == "rdsr":
             found.append((path, record))
     return found
 
@@ -102,7 +102,7 @@ def run(args, workroot: Path, say) -> dict:
                                                     repeats)
             png = workroot / "maps" / f"{path.stem}-{phantom}.png"
             _, png_s, png_cpu = _timed(lambda: render_png(result, png), repeats)
-            row = {"file": path.name, "events": len(record["events"]), "phantom": phantom,
+            row = {"file": path.name, "events": len(record.events), "phantom": phantom,
                    "geometry": "PySkinDose example" if defaults else "Kerma defaults",
                    "extract_s": extract_s, "compute_s": compute_s, "compute_cpu_s": compute_cpu,
                    "png_s": png_s, "png_cpu_s": png_cpu, "total_s": compute_s + png_s,

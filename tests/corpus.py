@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 from conftest import CORPUS
+from kerma.record import DoseRecord
 
 EXPECTED = json.loads((CORPUS / "expected" / "openrem-import.json").read_text())
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
@@ -74,14 +75,14 @@ def _close(actual, expected, name: str = "") -> bool:
     return actual == expected
 
 
-def assert_matches_openrem(got: dict, expected: dict) -> None:
+def assert_matches_openrem(got: DoseRecord, expected: dict) -> None:
     """Every value OpenREM stored for a file is in our record (events matched by UID, else by order)."""
     for section in ("study", "device"):
         for name, value in expected[section].items():
-            assert got[section][name] == value, f"{section}.{name}"
+            assert getattr(getattr(got, section), name) == value, f"{section}.{name}"
     for name, value in (expected.get("totals") or {}).items():
-        assert _close(got["totals"].get(name), value, name), f"totals.{name}: {got['totals'].get(name)} != {value}"
-    events = got["events"]
+        assert _close(got.totals.get(name), value, name), f"totals.{name}: {got.totals.get(name)} != {value}"
+    events = got.events
     assert len(events) == len(expected.get("events") or [])
     by_uid = {e.get("irradiation_event_uid"): e for e in events}
     for index, want in enumerate(expected.get("events") or []):

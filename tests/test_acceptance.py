@@ -96,8 +96,8 @@ def corpus_db(tmp_path_factory):
     # what the files hold, per device and study: only those stored as an ok record of a device
     held: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for path, record in zip(files, records):
-        if record["status"] == "ok" and record.get("sop_instance_uid") in stored:
-            device, study = stored[record["sop_instance_uid"]]
+        if record.status == "ok" and record.sop_instance_uid in stored:
+            device, study = stored[record.sop_instance_uid]
             unread = str(path.relative_to(CORPUS)) in UNREAD
             held[device][study].append(None if unread else dicom_fields(path))
     yield sessions, reports, held

@@ -4,10 +4,10 @@ Studies go through the real ingest path (store_batch → refresh → classify �
 PostgreSQL; rules are the shipped ones where the kind is shipped, else written as a physicist would.
 """
 
-import copy
 import csv
 import itertools
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ from kerma.evaluate.shipped import FLUORO_LEVELS, SIGNIFICANT_EVENTS, load_shipp
 from kerma.extract import extract
 from kerma.ingest.store import Processed, store_batch
 from dose_setup import exam_with_drl
-from records_factory import ct_study, dx_study, rf_study
+from records_factory import ct_study, dx_study, rf_study, typed
 
 REFERENCE = SHARED / "reference"
 _seq = itertools.count(1)
@@ -92,12 +92,12 @@ def test_above_k_times_drl_per_exam_and_per_exposure(sessions, thorax):
     above, below = thorax_study(15.01, 1000.1), thorax_study(14.99, 999.9)
     store(sessions, above, below)
     (exam_alert,) = fired(sessions, exam_rule)
-    assert exam_alert.study_instance_uid == above["study_instance_uid"]
+    assert exam_alert.study_instance_uid == above.study_instance_uid
     assert exam_alert.value == pytest.approx(1000.1) and exam_alert.threshold == pytest.approx(1000.0)
     assert exam_alert.reference["drl"] == 500.0 and exam_alert.reference["drl_kind"] == "local"
     assert "2.00 × the local DRL of 500 mGy·cm" in exam_alert.reason and "'CT Thorax'" in exam_alert.reason
     assert exam_alert.actions and exam_alert.status == "new" and exam_alert.rule["version"] == 1
-    assert uids(fired(sessions, exposure_rule)) == {above["study_instance_uid"]}
+    assert uids(fired(sessions, exposure_rule)) == {above.study_instance_uid}
     assert fired(sessions, national_only) == []  # the only DRLs here are local
 
 
@@ -109,17 +109,17 @@ def test_series_level_adds_up_the_events_of_one_series(sessions):
     exposure_rule = add_rule(sessions, kind="drl", level="exposure", parameters={"k": 1.0})
 
     def two_exposures(first, second):
-        study = dx_study("2026-03-02", "DX-1", "Pelvis AP", first)
+        study = dx_study("2026-03-02", "DX-1", "Pelvis AP", first).as_dict()
         study["events"].append({**study["events"][0], "irradiation_event_uid": study["events"][0]["irradiation_event_uid"] + ".2",
                                 "dap_Gycm2": second})
         for event in study["events"]:
             event["image"] = {"series_instance_uid": "1.2.826.0.1.3680043.9.7.1"}
-        return study
+        return typed(study)
 
     above, below = two_exposures(0.6, 0.41), two_exposures(0.6, 0.39)
     store(sessions, above, below)
     (alert,) = fired(sessions, series_rule)
-    assert alert.study_instance_uid == above["study_instance_uid"] and alert.value == pytest.approx(1.01)
+    assert alert.study_instance_uid == above.study_instance_uid and alert.value == pytest.approx(1.01)
     assert alert.subject.startswith("series:")
     assert fired(sessions, exposure_rule) == []  # no single exposure is above the DRL
 
@@ -131,8 +131,8 @@ def test_strlschv_individual_ct_criteria_shipped_as_data(sessions):
     brain_between = ct_study("2026-03-02", "CT-A", "Head routine", [100.0], [1500], description="CT Kopf")
     brain_above = ct_study("2026-03-02", "CT-A", "Brain perfusion", [120.01], [1500], description="CT Kopf")
     store(sessions, body_above, body_below, brain_between, brain_above)
-    assert uids(fired(sessions, ids["criterion:13"])) == {body_above["study_instance_uid"]}
-    assert uids(fired(sessions, ids["criterion:12"])) == {brain_above["study_instance_uid"]}
+    assert uids(fired(sessions, ids["criterion:13"])) == {body_above.study_instance_uid}
+    assert uids(fired(sessions, ids["criterion:12"])) == {brain_above.study_instance_uid}
     (alert,) = fired(sessions, ids["criterion:12"])
     assert alert.severity == "high" and "120 mGy" in alert.reason and "Brain perfusion" in alert.reason
 
@@ -145,9 +145,9 @@ def test_expected_range_per_ct_protocol_has_an_upper_and_a_lower_bound(sessions)
     other_protocol = ct_study("2026-03-02", "CT-A", "Thorax low dose", [2.0], [60])
     store(sessions, *studies.values(), other_protocol)
     alerts = {a.study_instance_uid: a for a in fired(sessions, rule)}
-    assert set(alerts) == {studies[15.01]["study_instance_uid"], studies[4.99]["study_instance_uid"]}
-    assert alerts[studies[15.01]["study_instance_uid"]].reference["side"] == "above"
-    low = alerts[studies[4.99]["study_instance_uid"]]
+    assert set(alerts) == {studies[15.01].study_instance_uid, studies[4.99].study_instance_uid}
+    assert alerts[studies[15.01].study_instance_uid].reference["side"] == "above"
+    low = alerts[studies[4.99].study_instance_uid]
     assert low.reference["side"] == "below" and low.threshold == 5.0 and "below the expected range" in low.reason
 
 
@@ -158,12 +158,12 @@ def test_fluoroscopy_srdl_and_notification_steps(sessions):
     below_srdl = rf_study("2026-03-02", "ANGIO-1", "Embolisation", dap=150, ka_r=4999.9)
     below_notification = rf_study("2026-03-02", "ANGIO-1", "Embolisation", dap=50, ka_r=2999.9)
     store(sessions, at_srdl, below_srdl, below_notification)
-    assert uids(fired(sessions, srdl)) == {at_srdl["study_instance_uid"]}  # Ka,r ≥ 5 Gy
+    assert uids(fired(sessions, srdl)) == {at_srdl.study_instance_uid}  # Ka,r ≥ 5 Gy
     by_study = {}
     for alert in fired(sessions, steps):
         by_study.setdefault(alert.study_instance_uid, []).append(alert.threshold)
     # 3 Gy, then every 1 Gy: 5000 mGy has reached the 5 Gy step, 4999.9 the 4 Gy step, 2999.9 none
-    assert by_study == {at_srdl["study_instance_uid"]: [5000.0], below_srdl["study_instance_uid"]: [4000.0]}
+    assert by_study == {at_srdl.study_instance_uid: [5000.0], below_srdl.study_instance_uid: [4000.0]}
     (alert,) = fired(sessions, srdl)
     assert "5000 mGy" in alert.reason and any("skin" in a for a in alert.actions)
 
@@ -173,10 +173,9 @@ def test_ct_dose_check_alert_recorded_in_the_rdsr(sessions):
 
     def with_dose_check(estimate):
         study = ct_study("2026-03-02", "CT-A", "Abdomen routine", [20.0], [400.0])
-        study["events"][0].update(dose_check_dlp_alert_configured="Yes", dose_check_dlp_alert_mGycm=100.0,
-                                  dose_check_alert_dlp_forward_estimate_mGycm=estimate,
-                                  dose_check_alert_reason_for_proceeding="Obese patient")
-        return study
+        return replace(study, events=(study.events[0].changed(
+            dose_check_dlp_alert_configured="Yes", dose_check_dlp_alert_mGycm=100.0,
+            dose_check_alert_dlp_forward_estimate_mGycm=estimate, dose_check_alert_reason_for_proceeding="Obese patient"),))
 
     reached, below = with_dose_check(100.1), with_dose_check(99.9)
     real = extract((CORPUS / "openrem/CT-RDSR-Toshiba_DoseCheck.dcm").read_bytes())  # DLP alert 100, estimate 251.2
@@ -184,9 +183,9 @@ def test_ct_dose_check_alert_recorded_in_the_rdsr(sessions):
     alerts = {}
     for alert in fired(sessions, ids["kerma:dose-check-alert"]):
         alerts.setdefault(alert.study_instance_uid, []).append(alert)
-    assert set(alerts) == {reached["study_instance_uid"], real["study_instance_uid"]}
-    assert "Obese patient" in alerts[reached["study_instance_uid"]][0].reason
-    recorded = sorted((a.quantity, a.value, a.threshold) for a in alerts[real["study_instance_uid"]])
+    assert set(alerts) == {reached.study_instance_uid, real.study_instance_uid}
+    assert "Obese patient" in alerts[reached.study_instance_uid][0].reason
+    recorded = sorted((a.quantity, a.value, a.threshold) for a in alerts[real.study_instance_uid])
     assert ("dose_check_alert_dlp_forward_estimate_mGycm", 251.2, 100.0) in recorded  # the report's first alert
 
 
@@ -202,8 +201,7 @@ def test_cumulative_dose_per_patient_is_off_by_default_and_says_it_is_no_risk_me
 
     def exam(patient, day, dlp):
         study = ct_study(day, "CT-A", "Abdomen", [10.0], [dlp])
-        study["patient"]["patient_id"] = patient
-        return study
+        return replace(study, patient=replace(study.patient, patient_id=patient))
 
     store(sessions, exam("P1", "2026-01-10", 400.0), exam("P1", "2026-06-10", 600.1),  # 1000.1 within a year
           exam("P2", "2026-01-10", 400.0), exam("P2", "2026-06-10", 599.9),  # 999.9
@@ -214,8 +212,7 @@ def test_cumulative_dose_per_patient_is_off_by_default_and_says_it_is_no_risk_me
 
 def _kvp_study(day, kvp, station="CT-B"):
     study = ct_study(day, station, "Abdomen routine", [10.0], [300.0])
-    study["events"][0]["kvp"] = kvp
-    return study
+    return replace(study, events=(study.events[0].changed(kvp=kvp),))
 
 
 def test_drift_fires_just_above_tolerance_on_the_same_device_and_protocol(sessions):
@@ -229,7 +226,7 @@ def test_drift_fires_just_above_tolerance_on_the_same_device_and_protocol(sessio
     just_above = _kvp_study("2026-03-02", 133.0)  # +10.8 %
     store(sessions, just_above)
     (alert,) = fired(sessions, rule)
-    assert alert.study_instance_uid == just_above["study_instance_uid"]
+    assert alert.study_instance_uid == just_above.study_instance_uid
     assert alert.reference["baseline"] == 120.0 and alert.reference["change_percent"] == pytest.approx(10.83, abs=0.01)
 
 
@@ -240,7 +237,7 @@ def test_shipped_kvp_drift_detects_a_generated_kvp_change_once(sessions):
     for study in changed:  # one study per batch, as a device sends them
         store(sessions, study)
     alerts = fired(sessions, ids["kerma:drift-kvp"])
-    assert [a.study_instance_uid for a in alerts] == [changed[1]["study_instance_uid"]]  # 2 of the last 3 at 140 kV
+    assert [a.study_instance_uid for a in alerts] == [changed[1].study_instance_uid]  # 2 of the last 3 at 140 kV
     assert "+16.7%" in alerts[0].reason and "Abdomen routine" in alerts[0].reason
 
 
@@ -249,8 +246,7 @@ def test_a_kvp_hidden_in_a_ct_reports_xray_sources_counts_for_drift(sessions):
 
     def study(day, kvp):
         record = ct_study(day, "CT-D", "Chest", [5.0], [150.0])
-        record["events"][0]["xray_sources"] = [{"source_id": "A", "kvp": kvp}]
-        return record
+        return replace(record, events=(record.events[0].changed(xray_sources=[{"source_id": "A", "kvp": kvp}]),))
 
     store(sessions, *[study(f"2026-02-0{d}", 100.0) for d in range(1, 5)])
     store(sessions, study("2026-03-01", 130.0))  # +30 %, beyond the default 20 %
@@ -262,16 +258,15 @@ def test_new_device_and_new_software_version(sessions):
 
     def study(day, version, station="DX-9"):
         record = dx_study(day, station, "Chest PA", 0.1)
-        record["device"]["software_versions"] = version
-        return record
+        return replace(record, device=replace(record.device, software_versions=version))
 
     first, same, updated, again = study("2026-03-01", "1.0"), study("2026-03-02", "1.0"), study("2026-03-03", "2.0"), study("2026-03-04", "2.0")
     store(sessions, first)
     store(sessions, same, updated)
     store(sessions, again)
-    assert uids(fired(sessions, ids["kerma:new-device"])) == {first["study_instance_uid"]}
+    assert uids(fired(sessions, ids["kerma:new-device"])) == {first.study_instance_uid}
     (software,) = fired(sessions, ids["kerma:new-software"])
-    assert software.study_instance_uid == updated["study_instance_uid"]
+    assert software.study_instance_uid == updated.study_instance_uid
     assert software.reference == {"device_id": software.device_id, "previous": "1.0", "new": "2.0"}
 
 
@@ -292,10 +287,10 @@ def national_thorax(sessions, thorax):
 def test_strlschv_group_rule_over_the_last_20_exams(sessions, national_thorax, others, last, fires):
     store(sessions, *[thorax_study(20.0, dlp) for dlp in others])
     trigger = thorax_study(20.0, last)
-    trigger["study"]["study_date"] = "2026-03-03"
+    trigger = replace(trigger, study=replace(trigger.study, study_date="2026-03-03"))
     store(sessions, trigger)
     alerts = fired(sessions, national_thorax)
-    assert uids(alerts) == ({trigger["study_instance_uid"]} if fires else set())
+    assert uids(alerts) == ({trigger.study_instance_uid} if fires else set())
     if fires:
         assert alerts[0].value == pytest.approx((sum(others) + last) / 20)
         assert "last 20 'CT Thorax' examinations" in alerts[0].reason and alerts[0].severity == "high"
@@ -308,7 +303,7 @@ def test_uk_ten_times_local_drl_for_interventions(sessions):
                       quantity="total_dap_Gycm2", value=30.0)
     above = rf_study("2026-03-02", "ANGIO-1", "Embolisation", dap=300.1)
     store(sessions, above, rf_study("2026-03-02", "ANGIO-1", "Embolisation", dap=299.9))
-    assert uids(fired(sessions, ids["criterion:8"])) == {above["study_instance_uid"]}
+    assert uids(fired(sessions, ids["criterion:8"])) == {above.study_instance_uid}
 
 
 def test_re_evaluation_finds_the_same_alert_and_the_outbox_commits_with_it(sessions, thorax):
@@ -325,10 +320,10 @@ def test_re_evaluation_finds_the_same_alert_and_the_outbox_commits_with_it(sessi
     with sessions() as s:
         assert s.scalar(select(func.count(OutboxMessage.id))) == 0
     store(sessions, study)
-    second = copy.deepcopy(study)  # a second report of the same study, with more dose
-    second["sop_instance_uid"] += ".2"
-    second["events"][0]["irradiation_event_uid"] += ".2"
-    second["totals"]["ct_dlp_total_mGycm"] = 100.0
+    (event,) = study.events  # a second report of the same study, with more dose
+    second = replace(study, sop_instance_uid=study.sop_instance_uid + ".2",
+                     events=(event.changed(irradiation_event_uid=event["irradiation_event_uid"] + ".2"),),
+                     totals={**study.totals, "ct_dlp_total_mGycm": 100.0})
     store(sessions, second)
     (alert,) = fired(sessions, rule)
     assert alert.value == pytest.approx(700.0)  # re-valued, not doubled
@@ -389,7 +384,7 @@ def test_the_shipped_rules_over_the_whole_corpus(sessions, caplog):
     fired_codes = {}
     for alert in fired(sessions):
         fired_codes.setdefault(codes[alert.rule_id], set()).add(alert.study_instance_uid)
-    by_file = {p.name: r["study_instance_uid"] for p, r in zip(dose_reports(), records)}
+    by_file = {p.name: r.study_instance_uid for p, r in zip(dose_reports(), records)}
     big_rf = by_file["RF-Pat-Orientation-Modifier-Missing.dcm"]  # DAP 468.8 Gy·cm², Ka,r 7689 mGy, 47 min
     assert big_rf in fired_codes["criterion:14"]  # StrlSchV: DAP of a fluoroscopy above 200 Gy·cm²
     assert big_rf in fired_codes["fluoro:1"] and "fluoro:4" not in fired_codes  # Ka,r ≥ 5 Gy; 47 min < 60 min

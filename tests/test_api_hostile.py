@@ -88,7 +88,7 @@ def api(sessions, tmp_path):
         load_table(session)
         load_shipped_rules(session)
     receiver = Hl7Receiver(sessions)
-    patient = records[0]["patient"]["patient_id"]
+    patient = records[0].patient.patient_id
     for message in (adt_update(patient, "Doe^Jane", "19700101", "F"), orm("PL1", patient, accession="ACC1"),
                     adt_merge(patient, "OLD-1")):
         receiver(message)
@@ -105,7 +105,7 @@ def api(sessions, tmp_path):
              ("POST", "reports/schedules", {"name": "Monthly", "period": "monthly"}),
              ("POST", "reports", {"date_from": "2026-03-01", "date_to": "2026-03-31"}),
              ("POST", "alerts/evaluate", {}),
-             ("POST", f"reconciliation/studies/{records[1]['study_instance_uid']}/reassign", {"patient_id": "P-NEW"}),
+             ("POST", f"reconciliation/studies/{records[1].study_instance_uid}/reassign", {"patient_id": "P-NEW"}),
              ("POST", "occupational/imports", {"content": "Staff ID,Department,Period,Position,Hp(10) (mSv)\n"
                                                           "S1,Angiography,2026-01,Collar,0.5\n", "service": "Service A",
                                                           "save_mapping": True})]

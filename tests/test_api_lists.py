@@ -67,10 +67,10 @@ def test_an_unknown_sort_column_is_refused(sessions):
 
 def test_events_sort_by_a_quantity_and_count_them_all(call):
     answer = call("GET", "events", {"sort": "ctdivol_mGy", "order": "desc", "limit": "10"})
-    expected = sorted((e["ctdivol_mGy"] for r in call.records for e in r["events"] if e.get("ctdivol_mGy") is not None),
+    expected = sorted((e["ctdivol_mGy"] for r in call.records for e in r.events if e.get("ctdivol_mGy") is not None),
                       reverse=True)
     assert [e["ctdivol_mGy"] for e in answer["events"]] == expected[:10]
-    assert answer["total"] == sum(len(r["events"]) for r in call.records)
+    assert answer["total"] == sum(len(r.events) for r in call.records)
     assert all(e["device_name"] == e["station_name"] for e in answer["events"])
 
 
@@ -88,11 +88,11 @@ def test_studies_and_rules_name_their_exam_and_device(call):
 
 def test_dose_against_weight_is_computed_for_the_filters_and_sampled(call):
     def expected(date_from="2000-01-01", date_to="2999-12-31"):
-        return sorted((r["patient"]["weight_kg"], e["ctdivol_mGy"]) for r in call.records for e in r["events"]
-                      if r["modality"] == "CT" and r["patient"]["weight_kg"] is not None
-                      and date_from <= r["study"]["study_date"] <= date_to)
+        return sorted((r.patient.weight_kg, e["ctdivol_mGy"]) for r in call.records for e in r.events
+                      if r.modality == "CT" and r.patient.weight_kg is not None
+                      and date_from <= r.study.study_date <= date_to)
 
-    values = [e["ctdivol_mGy"] for r in call.records for e in r["events"] if r["modality"] == "CT"]
+    values = [e["ctdivol_mGy"] for r in call.records for e in r.events if r.modality == "CT"]
     whole = call("GET", "statistics/scatter", {"quantity": "ctdivol_mGy", "against": "weight"})
     # n: every value (as the statistics table counts them), the points: those with a weight
     assert whole["n"] == len(values) > len(expected()) and sorted(map(tuple, whole["points"])) == expected()

@@ -87,7 +87,7 @@ def test_statistics_csv_and_pseudonymised_export(api):
     (line,) = list(csv.DictReader(io.StringIO(answer.text)))
     assert float(line["median"]) == pytest.approx(475.0)
     events = call("GET", "events", {"pseudonymise": "1"})[1]["events"]
-    real_ids = {r["patient"]["patient_id"] for r in records}
+    real_ids = {r.patient.patient_id for r in records}
     assert len(events) == 4 and not ({e["patient_id"] for e in events} & real_ids)
     assert all(e["patient_id"].startswith("P-") for e in events)
     again = call("GET", "events", {"pseudonymise": "1"})[1]["events"]

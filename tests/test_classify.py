@@ -80,9 +80,9 @@ def test_playbook_import_and_rules_on_corpus_studies(sessions):
         mapped = s.scalars(select(IrradiationEvent).where(IrradiationEvent.standard_exam_id == chest_ct.id)).all()
         # independent count: distinct CT events (a cumulative Siemens report repeats earlier ones) whose report
         # says Target Region = Chest
-        expected = len({(r["study_instance_uid"], e["irradiation_event_uid"]) for p in dose_reports()
-                        for r in [extract(p.read_bytes())] if r["modality"] == "CT"
-                        for e in r["events"] if e.get("target_region") == "Chest"})
+        expected = len({(r.study_instance_uid, e["irradiation_event_uid"]) for p in dose_reports()
+                        for r in [extract(p.read_bytes())] if r.modality == "CT"
+                        for e in r.events if e.get("target_region") == "Chest"})
         assert len(mapped) == expected > 0
 
 

@@ -33,12 +33,12 @@ def code(value: str, scheme: str, meaning: str) -> Dataset:
 
 def test_the_contrast_bolus_module_gives_one_administration_with_its_iodine():
     record = extract(image(**CLASSIC))
-    assert record["status"] == "ok"
-    assert record["contrast"] == [{
+    assert record.status == "ok"
+    assert record.contrast == ({
         "contrast_agent": "OMNIPAQUE 350", "contrast_route": "IV", "contrast_volume_mL": 80.0,
         "contrast_total_dose_mL": 80.0, "contrast_ingredient": "IODINE", "contrast_concentration_mg_per_mL": 350.0,
-        "contrast_start_time": "10:15:00", "contrast_stop_time": "10:15:30", "iodine_mg": 80 * 350.0}]
-    assert "contrast" not in extract(image()) or extract(image())["contrast"] == []  # no module: no administration
+        "contrast_start_time": "10:15:00", "contrast_stop_time": "10:15:30", "iodine_mg": 80 * 350.0},)
+    assert extract(image()).contrast is None  # no module: no administration
 
 
 def test_the_enhanced_module_counts_the_agents_its_usage_says_were_administered():
@@ -60,7 +60,7 @@ def test_the_enhanced_module_counts_the_agents_its_usage_says_were_administered(
     shared = Dataset()
     shared.ContrastBolusUsageSequence = usage
     record = extract(image(ContrastBolusAgentSequence=[iodinated, oral], SharedFunctionalGroupsSequence=[shared]))
-    (given,) = record["contrast"]
+    (given,) = record.contrast
     assert (given["contrast_agent"], given["contrast_route"], given["contrast_ingredient"]) == \
         ("Iohexol", "Intravenous route", "Iodine")
     assert (given["contrast_start_time"], given["contrast_stop_time"]) == ("12:00:00", "12:00:45")  # first start, last stop
@@ -70,22 +70,22 @@ def test_the_enhanced_module_counts_the_agents_its_usage_says_were_administered(
 def test_zero_amounts_are_not_stated_and_a_module_without_agent_or_amount_is_no_administration():
     """The corpus's Elscint CT names Iodine, IV, with volume, total and concentration 0 (nobody entered them); a CR
     writes volume 0 and no agent: no administration."""
-    (elscint,) = extract((CORPUS / "public/ct_image/orthanc-tests__2020-09-11-Christopher-ELSCINT1-Raw.dcm").read_bytes())["contrast"]
+    (elscint,) = extract((CORPUS / "public/ct_image/orthanc-tests__2020-09-11-Christopher-ELSCINT1-Raw.dcm").read_bytes()).contrast
     assert (elscint["contrast_agent"], elscint["contrast_route"]) == ("Iodine", "IV")
     assert elscint["contrast_volume_mL"] is None and elscint["iodine_mg"] is None  # not 0
-    assert not extract((CORPUS / "public/dx_cr_image/fo-dicom__chrJapMulti.dcm").read_bytes()).get("contrast")
+    assert not extract((CORPUS / "public/dx_cr_image/fo-dicom__chrJapMulti.dcm").read_bytes()).contrast
 
 
 def test_implausible_and_unstated_values_give_no_iodine():
     record = extract(image(**{**CLASSIC, "ContrastBolusVolume": 1e9}))  # beyond any injector: refused, warned
-    assert record["contrast"][0]["contrast_volume_mL"] is None and record["contrast"][0]["iodine_mg"] is None
-    assert any("contrast_volume_mL" in w for w in record["warnings"])
+    assert record.contrast[0]["contrast_volume_mL"] is None and record.contrast[0]["iodine_mg"] is None
+    assert any("contrast_volume_mL" in w for w in record.warnings)
     record = extract(image(**{k: v for k, v in CLASSIC.items() if k != "ContrastBolusIngredient"}))
-    assert record["contrast"][0]["iodine_mg"] is None  # no ingredient stated: no iodine guessed from the name
+    assert record.contrast[0]["iodine_mg"] is None  # no ingredient stated: no iodine guessed from the name
 
 
 def test_a_study_counts_an_administration_once_across_its_slices_and_prefers_the_headers():
-    slices = [extract(image(**CLASSIC))["contrast"][0] for _ in range(3)]
+    slices = [extract(image(**CLASSIC)).contrast[0] for _ in range(3)]
     second_bolus = {**slices[0], "contrast_volume_mL": 40.0, "contrast_start_time": "10:20:00", "contrast_stop_time": None}
     his = {"contrast_agent": "Omnipaque", "contrast_volume_mL": 100.0}
     kept = study_contrast([("header", s) for s in slices] + [("header", second_bolus), ("his", his)], weight_kg=80.0)
@@ -333,7 +333,7 @@ def test_the_his_states_the_contrast_and_the_weight_of_a_study_whose_images_stat
     blob = ct_slice(uid, generate_uid(), generate_uid(), z=0.0, ctdivol=8.0, image_type="ORIGINAL\\PRIMARY\\AXIAL",
                     acquisition_number=1, thickness=1.0, instance=1, series_description="Abdomen", AccessionNumber="ACC-C1",
                     PatientID="PC1")  # the patient of the order
-    assert extract(blob)["patient"].get("weight_kg") is None  # the image states no weight
+    assert extract(blob).patient.weight_kg is None  # the image states no weight
     with sessions() as session, session.begin():
         store_batch(session, [Processed(1, "id-1", extract(blob))], last_seq=1)
     order = orm_with("OBX|1|ST|ContrastBolusAgent||Iopromide 370", "OBX|2|NM|ContrastBolusVolume||90|mL",

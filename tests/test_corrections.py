@@ -116,7 +116,7 @@ def test_a_factor_changes_statistics_and_alerts_by_exactly_that_factor_and_keeps
 
     # raw values stay and are shown beside the corrected ones; outside the range nothing is corrected
     for i, record in enumerate(records[:5]):
-        status, study = call("GET", f"studies/{record['study_instance_uid']}")
+        status, study = call("GET", f"studies/{record.study_instance_uid}")
         assert status == 200, study
         [obj] = study["dose_objects"]
         assert obj["totals"]["dap_total_Gycm2"] == DAP[i] and obj["totals"]["ka_r_total_mGy"] == KAR[i]
@@ -192,12 +192,12 @@ def test_skin_dose_uses_the_ka_r_factor_and_the_measured_table_transmission(corp
     record = extract((corpus / "openrem/RF-RDSR-Siemens-Zee.dcm").read_bytes())
 
     def skin(factors):
-        meta = {"dose_object_id": 1, "sop_instance_uid": record["sop_instance_uid"], "factors": factors}
+        meta = {"dose_object_id": 1, "sop_instance_uid": record.sop_instance_uid, "factors": factors}
         [row] = skin_rows([(meta, corrected_record(record, factors))], tmp_path)
         return row
 
     raw, corrected, under_table = skin({}), skin({"ka_r": 1.25, "dap": 1.25}), skin({"table_transmission": 0.5})
-    assert raw["psd_mGy"] > 0 and raw["kar_total_mGy"] == pytest.approx(sum(e["ka_r_mGy"] for e in record["events"]))
+    assert raw["psd_mGy"] > 0 and raw["kar_total_mGy"] == pytest.approx(sum(e["ka_r_mGy"] for e in record.events))
     assert corrected["kar_total_mGy"] / raw["kar_total_mGy"] == pytest.approx(1.25, rel=1e-9)
     assert corrected["psd_mGy"] / raw["psd_mGy"] == pytest.approx(1.25, rel=1e-3)
     assert under_table["kar_total_mGy"] == raw["kar_total_mGy"] and under_table["psd_mGy"] < raw["psd_mGy"]

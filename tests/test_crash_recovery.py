@@ -34,7 +34,7 @@ def reports(tmp_path_factory):
         path = folder / f"{i:04d}.dcm"
         path.write_bytes(data)
         record = extract(data)
-        expected[record["sop_instance_uid"]] = len(record["events"])
+        expected[record.sop_instance_uid] = len(record.events)
     return sorted(folder.iterdir()), expected
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -57,7 +58,7 @@ def stored(sessions, files) -> tuple[DosimetryThread, Files]:
 
 
 def study_of(session, name: str, files) -> Study:
-    uid = extract(files[name])["study"]["study_instance_uid"]
+    uid = extract(files[name]).study.study_instance_uid
     return session.scalars(select(Study).where(Study.study_instance_uid == uid)).one()
 
 
@@ -75,7 +76,7 @@ def test_rows_equal_the_models_on_the_same_file_and_are_linked_to_their_inputs(s
     assert derived[ct.id]["effective_dose"]["status"] == "estimated" and "not a personal risk" in derived[ct.id]["effective_dose"]["statement"]
     low, high = summary[ct.id]["effective_dose_mSv_low"], summary[ct.id]["effective_dose_mSv_high"]
     assert low < ct_direct.effective_dose_mSv < high
-    assert derived[ct.id]["effective_dose"]["inputs"]["objects"][0]["sop_instance_uid"] == extract(files["ct"])["sop_instance_uid"]
+    assert derived[ct.id]["effective_dose"]["inputs"]["objects"][0]["sop_instance_uid"] == extract(files["ct"]).sop_instance_uid
     ssde = derived[ct.id]["ssde"]
     assert ssde and all(r["method"] in ("device", "age_effective_diameter", "not estimated") for r in ssde)
     skin_direct = skin_dose(extract(files["rf"]), phantom="elliptic")
@@ -107,7 +108,7 @@ def test_recomputed_only_when_an_input_changes(sessions, files):
                                                                     DerivedDose.kind == "skin_dose")).one()
     assert thread.update(rf_id) is True
     record = extract(files["rf"])
-    record["patient"] = {**record["patient"], "weight_kg": 110.0}
+    record = replace(record, patient=replace(record.patient, weight_kg=110.0))
     expected = skin_dose(record, phantom="elliptic").psd_mGy
     with sessions() as session:
         rf = session.get(Study, rf_id)
@@ -194,8 +195,8 @@ def test_a_correction_factor_recomputes_with_the_corrected_values(sessions, file
         mark_dosimetry_due([study])
     assert thread.update(study_id) is True
     record = extract(files["rf"])
-    record["events"] = [{**e, "ka_r_mGy": e["ka_r_mGy"] * 1.25 if e.get("ka_r_mGy") is not None else None}
-                        for e in record["events"]]
+    record = replace(record, events=tuple(
+        e.changed(ka_r_mGy=e["ka_r_mGy"] * 1.25 if e.get("ka_r_mGy") is not None else None) for e in record.events))
     expected = skin_dose(record, geometry=Geometry.defaults("elliptic", table_transmission=0.5))
     with sessions() as session:
         row = session.scalars(select(DerivedDose).where(DerivedDose.kind == "skin_dose")).one()
@@ -224,7 +225,7 @@ def test_a_mapping_that_names_the_exam_recomputes_the_effective_dose_with_its_re
     with sessions() as session, session.begin():
         exam = add_site_exam(session, "CT-ABD-T", "CT abdomen", "CT")
         session.add(MappingRule(level="exam", priority=1, standard_exam_id=exam.id, conditions=[
-            {"field": "accession_number", "op": "equals", "value": record["study"]["accession_number"]}]))
+            {"field": "accession_number", "op": "equals", "value": record.study.accession_number}]))
         study = study_of(session, "ct", files)
         study.refresh_due, study_id = True, study.id
     with sessions() as session, session.begin():

@@ -276,10 +276,10 @@ def test_every_transfer_syntax_gives_the_values_written(name, undefined):
 def test_big_endian_ct_image_dose_is_read_right():
     """The issue's case: CTDIvol 12.5 was read 5.2e-320 and Rows 512 was 2 in explicit VR big endian."""
     record = extract(generated(ExplicitVRBigEndian))
-    assert record["status"] == "ok", record["reason"]
-    (event,) = record["events"]
+    assert record.status == "ok", record.reason
+    (event,) = record.events
     assert event["ctdivol_mGy"] == 12.5
-    assert record["patient"]["weight_kg"] == 72.5 and record["patient"]["age_years"] == 63.0
+    assert record.patient.weight_kg == 72.5 and record.patient.age_years == 63.0
 
 
 def _undefined_un(items_encoded: bytes) -> bytes:

@@ -64,7 +64,7 @@ def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
 
     with sessions() as s:
         (hit,) = tables.above_drl(s, "total_dlp_mGycm", tables.Filters())
-        assert hit["study_instance_uid"] == april["study_instance_uid"]
+        assert hit["study_instance_uid"] == april.study_instance_uid
         assert (hit["drl"], hit["drl_set"], hit["drl_valid_from"]) == (NEW, "Local 2026", "2026-04-01")
         assert hit["achievable"] == ACHIEVABLE
 
@@ -89,14 +89,14 @@ def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
 
         rule = s.scalars(select(AlertRule).where(AlertRule.name == "above the DRL")).one()
         (alert,) = s.scalars(select(Alert).where(Alert.rule_id == rule.id)).all()
-        assert alert.study_instance_uid == april["study_instance_uid"]
+        assert alert.study_instance_uid == april.study_instance_uid
         assert alert.reference["drl"] == NEW and alert.reference["drl_valid_from"] == "2026-04-01"
 
         # the studies above their DRL kept with it: April's total, over the new DRL
         (kept_above,) = s.scalars(select(StudyAboveDrl)).all()
         assert (s.get(Study, kept_above.study_id).study_instance_uid,
                 kept_above.quantity, kept_above.value, kept_above.drl, kept_above.ratio, str(kept_above.day)) == (
-            april["study_instance_uid"], "total_dlp_mGycm", 400.0, NEW, pytest.approx(400.0 / NEW), "2026-04-15")
+            april.study_instance_uid, "total_dlp_mGycm", 400.0, NEW, pytest.approx(400.0 / NEW), "2026-04-15")
         s.commit()
 
     # the list reads the kept rows of the fresh months and compares the rows of the stale ones: the same answer with
@@ -105,13 +105,13 @@ def test_each_study_meets_the_drl_in_force_on_its_date(sessions, exam):
         with sessions() as s, s.begin():
             states.mark_months_stale(s, stale)
         listed = api(sessions, "studies", above_drl="1")  # only April's study is above its DRL
-        assert (listed["total"], [r["study_instance_uid"] for r in listed["studies"]]) == (1, [april["study_instance_uid"]])
+        assert (listed["total"], [r["study_instance_uid"] for r in listed["studies"]]) == (1, [april.study_instance_uid])
         assert [(a["quantity"], a["value"], a["drl"]) for a in listed["studies"][0]["above_drl"]] == [
             ("total_dlp_mGycm", 400.0, NEW)]
         assert api(sessions, "studies", above_drl="1", date_to="2026-04-14")["total"] == 0
         assert api(sessions, "studies", above_drl="1", date_from="2026-04-15", date_to="2026-04-15")["total"] == 1
 
-    page = api(sessions, f"studies/{march['study_instance_uid']}")
+    page = api(sessions, f"studies/{march.study_instance_uid}")
     (exam_level,) = [r for r in page["reference_levels"] if r["level"] == "exam"]
     assert exam_level["value"] == 400.0 and exam_level["drl"]["value"] == OLD and exam_level["drl"]["set"] == "Local 2025"
     assert exam_level["value_above_drl"] is False and exam_level["achievable"]["value"] == ACHIEVABLE
@@ -131,7 +131,7 @@ def test_alert_rules_watch_the_median_against_the_achievable_dose(sessions, exam
     for study in good:
         store(sessions, study)
     # from the 5th examination on (min_exams) the median is below the achievable dose: a positive signal, once
-    assert fired("kerma:achievable-below") == [(good[4]["study_instance_uid"], statistics.median([200, 210, 190, 220, 205]),
+    assert fired("kerma:achievable-below") == [(good[4].study_instance_uid, statistics.median([200, 210, 190, 220, 205]),
                                                 ACHIEVABLE)]
     assert fired("kerma:achievable-above") == []
 
@@ -140,7 +140,7 @@ def test_alert_rules_watch_the_median_against_the_achievable_dose(sessions, exam
         store(sessions, study)
     # 7 good + 6 high: the median of 13 is still a good one (220); 7 + 7 high: the median of 14 is (220 + 600) / 2
     (above,) = fired("kerma:achievable-above")  # and not again on the 8th, while the state lasts
-    assert above[0] == high[6]["study_instance_uid"] and above[1] == pytest.approx((220 + 600) / 2)
+    assert above[0] == high[6].study_instance_uid and above[1] == pytest.approx((220 + 600) / 2)
 
 
 def test_the_sql_level_is_the_level_found_row_by_row(database_url):

@@ -18,6 +18,7 @@ from kerma.dosimetry.effective import STATEMENT, effective_dose
 from kerma.dosimetry.effective import projection as projection_module
 from kerma.dosimetry.effective.tables import DATA
 from kerma.extract import extract
+from kerma.record import DoseRecord, Event, Patient
 
 REFERENCE = SHARED / "reference"
 
@@ -30,8 +31,12 @@ def lee_k(region: str, age_group: str, kvp: int) -> float:
     return float(row["k_mSv_per_mGycm"])
 
 
-def ct_record(*events, age=45.0) -> dict:
-    return {"report_kind": "ct", "modality": "CT", "patient": {"age_years": age}, "events": list(events)}
+def dose_record(kind: str, modality: str, events, age) -> DoseRecord:
+    return DoseRecord("ok", report_kind=kind, modality=modality, patient=Patient(age_years=age), events=tuple(map(Event, events)))
+
+
+def ct_record(*events, age=45.0) -> DoseRecord:
+    return dose_record("ct", "CT", events, age)
 
 
 def ct_event(dlp, region="Chest", kvp=120.0, phantom="body32", **other) -> dict:
@@ -91,9 +96,8 @@ def test_ct_age_unknown_assumes_adult_and_says_so():
     assert any("age is not stated" in r for r in result.uncertainty.reasons)
 
 
-def nm_record(*events, age=60.0) -> dict:
-    return {"report_kind": "radiopharmaceutical", "modality": "NM", "patient": {"age_years": age},
-            "events": list(events)}
+def nm_record(*events, age=60.0) -> DoseRecord:
+    return dose_record("radiopharmaceutical", "NM", events, age)
 
 
 def test_nm_by_hand():
@@ -120,12 +124,12 @@ def test_nm_not_estimated(event, age, why):
 def test_nm_corpus_report_states_the_same_effective_dose():
     """Siemens's radiopharmaceutical RDSR states E = 7.486 mSv (ICRP Publication 128) for 394 MBq of FDG."""
     record = extract((CORPUS / "openrem" / "NM-RRDSR-Siemens.dcm").read_bytes())
-    assert record["events"][0]["effective_dose_mSv"] == 7.486
+    assert record.events[0]["effective_dose_mSv"] == 7.486
     assert effective_dose(record).effective_dose_mSv == pytest.approx(7.486)
 
 
-def projection_record(*events, modality="DX") -> dict:
-    return {"report_kind": "projection", "modality": modality, "patient": {"age_years": 50.0}, "events": list(events)}
+def projection_record(*events, modality="DX") -> DoseRecord:
+    return dose_record("projection", modality, events, 50.0)
 
 
 def test_radiography_and_fluoroscopy_not_estimated_without_a_verified_coefficient():
@@ -171,7 +175,7 @@ def test_hostile_values_never_raise_and_give_strict_json(kind, value, age, words
     """Whatever a report holds, an answer in strict JSON: a number only from a finite, non-negative quantity."""
     event = {"dlp_mGycm": value, "administered_activity_MBq": value, "dap_Gycm2": value, "target_region": words,
              "radiopharmaceutical": words, "kvp": value, "phantom": words}
-    result = effective_dose({"report_kind": kind, "modality": "CT", "patient": {"age_years": age}, "events": [event]})
+    result = effective_dose(dose_record(kind, "CT", [event], age))
     json.dumps(result.to_dict(), allow_nan=False)
     json.dumps(result.record_fields(), allow_nan=False)
     if result.effective_dose_mSv is not None:

@@ -24,11 +24,11 @@ def extracted_events(records: list[dict]) -> list[tuple[str, int, dict]]:
     """(SOP Instance UID, event index, event) of every event the extractor gave, each object once."""
     seen, out = set(), []
     for record in records:
-        uid = record.get("sop_instance_uid")
-        if record["status"] != "ok" or not record.get("study_instance_uid") or uid in seen:
+        uid = record.sop_instance_uid
+        if record.status != "ok" or not record.study_instance_uid or uid in seen:
             continue
         seen.add(uid)
-        out += [(uid, index, event) for index, event in enumerate(record["events"])]
+        out += [(uid, index, event) for index, event in enumerate(record.events)]
     return out
 
 

@@ -18,6 +18,7 @@ from pydicom.tag import Tag
 from corpus import CORPUS, manifest
 from dicom_mutants import BYTE_KINDS, KINDS, STRUCTURED_KINDS, Mutator, lenient_pydicom, non_finite_numbers
 from kerma.extract import extract
+from kerma.record import DoseRecord
 from kerma.extract.concepts import concept_table, header_rows, private_rows
 from kerma.extract.plausible import bounds, dose_fields
 from kerma.extract.totals import DERIVABLE_TOTALS
@@ -56,8 +57,8 @@ def _first_measurement(code: str):
     return find
 
 
-def _strict_json(record: dict) -> str:
-    return json.dumps(record, allow_nan=False)
+def _strict_json(record: DoseRecord) -> str:
+    return json.dumps(record.as_dict(), allow_nan=False)
 
 
 # --- the poison objects of the issue, each raised or stored a wrong number before -----------------------
@@ -65,9 +66,9 @@ def _strict_json(record: dict) -> str:
 def test_patient_age_with_superscript_digits():
     # a byte flip turned "022Y" into "\xb2\xb2Y", read as "²²Y": int() refused it inside extract
     record = extract(_with_raw(CT_IMAGE, {0x00101010: ("AS", b"\xb2\xb2Y")}))
-    assert record["status"] == "ok"
-    assert record["patient"]["age_years"] is None or record["patient"]["birth_date"]
-    assert "Patient's Age (0010,1010) is not an age: ignored" in record["warnings"]
+    assert record.status == "ok"
+    assert record.patient.age_years is None or record.patient.birth_date
+    assert "Patient's Age (0010,1010) is not an age: ignored" in record.warnings
 
 
 def test_specific_character_set_sent_as_a_sequence():
@@ -77,33 +78,33 @@ def test_specific_character_set_sent_as_a_sequence():
         buffer = io.BytesIO()
         ds.save_as(buffer)
     record = extract(buffer.getvalue())
-    assert record["status"] == "ok"
-    assert record["patient"]["patient_id"] == ds.PatientID
-    assert any("Specific Character Set (0008,0005) is a sequence" in w for w in record["warnings"])
+    assert record.status == "ok"
+    assert record.patient.patient_id == ds.PatientID
+    assert any("Specific Character Set (0008,0005) is a sequence" in w for w in record.warnings)
 
 
 @pytest.mark.parametrize("value", [b"NaN", b"inf", b"-1e309", b"1e309"])
 def test_non_finite_ctdivol_in_a_ct_header_leaves_no_dose(value):
     record = extract(_with_raw(CT_IMAGE, {0x00189345: ("DS", value)}))
-    assert record["status"] == "error"
-    assert "no plausible dose value left: ctdivol_mGy" in record["reason"] and "not a finite number" in record["reason"]
+    assert record.status == "error"
+    assert "no plausible dose value left: ctdivol_mGy" in record.reason and "not a finite number" in record.reason
     _strict_json(record)
 
 
 def test_ieee_nan_in_a_binary_ctdivol():
     record = extract(_with_raw(CT_IMAGE, {0x00189345: ("FD", b"\x00\x00\x00\x00\x00\x00\xf8\x7f")}))
-    assert record["status"] == "error" and "ctdivol_mGy nan refused" in record["reason"]
+    assert record.status == "error" and "ctdivol_mGy nan refused" in record.reason
 
 
 def test_infinite_dlp_in_a_report_is_dropped_and_the_rest_kept():
     data = _with_raw(CT_REPORT, {0x0040A30A: ("DS", b"1e309")}, where=_first_measurement("113838"))
     record = extract(data)
-    assert record["status"] == "ok"
-    dlps = [e["dlp_mGycm"] for e in record["events"]]
+    assert record.status == "ok"
+    dlps = [e["dlp_mGycm"] for e in record.events]
     assert dlps[0] is None and all(d is not None for d in dlps[1:])
-    assert "dlp_mGycm inf refused: not a finite number" in record["warnings"]
-    assert record["events"][0]["ctdivol_mGy"] is not None  # the event keeps its other values
-    assert non_finite_numbers(record) == []
+    assert "dlp_mGycm inf refused: not a finite number" in record.warnings
+    assert record.events[0]["ctdivol_mGy"] is not None  # the event keeps its other values
+    assert non_finite_numbers(record.as_dict()) == []
     _strict_json(record)
 
 
@@ -111,19 +112,19 @@ def test_infinite_dlp_in_a_report_is_dropped_and_the_rest_kept():
                                          (b"-70", "below the plausible minimum 0.1 kg")])
 def test_absurd_patient_weight_is_dropped(weight, why):
     record = extract(_with_raw(CT_REPORT, {0x00101030: ("DS", weight)}))
-    assert record["status"] == "ok"
-    assert record["patient"]["weight_kg"] is None
-    assert any(w.startswith("weight_kg") and why in w for w in record["warnings"]), record["warnings"]
+    assert record.status == "ok"
+    assert record.patient.weight_kg is None
+    assert any(w.startswith("weight_kg") and why in w for w in record.warnings), record.warnings
 
 
 @pytest.mark.parametrize("dap, status", [(b"-5", "error"), (b"1e300", "error"), (b"135.18", "ok")])
 def test_negative_or_absurd_dap_in_a_radiograph(dap, status):
     record = extract(_with_raw(DX_IMAGE, {0x0018115E: ("DS", dap)}))
-    assert record["status"] == status, record["reason"]
+    assert record.status == status, record.reason
     if status == "ok":
-        assert record["events"][0]["dap_Gycm2"] == pytest.approx(13.518)
+        assert record.events[0]["dap_Gycm2"] == pytest.approx(13.518)
     else:
-        assert "dap_Gycm2" in record["reason"]
+        assert "dap_Gycm2" in record.reason
 
 
 # --- the plausible ranges as data ----------------------------------------------------------------------
@@ -172,8 +173,8 @@ def test_no_real_dose_of_the_corpus_is_refused():
         if row["sop_class"].startswith("HL7"):
             continue
         record = extract((CORPUS / row["path"]).read_bytes())
-        assert record["status"] != "error" or "plausible" not in (record["reason"] or ""), row["path"]
-        for warning in record.get("warnings") or []:
+        assert record.status != "error" or "plausible" not in (record.reason or ""), row["path"]
+        for warning in record.warnings or []:
             if " refused: " in warning:
                 refused.add((row["path"], warning.split(" ", 1)[0]))
     assert refused == KNOWN_REFUSALS
@@ -202,20 +203,20 @@ def test_extract_is_total_on_mutated_corpus_objects():
         spent = time.thread_time() - started
         slowest = max(slowest, spent)
         kinds[mutant.kind] += 1
-        statuses[record.get("status")] += 1
+        statuses[record.status] += 1
         if spent > SECONDS_PER_OBJECT:
             failures.append(f"{label}: {spent:.2f} s")
-        if record.get("status") not in ("ok", "ignored", "error") or (record["status"] != "ok" and not record.get("reason")):
-            failures.append(f"{label}: status {record.get('status')!r}, reason {record.get('reason')!r}")
-        if (record.get("reason") or "").startswith("extraction failed"):
-            failures.append(f"{label}: reached the last-resort guard: {record['reason']}")
-        if non_finite_numbers(record):
-            failures.append(f"{label}: non-finite {non_finite_numbers(record)}")
+        if record.status not in ("ok", "ignored", "error") or (record.status != "ok" and not record.reason):
+            failures.append(f"{label}: status {record.status!r}, reason {record.reason!r}")
+        if (record.reason or "").startswith("extraction failed"):
+            failures.append(f"{label}: reached the last-resort guard: {record.reason}")
+        if non_finite_numbers(record.as_dict()):
+            failures.append(f"{label}: non-finite {non_finite_numbers(record.as_dict())}")
         try:
             _strict_json(record)
         except (TypeError, ValueError) as exc:
             failures.append(f"{label}: not strict JSON: {exc}")
-        refusals += sum(" refused: " in w for w in record.get("warnings") or [])
+        refusals += sum(" refused: " in w for w in record.warnings or [])
     assert not failures, "\n".join(failures[:20])
     # the run was what it claims: every kind of damage, objects of every outcome, hostile numbers refused
     assert set(kinds) == set(KINDS) and min(kinds.values()) >= 40, kinds

@@ -19,6 +19,7 @@ KERMA = Path(__file__).resolve().parents[1] / "plugin" / "kerma"
 # tells) and below those that store (ingest, manual entry).  A new package gets its place here.
 LAYERS = {
     0: "kerma quantities correction_kinds numbers clock config access modalities patterns rule_rows startup auth_profile images supervisor",
+    1: "record",
     2: "extract db background lease audit privacy",
     3: "study_dose resolution drl classify stats reconcile dosimetry derived occupational corrections patients acceptance",
     4: "evaluate hl7",

@@ -14,6 +14,7 @@ from kerma.db.models import DoseObject, NodeLease
 from kerma.ingest.store import Processed, read_cursor
 from kerma.ingest.worker import IngestWorker
 from kerma.lease import Lease, LeaseLost
+from kerma.record import DoseRecord
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
 TTL = 15.0
@@ -56,8 +57,8 @@ def test_a_node_that_lost_the_lease_commits_no_batch(sessions, moment):
     a, b = Lease(sessions, "node-a", TTL), Lease(sessions, "node-b", TTL)
     worker_a = IngestWorker(source=None, sessions=sessions, fence=a.hold)
     worker_b = IngestWorker(source=None, sessions=sessions, fence=b.hold)
-    batch = [Processed(7, "orthanc-7", {"status": "ignored", "reason": "not a dose object", "source": None,
-                                        "sop_instance_uid": "1.2.826.0.1.3680043.10.543.7"})]
+    batch = [Processed(7, "orthanc-7", DoseRecord("ignored", "not a dose object",
+                                                  sop_instance_uid="1.2.826.0.1.3680043.10.543.7"))]
     assert a.renew()
     moment[0] += dt.timedelta(seconds=TTL + 1)
     assert b.renew()

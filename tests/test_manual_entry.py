@@ -172,7 +172,7 @@ def test_non_finite_numbers_and_a_new_study_without_a_dicom_uid_are_refused(api)
 def test_any_other_source_of_the_study_wins_and_the_manual_record_stays_as_evidence(api):
     expected = next(e for e in EXPECTED if e["path"] == RF_REPORT)["totals"]  # as OpenREM read the report
     record = store_report(api.sessions, RF_REPORT)
-    uid = record["study_instance_uid"]
+    uid = record.study_instance_uid
     with api.sessions() as session, session.begin():
         refresh_due(session)
     status, answer = api("POST", f"studies/{uid}/manual", entry(quantity="fluoro_time_total_s", value=45, unit="s",
@@ -191,7 +191,7 @@ def test_any_other_source_of_the_study_wins_and_the_manual_record_stays_as_evide
 
 def test_a_report_arriving_after_the_manual_entry_takes_over(api, corpus):
     record = extract((CORPUS / RF_REPORT).read_bytes())
-    uid = record["study_instance_uid"]
+    uid = record.study_instance_uid
     assert api("POST", f"studies/{uid}/manual", entry(value=3.0))[0] == 200
     assert study(api, uid)["sources"] == {"RF": "manual"}
     with api.sessions() as session, session.begin():

@@ -260,13 +260,13 @@ def test_impossible_values_are_left_out_with_a_reason_never_stored():
     sent.EntranceDoseInmGy = "-3"
     sent.ExposureDoseSequence[0].KVP = "80\\90"
     record = dose_report(_finished(sent), "9.9")
-    assert "dap_total_Gycm2" not in record["totals"]
-    assert record["totals"]["entrance_dose_mGy"] == 2500  # EntranceDose (dGy) is used when the mGy value is refused
-    assert record["events"][0]["kvp"] is None
-    assert any("ImageAndFluoroscopyAreaDoseProduct" in w for w in record["warnings"])
-    assert any("EntranceDoseInmGy: -3.0" in w for w in record["warnings"])
-    assert any("KVP: 2 values" in w for w in record["warnings"])
-    assert all(math.isfinite(v) for v in record["totals"].values() if isinstance(v, float))
+    assert "dap_total_Gycm2" not in record.totals
+    assert record.totals["entrance_dose_mGy"] == 2500  # EntranceDose (dGy) is used when the mGy value is refused
+    assert record.events[0]["kvp"] is None
+    assert any("ImageAndFluoroscopyAreaDoseProduct" in w for w in record.warnings)
+    assert any("EntranceDoseInmGy: -3.0" in w for w in record.warnings)
+    assert any("KVP: 2 values" in w for w in record.warnings)
+    assert all(math.isfinite(v) for v in record.totals.values() if isinstance(v, float))
 
 
 def test_a_step_without_radiation_dose_values_gives_no_record_and_its_facts_still():

@@ -98,9 +98,9 @@ def test_smtp_down_during_three_alerts_then_up_gives_exactly_three_emails(sessio
     assert len({m["Message-ID"] for m in mailbox.messages}) == 3
     bodies = "\n".join(m.get_content() for m in mailbox.messages)
     for record in records:
-        uid = record["study_instance_uid"]
+        uid = record.study_instance_uid
         assert f"https://kerma.hospital.example/kerma/ui/#/studies/{uid}" in bodies
-    assert "Test^Patient" not in bodies and records[0]["patient"]["patient_id"] not in bodies  # no patient identifiers
+    assert "Test^Patient" not in bodies and records[0].patient.patient_id not in bodies  # no patient identifiers
 
 
 def test_two_pollers_never_send_one_message_twice(sessions):
@@ -155,9 +155,9 @@ def test_webhook_posts_the_alert_signed_and_retries_a_server_error(sessions):
     first, second = receiver.calls
     assert first["body"] == second["body"] and first["headers"]["X-Kerma-Delivery"] == second["headers"]["X-Kerma-Delivery"]
     payload = second["json"]
-    assert payload["event"] == "kerma.alert" and payload["study_instance_uid"] == record["study_instance_uid"]
+    assert payload["event"] == "kerma.alert" and payload["study_instance_uid"] == record.study_instance_uid
     assert payload["value"] == pytest.approx(150.0) and payload["threshold"] == 100.0 and payload["unit"] == "mGy·cm"
-    assert payload["link"].endswith(f"/kerma/ui/#/studies/{record['study_instance_uid']}") and payload["actions"]
+    assert payload["link"].endswith(f"/kerma/ui/#/studies/{record.study_instance_uid}") and payload["actions"]
     signature = hmac.new(b"s3cret", second["body"], hashlib.sha256).hexdigest()
     assert second["headers"]["X-Kerma-Signature"] == f"sha256={signature}"
 
@@ -171,7 +171,7 @@ def test_alerts_on_back_filled_studies_are_recorded_but_not_sent(sessions, monda
     with sessions() as s:
         assert len(s.scalars(select(Alert)).all()) == 2
         (message,) = s.scalars(select(OutboxMessage)).all()
-        assert s.get(Alert, message.alert_id).study_instance_uid == recent["study_instance_uid"]
+        assert s.get(Alert, message.alert_id).study_instance_uid == recent.study_instance_uid
 
 
 def test_by_default_alerts_on_studies_older_than_two_weeks_are_recorded_but_not_sent(sessions, monday):
@@ -185,7 +185,7 @@ def test_by_default_alerts_on_studies_older_than_two_weeks_are_recorded_but_not_
     with sessions() as s:
         assert len(s.scalars(select(Alert)).all()) == 4  # every alert is recorded (and listed in the digest)
         told = {s.get(Alert, m.alert_id).study_instance_uid for m in s.scalars(select(OutboxMessage))}
-    assert told == {studies[0]["study_instance_uid"], studies[14]["study_instance_uid"]}
+    assert told == {studies[0].study_instance_uid, studies[14].study_instance_uid}
 
 
 def test_recipients_by_role_device_site_and_severity(sessions):

@@ -264,16 +264,16 @@ def test_screen_record_keeps_values_needing_review_out_of_the_fields():
     label, text = exam.totals[0]
     good = secondary_capture(render_glyphs(exam, "ge"), manufacturer="GE MEDICAL SYSTEMS", seed=14)
     record = screen_record(good)
-    assert (record["status"], record["source"], record["screen"]["engine"]) == ("ok", "ocr", "glyph")
-    assert record["totals"]["ct_dlp_total_mGycm"] == exam.total_values["ct_dlp_total_mGycm"]
-    assert [e["dlp_mGycm"] for e in record["events"]] == [t["dlp_mGycm"] for t in exam.events]
-    assert record["review"] == [] and record["patient"]["patient_id"].startswith("OCR")
+    assert (record.status, record.source, record.screen["engine"]) == ("ok", "ocr", "glyph")
+    assert record.totals["ct_dlp_total_mGycm"] == exam.total_values["ct_dlp_total_mGycm"]
+    assert [e["dlp_mGycm"] for e in record.events] == [t["dlp_mGycm"] for t in exam.events]
+    assert record.review == () and record.patient.patient_id.startswith("OCR")
     exam.totals[0] = (label, f"{float(text) + 1:.2f}")
     bad = screen_record(secondary_capture(render_glyphs(exam, "ge"), seed=15))
-    assert bad["totals"].get("ct_dlp_total_mGycm") is None or "derived_from_events" in bad["totals"]
-    flagged = {(r["event"], r["field"]) for r in bad["review"]}
+    assert bad.totals.get("ct_dlp_total_mGycm") is None or "derived_from_events" in bad.totals
+    flagged = {(r["event"], r["field"]) for r in bad.review}
     assert (None, "ct_dlp_total_mGycm") in flagged and (1, "dlp_mGycm") in flagged
-    assert all(e["dlp_mGycm"] is None for e in bad["events"])
+    assert all(e["dlp_mGycm"] is None for e in bad.events)
 
 
 def _read_in_child(data: bytes) -> dict:

@@ -35,7 +35,7 @@ def _reports(folder, prefix):
         data = renamed_copy(CORPUS / TEMPLATES[i % len(TEMPLATES)])
         (folder / f"{prefix}{i:04d}.dcm").write_bytes(data)
         record = extract(data)
-        expected[record["sop_instance_uid"]] = len(record["events"])
+        expected[record.sop_instance_uid] = len(record.events)
     return sorted(folder.iterdir()), expected
 
 

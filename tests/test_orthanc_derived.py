@@ -8,6 +8,7 @@ a weight the HIS sends later recomputes the skin dose with it.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from urllib.parse import quote
 
 import pydicom
@@ -94,7 +95,7 @@ def test_stored_reports_get_their_derived_doses_in_the_dosimetry_process(orthanc
     again = derived(orthanc, RF, lambda d: d["state"] == "current" and d["skin_dose"]
                     and d["skin_dose"][0]["inputs"]["patient"]["weight_kg"] == 120.0)
     record = extract(RF.read_bytes())
-    record["patient"]["weight_kg"] = 120.0
+    record = replace(record, patient=replace(record.patient, weight_kg=120.0))
     [recomputed] = again["derived_doses"]["skin_dose"]
     assert recomputed["psd_mGy"] == pytest.approx(skin_dose(record).psd_mGy, rel=1e-5)
     assert recomputed["psd_mGy"] != pytest.approx(skin["psd_mGy"], rel=1e-5)

@@ -74,7 +74,7 @@ def test_reports_reach_the_registry_once_deidentified_after_an_outage(tmp_path, 
             original = pydicom.dcmread(path)
             exact, phrases, institution = identifiers(original)
             before = extract(path.read_bytes())
-            matches = [d for d in received.values() if extract(d)["totals"] == before["totals"]]
+            matches = [d for d in received.values() if extract(d).totals == before.totals]
             assert len(matches) == 1, path.name
             result = pydicom.dcmread(io.BytesIO(matches[0]))
             for where, element in [*walk(result.file_meta, "meta."), *walk(result)]:
@@ -82,7 +82,7 @@ def test_reports_reach_the_registry_once_deidentified_after_an_outage(tmp_path, 
                     assert value not in exact and not (element.VR in ("PN", "LO", "SH", "ST", "LT", "UT") and any(
                         p in value for p in phrases)), (path.name, where)
             after = extract(matches[0])
-            for a, b in zip(before["events"], after["events"]):
+            for a, b in zip(before.events, after.events):
                 assert {k: v for k, v in a.items() if k not in NOT_DOSE_CONTENT} == \
                     {k: v for k, v in b.items() if k not in NOT_DOSE_CONTENT}
     finally:

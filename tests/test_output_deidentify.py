@@ -158,7 +158,7 @@ def test_uids_are_replaced_the_same_way_in_every_object(results, policy):
             assert mapping.setdefault(old, new) == new, label
         assert result.file_meta.MediaStorageSOPInstanceUID == result.SOPInstanceUID
         before, after = extract(written(original)), extract(written(result))
-        for a, b in zip(before["events"], after["events"]):
+        for a, b in zip(before.events, after.events):
             if a["irradiation_event_uid"]:
                 assert mapping.setdefault(a["irradiation_event_uid"], b["irradiation_event_uid"]) == \
                     b["irradiation_event_uid"]
@@ -178,7 +178,7 @@ def test_dates_are_kept_or_all_moved_by_one_keyed_number_of_days(results):
         days = {(dt.date.fromisoformat(_iso(original[k].value)) - dt.date.fromisoformat(_iso(shifted[k].value))).days
                 for k in ("StudyDate", "ContentDate", "SeriesDate") if k in original and original[k].value}
         before, after = extract(written(original)), extract(written(shifted))
-        for a, b in zip(before["events"], after["events"]):
+        for a, b in zip(before.events, after.events):
             if a.get("datetime_started") and b.get("datetime_started"):
                 days.add((dt.datetime.fromisoformat(a["datetime_started"][:19])
                           - dt.datetime.fromisoformat(b["datetime_started"][:19])).days)
@@ -197,16 +197,16 @@ def test_dose_content_extracts_equal_to_the_originals(results, policy):
     for path in REPORTS:
         original, result = results[policy, path.name]
         before, after = extract(path.read_bytes()), extract(written(result))
-        assert after["status"] == "ok" and after["modality"] == before["modality"], path.name
-        assert after["totals"] == before["totals"], path.name
-        assert len(after["events"]) == len(before["events"])
-        for a, b in zip(before["events"], after["events"]):
+        assert after.status == "ok" and after.modality == before.modality, path.name
+        assert after.totals == before.totals, path.name
+        assert len(after.events) == len(before.events)
+        for a, b in zip(before.events, after.events):
             assert {k: v for k, v in a.items() if k not in NOT_DOSE_CONTENT} == \
                 {k: v for k, v in b.items() if k not in NOT_DOSE_CONTENT}, path.name
         for name in ("manufacturer", "model", "serial_number", "station_name", "device_observer_uid"):
-            assert after["device"][name] == before["device"][name], (path.name, name)
+            assert getattr(after.device, name) == getattr(before.device, name), (path.name, name)
         for name in ("sex", "weight_kg", "height_m"):
-            assert after["patient"][name] == before["patient"][name], (path.name, name)
+            assert getattr(after.patient, name) == getattr(before.patient, name), (path.name, name)
 
 
 def test_the_result_is_no_less_valid_than_the_original(results, tmp_path):

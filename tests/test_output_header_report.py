@@ -37,7 +37,7 @@ def header_images():
     for path in images():
         record = extract(path.read_bytes())
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-        if record["status"] == "ok" and record["source"] == "header" and record["report_kind"] != "radiopharmaceutical" \
+        if record.status == "ok" and record.source == "header" and record.report_kind != "radiopharmaceutical" \
                 and ds.get("SOPInstanceUID"):
             out.append((path, record, ds))
     return out
@@ -69,23 +69,23 @@ def test_the_report_built_from_a_header_is_valid_and_extracts_to_the_headers_val
         match = re.match(r"W: (\w+) \(.{9}\) (absent|empty) in EnhancedGeneralEquipmentModule", finding)
         assert match and match.group(1) in allowed, finding
     back = extract(out.read_bytes())
-    assert (back["status"], back["source"], back["sop_class_uid"]) == ("ok", "rdsr", "1.2.840.10008.5.1.4.1.1.88.67")
+    assert (back.status, back.source, back.sop_class_uid) == ("ok", "rdsr", "1.2.840.10008.5.1.4.1.1.88.67")
     expected = BY_PATH.get(str(path.relative_to(CORPUS)))
     if expected is not None and expected.get("totals") is not None:  # OpenREM stored a record of the image
         assert_matches_openrem(back, expected)
     folded = resolve_study([record])
-    assert len(back["events"]) == len(folded["events"])
-    for source, rebuilt in zip(folded["events"], back["events"]):
+    assert len(back.events) == len(folded["events"])
+    for source, rebuilt in zip(folded["events"], back.events):
         for field in DOSE_FIELDS:
-            if source.get(field) is not None and not (record["report_kind"] == "ct" and field in CT_WITHOUT_CONCEPT):
+            if source.get(field) is not None and not (record.report_kind == "ct" and field in CT_WITHOUT_CONCEPT):
                 assert rebuilt.get(field) == source[field], field
     for name, value in folded["totals"].items():
         if isinstance(value, float):
-            assert back["totals"][name] == value, name
+            assert back.totals[name] == value, name
     for name in ("manufacturer", "model", "serial_number", "station_name"):
-        assert back["device"][name] == record["device"][name]
-    assert (back["study"]["study_instance_uid"], back["study"]["study_date"]) == \
-        (record["study_instance_uid"], record["study"]["study_date"])
+        assert getattr(back.device, name) == getattr(record.device, name)
+    assert (back.study.study_instance_uid, back.study.study_date) == \
+        (record.study_instance_uid, record.study.study_date)
     written = pydicom.dcmread(out)
     assert COPIED in source_of_dose(written)                               # marked: from image attributes
     assert (COMPUTED in source_of_dose(written)) == any(e.get("dlp_estimated") for e in folded["events"])
@@ -99,8 +99,8 @@ def test_a_studys_images_are_one_report_of_its_exposures(tmp_path, corpus):
     report = header_dose_report(records, [pydicom.dcmread(p, stop_before_pixels=True) for p in paths], when=WHEN)
     report.save_as(tmp_path / "mg.dcm", enforce_file_format=True)
     back = extract((tmp_path / "mg.dcm").read_bytes())
-    assert len(back["events"]) == 1 and back["modality"] == "MG"
-    assert back["totals"]["agd_total_left_mGy"] == records[0]["events"][0]["agd_mGy"]
+    assert len(back.events) == 1 and back.modality == "MG"
+    assert back.totals["agd_total_left_mGy"] == records[0].events[0]["agd_mGy"]
     again = header_dose_report(records, [pydicom.dcmread(p, stop_before_pixels=True) for p in paths], when=WHEN)
     assert again.SOPInstanceUID == report.SOPInstanceUID                   # built again: the same object
 
@@ -111,7 +111,7 @@ def test_what_has_no_header_dose_is_refused(corpus):
     for path in (nm, rdsr):
         with pytest.raises(NotConvertible):
             header_dose_report([extract(path.read_bytes())], [pydicom.dcmread(path)], when=WHEN)
-    ct, dx = (next(r for p, r, _ in HEADER_IMAGES if r["report_kind"] == k) for k in ("ct", "projection"))
+    ct, dx = (next(r for p, r, _ in HEADER_IMAGES if r.report_kind == k) for k in ("ct", "projection"))
     with pytest.raises(NotConvertible):
         header_dose_report([ct, dx], [pydicom.dcmread(CORPUS / "openrem" / "DX-Im-DRGEM.dcm")], when=WHEN)
 
@@ -121,6 +121,6 @@ def test_the_command_writes_the_report_of_image_files(tmp_path, corpus):
     out = tmp_path / "rdsr.dcm"
     assert main(["header-rdsr", str(image), "--out", str(out)]) == 0
     back = extract(out.read_bytes())
-    assert back["source"] == "rdsr" and back["totals"]["dap_total_Gycm2"] == extract(image.read_bytes())["totals"][
+    assert back.source == "rdsr" and back.totals["dap_total_Gycm2"] == extract(image.read_bytes()).totals[
         "dap_total_Gycm2"]
     assert main(["header-rdsr", str(corpus / "openrem" / "NM-NmIm-Siemens.dcm"), "--out", str(out)]) == 1

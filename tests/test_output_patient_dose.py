@@ -143,18 +143,18 @@ def test_extract_recognises_its_own_sr_with_or_without_the_private_block(tmp_pat
     record = extract(RF_REPORT.read_bytes())
     path = write(tmp_path, "own", evidence=[RF_REPORT], skin=skin_dose(record))
     answer = extract(path.read_bytes())
-    assert (answer["status"], answer["reason"]) == ("ignored", REASON)
+    assert (answer.status, answer.reason) == ("ignored", REASON)
     stripped = pydicom.dcmread(path)
     stripped.remove_private_tags()                                        # a PACS on the way may drop them
     stripped.save_as(tmp_path / "stripped.dcm")
     answer = extract((tmp_path / "stripped.dcm").read_bytes())
-    assert (answer["status"], answer["reason"]) == ("ignored", REASON)
+    assert (answer.status, answer.reason) == ("ignored", REASON)
     # a device's report is not Kerma's because it has a private block in the same group, or a manufacturer name
     foreign = pydicom.dcmread(RF_REPORT)
     foreign.private_block(0x0099, "OTHER VENDOR", create=True).add_new(0x01, "LO", "x")
     foreign.Manufacturer = "Kerma"
     foreign.save_as(tmp_path / "foreign.dcm")
-    assert extract((tmp_path / "foreign.dcm").read_bytes())["status"] == "ok"
+    assert extract((tmp_path / "foreign.dcm").read_bytes()).status == "ok"
 
 
 def test_the_command_writes_the_sr_of_a_studys_files(tmp_path):
@@ -183,4 +183,4 @@ def test_the_ingest_worker_records_its_own_sr_ignored_and_counts_no_dose(tmp_pat
         rows = {r.orthanc_id: r for r in s.scalars(select(DoseObject))}
         assert rows[own].status == "ignored" and rows[own].reason == REASON
         assert rows[own].sop_instance_uid == pydicom.dcmread(path).SOPInstanceUID
-        assert s.scalar(select(func.count()).select_from(IrradiationEvent)) == len(record["events"])
+        assert s.scalar(select(func.count()).select_from(IrradiationEvent)) == len(record.events)

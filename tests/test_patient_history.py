@@ -17,17 +17,17 @@ from kerma.config import Settings
 from kerma.db.models import AuditEntry, DerivedDose, Study
 from kerma.ingest.store import Processed, store_batch
 from kerma.patients import windows
+from kerma.record import DoseRecord
 from records_factory import ct_study, dx_study
 
 PATIENT = "PAT^1/α"  # carets, a slash and a non-ASCII letter: the path carries it as sent
 AS_OF = "2026-12-02"
 
 
-def of_patient(record: dict, patient_id: str = PATIENT, weight: float | None = None) -> dict:
-    record["patient"].update(patient_id=patient_id, name="Doe^Jane^Q", sex="F")
-    if weight is not None:
-        record["patient"]["weight_kg"] = weight
-    return record
+def of_patient(record: DoseRecord, patient_id: str = PATIENT, weight: float | None = None) -> DoseRecord:
+    weight = record.patient.weight_kg if weight is None else weight
+    return replace(record, patient=replace(record.patient, patient_id=patient_id, name="Doe^Jane^Q", sex="F",
+                                           weight_kg=weight))
 
 
 @pytest.fixture

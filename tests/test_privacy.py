@@ -27,7 +27,7 @@ from kerma.privacy import hashed_uid, protect, pseudonym
 from kerma.privacy.key import DATABASE_KEY, key, move_out_of_database, rotate
 from dose_setup import exam_with_drl
 from hl7_factory import message
-from records_factory import ct_study, dx_study
+from records_factory import ct_study, dx_study, typed
 from support.orthanc import OrthancProcess
 
 EXPORTS = [("studies", {}), ("events", {"all": "1"}), ("statistics", {"quantity": "ctdivol_mGy", "period": "all"}),
@@ -40,7 +40,7 @@ def source_data_set() -> list[dict]:
     records = []
     for i in range(4):
         record = ct_study(f"2026-03-1{i}", "CT-A", "Abdomen", [30.0 + i, 12.0], [900.0 + i, 300.0],
-                          age=37.25 + i, weight=81.5 + i, description=f"CT abdomen for Zebedee^Quimby{i}")
+                          age=37.25 + i, weight=81.5 + i, description=f"CT abdomen for Zebedee^Quimby{i}").as_dict()
         record["patient"].update(name=f"Quimby^Zebedee{i}", birth_date=f"1988-0{i + 1}-2{i}", height_m=1.783 + i / 100)
         record["study"].update(study_id=f"SID-77{i}", study_time=f"13452{i}", requested_procedure=f"Dr Xavier Ortolan {i}",
                                institution_name="St Quimby Hospital", irradiation_start=f"2026-03-1{i}T13:45:2{i}")
@@ -48,9 +48,9 @@ def source_data_set() -> list[dict]:
         for event in record["events"]:
             event.update(comment=f"operator Yolanda Prewitt{i}", datetime_started=f"2026-03-1{i}T13:46:0{i}",
                          dose_check_alert_reason_for_proceeding=f"per Dr Xavier Ortolan {i}")
-        records.append(record)
+        records.append(typed(record))
     child = dx_study("2026-03-15", "DX-A", "Chest PA", 0.12, age=8.5, weight=27.0)
-    child["patient"].update(name="Quimby^Ebenezer", birth_date="2017-09-09")
+    child = replace(child, patient=replace(child.patient, name="Quimby^Ebenezer", birth_date="2017-09-09"))
     return [*records, child]
 
 
@@ -59,18 +59,18 @@ def identifying_values(records: list[dict]) -> set[str]:
     exact dates (ISO and DICOM), times, ages, weights and heights of the source."""
     found = set()
     for r in records:
-        patient, study = r["patient"], r["study"]
-        found |= {patient["patient_id"], study["accession_number"], r["study_instance_uid"], r["sop_instance_uid"],
-                  r["series_instance_uid"], r["device"].get("device_observer_uid"), study.get("study_id"),
-                  study.get("study_time"), study.get("irradiation_start"), study.get("requested_procedure"),
-                  study.get("study_description"), study.get("institution_name")}
-        if r["modality"] == "CT":  # exact age, weight and height (distinctive numbers here) appear only as bands
-            found |= {str(patient["age_years"]), str(patient["weight_kg"]), str(patient["height_m"])}
-        for name in filter(None, (patient.get("name"),)):
+        patient, study = r.patient, r.study
+        found |= {patient.patient_id, study.accession_number, r.study_instance_uid, r.sop_instance_uid,
+                  r.series_instance_uid, r.device.device_observer_uid, study.study_id,
+                  study.study_time, study.irradiation_start, study.requested_procedure,
+                  study.study_description, study.institution_name}
+        if r.modality == "CT":  # exact age, weight and height (distinctive numbers here) appear only as bands
+            found |= {str(patient.age_years), str(patient.weight_kg), str(patient.height_m)}
+        for name in filter(None, (patient.name,)):
             found |= {name, *name.split("^")}
-        for day in filter(None, (study["study_date"], patient.get("birth_date"))):
+        for day in filter(None, (study.study_date, patient.birth_date)):
             found |= {day, day.replace("-", "")}
-        for event in r["events"]:
+        for event in r.events:
             found |= {event["irradiation_event_uid"], event.get("comment"), event.get("datetime_started"),
                       event.get("dose_check_alert_reason_for_proceeding")}
     return {v for v in found if v and v not in ("CT", "XR")}
@@ -149,7 +149,7 @@ def test_anonymised_exports_hold_no_identifier_uid_exact_date_or_name_of_the_sou
 
 def test_pseudonymised_exports_and_the_study_list_honour_the_flag(exporter):
     records = exporter.records
-    ids = {r["patient"]["patient_id"] for r in records}
+    ids = {r.patient.patient_id for r in records}
     status, answer = exporter("studies", {"pseudonymise": "1"})
     assert status == 200 and answer["privacy"] == "pseudonymised"
     secret = key(exporter.settings)
@@ -182,7 +182,7 @@ def test_the_key_is_a_file_of_mode_0600_outside_the_database_and_rotation_keeps_
     second = exporter("events", {"pseudonymise": "1", "format": "csv"})[1].text
     assert second != first  # new pseudonyms after rotation ...
     # ... and the earlier export is still what the retired key gives
-    ids = {r["patient"]["patient_id"] for r in exporter.records}
+    ids = {r.patient.patient_id for r in exporter.records}
     assert {r["patient_id"] for r in csv.DictReader(io.StringIO(first))} == {pseudonym(bytes.fromhex(secret), i) for i in ids}
 
 
@@ -286,7 +286,7 @@ def test_database_errors_carry_no_statement_parameters(sessions):
 
 def test_a_patient_name_in_orthancs_log_is_caught(tmp_path, sessions, database_url):
     record = ct_study("2026-03-01", "CT-A", "Head", [50.0], [800.0])
-    record["patient"]["name"] = "Featherstonehaugh^Perpetua"
+    record = replace(record, patient=replace(record.patient, name="Featherstonehaugh^Perpetua"))
     with sessions() as session, session.begin():
         store_batch(session, [Processed(1, "orthanc-1", record)], last_seq=1)
     orthanc = OrthancProcess(tmp_path, 1, 2, database_url)

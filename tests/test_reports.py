@@ -3,6 +3,7 @@
 import datetime as dt
 import random
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -40,8 +41,8 @@ def database(tmp_path_factory):
                 day = dt.date(2026, month, rng.randint(1, 28))
                 record = ct_study(day.isoformat(), station, "Thorax", [round(rng.uniform(5, 20), 2)],
                                   [round(rng.uniform(200, 700), 1)], description="CT Thorax")
-                record["study"]["study_time"] = f"{rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}:00"
-                records.append(record)
+                time = f"{rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}:00"
+                records.append(replace(record, study=replace(record.study, study_time=time)))
     with sessions() as s, s.begin():
         exam_with_drl(s, "CT-THX", "CT Thorax", "CT", {"field": "study_description", "op": "equals", "value": "CT Thorax"},
                       quantity="total_dlp_mGycm", value=600.0)
@@ -96,27 +97,27 @@ def test_the_numbers_in_the_report_are_the_data(database, march):
     url, sessions, records, devices = database
     run, folder = march
     text, page = _pdf_text(folder), run.html
-    in_march = [r for r in records if r["study"]["study_date"].startswith("2026-03")]
-    dlp = lambda rs: [r["totals"]["ct_dlp_total_mGycm"] for r in rs]  # noqa: E731
+    in_march = [r for r in records if r.study.study_date.startswith("2026-03")]
+    dlp = lambda rs: [r.totals["ct_dlp_total_mGycm"] for r in rs]  # noqa: E731
     assert run.summary["examinations"] == len(in_march)
     above = [v for v in dlp(in_march) if v > 600.0]
     assert run.summary["above_drl"] == len(above) and run.summary["alerts"] == len(above)
     for month in ("2026-02", "2026-03"):  # the trend: median DLP per month against the DRL
-        values = dlp([r for r in records if r["study"]["study_date"].startswith(month)])
+        values = dlp([r for r in records if r.study.study_date.startswith(month)])
         median = f"{float(np.median(values)):.4g}"
         for output in (text, page):
             assert f"{month}" in output and median in output, (month, median)
         ratio = f"{float(np.median(values)) / 600.0:.4g}"
         assert ratio in text and ratio in page
     for station, device in devices.items():  # the distribution per device in March
-        values = dlp([r for r in in_march if r["device"]["station_name"] == station])
+        values = dlp([r for r in in_march if r.device.station_name == station])
         for stat in (np.median(values), np.percentile(values, 25), np.percentile(values, 75), max(values)):
             assert f"{float(stat):.4g}" in text and f"{float(stat):.4g}" in page, (station, stat)
     for value in above:  # each exam above the DRL, with its ratio
         assert f"{value:.4g}" in text and f"{value / 600:.2f}" in text
     weekdays = [0] * 7
     for r in in_march:
-        weekdays[dt.date.fromisoformat(r["study"]["study_date"]).weekday()] += 1
+        weekdays[dt.date.fromisoformat(r.study.study_date).weekday()] += 1
     assert f"<td>CT Thorax</td><td>{len(in_march)}</td>" + "".join(f"<td>{n}</td>" for n in weekdays) in page
     for title in ("CT Thorax: median DLP per month against the DRL", "CT Thorax: DLP per device in the period",
                   "Examinations by weekday and hour", "Examinations by weekday and procedure", "Alerts in the period"):

@@ -4,6 +4,7 @@ full when written, and a bad rule that reached the database is left out without 
 import logging
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -79,12 +80,12 @@ def test_a_catastrophic_pattern_is_answered_within_a_bound_and_health_goes_on(ap
 
 def test_placeholder_patterns_run_in_linear_time_too(sessions):
     record = ct_study("2026-03-01", "CT-A", "Head", [50.0], [800.0])
-    record["patient"]["name"] = NEAR_MISS
+    record = replace(record, patient=replace(record.patient, name=NEAR_MISS))
     with sessions() as session, session.begin():
         store_batch(session, [Processed(1, "id-1", record)], last_seq=1)
     with sessions() as session:
         found, seconds = timed(placeholder_patients, session, (CATASTROPHIC, "(", "^A+$"))  # "(" is left out, logged
-        assert [s.study_instance_uid for s in found] == [record["study_instance_uid"]] and seconds < BOUND_S
+        assert [s.study_instance_uid for s in found] == [record.study_instance_uid] and seconds < BOUND_S
 
 
 @pytest.mark.parametrize("condition, field, reason", [
@@ -140,7 +141,7 @@ def test_a_bad_rule_in_the_database_does_not_stop_ingestion(api, caplog, monkeyp
         with api.sessions() as session, session.begin():
             store_batch(session, [Processed(seq, f"id-{seq}", record)], last_seq=seq)
     with api.sessions() as session:
-        study = session.scalars(select(Study).where(Study.study_instance_uid == new["study_instance_uid"])).one()
+        study = session.scalars(select(Study).where(Study.study_instance_uid == new.study_instance_uid)).one()
         assert study.standard_exam_id == api.exam and study.mapping_rule_id == good["id"]  # classified without them
     left_out = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
     assert len(left_out) == 3 and any(f"mapping rule {bad_range.id} " in m and "'7O'" in m for m in left_out)

@@ -52,7 +52,7 @@ def ingest(sessions, files: dict[str, bytes]) -> None:
     items = []
     for seq, (orthanc_id, data) in enumerate(files.items(), 1):
         record = extract(data)
-        assert record["status"] == "ignored" and record["dose_screen"] is True, record["reason"]
+        assert record.status == "ignored" and record.dose_screen is True, record.reason
         items.append(Processed(seq, orthanc_id, queued(record)))
     with sessions() as session, session.begin():
         store_batch(session, items, len(items))
@@ -133,7 +133,7 @@ def test_a_screen_is_checked_against_the_ctdivol_of_its_studys_images(sessions):
     study = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).StudyInstanceUID
     scan = next(e for e in exam.events if e["ctdivol_mGy"] is not None)
     images = [extract(ct_slice(study, scan["series_number"], scan["ctdivol_mGy"] * k)) for k in (2.0, 2.0)]
-    assert all(r["status"] == "ok" and r["events"][0]["image"]["series_number"] == scan["series_number"] for r in images)
+    assert all(r.status == "ok" and r.events[0]["image"]["series_number"] == scan["series_number"] for r in images)
     with sessions() as session, session.begin():
         store_batch(session, [Processed(i + 100, f"img{i}", r) for i, r in enumerate(images)], 101)
     ingest(sessions, {"o4": data})
@@ -151,11 +151,11 @@ def test_the_ocr_process_ends_a_screen_that_takes_too_long_and_starts_again():
     process = OcrProcess(timeout=0.01)
     try:
         slow = process.read(data)
-        assert slow["status"] == "error" and "longer than" in slow["reason"] and process.pid is None
+        assert slow.status == "error" and "longer than" in slow.reason and process.pid is None
         process.timeout = 120
         record = process.read(data)
-        assert record["status"] == "ok" and record["totals"]["ct_dlp_total_mGycm"] == exam.total_values["ct_dlp_total_mGycm"]
+        assert record.status == "ok" and record.totals["ct_dlp_total_mGycm"] == exam.total_values["ct_dlp_total_mGycm"]
         assert process.started == 2
-        assert process.read(b"not DICOM")["status"] == "error"
+        assert process.read(b"not DICOM").status == "error"
     finally:
         process.stop()

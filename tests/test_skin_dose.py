@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from conftest import SHARED
 from kerma.dosimetry.skin import Geometry, skin_dose
 from kerma.dosimetry.skin.beams import study_from_record
+from kerma.record import DoseRecord, Event, Patient
 from kerma.dosimetry.skin.tables import DATA
 
 REFERENCE = SHARED / "reference"
@@ -53,8 +54,8 @@ def event(**values) -> dict:
     return base
 
 
-def record(*events, patient=None, totals=None) -> dict:
-    return {"events": list(events), "patient": patient or {}, "totals": totals or {}}
+def record(*events, patient=None, totals=None) -> DoseRecord:
+    return DoseRecord("ok", events=tuple(map(Event, events)), patient=Patient(**patient or {}), totals=totals or {})
 
 
 def test_package_reference_tables_equal_the_shared_ones():

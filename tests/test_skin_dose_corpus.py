@@ -21,7 +21,7 @@ def fluoroscopy_reports() -> list[tuple[Path, dict]]:
     found = []
     for path in dose_reports():
         record = extract(path.read_bytes())
-        if record["status"] == "ok" and record["modality"] == "RF" and record["source"] == "rdsr":
+        if record.status == "ok" and record.modality == "RF" and record.source == "rdsr":
             found.append((path, record))
     return found
 
@@ -36,13 +36,13 @@ SIEMENS = next(r for p, r in REPORTS if p.name == "PySkinDose__siemens_axiom_art
 
 def test_the_corpus_has_the_fluoroscopy_reports_of_every_vendor():
     assert len(REPORTS) >= 12
-    makers = {(r["device"]["manufacturer"] or "").split()[0].lower() for _, r in REPORTS if r["device"]["manufacturer"]}
+    makers = {(r.device.manufacturer or "").split()[0].lower() for _, r in REPORTS if r.device.manufacturer}
     assert {"siemens", "philips", "canon_mec", "ge"} <= makers
 
 
 @pytest.mark.parametrize("path, record", REPORTS, ids=[p.name for p, _ in REPORTS])
 def test_every_corpus_fluoroscopy_report_gives_a_psd_and_a_map(path, record, tmp_path):
-    has_ka_r = any(e.get("ka_r_mGy") for e in record["events"]) or bool(record["totals"].get("ka_r_total_mGy"))
+    has_ka_r = any(e.get("ka_r_mGy") for e in record.events) or bool(record.totals.get("ka_r_total_mGy"))
     for phantom in PHANTOMS:
         result = skin_dose(record, phantom)
         summary = result.to_dict()
@@ -53,13 +53,13 @@ def test_every_corpus_fluoroscopy_report_gives_a_psd_and_a_map(path, record, tmp
                   f"{summary['bound_mGy']}), Σ Ka,r {summary['kar_total_mGy']} mGy, map {png}")
             assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 5000
         assert result.dose_map.shape == (len(result.rows_cm), len(result.cols_cm))
-        assert len(result.events) == len(record["events"])
+        assert len(result.events) == len(record.events)
         if not has_ka_r:
             assert result.psd_mGy is None and summary["method"].startswith("not estimated")
             continue
         assert result.psd_mGy > 0 and result.uncertainty.relative > 0.3 and result.uncertainty.reasons is not None
         # every event with Ka,r is in the estimate: on the map, off the phantom, or bounded
-        dosed = sum(1 for e in record["events"] if e.get("ka_r_mGy"))
+        dosed = sum(1 for e in record.events if e.get("ka_r_mGy"))
         assert result.events_used == dosed
         # what the map holds never exceeds Ka,r × the largest correction of each event
         ceiling = sum(e.ka_r_mGy * e.k_isq_max * LARGEST_FACTOR for e in result.events if e.method in ("map", "missed"))
@@ -100,7 +100,7 @@ def test_cli_prints_the_skin_dose_as_json(tmp_path, capsys):
     assert main(["skin-dose", str(path), "--phantom", "plane", "--pyskindose-defaults", "--json", "--png", str(png)]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["psd_mGy"] == pytest.approx(skin_dose(SIEMENS, "plane", pyskindose_defaults=True).psd_mGy, rel=1e-5)
-    assert answer["kar_total_mGy"] == pytest.approx(sum(e["ka_r_mGy"] for e in SIEMENS["events"]))
+    assert answer["kar_total_mGy"] == pytest.approx(sum(e["ka_r_mGy"] for e in SIEMENS.events))
     assert answer["events_used"] == 15 and answer["map_png"] == str(png) and png.read_bytes()[:8] == PNG_MAGIC
     assert answer["uncertainty"]["relative"] > 0 and answer["uncertainty"]["reasons"]
 

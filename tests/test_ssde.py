@@ -246,7 +246,7 @@ def test_rdsr_event_claims_its_images_by_irradiation_event_uid(tmp_path, corpus)
     from kerma.extract import extract
     report = corpus / "openrem" / "CT-ESR-GE_Optima.dcm"
     record = extract(report.read_bytes())
-    spiral = [(i, e) for i, e in enumerate(record["events"]) if e["ctdivol_mGy"] is not None]
+    spiral = [(i, e) for i, e in enumerate(record.events) if e["ctdivol_mGy"] is not None]
     index, event = spiral[0]
     paths = cylinder_series(tmp_path, n=3, size=256, pixel_mm=1.6, irradiation_event_uid=event["irradiation_event_uid"],
                             ctdivol_mGy=None, phantom_code=None, body_part="", description="")

@@ -110,11 +110,11 @@ def test_median_table_per_exam_device_month_and_drl_band(sessions, generated):
         table = tables.median_table(s, "ctdivol_mGy", tables.Filters(modality="CT"), "month")
     expected: dict = {}
     for r in records:
-        if r["modality"] != "CT":
+        if r.modality != "CT":
             continue
-        band = "paediatric" if r["patient"]["age_years"] < 16 else "adult"
-        key = (devices[r["device"]["station_name"]], _month(r["study"]["study_date"]), band)
-        expected.setdefault(key, []).extend(e["ctdivol_mGy"] for e in r["events"])
+        band = "paediatric" if r.patient.age_years < 16 else "adult"
+        key = (devices[r.device.station_name], _month(r.study.study_date), band)
+        expected.setdefault(key, []).extend(e["ctdivol_mGy"] for e in r.events)
     got = {(row["device_id"], row["period"], row["drl"]["patient_group"]): row for row in table}
     assert set(got) == set(expected)
     for key, values in expected.items():
@@ -133,17 +133,17 @@ def test_exam_level_and_exposure_level_drls(sessions, generated):
         exam_table = tables.median_table(s, "total_dlp_mGycm", tables.Filters(), "all", by_device=False)
         above_exam = tables.above_drl(s, "total_dlp_mGycm", tables.Filters())
         above_exposure = tables.above_drl(s, "ctdivol_mGy", tables.Filters())
-    adults = [r for r in records if r["modality"] == "CT" and r["patient"]["age_years"] >= 16]
-    children = [r for r in records if r["modality"] == "CT" and r["patient"]["age_years"] < 16]
+    adults = [r for r in records if r.modality == "CT" and r.patient.age_years >= 16]
+    children = [r for r in records if r.modality == "CT" and r.patient.age_years < 16]
     (adult_row,) = [row for row in exam_table if row["drl"]]
     assert adult_row["n"] == len(adults)
-    assert adult_row["median"] == pytest.approx(float(np.median([r["totals"]["ct_dlp_total_mGycm"] for r in adults])))
+    assert adult_row["median"] == pytest.approx(float(np.median([r.totals["ct_dlp_total_mGycm"] for r in adults])))
     (no_drl_row,) = [row for row in exam_table if not row["drl"]]  # children have no exam-level DRL here
     assert no_drl_row["n"] == len(children)
     assert {h["study_instance_uid"] for h in above_exam} == {
-        r["study_instance_uid"] for r in adults if r["totals"]["ct_dlp_total_mGycm"] > 700.0}
-    expected_events = sum(1 for r in adults for e in r["events"] if e["ctdivol_mGy"] > 15.0) + sum(
-        1 for r in children for e in r["events"] if e["ctdivol_mGy"] > 6.0)
+        r.study_instance_uid for r in adults if r.totals["ct_dlp_total_mGycm"] > 700.0}
+    expected_events = sum(1 for r in adults for e in r.events if e["ctdivol_mGy"] > 15.0) + sum(
+        1 for r in children for e in r.events if e["ctdivol_mGy"] > 6.0)
     assert len(above_exposure) == expected_events
     assert all(h["value"] > h["drl"] for h in above_exposure)
 
@@ -170,13 +170,13 @@ def test_drl_compliance_per_exam_device_quarter_and_band(sessions, generated):
         rows = compliance.compliance(s, tables.Filters(dt.date(2026, 1, 10), dt.date(2026, 3, 31)), "quarter")
     expected: dict = {}
     for r in records:
-        if r["modality"] != "CT" or r["study"]["study_date"] < "2026-01-10":
+        if r.modality != "CT" or r.study.study_date < "2026-01-10":
             continue
-        adult = r["patient"]["age_years"] >= 16
-        key = (devices[r["device"]["station_name"]], "adult" if adult else "paediatric")
-        expected.setdefault(("ctdivol_mGy", *key), []).extend(e["ctdivol_mGy"] for e in r["events"])
+        adult = r.patient.age_years >= 16
+        key = (devices[r.device.station_name], "adult" if adult else "paediatric")
+        expected.setdefault(("ctdivol_mGy", *key), []).extend(e["ctdivol_mGy"] for e in r.events)
         if adult:  # the exam-level DRL is for adults only
-            expected.setdefault(("total_dlp_mGycm", *key), []).append(r["totals"]["ct_dlp_total_mGycm"])
+            expected.setdefault(("total_dlp_mGycm", *key), []).append(r.totals["ct_dlp_total_mGycm"])
     drls = {("ctdivol_mGy", "adult"): 15.0, ("ctdivol_mGy", "paediatric"): 6.0, ("total_dlp_mGycm", "adult"): 700.0}
     got = {(row["quantity"], row["device_id"], row["patient_group"]): row for row in rows}
     assert set(got) == set(expected)
@@ -200,18 +200,18 @@ def test_esr_tables(sessions, generated):
         per_device = tables.examinations_per_device(s, tables.Filters(), "quarter")
     assert set(inventory) == {"CT-A", "CT-B", "DX-1"}
     assert inventory["DX-1"]["studies"] == 5
-    count_a = sum(1 for r in records if r["device"]["station_name"] == "CT-A")
+    count_a = sum(1 for r in records if r.device.station_name == "CT-A")
     (row_a,) = [r for r in per_device if r["device_id"] == devices["CT-A"]]
     assert row_a["period"] == "2026-Q1" and row_a["examinations"] == count_a
     assert row_a["series"] == count_a  # one RDSR per study
-    assert row_a["protocols"] == dict(Counter(r["events"][0]["protocol"] for r in records
-                                              if r["device"]["station_name"] == "CT-A"))
+    assert row_a["protocols"] == dict(Counter(r.events[0]["protocol"] for r in records
+                                              if r.device.station_name == "CT-A"))
     assert row_a["procedures"] == {"CT Thorax": count_a} and row_a["body_regions"] == {}
     with sessions() as s:
         by_month = tables.examinations_per_device(s, tables.Filters(date_from=dt.date(2026, 2, 1)), "month")
     assert {(r["device_id"], r["period"]): r["examinations"] for r in by_month} == dict(Counter(
-        (devices[r["device"]["station_name"]], r["study"]["study_date"][:7]) for r in records
-        if r["study"]["study_date"] >= "2026-02-01"))
+        (devices[r.device.station_name], r.study.study_date[:7]) for r in records
+        if r.study.study_date >= "2026-02-01"))
 
 
 def _same_table(kept: list[dict], computed: list[dict]) -> bool:
@@ -257,12 +257,12 @@ def test_kept_month_table_equals_the_table_from_the_rows_and_follows_new_data(se
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 1, 1), dt.date(2026, 3, 31)), "quarter")
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 1, 1), dt.date(2026, 2, 28)), "quarter") is None
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(), "all") is None  # computed from the rows
-    by_station = Counter(r["device"]["station_name"] for r in records)
+    by_station = Counter(r.device.station_name for r in records)
     assert {r["device_id"]: (r["period"], r["examinations"], r["series"]) for r in per_quarter} == {
         devices[station]: ("2026-Q1", n, n) for station, n in by_station.items()}  # one report per study
     (row_a,) = [r for r in per_quarter if r["device_id"] == devices["CT-A"]]
-    assert row_a["protocols"] == dict(Counter(r["events"][0]["protocol"] for r in records
-                                              if r["device"]["station_name"] == "CT-A"))
+    assert row_a["protocols"] == dict(Counter(r.events[0]["protocol"] for r in records
+                                              if r.device.station_name == "CT-A"))
     with sessions() as s:  # a month-aligned range is served too, a day range is computed
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 1), dt.date(2026, 2, 28))) is not None
         assert monthly.read(s, "ctdivol_mGy", tables.Filters(dt.date(2026, 2, 2), dt.date(2026, 2, 28))) is None

@@ -86,8 +86,8 @@ def test_pages_of_the_kept_table_and_with_a_stale_month_are_the_whole_table_in_o
         (top,), total = pages.statistics_page(s, "ctdivol_mGy", tables.Filters(), "month", True,
                                               pages.Page(1, 0, "max", "desc"))
         february = [c for r in records + [ct_study("2026-02-14", "CT-A", "Thorax Routine", [99.0], [3000.0])]
-                    if r["study"]["study_date"].startswith("2026-02") and r["device"]["station_name"] == "CT-A"
-                    and r["patient"]["age_years"] != 7.0 for c in (e["ctdivol_mGy"] for e in r["events"])]
+                    if r.study.study_date.startswith("2026-02") and r.device.station_name == "CT-A"
+                    and r.patient.age_years != 7.0 for c in (e["ctdivol_mGy"] for e in r.events)]
         assert (top["period"], top["device_id"], top["max"]) == ("2026-02", devices["CT-A"], 99.0)
         assert top["median"] == pytest.approx(float(np.median(february)))  # against numpy, from the records
 

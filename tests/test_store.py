@@ -35,8 +35,8 @@ def test_store_is_idempotent_and_records_each_sop_instance_uid_once(sessions):
     # RF-RDSR-Siemens-Zee and its "_adjusted" copy share one SOP Instance UID: one record, and a ledger row for the copy
     unique = {}
     for p in batch:
-        unique.setdefault(p.record["sop_instance_uid"], p)
-    (copy,) = [p for p in batch if unique[p.record["sop_instance_uid"]] is not p]
+        unique.setdefault(p.record.sop_instance_uid, p)
+    (copy,) = [p for p in batch if unique[p.record.sop_instance_uid] is not p]
     with sessions() as s, s.begin():
         assert store_batch(s, batch, last_seq=len(batch)) == len(batch)
     with sessions() as s, s.begin():  # the same instances again, as after a crash before Orthanc's log moved on
@@ -45,10 +45,10 @@ def test_store_is_idempotent_and_records_each_sop_instance_uid_once(sessions):
         assert s.scalar(select(func.count()).select_from(DoseObject)) == len(batch)
         assert s.scalar(select(func.count()).select_from(DoseObject).where(DoseObject.status == "ok")) == len(unique)
         row = s.scalars(select(DoseObject).where(DoseObject.orthanc_id == copy.orthanc_id)).one()
-        first = unique[copy.record["sop_instance_uid"]]
+        first = unique[copy.record.sop_instance_uid]
         assert row.status == "ignored" and row.duplicate_of.orthanc_id == first.orthanc_id
-        assert row.reason.startswith(f"SOP Instance UID already recorded for study {first.record['study_instance_uid']}")
-        expected_events = sum(len(p.record["events"]) for p in unique.values())
+        assert row.reason.startswith(f"SOP Instance UID already recorded for study {first.record.study_instance_uid}")
+        expected_events = sum(len(p.record.events) for p in unique.values())
         assert s.scalar(select(func.count()).select_from(IrradiationEvent)) == expected_events
         assert read_cursor(s) == 200
 
@@ -84,15 +84,15 @@ def test_api_totals_equal_extraction_totals(sessions):
     ctx = Context(sessions)
     first = {}
     for item in batch:
-        first.setdefault(item.record["sop_instance_uid"], item)
+        first.setdefault(item.record.sop_instance_uid, item)
     for item in first.values():
         record = item.record
-        status, study = handle(ctx, "GET", f"studies/{record['study_instance_uid']}", {})
+        status, study = handle(ctx, "GET", f"studies/{record.study_instance_uid}", {})
         assert status == 200
-        (obj,) = [o for o in study["dose_objects"] if o["sop_instance_uid"] == record["sop_instance_uid"]]
-        assert obj["totals"] == record["totals"]
-        assert len(obj["events"]) == len(record["events"])
-        for stored, extracted in zip(obj["events"], record["events"]):
+        (obj,) = [o for o in study["dose_objects"] if o["sop_instance_uid"] == record.sop_instance_uid]
+        assert obj["totals"] == record.totals
+        assert len(obj["events"]) == len(record.events)
+        for stored, extracted in zip(obj["events"], record.events):
             assert {k: v for k, v in stored.items() if k != "event_id"} == extracted
 
 
@@ -105,17 +105,17 @@ def test_study_list_filters_and_pages(sessions):
     with sessions() as s:
         assert everything["total"] == s.scalar(select(func.count()).select_from(Study))
     _, ct = handle(ctx, "GET", "studies", {"modality": "ct", "limit": "500"})
-    assert ct["total"] == len({p.record["study_instance_uid"] for p in batch if p.record["modality"] == "CT"})
+    assert ct["total"] == len({p.record.study_instance_uid for p in batch if p.record.modality == "CT"})
     assert all("CT" in s["modalities"] for s in ct["studies"])
     _, page = handle(ctx, "GET", "studies", {"limit": "5", "offset": "5"})
     assert len(page["studies"]) == 5
     _, dated = handle(ctx, "GET", "studies", {"date_from": "2018-01-01", "date_to": "2018-12-31", "limit": "500"})
     assert dated["total"] > 0 and all(s["study_date"].startswith("2018") for s in dated["studies"])
-    siemens = next(p.record for p in batch if p.record["device"]["station_name"] == "CONTINUED")
+    siemens = next(p.record for p in batch if p.record.device.station_name == "CONTINUED")
     _, by_device = handle(ctx, "GET", "studies", {"device": "CONTINUED"})
-    assert siemens["study_instance_uid"] in {s["study_instance_uid"] for s in by_device["studies"]}
-    _, by_accession = handle(ctx, "GET", "studies", {"accession": siemens["study"]["accession_number"]})
-    assert [s["study_instance_uid"] for s in by_accession["studies"]] == [siemens["study_instance_uid"]]
+    assert siemens.study_instance_uid in {s["study_instance_uid"] for s in by_device["studies"]}
+    _, by_accession = handle(ctx, "GET", "studies", {"accession": siemens.study.accession_number})
+    assert [s["study_instance_uid"] for s in by_accession["studies"]] == [siemens.study_instance_uid]
     assert handle(ctx, "GET", "studies", {"limit": "x"})[0] == 400
     assert handle(ctx, "GET", "studies", {"date_from": "27/04/2018"})[0] == 400
     assert handle(ctx, "GET", "studies/1.2.3", {})[0] == 404
@@ -135,8 +135,8 @@ def test_study_totals_across_multi_file_reports(sessions):
     with sessions() as s, s.begin():
         store_batch(s, batch, last_seq=4)
     ctx = Context(sessions)
-    continued = handle(ctx, "GET", f"studies/{batch[0].record['study_instance_uid']}", {})[1]
-    multi = handle(ctx, "GET", f"studies/{batch[2].record['study_instance_uid']}", {})[1]
+    continued = handle(ctx, "GET", f"studies/{batch[0].record.study_instance_uid}", {})[1]
+    multi = handle(ctx, "GET", f"studies/{batch[2].record.study_instance_uid}", {})[1]
     assert continued["totals"]["ct_dlp_total_mGycm"] == pytest.approx(60.17 + 56.44)
     assert continued["totals"]["event_count"] == 4
     assert multi["totals"]["ct_dlp_total_mGycm"] == pytest.approx(77.27)

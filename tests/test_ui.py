@@ -87,23 +87,23 @@ def test_the_ui_needs_authentication(orthanc):
 
 def test_study_list_detail_events_and_link_to_images(page, orthanc):
     record = extract((CORPUS / REPORTS[0]).read_bytes())
-    page.goto(orthanc.url + f"/kerma/ui/#/studies?accession={record['study']['accession_number']}")
-    row = page.locator("tr.link", has_text=record["study"]["accession_number"])
+    page.goto(orthanc.url + f"/kerma/ui/#/studies?accession={record.study.accession_number}")
+    row = page.locator("tr.link", has_text=record.study.accession_number)
     expect(row).to_be_visible()
     row.click()
-    expect(page.locator("h1")).to_have_text(record["study"]["study_description"] or "Study")
+    expect(page.locator("h1")).to_have_text(record.study.study_description or "Study")
     events = page.locator("table").last.locator("tbody tr")
-    expect(events).to_have_count(len(record["events"]))
+    expect(events).to_have_count(len(record.events))
     expect(page.locator("dd.source")).to_contain_text("RDSR")
     link = page.locator("a.images").get_attribute("href")
-    orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record["study_instance_uid"]).json()[0]["ID"]
+    orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record.study_instance_uid).json()[0]["ID"]
     assert link.endswith(f"#study?uuid={orthanc_id}")
     with page.context.expect_page() as opened:
         page.locator("a.images").click()
     explorer = opened.value
     explorer.wait_for_load_state()
     assert "/app/explorer.html" in explorer.url
-    expect(explorer.locator("#study-info")).to_contain_text(record["study"]["accession_number"])
+    expect(explorer.locator("#study-info")).to_contain_text(record.study.accession_number)
 
 
 def test_protocol_names_are_shown_as_text_everywhere(page, orthanc):
@@ -132,9 +132,9 @@ def test_mapping_rule_from_the_ui_remaps_and_the_chart_shows_the_median(page, or
     per_device: dict = {}
     for r in REPORTS + [CONTRAST_IMAGE]:
         rec = extract((CORPUS / r).read_bytes())
-        for e in rec["events"]:
-            if rec["modality"] == "CT" and e.get("acquisition_type") == "Spiral Acquisition":
-                per_device.setdefault(rec["device"]["station_name"], []).append(e["ctdivol_mGy"])
+        for e in rec.events:
+            if rec.modality == "CT" and e.get("acquisition_type") == "Spiral Acquisition":
+                per_device.setdefault(rec.device.station_name, []).append(e["ctdivol_mGy"])
     # the corpus studies are years old: the page's default window is the last twelve months
     exams = orthanc.session().get(orthanc.url + "/kerma/api/exams", params={"limit": 500}).json()["exams"]
     exam_id = next(e["id"] for e in exams if e["name"] == "CT spiral (UI test)")
@@ -157,8 +157,8 @@ def test_question_4_an_unmapped_protocol_is_mapped_from_its_row_in_two_clicks(pa
     Map… (2) gives the rule pre-filled. The row's count is the report's events with that protocol, read here from
     the file; once saved the protocol leaves the list."""
     record = extract((CORPUS / REPORTS[3]).read_bytes())  # Siemens Artis Zee fluoroscopy: no rule maps it
-    protocol = record["events"][0]["protocol"]
-    exposures = sum(e.get("protocol") == protocol for e in record["events"])
+    protocol = record.events[0]["protocol"]
+    exposures = sum(e.get("protocol") == protocol for e in record.events)
     page.goto(orthanc.url + "/kerma/ui/index.html")
     page.wait_for_selector("body[data-drawn]", state="attached")
     expect(page.locator("h1")).to_have_text("Today")
@@ -166,13 +166,13 @@ def test_question_4_an_unmapped_protocol_is_mapped_from_its_row_in_two_clicks(pa
     row = page.locator("[data-table=unmapped] tbody tr", has_text=protocol)
     expect(row).to_have_count(1)
     expect(row.locator("td[data-label=Exposures]")).to_have_text(str(exposures))
-    expect(row.locator("td[data-label='Devices (exposures)']")).to_have_text(f"{record['device']['station_name']} ({exposures})")
+    expect(row.locator("td[data-label='Devices (exposures)']")).to_have_text(f"{record.device.station_name} ({exposures})")
     row.locator("button.map").click()
     form = page.locator("form.rule-form")
     expect(form.locator("input[name=field]")).to_have_value("protocol")
     expect(form.locator("select[name=op]")).to_have_value("equals")
     expect(form.locator("input[name=value]")).to_have_value(protocol)
-    expect(form.locator("select[name=modality]")).to_have_value(record["modality"])
+    expect(form.locator("select[name=modality]")).to_have_value(record.modality)
     form.locator("select[name=standard_exam_id]").select_option("")
     form.locator("input[name=exam_name]").fill("Fluoroscopy, angiography (UI test)")
     form.locator("button.save").click()
@@ -414,12 +414,12 @@ def test_question_3_the_most_severe_alert_is_opened_and_closed_in_two_clicks(pag
     the CT acquisition above the German trigger level shows its value (read here from the report) and threshold,
     opens with one click and closes with a comment and a second."""
     record = extract((CORPUS / REPORTS[2]).read_bytes())  # GE: a radiotherapy QA acquisition of 222.59 mGy
-    highest = max(e["ctdivol_mGy"] for e in record["events"] if e.get("ctdivol_mGy") is not None)
+    highest = max(e["ctdivol_mGy"] for e in record.events if e.get("ctdivol_mGy") is not None)
     page.goto(orthanc.url + "/kerma/ui/index.html")
     page.wait_for_selector("body[data-drawn]", state="attached")
     rows = page.locator("table", has=page.locator("caption", has_text="Open alerts")).locator("tbody tr")
     expect(rows.first.locator("td").first).to_have_text("high")
-    row = rows.filter(has_text=record["device"]["station_name"]).filter(has_text="high")
+    row = rows.filter(has_text=record.device.station_name).filter(has_text="high")
     expect(row).to_have_count(1)
     expect(row.locator("td[data-label=Value]")).to_have_text(f"{highest:g} mGy")
     expect(row.locator("td[data-label=Threshold]")).to_have_text(f"{CT_BODY_TRIGGER_mGy} mGy")
@@ -432,13 +432,13 @@ def test_question_3_the_most_severe_alert_is_opened_and_closed_in_two_clicks(pag
 
 def test_explorer_dose_button_leads_to_the_study(page, orthanc):
     record = extract((CORPUS / REPORTS[1]).read_bytes())
-    orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record["study_instance_uid"]).json()[0]["ID"]
+    orthanc_id = orthanc.session().post(orthanc.url + "/tools/lookup", data=record.study_instance_uid).json()[0]["ID"]
     page.goto(orthanc.url + f"/app/explorer.html#study?uuid={orthanc_id}")
     button = page.locator("#kerma-dose")
     expect(button).to_be_visible()
     expect(button).to_contain_text("DLP 502.4 mGy·cm")  # the label and unit from GET quantities, not the field name
     button.click()
-    page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record['study_instance_uid']}")
+    page.wait_for_url(f"**/kerma/ui/index.html#/studies/{record.study_instance_uid}")
     page.wait_for_selector("body[data-drawn]", state="attached", timeout=30_000)  # a first load: every module, then the study
     expect(page.locator("dd.source")).to_contain_text("RDSR")
 
@@ -468,13 +468,13 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     post = api_poster(orthanc)
     exam_id = exam_with_drl_over_rest(
         post, "CT-UI-LEVELS", "CT (levels UI test)", "CT",
-        {"field": "accession_number", "op": "equals", "value": record["study"]["accession_number"]},
+        {"field": "accession_number", "op": "equals", "value": record.study.accession_number},
         quantity="total_dlp_mGycm", value=9999.0, set_name="UI old DRL", valid_to="2000-01-01")
     current = post("drl/sets", {"name": "UI current DRL", "kind": "local", "valid_from": "2000-01-02"})
     post(f"drl/sets/{current['id']}/values", {"standard_exam_id": exam_id, "quantity": "total_dlp_mGycm", "value": 700.0})
     achievable = post("drl/sets", {"name": "UI achievable", "kind": "achievable"})
     post(f"drl/sets/{achievable['id']}/values", {"standard_exam_id": exam_id, "quantity": "total_dlp_mGycm", "value": 400.0})
-    page.goto(orthanc.url + f"/kerma/ui/#/studies/{record['study_instance_uid']}")
+    page.goto(orthanc.url + f"/kerma/ui/#/studies/{record.study_instance_uid}")
     levels = page.locator("table", has=page.locator("caption", has_text="Levels in force")).locator("tbody tr")
     expect(levels).to_have_count(1)
     cells = levels.first.locator("td")
@@ -484,7 +484,7 @@ def test_study_page_shows_the_weight_source_and_levels_in_force(page, orthanc):
     expect(cells.nth(1)).to_have_text("DLP (mGy·cm)")  # labels and units from GET quantities, not field names
     totals = page.locator("table", has=page.locator("th", has_text="Value")).first.locator("tbody tr")
     expect(totals.filter(has_text="DLP (mGy·cm)").first).to_contain_text("502.4")
-    weight = record["patient"]["weight_kg"]
+    weight = record.patient.weight_kg
     expect(page.locator("dd.size")).to_have_text(f"{weight:g} kg (DICOM header)" if weight else "—")
 
 
@@ -495,7 +495,7 @@ def test_study_page_shows_the_dose_estimates_with_their_band_and_the_skin_map(pa
 
     record = extract((CORPUS / REPORTS[3]).read_bytes())  # the Siemens Zee fluoroscopy report
     psd = skin_dose(record).psd_mGy
-    page.goto(orthanc.url + f"/kerma/ui/#/studies/{record['study_instance_uid']}")
+    page.goto(orthanc.url + f"/kerma/ui/#/studies/{record.study_instance_uid}")
     deadline = time.monotonic() + 120
     while not page.locator(".psd-value").count():  # computed in the dosimetry process after ingestion
         assert time.monotonic() < deadline, "no peak skin dose on the study page"

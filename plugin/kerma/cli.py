@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from .extract import extract
+from .record import DoseRecord
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -30,12 +31,10 @@ def _extract(args: argparse.Namespace) -> int:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            record = {"status": "error", "reason": f"cannot read file: {exc.strerror}", "source": None}
+            record = DoseRecord("error", f"cannot read file: {exc.strerror}")
         else:
             record = extract(data)
-            if record["status"] == "ok":
-                record.update(_effective_dose_fields(record))
-        records.append({"file": str(path), **record})
+        records.append({"file": str(path), **record.as_dict(), **(_effective_dose_fields(record) if record.ok else {})})
     if args.json:
         json.dump(records, sys.stdout, indent=1 if args.pretty else None)
         sys.stdout.write("\n")
@@ -46,7 +45,7 @@ def _extract(args: argparse.Namespace) -> int:
     return 1 if any(r["status"] == "error" for r in records) and args.strict else 0
 
 
-def _effective_dose_fields(record: dict) -> dict:
+def _effective_dose_fields(record: DoseRecord) -> dict:
     """The study's effective dose estimate from the file alone (CT: target regions; NM: radiopharmaceutical)."""
     from .dosimetry.effective import effective_dose
 
@@ -102,10 +101,10 @@ def _skin_dose(args: argparse.Namespace) -> int:
     try:
         record = extract(path.read_bytes())
     except OSError as exc:
-        record = {"status": "error", "reason": f"cannot read file: {exc.strerror}"}
-    if record.get("status") != "ok" or record.get("report_kind") != "projection":
+        record = DoseRecord("error", f"cannot read file: {exc.strerror}")
+    if not record.ok or record.report_kind != "projection":
         answer = {"file": str(path), "status": "error",
-                  "reason": record.get("reason") or "not a projection dose report (fluoroscopy, angiography)"}
+                  "reason": record.reason or "not a projection dose report (fluoroscopy, angiography)"}
         print(json.dumps(answer) if args.json else f"error: {answer['reason']}")
         return 1
     result = skin_dose(record, args.phantom, pyskindose_defaults=args.pyskindose_defaults)
@@ -206,7 +205,7 @@ def _header_rdsr(args: argparse.Namespace) -> int:
     def build():
         records = [extract(Path(f).read_bytes()) for f in args.files]
         evidence = [pydicom.dcmread(f, stop_before_pixels=True, force=True) for f, r in zip(args.files, records)
-                    if r["status"] == "ok"]
+                    if r.ok]
         return header_dose_report(records, evidence, when=clock.now())
 
     return _write_dicom(build, args.out, (NotConvertible,),

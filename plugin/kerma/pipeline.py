@@ -28,6 +28,7 @@ from .evaluate.findings import Evaluation
 from .notify.outbox import enqueue_alerts
 from .reconcile.his import apply_size_on_ingest
 from .reconcile.lists import matched_orders
+from .record import Event
 from .resolution import keep_resolved
 
 
@@ -38,7 +39,7 @@ class Batch:
     session: Session
     studies: list[Study]
     orders: dict[int, ImagingOrder] = field(default_factory=dict)  # study id -> its matched order ("orders")
-    events: dict[int, dict] = field(default_factory=dict)  # event row id -> its record, made once ("sources")
+    events: dict[int, Event] = field(default_factory=dict)  # event row id -> its record, made once ("sources")
     evaluation: Evaluation = field(default_factory=Evaluation)  # "alerts": its new alerts are told by "notification"
 
 
@@ -64,7 +65,7 @@ def sources(batch: Batch) -> None:
     derived = study_summaries(batch.session, {study.id for study in batch.studies})
     for study in batch.studies:
         for record in keep_resolved(study, factors, derived.get(study.id), batch.orders.get(study.id)):
-            batch.events.update((event["event_id"], event) for event in record["events"])
+            batch.events.update((event["event_id"], event) for event in record.events)
 
 
 def classification(batch: Batch) -> None:

@@ -14,11 +14,12 @@ from .db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent,
 from .db.records import record
 from .db.states import mark_dosimetry_due
 from .extract.contrast import HEADER, HIS, study_contrast
+from .record import DoseRecord
 from .study_dose import resolve_study
 
 
 def keep_resolved(study: Study, factors: DeviceFactors | None = None, derived: dict | None = None,
-                  order: ImagingOrder | None = None) -> list[dict]:
+                  order: ImagingOrder | None = None) -> list[DoseRecord]:
     """Keep the study's resolved totals and mark which event rows its statistics count.
 
     An event its object gives (a report's, a radiograph's) is counted on its own row; a CT acquisition

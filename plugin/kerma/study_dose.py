@@ -16,6 +16,7 @@ import statistics
 from collections import defaultdict
 
 from .extract.totals import complete_totals
+from .record import DoseRecord
 
 SOURCE_PRECEDENCE = ("rdsr", "mpps", "header", "ocr", "manual")
 # sources whose records give their totals (as the device summed them, as a person read them off its display, or as
@@ -25,23 +26,21 @@ FAMILY = {"CT": "CT", "MG": "MG", "CR": "DX", "DX": "DX", "PX": "DX", "IO": "DX"
 KIND = {"CT": "ct", "MG": "projection", "DX": "projection", "RF": "projection", "NM": "radiopharmaceutical"}
 
 
-def resolve_study(objects: list[dict]) -> dict:
-    """Totals and events of a study from its ``ok`` records.
+def resolve_study(objects: list[DoseRecord]) -> dict:
+    """Totals and events of a study from its ``ok`` records (their ``source``, ``modality``, ``totals``, ``events``).
 
-    ``objects`` are records shaped as :func:`kerma.extract.extract` returns them
-    (``source``, ``modality``, ``totals``, ``events``, ``sop_instance_uid``).
     Returns ``totals``, ``events`` (each tagged with its ``source``), ``source``
     (one source name, or ``mixed``) and ``sources`` per dose family.
     """
-    families: dict[str, list[dict]] = defaultdict(list)
+    families: dict[str, list[DoseRecord]] = defaultdict(list)
     for obj in objects:
-        families[FAMILY.get(obj.get("modality") or "", obj.get("modality") or "other")].append(obj)
+        families[FAMILY.get(obj.modality or "", obj.modality or "other")].append(obj)
     totals: dict = {}
     events: list[dict] = []
     chosen: dict[str, str] = {}
     for family, members in sorted(families.items()):
-        source = min((o["source"] for o in members), key=_rank)
-        picked = [o for o in members if o["source"] == source]
+        source = min((o.source for o in members), key=_rank)
+        picked = [o for o in members if o.source == source]
         part_totals, part_events = (_reports if source in REPORTS else _observations)(family, picked)
         chosen[family] = source
         events.extend({**e, "source": source} for e in part_events)
@@ -74,9 +73,9 @@ def _add(totals: dict, part: dict) -> None:
 # --- reports: totals as the devices reported them ------------------------------------------------
 
 
-def _reports(family: str, reports: list[dict]) -> tuple[dict, list[dict]]:
+def _reports(family: str, reports: list[DoseRecord]) -> tuple[dict, list[dict]]:
     """Dose reports of one family; a report whose events all appear in another one does not count twice."""
-    event_sets = [{e.get("irradiation_event_uid") for e in r["events"]} - {None} for r in reports]
+    event_sets = [{e.get("irradiation_event_uid") for e in r.events} - {None} for r in reports]
     totals: dict = {}
     events: list[dict] = []
     for i, report in enumerate(reports):
@@ -85,16 +84,16 @@ def _reports(family: str, reports: list[dict]) -> tuple[dict, list[dict]]:
             j != i and mine <= other and (mine != other or j < i) for j, other in enumerate(event_sets)
         )
         if not superseded:
-            _add(totals, report.get("totals") or {})
-            events.extend(report["events"])
+            _add(totals, report.totals or {})
+            events.extend(report.events)
     return totals, events
 
 
 # --- image headers: fold images into exposures ----------------------------------------------------
 
 
-def _observations(family: str, records: list[dict]) -> tuple[dict, list[dict]]:
-    observations = [e for r in records for e in r["events"]]
+def _observations(family: str, records: list[DoseRecord]) -> tuple[dict, list[dict]]:
+    observations = [e for r in records for e in r.events]
     kind = KIND.get(family, "projection")
     if family == "CT":
         summaries = [e for e in observations if "image" not in e]  # dose-information screens

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..correction_kinds import event_columns
 from ..corrections.factors import corrected_value
 from ..db.models import DoseObject, Study
 from ..db.records import event, record
+from ..record import Event
 from ..study_dose import resolve_study
 
 STUDY_FIELDS = ("study_instance_uid", "accession_number", "study_id", "study_time", "study_description",
@@ -71,13 +74,13 @@ def study_detail(study: Study, compact: bool = False) -> dict:
         if mine:
             e["corrected"] = {k: corrected_value(k, v, mine) for k, v in e.items() if corrected_value(k, v, mine) is not v}
     out["records_by_source"] = {}
-    for source in sorted({r["source"] for r in records}):
-        resolved = resolve_study([r for r in records if r["source"] == source])
+    for source in sorted({r.source for r in records}):
+        resolved = resolve_study([r for r in records if r.source == source])
         out["records_by_source"][source] = {"totals": resolved["totals"], "event_count": len(resolved["events"]),
                                             **({} if compact else {"events": resolved["events"]})}
     # per-image header observations are folded into records_by_source; reports keep their own events
     out["dose_objects"] = [dose_object(o, with_events=not compact and o.source != "header",
-                                       events=by_object[o.id]["events"] if o.id in by_object else None)
+                                       events=by_object[o.id].events if o.id in by_object else None)
                            for o in study.objects]
     return out
 
@@ -88,7 +91,7 @@ def deleted_in_pacs_at(study: Study) -> str | None:
     return iso(max(moments)) if moments and None not in moments else None
 
 
-def dose_object(obj: DoseObject, with_events: bool = False, events: list[dict] | None = None) -> dict:
+def dose_object(obj: DoseObject, with_events: bool = False, events: Sequence[Event] | None = None) -> dict:
     """The ledger row as the API shows it; ``events``: its events as records already (:func:`kerma.db.records.record`),
     copied rather than made again."""
     out = {

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import EVENT_FIELDS, DoseObject, ImagingOrder, IrradiationEvent, MappingRule, Study
 from ..db.records import event as event_record
+from ..record import Event
 from ..db.states import mark_dosimetry_due, mark_months_stale
 from ..reconcile.lists import matched_orders
 from ..rule_rows import evaluable
@@ -73,7 +74,7 @@ def study_context(study: Study, order: ImagingOrder | None = None) -> dict:
     return context
 
 
-def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent, event: dict | None = None) -> dict:
+def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent, event: Event | None = None) -> dict:
     """The fields exposure-level rules can test; ``event``: the row as a record already (:func:`kerma.db.records.event`)."""
     context = dict(study_fields)
     context.update({k: v for k, v in (event_record(row) if event is None else event).items() if k in EVENT_FIELDS})
@@ -83,7 +84,7 @@ def event_context(study_fields: dict, obj: DoseObject, row: IrradiationEvent, ev
 
 
 def classify_study(study: Study, rules: list[Rule], order: ImagingOrder | None = None,
-                   events: dict[int, dict] | None = None) -> bool:
+                   events: dict[int, Event] | None = None) -> bool:
     """Set the study's standard exam and those of its counted events from ``rules`` (``order``: the matched order;
     ``events``: event records by row id where they were made already, as the pipeline's ``sources`` stage makes them);
     True when the study's or one of its events' standard exam changed."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..correction_kinds import STATISTICS, kind_by_field, kinds
 from ..db.models import CorrectionFactor
+from ..record import DoseRecord, Event
 
 
 @dataclass(frozen=True)
@@ -57,16 +59,16 @@ class DeviceFactors:
                 if (use is None or kinds()[f.kind].use == use) and f.covers(day)}
 
 
-def corrected_record(record: dict, factors: dict[str, float]) -> dict:
-    """``record`` (as :func:`kerma.db.records.record` or :func:`kerma.extract.extract` gives it) with every field a
-    factor covers multiplied by it (``factors``: kind -> factor; a kind that multiplies no field changes nothing)."""
+def corrected_record(record: DoseRecord, factors: dict[str, float]) -> DoseRecord:
+    """``record`` with every field a factor covers multiplied by it (``factors``: kind -> factor; a kind that multiplies
+    no field changes nothing)."""
     if not factors:
         return record
-    return {**record, "totals": _corrected(record.get("totals") or {}, factors),
-            "events": [_corrected(event, factors) for event in record.get("events") or []]}
+    return replace(record, totals=_corrected(record.totals or {}, factors),
+                   events=tuple(Event(_corrected(event, factors)) for event in record.events))
 
 
-def _corrected(values: dict, factors: dict[str, float]) -> dict:
+def _corrected(values: Mapping, factors: dict[str, float]) -> dict:
     out = dict(values)
     fields = kind_by_field()
     for name, value in values.items():

@@ -17,6 +17,7 @@ that model's ``not_estimated`` row.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from ..corrections.factors import corrected_record
@@ -25,6 +26,7 @@ from ..dosimetry.skin import Geometry, render_png, skin_dose
 from ..dosimetry.ssde import ssde_results
 from ..dosimetry.uncertainty import rounded
 from ..extract import extract
+from ..record import DoseRecord
 from ..study_dose import FAMILY
 from .inputs import REPORT
 from .reader import EFFECTIVE_DOSE, ESTIMATED, NOT_ESTIMATED, SKIN_DOSE, SSDE
@@ -34,15 +36,15 @@ SKIN_PHANTOM = "elliptic"
 PATIENT_FIELDS = ("age_years", "weight_kg", "height_m")
 
 
-def _with_patient(record: dict, patient: dict) -> dict:
+def _with_patient(record: DoseRecord, patient: dict) -> DoseRecord:
     """The record with the study's age, weight and height where it has them (corrected by the HIS or a person)."""
     known = {k: patient[k] for k in PATIENT_FIELDS if patient.get(k) is not None}
-    return {**record, "patient": {**(record.get("patient") or {}), **known}}
+    return replace(record, patient=replace(record.patient, **known))
 
 
-def _counted(reports: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:
+def _counted(reports: list[tuple[dict, DoseRecord]]) -> list[tuple[dict, DoseRecord]]:
     """The reports whose events are not all in another report (a re-sent or cumulative report counts once)."""
-    uids = [{e.get("irradiation_event_uid") for e in r.get("events") or ()} - {None} for _, r in reports]
+    uids = [{e.get("irradiation_event_uid") for e in r.events} - {None} for _, r in reports]
     kept = []
     for i, item in enumerate(reports):
         inside = any(j != i and uids[i] and uids[i] <= uids[j] and (uids[i] != uids[j] or j < i)
@@ -59,7 +61,7 @@ def _row(kind: str, part: str = "", meta: dict | None = None, **values) -> dict:
             **values}
 
 
-def effective_rows(reports: list[tuple[dict, dict]], exam_region: str | None) -> list[dict]:
+def effective_rows(reports: list[tuple[dict, DoseRecord]], exam_region: str | None) -> list[dict]:
     """The study's effective dose: one row, the sum over its counted reports, or why there is none."""
     if not reports:
         return nothing_to_convert()
@@ -101,11 +103,11 @@ def ssde_rows(paths: list[str], report_of_event: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def skin_rows(reports: list[tuple[dict, dict]], folder: Path) -> list[dict]:
+def skin_rows(reports: list[tuple[dict, DoseRecord]], folder: Path) -> list[dict]:
     """One row per fluoroscopy / angiography report: PSD, Σ Ka,r and the map (PNG bytes in ``map_png``)."""
     rows = []
     for meta, record in reports:
-        if record.get("report_kind") != "projection" or FAMILY.get(record.get("modality") or "") != "RF":
+        if record.report_kind != "projection" or FAMILY.get(record.modality or "") != "RF":
             continue
         transmission = (meta.get("factors") or {}).get("table_transmission")  # the physicist's measurement
         geometry = Geometry.defaults(SKIN_PHANTOM, **({"table_transmission": transmission} if transmission else {}))
@@ -133,13 +135,13 @@ def compute(files: list[tuple[dict, bytes]], patient: dict, exam_region: str | N
                 ct_paths.append(str(path))
                 continue
             record = extract(data)
-            if record.get("status") != "ok":
+            if not record.ok:
                 continue
             # the device's correction factors (DAP, Ka,r, CTDIvol) before any dose is converted
             reports.append((meta, _with_patient(corrected_record(record, meta.get("factors") or {}), patient)))
-            if record.get("report_kind") == "ct" and record.get("source") == "rdsr":
+            if record.report_kind == "ct" and record.source == "rdsr":
                 ct_paths.append(str(path))
-                report_of_event.update({e["irradiation_event_uid"]: meta for e in record.get("events") or ()
+                report_of_event.update({e["irradiation_event_uid"]: meta for e in record.events
                                         if e.get("irradiation_event_uid")})
         rows = []
         for kind, work in ((EFFECTIVE_DOSE, lambda: effective_rows(reports, exam_region)),

@@ -1,4 +1,4 @@
-"""Extraction: DICOM bytes in, one dose record (a plain dict) out.  Pure code, no Orthanc.
+"""Extraction: DICOM bytes in, one dose record (:class:`kerma.record.DoseRecord`) out.  Pure code, no Orthanc.
 
 The record's shape is the same for every source; the README documents it.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 
+from ..record import Device, DoseRecord, Event, Patient, StudyInfo
 from . import contrast, identity, own_output, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
@@ -45,7 +46,7 @@ def reason_to_skip(sop_class_uid: str) -> str | None:
     return None
 
 
-def extract(data: bytes) -> dict:
+def extract(data: bytes) -> DoseRecord:
     """Dose record for one DICOM object, whatever the bytes; never raises.
 
     ``status`` is ``ok`` (a dose record), ``ignored`` (a valid object that
@@ -81,7 +82,7 @@ def _no_cycle_collection():
             gc.enable()
 
 
-def _extract(data: bytes, base: dict) -> dict:
+def _extract(data: bytes, base: dict) -> DoseRecord:
     try:
         obj = read(data)
     except DicomFormatError as exc:
@@ -107,7 +108,7 @@ def _extract(data: bytes, base: dict) -> dict:
     return _record(obj, base, report, "header")
 
 
-def _from_report(obj: DicomObject, base: dict, sop_class: str) -> dict:
+def _from_report(obj: DicomObject, base: dict, sop_class: str) -> DoseRecord:
     try:
         report = RdsrReader(build(obj, obj.elements)).read()
     except NotADoseReport as exc:
@@ -129,13 +130,11 @@ def _identifiers(obj: DicomObject) -> dict:
     }
 
 
-def _result(status: str, reason: str | None, **fields) -> dict:
-    out = {"status": status, "reason": reason, "source": None}
-    out.update(fields)
-    return out
+def _result(status: str, reason: str | None, **fields) -> DoseRecord:
+    return DoseRecord(status, reason, None, **fields)
 
 
-def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
+def _record(obj: DicomObject, base: dict, report: dict, source: str) -> DoseRecord:
     warnings = report["warnings"]
     events = report["events"]
     # implausible numbers go before totals are summed from the events, so no sum carries them
@@ -160,24 +159,10 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
     device["device_observer_name"] = document.get("device_observer_name")
     device["location"] = document.get("device_observer_location")
     base["study_instance_uid"] = study["study_instance_uid"]
-    record = {
-        "status": "ok",
-        "reason": None,
-        "source": source,
-        **base,
-        "modality": report["modality"],
-        "report_kind": report["kind"],
-        "patient": patient,
-        "study": study,
-        "device": device,
-        "totals": totals,
-        "events": events,
-        "warnings": warnings,
-        "units": report.get("units") or {},
-    }
+    administered = None
     if report.get("contrast"):  # image headers: what they say was administered (screened before iodine is computed)
         refused += plausible.screen(report["contrast"], warnings)
-        record["contrast"] = [contrast.complete(a) for a in report["contrast"]]
+        administered = tuple(contrast.complete(a) for a in report["contrast"])
     warnings[:0] = obj.warnings  # what reading the object's attributes found wrong
     refused += plausible.screen([patient, totals], warnings)  # the events were screened before: sums may overflow
     dose_refused = [r for r in refused if r.dose]
@@ -185,4 +170,7 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> dict:
         more = f" (and {len(dose_refused) - 3} more)" if len(dose_refused) > 3 else ""
         reason = "; ".join(str(r) for r in dose_refused[:3])
         return _result("error", f"no plausible dose value left: {reason}{more}", **base)
-    return record
+    return DoseRecord("ok", None, source, **base, modality=report["modality"], report_kind=report["kind"],
+                      patient=Patient(**patient), study=StudyInfo(**study), device=Device(**device), totals=totals,
+                      events=tuple(map(Event, events)), warnings=tuple(warnings), units=report.get("units") or {},
+                      contrast=administered)

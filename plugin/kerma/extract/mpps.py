@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 from pydicom.datadict import dictionary_VM, tag_for_keyword
 from pydicom.multival import MultiValue
 
+from ..record import Device, DoseRecord, Event, Patient, StudyInfo
 from .concepts import event_fields, value_labels
 from .dicomtime import iso_date, iso_time
 from .identity import complete_age
@@ -133,7 +134,7 @@ def step_facts(attributes: Dataset) -> StepFacts:
     )
 
 
-def dose_report(attributes: Dataset, sop_instance_uid: str) -> dict | None:
+def dose_report(attributes: Dataset, sop_instance_uid: str) -> DoseRecord | None:
     """The record (``source: "mpps"``) of a finished MPPS instance, or None when it reports no measured dose value.
 
     ``totals`` are the Radiation Dose module's values that add up over a study's steps (DAP, fluoroscopy time,
@@ -168,24 +169,12 @@ def dose_report(attributes: Dataset, sop_instance_uid: str) -> dict | None:
         warnings.append("the modality discontinued this procedure step"
                         + (f" ({facts.discontinuation_reason})" if facts.discontinuation_reason else "")
                         + ": its dose was delivered, the examination may be incomplete")
-    return {
-        "status": "ok",
-        "reason": None,
-        "source": "mpps",
-        "sop_instance_uid": sop_instance_uid,
-        "sop_class_uid": MPPS_SOP_CLASS,
-        "series_instance_uid": None,
-        "study_instance_uid": study["study_instance_uid"],
-        "modality": "NM" if kind == "radiopharmaceutical" else modality,
-        "report_kind": kind,
-        "patient": patient,
-        "study": study,
-        "device": {"manufacturer": None, "model": None, "serial_number": None, "software_versions": None,
-                   "device_observer_uid": None, **parts["device"]},
-        "totals": complete_totals(kind, totals, events),
-        "events": events,
-        "warnings": warnings,
-    }
+    return DoseRecord(
+        "ok", None, "mpps", sop_instance_uid, MPPS_SOP_CLASS, None, study["study_instance_uid"],
+        modality="NM" if kind == "radiopharmaceutical" else modality, report_kind=kind, patient=Patient(**patient),
+        study=StudyInfo(**study), device=Device(**parts["device"]), totals=complete_totals(kind, totals, events),
+        events=tuple(map(Event, events)), warnings=tuple(warnings),
+    )
 
 
 def _event(item: Dataset, warnings: list[str]) -> dict | None:

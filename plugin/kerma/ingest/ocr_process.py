@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from ..record import DoseRecord
 from .child import ChildFailed, ChildProcess
 
 log = logging.getLogger("kerma.ocr")
@@ -17,7 +18,7 @@ log = logging.getLogger("kerma.ocr")
 TIMEOUT_SECONDS = 300.0  # wall time: a busy server gives a niced child little CPU (a tesseract read is ~8 s of CPU)
 
 
-def read_screen(data: bytes, headers: dict) -> dict:
+def read_screen(data: bytes, headers: dict) -> DoseRecord:
     """What the child answers for one screen: its record, checked against its study's image headers; never raises."""
     from ..extract.ocr import check_headers, read_dose_screen, screen_record
 
@@ -25,7 +26,7 @@ def read_screen(data: bytes, headers: dict) -> dict:
         result = read_dose_screen(data)
         return screen_record(data, check_headers(result, headers) if headers else result)
     except Exception as exc:  # the readers never raise by design; a fault no check foresaw is this screen's
-        return {"status": "error", "reason": f"OCR failed: {type(exc).__name__}: {exc}", "source": None}
+        return DoseRecord("error", f"OCR failed: {type(exc).__name__}: {exc}")
 
 
 class OcrProcess(ChildProcess):
@@ -41,7 +42,7 @@ class OcrProcess(ChildProcess):
         super().__init__("kerma.ingest.ocr_process:read_screen", "kerma-ocr", timeout,
                          preload=("kerma.extract.ocr.reader", "kerma.extract.ocr.record"))
 
-    def read(self, data: bytes, headers: dict | None = None) -> dict:
+    def read(self, data: bytes, headers: dict | None = None) -> DoseRecord:
         """The record of the screen ``data`` (a Part 10 file), or an ``error`` record saying why there is none.
 
         ``headers``: what the study's images say per series number (:func:`kerma.extract.ocr.check_headers`).
@@ -51,4 +52,4 @@ class OcrProcess(ChildProcess):
         except ChildFailed as exc:
             why = f"OCR {exc}" if exc.timed_out else f"the OCR process stopped while reading this screen ({exc})"
             log.error("dose screen not read: %s", why)
-            return {"status": "error", "reason": why, "source": None}
+            return DoseRecord("error", why)

@@ -23,6 +23,7 @@ import logging
 import math
 import statistics
 from collections import defaultdict
+from dataclasses import replace
 from typing import Callable
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ from ..background import PeriodicThread
 from ..db.models import DoseObject, IrradiationEvent, Study
 from ..db.outage import is_outage, reason
 from ..db.states import mark_refresh_due
+from ..record import DoseRecord
 from .give_way import GiveWay
 from .ocr_process import OcrProcess
 from .store import fill, insert_events
@@ -45,27 +47,25 @@ STATES = (QUEUED, RECORDED, NEEDS_REVIEW, IGNORED, ERROR)
 
 log = logging.getLogger("kerma.ocr")
 
-def queued(record: dict) -> dict:
+def queued(record: DoseRecord) -> DoseRecord:
     """The ledger record of a dose screen the extractor recognised: queued for OCR (its study kept for the check
     against the study's image headers, made when it is read)."""
-    return {**{k: v for k, v in record.items() if k != "dose_screen"}, "status": QUEUED, "ocr_state": QUEUED,
-            "reason": record["reason"].replace("its dose is read by OCR", "queued for OCR"),
-            "ocr": {"study_instance_uid": record.get("study_instance_uid")}}
+    return replace(record, dose_screen=None, status=QUEUED, ocr_state=QUEUED,
+                   reason=record.reason.replace("its dose is read by OCR", "queued for OCR"),
+                   ocr={"study_instance_uid": record.study_instance_uid})
 
 
-def outcome(record: dict) -> dict:
+def outcome(record: DoseRecord) -> DoseRecord:
     """The ledger record of what the OCR process read (``screen_record``'s answer): its state, engine and review."""
-    screen = record.get("screen") or {}
-    review = [{"id": i, **item} for i, item in enumerate(record.get("review") or [], 1)]  # ids from 1, as every id
-    if record["status"] == "ok":
+    review = [{"id": i, **item} for i, item in enumerate(record.review or (), 1)]  # ids from 1, as every id
+    if record.ok:
         state = NEEDS_REVIEW if review else RECORDED
     else:
-        state = IGNORED if record["status"] == "ignored" else ERROR
-    ocr = {**screen, "review": review}
-    if record["status"] != "ok":
-        ocr["lines"] = record.get("screen_text") or []  # for an admin adding the layout, or finding what went wrong
-    out = {k: v for k, v in record.items() if k not in ("screen", "review", "screen_text")}
-    return {**out, "ocr_state": state, "ocr": ocr}
+        state = IGNORED if record.status == "ignored" else ERROR
+    ocr = {**(record.screen or {}), "review": review}
+    if not record.ok:
+        ocr["lines"] = list(record.screen_text or ())  # for an admin adding the layout, or finding what went wrong
+    return replace(record, screen=None, review=None, screen_text=None, ocr_state=state, ocr=ocr)
 
 
 def next_queued(session: Session) -> tuple[int, str, str | None] | None:
@@ -101,7 +101,7 @@ def header_series(session: Session, study_instance_uid: str | None) -> dict[floa
     return series
 
 
-def store_reading(session: Session, row_id: int, record: dict) -> DoseObject | None:
+def store_reading(session: Session, row_id: int, record: DoseRecord) -> DoseObject | None:
     """Write the OCR outcome ``record`` on the queued row ``row_id``; the caller commits.
 
     None when the row is no longer queued (another Orthanc node on the same database read it first: the row is
@@ -162,15 +162,15 @@ class ScreenReader(PeriodicThread):
             self.recorded()
         return True
 
-    def _read(self, orthanc_id: str, headers: dict) -> dict:
+    def _read(self, orthanc_id: str, headers: dict) -> DoseRecord:
         try:
             data = self.source.instance_file(orthanc_id)
         except Exception as exc:
             if is_outage(exc):
                 raise
-            return {"status": "error", "reason": f"not read from Orthanc: {reason(exc)}", "source": None}
+            return DoseRecord("error", f"not read from Orthanc: {reason(exc)}")
         if data is None:
-            return {"status": "error", "reason": "deleted in Orthanc before OCR read it", "source": None}
+            return DoseRecord("error", "deleted in Orthanc before OCR read it")
         return self.process.read(data, headers)
 
     def state(self) -> dict:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
@@ -14,11 +16,13 @@ from ..db.received import ReceivedText
 from ..db.states import mark_refresh_due
 from ..pipeline import after_store
 from ..reconcile.his import from_header
+from ..record import DoseRecord, Event
 
 CURSOR = "orthanc-changes"
 DEVICE_IDENTITY = ("manufacturer", "model", "station_name", "serial_number")
 SOP_INSTANCE_UID: ReceivedText = DoseObject.__table__.c.sop_instance_uid.type
-# where each part of a record is stored: (record key or None for the top level, table, column prefix)
+TOP_LEVEL = tuple(f.name for f in dataclasses.fields(DoseRecord))
+# where each part of a record is stored: (record attribute or None for the top level, table, column prefix)
 RECORD_COLUMNS = ((None, DoseObject, ""), (None, Study, ""), ("study", Study, ""), ("patient", Study, "patient_"), ("device", Device, ""))
 
 
@@ -36,7 +40,7 @@ class Processed:
 
     change_seq: int | None  # None for a report that did not come through Orthanc's log (see store_report)
     orthanc_id: str | None
-    record: dict
+    record: DoseRecord
     sop_instance_uid: str | None = None  # as Orthanc knows the instance: the ledger's key where the record has none
 
 
@@ -61,7 +65,7 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int, del
     # the batch's studies and devices, looked up once each (a CT series is hundreds of objects)
     studies: dict[str, Study] = {}
     devices: dict[tuple, Device] = {}
-    events: list[tuple[DoseObject, list[dict]]] = []
+    events: list[tuple[DoseObject, Sequence[Event]]] = []
     with session.no_autoflush:
         for item in processed:
             rows = ledger.setdefault(_stored_uid(item), [])
@@ -92,7 +96,7 @@ def store_batch(session: Session, processed: list[Processed], last_seq: int, del
     return new
 
 
-def store_report(session: Session, record: dict) -> DoseObject:
+def store_report(session: Session, record: DoseRecord) -> DoseObject:
     """Give a report that did not come through Orthanc's log (an MPPS) its ledger row and records; the caller commits.
 
     It has no Orthanc instance and moves no cursor.  Its study is marked for the ingest worker to resolve,
@@ -107,7 +111,7 @@ def store_report(session: Session, record: dict) -> DoseObject:
     return obj
 
 
-def replace_report(session: Session, obj: DoseObject, record: dict) -> None:
+def replace_report(session: Session, obj: DoseObject, record: DoseRecord) -> None:
     """Rewrite in place the records of a report that did not come through Orthanc's log (a corrected manual entry).
 
     The ledger row keeps its id and SOP Instance UID; its values, device and events become ``record``'s, and its
@@ -117,7 +121,7 @@ def replace_report(session: Session, obj: DoseObject, record: dict) -> None:
     obj.device = _device(session, record, {})
     obj.events.clear()
     session.flush()  # the old rows deleted before the new ones are inserted
-    insert_events(session, [(obj, record.get("events") or [])])
+    insert_events(session, [(obj, record.events)])
     mark_refresh_due([obj.study])
 
 
@@ -160,34 +164,34 @@ def _ledger(session: Session, uids: set[str]) -> dict[str, list[DoseObject]]:
 def _stored_uid(item: Processed) -> str:
     """The ledger's key of an instance: its SOP Instance UID as stored (the record's, else Orthanc's), or its Orthanc
     id when neither is known."""
-    return SOP_INSTANCE_UID.stored(item.record.get("sop_instance_uid") or item.sop_instance_uid or f"orthanc:{item.orthanc_id}")
+    return SOP_INSTANCE_UID.stored(item.record.sop_instance_uid or item.sop_instance_uid or f"orthanc:{item.orthanc_id}")
 
 
 def _duplicate(item: Processed, recorded: DoseObject) -> DoseObject:
     """The row of another instance with the SOP Instance UID of ``recorded``: ignored, pointing to it."""
     where = recorded.study.study_instance_uid if recorded.study is not None else "no study"
-    return DoseObject(sop_instance_uid=_stored_uid(item), sop_class_uid=item.record.get("sop_class_uid"),
+    return DoseObject(sop_instance_uid=_stored_uid(item), sop_class_uid=item.record.sop_class_uid,
                       orthanc_id=item.orthanc_id, change_seq=item.change_seq, status="ignored",
                       reason=f"SOP Instance UID already recorded for study {where} (Orthanc instance {recorded.orthanc_id})",
-                      modality=item.record.get("modality"), duplicate_of=recorded)
+                      modality=item.record.modality, duplicate_of=recorded)
 
 
-def fill(session: Session, obj: DoseObject, record: dict, studies: dict[str, Study] | None = None,
-         devices: dict[tuple, Device] | None = None) -> list[dict]:
+def fill(session: Session, obj: DoseObject, record: DoseRecord, studies: dict[str, Study] | None = None,
+         devices: dict[tuple, Device] | None = None) -> Sequence[Event]:
     """Write ``record`` on the ledger row ``obj`` (a new row, or a dose screen's queued row once it is read).
 
     Returns its events, for :func:`insert_events` once ``obj`` is flushed (none when it has no study).
     """
     _fill(obj, record)
-    if record["status"] == "ok":
+    if record.ok:
         obj.device = _device(session, record, {} if devices is None else devices)
-    if record["status"] == "ok" and record.get("study_instance_uid"):
+    if record.ok and record.study_instance_uid:
         obj.study = _study(session, record, {} if studies is None else studies)
-        return record.get("events") or []
-    return []
+        return record.events
+    return ()
 
 
-def insert_events(session: Session, filled: list[tuple[DoseObject, list[dict]]]) -> None:
+def insert_events(session: Session, filled: list[tuple[DoseObject, Sequence[Event]]]) -> None:
     """Flush, then insert the event rows of the ledger rows in ``filled`` (each with its events) in one statement.
 
     One INSERT run over all the rows (executemany), not an ORM object per event: the 316-event fluoroscopy report
@@ -204,41 +208,41 @@ def insert_events(session: Session, filled: list[tuple[DoseObject, list[dict]]])
             session.expire(obj, ["events"])
 
 
-def _fill(obj: DoseObject, record: dict) -> DoseObject:
+def _fill(obj: DoseObject, record: DoseRecord) -> DoseObject:
     """The ledger row's own values from ``record`` (not its study, device row or events)."""
-    device = record.get("device") or {}
-    obj.sop_class_uid = record.get("sop_class_uid") or obj.sop_class_uid  # an OCR error record does not repeat it
-    obj.status = record["status"]
-    obj.reason = record.get("reason")
-    obj.source = record.get("source")
-    obj.modality = record.get("modality")
-    obj.report_kind = record.get("report_kind")
-    obj.totals = record.get("totals")
-    obj.contrast = record.get("contrast") or None
-    obj.warnings = (record.get("warnings") or []) + shortened(record) or None
-    obj.units = record.get("units") or None
-    obj.ocr_state = record.get("ocr_state")  # a dose screen's (kerma.ingest.screens)
-    obj.ocr = record.get("ocr")
+    device = record.device
+    obj.sop_class_uid = record.sop_class_uid or obj.sop_class_uid  # an OCR error record does not repeat it
+    obj.status = record.status
+    obj.reason = record.reason
+    obj.source = record.source
+    obj.modality = record.modality
+    obj.report_kind = record.report_kind
+    obj.totals = record.totals
+    obj.contrast = list(record.contrast) if record.contrast else None
+    obj.warnings = [*record.warnings, *shortened(record)] or None
+    obj.units = record.units or None
+    obj.ocr_state = record.ocr_state  # a dose screen's (kerma.ingest.screens)
+    obj.ocr = record.ocr
     for key in ("manufacturer", "model", "station_name", "serial_number", "software_versions", "device_observer_uid"):
-        setattr(obj, key, device.get(key))
+        setattr(obj, key, getattr(device, key))
     return obj
 
 
-def _device(session: Session, record: dict, devices: dict[tuple, Device]) -> Device:
+def _device(session: Session, record: DoseRecord, devices: dict[tuple, Device]) -> Device:
     """The device that made the object, found by its identity or added to the inventory."""
-    fields = {k: (record.get("device") or {}).get(k) for k in DEVICE_IDENTITY}
+    info = record.device
+    fields = {k: getattr(info, k) for k in DEVICE_IDENTITY}
     key = tuple(fields.values())
     device = devices.get(key) or session.scalars(select(Device).where(*[
         getattr(Device, k).is_(None) if v is None else getattr(Device, k) == v for k, v in fields.items()
     ])).first()
     if device is None:
-        device = Device(**fields, modality=record.get("modality"))
+        device = Device(**fields, modality=record.modality)
         session.add(device)
     devices[key] = device
-    info = record.get("device") or {}
-    device.device_observer_uid = device.device_observer_uid or info.get("device_observer_uid")
-    device.software_versions = info.get("software_versions") or device.software_versions
-    day = _date((record.get("study") or {}).get("study_date"))
+    device.device_observer_uid = device.device_observer_uid or info.device_observer_uid
+    device.software_versions = info.software_versions or device.software_versions
+    day = _date(record.study.study_date)
     if day:
         device.first_seen = min(device.first_seen or day, day)
         device.last_seen = max(device.last_seen or day, day)
@@ -249,17 +253,16 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def _study(session: Session, record: dict, studies: dict[str, Study]) -> Study:
-    uid = record["study_instance_uid"]
+def _study(session: Session, record: DoseRecord, studies: dict[str, Study]) -> Study:
+    uid = record.study_instance_uid
     study = studies.get(uid) or session.scalars(select(Study).where(Study.study_instance_uid == uid)).first()
     if study is None:
         study = Study(study_instance_uid=uid)
         session.add(study)
     studies[uid] = study
-    fields = dict(record.get("study") or {})
-    fields.pop("study_instance_uid", None)
-    patient = record.get("patient") or {}
-    fields.update({f"patient_{k}" if k != "patient_id" else k: v for k, v in patient.items()})
+    fields = record.study.as_dict()
+    fields.pop("study_instance_uid")
+    fields.update({f"patient_{k}" if k != "patient_id" else k: v for k, v in record.patient.as_dict().items()})
     for name, value in fields.items():
         if value is None or not hasattr(Study, name):
             continue
@@ -269,7 +272,7 @@ def _study(session: Session, record: dict, studies: dict[str, Study]) -> Study:
     return study
 
 
-def _event_row(obj: DoseObject, index: int, event: dict) -> dict:
+def _event_row(obj: DoseObject, index: int, event: Event) -> dict:
     """The event's row: its scalar fields in their columns (absent ones NULL), the rest in ``details``."""
     row = dict.fromkeys(EVENT_FIELDS)
     details = {}
@@ -290,17 +293,18 @@ def _limited(table) -> dict[str, ReceivedText]:
 LIMITED = {table: _limited(table) for table in (DoseObject, Study, Device, IrradiationEvent)}
 
 
-def shortened(record: dict) -> list[str]:
+def shortened(record: DoseRecord) -> list[str]:
     """A warning for each value of ``record`` longer than the identifier column it goes to keeps (it is stored shortened)."""
     found = []
     for part, table, prefix in RECORD_COLUMNS:
         limited = LIMITED[table]
-        for key, value in (record if part is None else record.get(part) or {}).items():
+        values = ((key, getattr(record, key)) for key in TOP_LEVEL) if part is None else getattr(record, part).as_dict().items()
+        for key, value in values:
             kept = limited.get(key if key == "patient_id" else prefix + key)
             if kept is not None and kept.too_long(value):
                 found.append((key, value, kept))
     limited = LIMITED[IrradiationEvent]
-    for event in record.get("events") or []:
+    for event in record.events:
         for key, kept in limited.items():
             value = event.get(key)
             if value is not None and kept.too_long(value):

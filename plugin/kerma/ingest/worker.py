@@ -24,6 +24,7 @@ from ..db.outage import is_outage, reason
 from ..extract import extract, reason_to_skip
 from ..lease import LeaseLost
 from ..pipeline import REFRESH_CHUNK, refresh_due
+from ..record import DoseRecord
 from .screens import QUEUED, queued
 from .store import Deletion, Processed, read_cursor, store_batch
 
@@ -99,7 +100,7 @@ class IngestWorker(PeriodicThread):
                 self._changed_at = time.monotonic()
             self._busy = False
         self.cursor = last_seq
-        if any(p.record["status"] == QUEUED for p in processed):
+        if any(p.record.status == QUEUED for p in processed):
             self.screens_queued()
         if new:
             log.info("ingested %d new object(s) up to change %d", new, last_seq)
@@ -131,9 +132,10 @@ class IngestWorker(PeriodicThread):
         """The ledger row of an object whose records could not be stored: ``error`` with the database's reason."""
         log.error("change %d (Orthanc instance %s) not stored (%s): its error row says why",
                   item.change_seq, item.orthanc_id, _kind(why))
-        record = {key: item.record.get(key) for key in ("sop_instance_uid", "sop_class_uid", "modality")}
-        row = Processed(item.change_seq, item.orthanc_id, {**record, "status": "error", "source": None,
-                                                           "reason": f"its records could not be stored: {why}"},
+        record = item.record
+        row = Processed(item.change_seq, item.orthanc_id,
+                        DoseRecord("error", f"its records could not be stored: {why}", None, record.sop_instance_uid,
+                                   record.sop_class_uid, modality=record.modality),
                         item.sop_instance_uid)
         try:
             with self.sessions() as session, session.begin():
@@ -143,7 +145,7 @@ class IngestWorker(PeriodicThread):
             if is_outage(exc) or isinstance(exc, LeaseLost):
                 raise
         # even its identifiers were refused: the row keeps the Orthanc id only
-        row.record = {"status": "error", "source": None, "reason": row.record["reason"]}
+        row.record = DoseRecord("error", row.record.reason)
         row.sop_instance_uid = None
         with self.sessions() as session, session.begin():
             self.fence(session)
@@ -159,21 +161,20 @@ class IngestWorker(PeriodicThread):
                 return None  # deleted before we got to it: nothing to record
             skip = reason_to_skip(summary["sop_class_uid"]) if summary.get("sop_class_uid") else None
             if skip:
-                record = {"status": "ignored", "reason": skip, "source": None, **summary}
+                record = DoseRecord("ignored", skip, None, summary.get("sop_instance_uid"), summary["sop_class_uid"])
             else:
                 data = self.source.instance_file(orthanc_id)
                 if data is None:
                     return None
                 started = time.perf_counter()
                 record = extract(data)
-                if record.get("dose_screen"):  # recognised from its header: its pixels are read off the ingest path
+                if record.dose_screen:  # recognised from its header: its pixels are read off the ingest path
                     record = queued(record)
-                log.debug("extracted %s in %.3f s: %s", orthanc_id, time.perf_counter() - started, record["status"])
+                log.debug("extracted %s in %.3f s: %s", orthanc_id, time.perf_counter() - started, record.status)
         except Exception as exc:  # e.g. OrthancException (17, 'Unknown resource') for metadata Orthanc cannot resolve
             log.error("change %d (Orthanc instance %s) not read (%s): its error row says why",
                       change["Seq"], orthanc_id, type(exc).__name__)
-            record = {"status": "error", "source": None, "reason": f"not read: {reason(exc)}",
-                      "sop_class_uid": (summary or {}).get("sop_class_uid")}
+            record = DoseRecord("error", f"not read: {reason(exc)}", sop_class_uid=(summary or {}).get("sop_class_uid"))
         return Processed(change["Seq"], orthanc_id, record, (summary or {}).get("sop_instance_uid"))
 
 

@@ -24,6 +24,7 @@ from ..db.models import Device, DoseObject, ManualEntry, Study
 from ..db.states import mark_refresh_due
 from ..extract.totals import DERIVABLE_TOTALS, complete_totals
 from ..ingest.store import replace_report, store_report
+from ..record import Device as DeviceInfo, DoseRecord, Event, Patient, StudyInfo
 from ..study_dose import FAMILY, KIND
 from .quantities import EXPOSURE, REPORT, EntryRefused, ManualQuantity, table
 
@@ -205,24 +206,22 @@ def _no_double_count(session: Session, study: Study, quantity: ManualQuantity, m
 
 
 def _record(study_instance_uid: str, entered: Entered, quantity: ManualQuantity, value: float, sop_instance_uid: str,
-            new_study: NewStudy | None) -> dict:
-    """The entry as a record shaped as :func:`kerma.extract.extract` gives one (source ``manual``)."""
+            new_study: NewStudy | None) -> DoseRecord:
+    """The entry as a record of source ``manual``."""
     kind = KIND[FAMILY[entered.modality]]
-    warnings = [] if quantity.is_usual(value) else [f"confirmed by the person entering it: {quantity.outlier(value)}"]
+    warnings = () if quantity.is_usual(value) else (f"confirmed by the person entering it: {quantity.outlier(value)}",)
     if quantity.level == EXPOSURE:
         events = [{quantity.key: value, "datetime_started": utc(entered.performed_at).isoformat()}]
         totals = complete_totals(kind, {}, events)
     else:
         events, totals = [], {quantity.key: value}
-    record = {
-        "status": "ok", "source": SOURCE, "sop_instance_uid": sop_instance_uid, "sop_class_uid": None,
-        "study_instance_uid": study_instance_uid, "modality": entered.modality, "report_kind": kind,
-        "device": dict(entered.device), "totals": totals, "events": events, "warnings": warnings,
-    }
+    study, patient = StudyInfo(), Patient()
     if new_study is not None:
-        record["study"] = {"study_date": new_study.study_date.isoformat(), "accession_number": new_study.accession_number}
-        record["patient"] = {"patient_id": new_study.patient_id}
-    return record
+        study = StudyInfo(study_date=new_study.study_date.isoformat(), accession_number=new_study.accession_number)
+        patient = Patient(patient_id=new_study.patient_id)
+    return DoseRecord("ok", None, SOURCE, sop_instance_uid, None, None, study_instance_uid, modality=entered.modality,
+                      report_kind=kind, patient=patient, study=study, device=DeviceInfo(**entered.device), totals=totals,
+                      events=tuple(map(Event, events)), warnings=warnings)
 
 
 def _set(row: ManualEntry, entered: Entered, value: float, quantity: ManualQuantity) -> None:

@@ -40,6 +40,7 @@ from pydicom.uid import generate_uid
 import highdicom as hd
 
 from ..extract.concepts import concept_table
+from ..record import Device, DoseRecord
 from ..study_dose import resolve_study
 from . import identity
 from .content import CONTAINS, HAS_CONCEPT_MOD, HAS_OBS_CONTEXT, HAS_PROPERTIES, coded, container, num, text, uid, \
@@ -89,13 +90,13 @@ def _concepts(scope: str) -> dict[str, tuple[Code, str | None]]:
     return out
 
 
-def header_dose_report(records: Sequence[dict], evidence: Sequence[Dataset], *, when: dt.datetime,
+def header_dose_report(records: Sequence[DoseRecord], evidence: Sequence[Dataset], *, when: dt.datetime,
                        sop_instance_uid: str | None = None, series_instance_uid: str | None = None) -> DoseDocument:
     """The X-Ray Radiation Dose SR of one study's header (or dose-screen) records.
 
     Parameters
     ----------
-    records : sequence of dict
+    records : sequence of kerma.record.DoseRecord
         :func:`kerma.extract.extract` results of the study's images (``ok`` records with source ``header`` or
         ``ocr``; others are left out).
     evidence : sequence of pydicom.dataset.Dataset
@@ -110,8 +111,8 @@ def header_dose_report(records: Sequence[dict], evidence: Sequence[Dataset], *, 
     NotConvertible
         When the records hold no header or dose-screen dose of one kind (CT or projection X-ray).
     """
-    used = [r for r in records if r.get("status") == "ok" and r.get("source") in SOURCE_OF_DOSE]
-    kinds = {r["report_kind"] for r in used}
+    used = [r for r in records if r.ok and r.source in SOURCE_OF_DOSE]
+    kinds = {r.report_kind for r in used}
     if not used or len(kinds) != 1 or not kinds <= set(TEMPLATE):
         raise NotConvertible(f"no header or dose-screen dose of one kind (CT or projection X-ray): {sorted(kinds)}")
     kind = kinds.pop()
@@ -120,13 +121,13 @@ def header_dose_report(records: Sequence[dict], evidence: Sequence[Dataset], *, 
     if not events:
         raise NotConvertible("no exposure in the records")
     first = used[0]
-    modality = first.get("modality")
-    study_uid = first.get("study_instance_uid") or str(evidence[0].get("StudyInstanceUID", ""))
-    sources = {r["source"] for r in used}
+    modality = first.modality
+    study_uid = first.study_instance_uid or str(evidence[0].get("StudyInstanceUID", ""))
+    sources = {r.source for r in used}
     estimated = any(e.get("dlp_estimated") for e in events)
     root = container(codes.DCM.XRayRadiationDoseReport, relationship=None, template_id=TEMPLATE[kind], children=[
         coded(codes.DCM.ProcedureReported, PROCEDURE["mammography" if modality == "MG" else kind], HAS_CONCEPT_MOD),
-        *_observer(first["device"]),
+        *_observer(first.device),
         coded(codes.DCM.ScopeOfAccumulation, codes.DCM.Study, HAS_OBS_CONTEXT,
               children=[uid(codes.DCM.StudyInstanceUID, study_uid, HAS_PROPERTIES)]),
         _accumulated(kind, totals, len(events)),
@@ -134,19 +135,19 @@ def header_dose_report(records: Sequence[dict], evidence: Sequence[Dataset], *, 
         *(coded(codes.DCM.SourceOfDoseInformation, SOURCE_OF_DOSE[s]) for s in sorted(sources)),
         coded(codes.DCM.SourceOfDoseInformation, ESTIMATED) if estimated else None,
     ])
-    device = first["device"]
-    identities = sorted(str(r.get("sop_instance_uid")) for r in used)
+    device = first.device
+    identities = sorted(str(r.sop_instance_uid) for r in used)
     document = DoseDocument(
         evidence, root, sop_class_uid=X_RAY_RADIATION_DOSE_SR,
         series_instance_uid=series_instance_uid or generate_uid(entropy_srcs=[study_uid, "header dose report"]),
         sop_instance_uid=sop_instance_uid or generate_uid(entropy_srcs=[study_uid, *identities]),
-        series_number=9002, instance_number=1, when=when, manufacturer=device.get("manufacturer") or "",
-        manufacturer_model_name=device.get("model"), device_serial_number=device.get("serial_number"), series_description="Dose report from image headers",
+        series_number=9002, instance_number=1, when=when, manufacturer=device.manufacturer or "",
+        manufacturer_model_name=device.model, device_serial_number=device.serial_number, series_description="Dose report from image headers",
         contributing_equipment=[identity.contributing(
             identity.PROCESSING, when, "X-Ray Radiation Dose SR built from "
             + " and ".join({"header": "image headers", "ocr": "dose screens"}[s] for s in sorted(sources)))])
-    if device.get("station_name"):
-        document.StationName = device["station_name"]
+    if device.station_name:
+        document.StationName = device.station_name
     for keyword in ("SoftwareVersions", "PatientAge", "PatientSize", "PatientWeight", "InstitutionName",
                     "PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence"):
         value = evidence[0].get(keyword)
@@ -157,14 +158,14 @@ def header_dose_report(records: Sequence[dict], evidence: Sequence[Dataset], *, 
     return document
 
 
-def _observer(device: dict) -> list:
+def _observer(device: Device) -> list:
     """The device as the images name it (TID 1004); its UID the images' Device UID, else one derived from its
     manufacturer, model, serial number and station (the same device, the same UID)."""
-    observer_uid = device.get("device_observer_uid") or generate_uid(entropy_srcs=[
-        "device", *(str(device.get(k) or "") for k in ("manufacturer", "model", "serial_number", "station_name"))])
+    observer_uid = device.device_observer_uid or generate_uid(entropy_srcs=[
+        "device", *(str(v or "") for v in (device.manufacturer, device.model, device.serial_number, device.station_name))])
     return list(hd.sr.ObserverContext(codes.DCM.Device, hd.sr.DeviceObserverIdentifyingAttributes(
-        uid=observer_uid, name=device.get("station_name"), manufacturer_name=device.get("manufacturer"),
-        model_name=device.get("model"), serial_number=device.get("serial_number"))))
+        uid=observer_uid, name=device.station_name, manufacturer_name=device.manufacturer,
+        model_name=device.model, serial_number=device.serial_number)))
 
 
 def _accumulated(kind: str, totals: dict, event_count: int):

@@ -95,12 +95,12 @@ def files_sr(paths: Sequence[str | Path], *, observer_uid: str, when: dt.datetim
         When the files give no estimate.
     """
     records = [extract(Path(p).read_bytes()) for p in paths]
-    report = next((r for r in records if r["status"] == "ok" and r["source"] == "rdsr"), None)
+    report = next((r for r in records if r.ok and r.source == "rdsr"), None)
     ssde = ssde_results(paths, allow_unverified=allow_unverified)
     effective = effective_dose(report) if report is not None else None
-    skin = skin_dose(report) if report is not None and report["modality"] in ("RF", "XA") else None
+    skin = skin_dose(report) if report is not None and report.modality in ("RF", "XA") else None
     evidence = [pydicom.dcmread(p, stop_before_pixels=True) for p, r in zip(paths, records)
-                if r["status"] != "error"]
+                if r.status != "error"]
     if not evidence:
         raise NothingToReport("none of the files is a readable DICOM object")
     values = [r.ssde_mGy for r in ssde] + [effective and effective.effective_dose_mSv, skin and skin.psd_mGy]

@@ -13,6 +13,7 @@ never a guess. Effective dose is a population estimate for a reference person, n
 
 from __future__ import annotations
 
+from ...record import DoseRecord
 from ..uncertainty import combine
 from . import ct, nuclear, projection
 from .result import STATEMENT, EffectiveDose, EventEstimate, refused
@@ -27,36 +28,36 @@ METHODS = {
 __all__ = ["EffectiveDose", "EventEstimate", "METHODS", "STATEMENT", "effective_dose"]
 
 
-def effective_dose(record: dict, exam_region: str | None = None) -> EffectiveDose:
+def effective_dose(record: DoseRecord, exam_region: str | None = None) -> EffectiveDose:
     """The effective dose of the study in one extracted dose record.
 
     Parameters
     ----------
-    record : dict
+    record : kerma.record.DoseRecord
         ``kerma.extract.extract(bytes)`` of a dose report or image header.
     exam_region : str, optional
         The study's standard exam name or body region; it takes precedence over the events' target regions.
     """
-    kind = record.get("report_kind")
+    kind = record.report_kind
     method = METHODS.get(kind, "not estimated")
-    age = (record.get("patient") or {}).get("age_years")
+    age = record.patient.age_years
     if refused(age) is not None:
         age = None          # not a usable age: as if not stated (adult assumed, and said)
     conditions: set[str] = set()
     events: list[EventEstimate] = []
-    for index, event in enumerate(record.get("events") or ()):
+    for index, event in enumerate(record.events):
         if kind == "ct":
             found = ct.estimate_event(index, event, ct.CtContext(age, exam_region), conditions)
         elif kind == "radiopharmaceutical":
             found = nuclear.estimate_event(index, event, age, conditions)
-        elif kind == "projection" and record.get("modality") != "MG":
+        elif kind == "projection" and record.modality != "MG":
             found = projection.estimate_event(index, event, exam_region, conditions)
         else:
             found = None
         if found is not None:
             events.append(found)
     reasons = [f"event {e.index + 1}: {e.reason}" for e in events if e.effective_dose_mSv is None]
-    if record.get("modality") == "MG":
+    if record.modality == "MG":
         reasons.append("mammography: the breast's average glandular dose is its dose quantity; no effective dose")
     elif not events:
         reasons.append("no event with a dose quantity to convert (DLP, DAP or administered activity)")

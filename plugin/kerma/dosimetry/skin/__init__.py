@@ -13,6 +13,7 @@ backscatter, μen ratio, table; HVL estimate), ``dosemap`` (the map), ``estimate
 
 from __future__ import annotations
 
+from ...record import DoseRecord
 from .beams import Beam, Orientation, Patient, Study, study_from_record
 from .estimate import estimate_study
 from .geometry import PHANTOMS, Geometry
@@ -23,13 +24,13 @@ __all__ = ["Beam", "EventDose", "Geometry", "Orientation", "PHANTOMS", "Patient"
            "Uncertainty", "estimate_study", "render_png", "skin_dose", "study_from_record"]
 
 
-def skin_dose(record: dict, phantom: str = "elliptic", pyskindose_defaults: bool = False,
+def skin_dose(record: DoseRecord, phantom: str = "elliptic", pyskindose_defaults: bool = False,
               geometry: Geometry | None = None) -> SkinDoseResult:
     """Skin dose of the study in one extracted dose record.
 
     Parameters
     ----------
-    record : dict
+    record : kerma.record.DoseRecord
         ``kerma.extract.extract(bytes)`` of a projection RDSR.
     phantom : str
         ``plane``, ``cylinder`` or ``elliptic`` (ignored when ``geometry`` is given).

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ...record import DoseRecord
 from .tables import by_name
 
 _RANGES = "plausible_ranges.csv"
@@ -161,8 +163,8 @@ NUMBERS = {
 }
 
 
-def beam_from_event(index: int, event: dict) -> Beam:
-    """The ``Beam`` of one event of the record (``record["events"][index]``)."""
+def beam_from_event(index: int, event: Mapping) -> Beam:
+    """The ``Beam`` of one event of the record (``record.events[index]``)."""
     refused: list[str] = []
     numbers = {attribute: _number(event.get(name), name, refused) for attribute, name in NUMBERS.items()}
     copper, aluminium = _filtration(event.get("filters"), refused)
@@ -172,17 +174,17 @@ def beam_from_event(index: int, event: dict) -> Beam:
                 **numbers)
 
 
-def study_from_record(record: dict) -> Study:
+def study_from_record(record: DoseRecord) -> Study:
     """The model's inputs from one extracted dose record (``kerma.extract.extract``)."""
-    beams = tuple(beam_from_event(i, e) for i, e in enumerate(record.get("events") or ()))
+    beams = tuple(beam_from_event(i, e) for i, e in enumerate(record.events))
     notes: list[str] = []
-    person = record.get("patient") or {}
+    person = record.patient
     refused: list[str] = []
-    height_m = _number(person.get("height_m"), "patient height", refused, None)
+    height_m = _number(person.height_m, "patient height", refused, None)
     height_cm = _number(None if height_m is None else height_m * 100, "patient height", refused, "height_cm")
-    weight_kg = _number(person.get("weight_kg"), "patient weight", refused, "weight_kg")
+    weight_kg = _number(person.weight_kg, "patient weight", refused, "weight_kg")
     notes += [f"patient: {r}: not used" for r in refused]
-    totals = record.get("totals") or {}
+    totals = record.totals or {}
     total_refused: list[str] = []
     ka_r_total = _number(totals.get("ka_r_total_mGy"), "Ka,r total", total_refused, "ka_r_mGy")
     notes += [f"totals: {r}: not used" for r in total_refused]

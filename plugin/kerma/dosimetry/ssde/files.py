@@ -69,10 +69,10 @@ def _answers(paths: Iterable[str | Path], spacing_mm: float | None,
         except OSError as exc:
             answers.append((path, {"file": path, "status": "error", "reason": f"cannot read file: {exc.strerror}"}))
             continue
-        if record.get("status") == "ok" and record.get("report_kind") == "ct" and record.get("source") == "rdsr":
+        if record.ok and record.report_kind == "ct" and record.source == "rdsr":
             reports.append((path, record))
-        elif record.get("status") == "error":
-            answers.append((path, {"file": path, "status": "error", "reason": record.get("reason")}))
+        elif record.status == "error":
+            answers.append((path, {"file": path, "status": "error", "reason": record.reason}))
         else:
             answers.append((path, {"file": path, "status": "ignored", "reason": f"{why}, nor a CT dose report"}))
     groups = group_images(images)
@@ -80,9 +80,9 @@ def _answers(paths: Iterable[str | Path], spacing_mm: float | None,
     localizers = [i for i in images if i.localizer]
     claimed: set[int] = set()
     for path, record in reports:
-        age = (record.get("patient") or {}).get("age_years")
-        study_uid = (record.get("study") or {}).get("study_instance_uid")
-        for index, event in enumerate(record.get("events") or ()):
+        age = record.patient.age_years
+        study_uid = record.study.study_instance_uid
+        for index, event in enumerate(record.events):
             if LOCALIZER_ACQUISITION in str(event.get("acquisition_type") or "").lower():
                 continue
             group = by_event.get(event.get("irradiation_event_uid"))

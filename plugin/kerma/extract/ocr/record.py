@@ -7,6 +7,7 @@ number read from pixels never reaches statistics unchecked.
 
 from __future__ import annotations
 
+from ...record import Device, DoseRecord, Event, Patient, StudyInfo
 from ..concepts import event_fields
 from ..dicomfile import DicomFormatError, read
 from .. import identity
@@ -17,12 +18,12 @@ from .screen import LAYOUT_UNKNOWN, READ, ScreenResult
 SOURCE = "ocr"
 
 
-def screen_record(data: bytes, result: ScreenResult | None = None) -> dict:
+def screen_record(data: bytes, result: ScreenResult | None = None) -> DoseRecord:
     """The record of one dose-screen object (``result``: its reading, when already made); never raises."""
     try:
         obj = read(data)
     except DicomFormatError as exc:
-        return {"status": "error", "reason": f"not a readable DICOM object: {exc}", "source": None}
+        return DoseRecord("error", f"not a readable DICOM object: {exc}")
     base = {
         "sop_instance_uid": obj.text(obj.elements, identity.SOP_INSTANCE_UID),
         "sop_class_uid": obj.text(obj.elements, identity.SOP_CLASS_UID),
@@ -33,7 +34,7 @@ def screen_record(data: bytes, result: ScreenResult | None = None) -> dict:
         result = read_dose_screen(data)
     if result.status != READ:
         status = "ignored" if result.status == LAYOUT_UNKNOWN else "error"
-        return {"status": status, "reason": result.reason, "source": None, **base, "screen_text": list(result.lines)}
+        return DoseRecord(status, result.reason, None, **base, screen_text=tuple(result.lines))
     fields = event_fields()
     events, review = [], []
     for index, screen_event in enumerate(result.events):
@@ -56,22 +57,13 @@ def screen_record(data: bytes, result: ScreenResult | None = None) -> dict:
     patient = identity.patient(obj)
     study = identity.study(obj)
     identity.complete_age(patient, study["study_date"])
-    return {
-        "status": "ok",
-        "reason": None,
-        "source": SOURCE,
-        **base,
-        "modality": "CT",
-        "report_kind": "ct",
-        "patient": patient,
-        "study": study,
-        "device": identity.device(obj),
-        "totals": screen_totals(totals, events, {item["field"] for item in review}),
-        "events": events,
-        "warnings": [f"{len(review)} value(s) need review" ] if review else [],
-        "review": review,
-        "screen": {"vendor": result.vendor, "layout": result.layout, "engine": result.engine, "font": result.font},
-    }
+    return DoseRecord(
+        "ok", None, SOURCE, **base, modality="CT", report_kind="ct", patient=Patient(**patient),
+        study=StudyInfo(**study), device=Device(**identity.device(obj)),
+        totals=screen_totals(totals, events, {item["field"] for item in review}), events=tuple(map(Event, events)),
+        warnings=(f"{len(review)} value(s) need review",) if review else (), review=tuple(review),
+        screen={"vendor": result.vendor, "layout": result.layout, "engine": result.engine, "font": result.font},
+    )
 
 
 def screen_totals(printed: dict, events: list[dict], unresolved: set[str]) -> dict:
