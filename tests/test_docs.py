@@ -5,7 +5,7 @@ import json
 import re
 import sys
 
-from conftest import ROOT
+from conftest import CORPUS, ROOT
 from kerma.extract.concepts import AGGREGATE_FIELDS, concept_table, header_rows, private_rows
 
 
@@ -44,6 +44,24 @@ def readme_tables(*header: str) -> list[list[list[str]]]:
 
 def code_spans(cell: str) -> list[str]:
     return re.findall(r"`([^`]+)`", cell)
+
+
+def test_readme_record_schema_is_the_json_kerma_extract_prints(capsys):
+    """Every key of ``kerma extract --json`` (DoseRecord.as_dict()) is in the README's record schema, and an ``ok``
+    record has every key the schema lists but those some records only have; its parts have exactly their listed keys."""
+    from kerma.cli import main
+
+    (table,) = readme_tables("key", "content")
+    keys = {span.removesuffix("[]"): row for row in table for span in code_spans(row[0])}
+    files = [CORPUS / name for name in (
+        "openrem/CT-ESR-GE_Optima.dcm", "public/ct_image/orthanc-tests__2020-09-11-Christopher-ELSCINT1-Raw.dcm")]
+    assert main(["extract", "--json", *map(str, files)]) == 0
+    report, image = json.loads(capsys.readouterr().out)
+    sometimes = {"dose_screen", "contrast"}  # a dose screen's, and an image's that states contrast
+    assert set(report) == set(keys) - sometimes
+    assert set(image) == set(keys) - {"dose_screen"}
+    for part in ("patient", "study", "device"):
+        assert set(report[part]) == set(code_spans(keys[part][1])), part
 
 
 def test_readme_lists_the_debian_packages_setup_installs():
