@@ -14,7 +14,7 @@ from sqlalchemy import Float
 KERMA = Path(__file__).resolve().parents[1] / "plugin" / "kerma"
 # A package or top-level module imports only from its own layer or lower ones (/work/ARCH-11.md's table; reconcile
 # sits with classify, which reads its order matches, one layer below hl7, which writes orders into it; layer 1 is
-# for the typed records to come).  The pipeline (kerma.pipeline: what happens after storing) has a layer of its own,
+# the typed record, kerma.record, which every producer builds and the store and db read).  The pipeline (kerma.pipeline: what happens after storing) has a layer of its own,
 # above every stage it runs (evaluate, then notify: evaluation returns the alerts it raised, the notification stage
 # tells) and below those that store (ingest, manual entry).  A new package gets its place here.
 LAYERS = {

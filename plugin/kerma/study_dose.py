@@ -43,7 +43,8 @@ def resolve_study(objects: list[DoseRecord]) -> dict:
         picked = [o for o in members if o.source == source]
         part_totals, part_events = (_reports if source in REPORTS else _observations)(family, picked)
         chosen[family] = source
-        events.extend({**e, "source": source} for e in part_events)
+        # copied through items(): {**e} reads an Event (kerma.record) key by key, 316 x 130 Python calls for one report
+        events.extend(dict(e.items(), source=source) for e in part_events)
         _add(totals, part_totals)
     sources = set(chosen.values())
     return {
@@ -121,7 +122,7 @@ def _unique(events: list[dict], key) -> list[dict]:
         if k in by_key:
             by_key[k]["copies"] += 1
         else:
-            by_key[k] = {**event, "copies": 1}
+            by_key[k] = dict(event.items(), copies=1)
     return list(by_key.values())
 
 

@@ -115,7 +115,7 @@ def dose_object(obj: DoseObject, with_events: bool = False, events: Sequence[Eve
     given = [e for e in obj.events if e.folded_key is None]
     out["event_count"] = len(given)
     if with_events:
-        out["events"] = [dict(e) for e in events] if events is not None else [event(e) for e in given]
+        out["events"] = [e.as_dict() for e in events] if events is not None else [event(e).as_dict() for e in given]
     return out
 
 

@@ -69,7 +69,7 @@ def corrected_record(record: DoseRecord, factors: dict[str, float]) -> DoseRecor
 
 
 def _corrected(values: Mapping, factors: dict[str, float]) -> dict:
-    out = dict(values)
+    out = dict(values.items())  # an Event (kerma.record) copied at once, not key by key
     fields = kind_by_field()
     for name, value in values.items():
         kind = fields.get(name)
