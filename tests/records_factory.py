@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from kerma.record import Device, DoseRecord, Event, Patient, StudyInfo
+from kerma.record import Device, DoseRecord, Event, Patient, StudyInfo, Totals
 
 _uids = itertools.count(1)
 
@@ -31,6 +31,8 @@ def typed(values: dict) -> DoseRecord:
     parts = {"patient": Patient, "study": StudyInfo, "device": Device}
     fields = {k: parts[k](**v) if k in parts else v for k, v in values.items()}
     fields["events"] = tuple(Event(dict(e)) for e in values.get("events") or ())
+    if values.get("totals") is not None:
+        fields["totals"] = Totals(dict(values["totals"]))
     for name in ("warnings", "contrast", "review", "screen_text"):
         if fields.get(name) is not None:
             fields[name] = tuple(fields[name])

@@ -323,7 +323,7 @@ def test_re_evaluation_finds_the_same_alert_and_the_outbox_commits_with_it(sessi
     (event,) = study.events  # a second report of the same study, with more dose
     second = replace(study, sop_instance_uid=study.sop_instance_uid + ".2",
                      events=(event.changed(irradiation_event_uid=event["irradiation_event_uid"] + ".2"),),
-                     totals={**study.totals, "ct_dlp_total_mGycm": 100.0})
+                     totals=study.totals.changed(ct_dlp_total_mGycm=100.0))
     store(sessions, second)
     (alert,) = fired(sessions, rule)
     assert alert.value == pytest.approx(700.0)  # re-valued, not doubled

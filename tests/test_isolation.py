@@ -97,7 +97,7 @@ def test_a_batch_the_database_refuses_is_split_and_only_the_bad_objects_get_erro
     bad_date = replace(bad_date, study=replace(bad_date.study, study_date="2026-02-30"))  # an extractor bug: no such
     # day (Python refuses it while storing)
     huge = ct_study("2026-05-04", "CT-A", "Head", [50.0], [800.0])
-    huge = replace(huge, totals={**huge.totals, "event_count": 2 ** 70})  # no integer column of either database holds it
+    huge = replace(huge, totals=huge.totals.changed(event_count=2 ** 70))  # no integer column of either database holds it
     records[3], records[15] = bad_date, huge
     worker = run(sessions, records)
     stored = rows(sessions)

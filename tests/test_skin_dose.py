@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from conftest import SHARED
 from kerma.dosimetry.skin import Geometry, skin_dose
 from kerma.dosimetry.skin.beams import study_from_record
-from kerma.record import DoseRecord, Event, Patient
+from kerma.record import DoseRecord, Event, Patient, Totals
 from kerma.dosimetry.skin.tables import DATA
 
 REFERENCE = SHARED / "reference"
@@ -55,7 +55,7 @@ def event(**values) -> dict:
 
 
 def record(*events, patient=None, totals=None) -> DoseRecord:
-    return DoseRecord("ok", events=tuple(map(Event, events)), patient=Patient(**patient or {}), totals=totals or {})
+    return DoseRecord("ok", events=tuple(map(Event, events)), patient=Patient(**patient or {}), totals=Totals(totals or {}))
 
 
 def test_package_reference_tables_equal_the_shared_ones():

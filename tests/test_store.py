@@ -1,5 +1,6 @@
 """The dose database on SQLite and PostgreSQL: migrations, idempotent storage, cursor atomicity, the REST handlers."""
 
+import dataclasses
 import json
 
 import pytest
@@ -12,9 +13,13 @@ from kerma.api import Context, Request
 from kerma.api import handle as _handle
 from kerma.api.views import dose_object
 from kerma.db.models import DoseObject, IrradiationEvent, Study
+from kerma.db.records import record as stored_record
 from kerma.db.schema import alembic_config, upgrade
 from kerma.extract import extract
+from kerma.extract.mpps import dose_report
 from kerma.ingest.store import Processed, read_cursor, store_batch
+from kerma.record import Totals
+from mpps_factory import completed_fluoroscopy, created, new_uid
 
 
 def handle(ctx, method, path, query):
@@ -101,6 +106,33 @@ def test_api_totals_equal_extraction_totals(sessions):
             row = s.scalars(select(DoseObject).where(DoseObject.orthanc_id == obj["orthanc_id"])).one()
             events = json.loads(json.dumps(dose_object(row, with_events=True)["events"], allow_nan=False))
         assert [{k: v for k, v in e.items() if k != "event_id"} for e in events] == [e.as_dict() for e in record.events]
+
+
+def test_a_records_totals_cannot_be_changed_and_come_back_from_the_store_as_they_went(sessions):
+    step = created(new_uid())
+    step.update(completed_fluoroscopy())
+    mpps = dose_report(step, new_uid())  # its totals hold the step's own values (procedure_step)
+    batch = _processed(dose_reports()) + [Processed(10_000, "orthanc-mpps", mpps)]
+    totals = {}
+    for p in batch:  # the first of a SOP Instance UID is recorded, a copy is not
+        totals.setdefault(p.record.sop_instance_uid, p.record.totals)
+    kinds = {key for t in totals.values() for key in t}
+    assert {"planes", "derived_from_events", "procedure_step"} <= kinds  # every structural part goes through
+    dap = totals[mpps.sop_instance_uid]
+    with pytest.raises(TypeError):
+        dap["dap_total_Gycm2"] = 0.0  # a mapping without item assignment
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        dap._values = {}
+    assert dap.changed(dap_total_Gycm2=0.0)["dap_total_Gycm2"] == 0.0 and dap["dap_total_Gycm2"] == pytest.approx(12.34)
+    with sessions() as s, s.begin():
+        store_batch(s, batch, last_seq=10_000)
+    with sessions() as s:
+        rows = s.scalars(select(DoseObject).where(DoseObject.duplicate_of_id.is_(None))).all()
+        back = {row.sop_instance_uid: stored_record(row).totals for row in rows}
+    assert back.keys() == totals.keys()
+    for uid, before in totals.items():
+        assert isinstance(back[uid], Totals) and back[uid].as_dict() == before.as_dict(), uid
+        assert json.dumps(back[uid].as_dict()) == json.dumps(before.as_dict()), uid  # the same JSON, key order too
 
 
 def test_study_list_filters_and_pages(sessions):

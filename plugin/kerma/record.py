@@ -116,14 +116,10 @@ for _cls in (Patient, StudyInfo, Device):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Event(Mapping):
-    """One irradiation event: its values by field name, read-only.
-
-    The fields are data (the concept table, :data:`kerma.db.models.EVENT_FIELDS`, plus what a report nests: X-ray
-    sources, organ doses...), so an event is a mapping of them (``event["dap_Gycm2"]``, ``event.get("kvp")``), not
-    130 attributes.  It keeps the dictionary it is given without copying it: the producer hands it over and no
-    longer changes it.  A stored event also has ``event_id`` (its row).
-    """
+class _Values(Mapping):
+    """Values by name, read-only: a mapping over the dictionary it is given, which it keeps without copying (the
+    producer builds it, hands it over and no longer changes it; a step that changes values makes a new one with
+    :meth:`changed`).  Two are equal when their items are."""
 
     _values: Mapping
 
@@ -153,14 +149,49 @@ class Event(Mapping):
         return self._values.values()
 
     def __repr__(self) -> str:
-        return f"Event({self._values!r})"
+        return f"{type(self).__name__}({self._values!r})"
 
-    def changed(self, **values) -> Event:
-        """This event with ``values`` in place of its own (a new event)."""
-        return Event({**self._values, **values})
+    def changed(self, **values):
+        """A new one of this kind: these values with ``values`` in place of their own."""
+        return type(self)({**self._values, **values})
 
     def as_dict(self) -> dict:
         return dict(self._values)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Event(_Values):
+    """One irradiation event: its values by field name, read-only.
+
+    The fields are data (the concept table, :data:`kerma.db.models.EVENT_FIELDS`, plus what a report nests: X-ray
+    sources, organ doses...), so an event is a mapping of them (``event["dap_Gycm2"]``, ``event.get("kvp")``), not
+    130 attributes.  A stored event also has ``event_id`` (its row).
+    """
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Totals(_Values):
+    """One report's accumulated values by name, read-only (``totals["dap_total_Gycm2"]``, ``totals.get(key)``).
+
+    A mapping, not an attribute per quantity: its values are ``report``-level quantities of the one vocabulary
+    (:mod:`kerma.quantities`, ``data/quantities.csv``), of which a report holds a few, so a new quantity is one row
+    of that table.  Its JSON (:meth:`as_dict`) is the ``totals`` of the README's record schema, and what the store
+    keeps in ``DoseObject.totals``.
+
+    Parameters
+    ----------
+    values : mapping
+        Kept, not copied.  By quantity key, as the report states them or as Kerma counted and summed them:
+        ``ct_dlp_total_mGycm``, ``dap_total_Gycm2``, ``ka_r_total_mGy``, ``event_count``... (float or int; a value
+        the report gives as null, or refused as implausible, is None).  Beside them, what says how they came about,
+        absent where there is nothing to say:
+
+        - ``derived_from_events`` (list of str): the totals the report lacked and Kerma summed from its events;
+        - ``plane``, ``laterality``, ``reference_point_definition`` (str): as a projection report writes them;
+          ``planes`` (list of dict): a biplane report's totals per plane (``plane`` is then ``biplane``);
+        - ``procedure_step`` (dict): an MPPS's values of its step that do not add up over a study's steps
+          (distances, HVL, exposed area...).
+    """
 
 
 # the parts of every ``ok`` record's JSON; another record has those it holds
@@ -188,9 +219,10 @@ class DoseRecord:
     patient : Patient
     study : StudyInfo
     device : Device
-    totals : dict or None
-        An ``ok`` record's: the report's accumulated values by quantity (``dap_total_Gycm2``...), with ``derived_from_events`` (the
-        totals summed from the events), a projection report's ``planes`` and an MPPS's ``procedure_step``.
+    totals : Totals or None
+        An ``ok`` record's: the report's accumulated values by quantity (``dap_total_Gycm2``...), with
+        ``derived_from_events`` (the totals summed from the events), a projection report's ``planes`` and an MPPS's
+        ``procedure_step``.
     events : tuple of Event
     warnings : tuple of str
         What was wrong in the object (a value left out, a value refused).
@@ -220,7 +252,7 @@ class DoseRecord:
     patient: Patient = Patient()
     study: StudyInfo = StudyInfo()
     device: Device = Device()
-    totals: dict | None = None
+    totals: Totals | None = None
     events: tuple[Event, ...] = ()
     warnings: tuple[str, ...] = ()
     units: dict = field(default_factory=dict)
@@ -255,7 +287,7 @@ _EXTRAS = tuple(f.name for f in fields(DoseRecord) if f.name not in _IDENTIFIERS
 
 
 def _json(value):
-    if isinstance(value, (_Part, Event)):
+    if isinstance(value, (_Part, _Values)):
         return value.as_dict()
     if isinstance(value, tuple):
         return [_json(v) for v in value]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..correction_kinds import STATISTICS, kind_by_field, kinds
 from ..db.models import CorrectionFactor
-from ..record import DoseRecord, Event
+from ..record import DoseRecord, Event, Totals
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def corrected_record(record: DoseRecord, factors: dict[str, float]) -> DoseRecor
     no field changes nothing)."""
     if not factors:
         return record
-    return replace(record, totals=_corrected(record.totals or {}, factors),
+    return replace(record, totals=Totals(_corrected(record.totals or {}, factors)),
                    events=tuple(Event(_corrected(event, factors)) for event in record.events))
 
 

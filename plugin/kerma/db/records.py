@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..record import DoseRecord, Event
+from ..record import DoseRecord, Event, Totals
 from .models import EVENT_FIELDS, DoseObject, IrradiationEvent
 
 
@@ -26,5 +26,5 @@ def event(row: IrradiationEvent) -> Event:
 def record(obj: DoseObject) -> DoseRecord:
     """The object's record as extracted: the events it gives (a folded acquisition's row is a result, not one of them)."""
     return DoseRecord(obj.status, obj.reason, obj.source, obj.sop_instance_uid, obj.sop_class_uid,
-                      modality=obj.modality, report_kind=obj.report_kind, totals=obj.totals or {},
+                      modality=obj.modality, report_kind=obj.report_kind, totals=Totals(obj.totals or {}),
                       events=tuple(event(e) for e in obj.events if e.folded_key is None), device_id=obj.device_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 
-from ..record import Device, DoseRecord, Event, Patient, StudyInfo
+from ..record import Device, DoseRecord, Event, Patient, StudyInfo, Totals
 from . import contrast, identity, own_output, plausible
 from .dicomfile import DicomFormatError, DicomObject, read
 from .header import HeaderReader, NoHeaderDose
@@ -171,6 +171,6 @@ def _record(obj: DicomObject, base: dict, report: dict, source: str) -> DoseReco
         reason = "; ".join(str(r) for r in dose_refused[:3])
         return _result("error", f"no plausible dose value left: {reason}{more}", **base)
     return DoseRecord("ok", None, source, **base, modality=report["modality"], report_kind=report["kind"],
-                      patient=Patient(**patient), study=StudyInfo(**study), device=Device(**device), totals=totals,
+                      patient=Patient(**patient), study=StudyInfo(**study), device=Device(**device), totals=Totals(totals),
                       events=tuple(map(Event, events)), warnings=tuple(warnings), units=report.get("units") or {},
                       contrast=administered)

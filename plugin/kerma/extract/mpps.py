@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 from pydicom.datadict import dictionary_VM, tag_for_keyword
 from pydicom.multival import MultiValue
 
-from ..record import Device, DoseRecord, Event, Patient, StudyInfo
+from ..record import Device, DoseRecord, Event, Patient, StudyInfo, Totals
 from .concepts import event_fields, value_labels
 from .dicomtime import iso_date, iso_time
 from .identity import complete_age
@@ -172,7 +172,7 @@ def dose_report(attributes: Dataset, sop_instance_uid: str) -> DoseRecord | None
     return DoseRecord(
         "ok", None, "mpps", sop_instance_uid, MPPS_SOP_CLASS, None, study["study_instance_uid"],
         modality="NM" if kind == "radiopharmaceutical" else modality, report_kind=kind, patient=Patient(**patient),
-        study=StudyInfo(**study), device=Device(**parts["device"]), totals=complete_totals(kind, totals, events),
+        study=StudyInfo(**study), device=Device(**parts["device"]), totals=Totals(complete_totals(kind, totals, events)),
         events=tuple(map(Event, events)), warnings=tuple(warnings),
     )
 

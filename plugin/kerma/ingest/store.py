@@ -217,7 +217,7 @@ def _fill(obj: DoseObject, record: DoseRecord) -> DoseObject:
     obj.source = record.source
     obj.modality = record.modality
     obj.report_kind = record.report_kind
-    obj.totals = record.totals
+    obj.totals = None if record.totals is None else record.totals.as_dict()  # the JSON column takes a dict
     obj.contrast = list(record.contrast) if record.contrast else None
     obj.warnings = [*record.warnings, *shortened(record)] or None
     obj.units = record.units or None

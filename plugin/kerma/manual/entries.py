@@ -24,7 +24,7 @@ from ..db.models import Device, DoseObject, ManualEntry, Study
 from ..db.states import mark_refresh_due
 from ..extract.totals import DERIVABLE_TOTALS, complete_totals
 from ..ingest.store import replace_report, store_report
-from ..record import Device as DeviceInfo, DoseRecord, Event, Patient, StudyInfo
+from ..record import Device as DeviceInfo, DoseRecord, Event, Patient, StudyInfo, Totals
 from ..study_dose import FAMILY, KIND
 from .quantities import EXPOSURE, REPORT, EntryRefused, ManualQuantity, table
 
@@ -220,7 +220,7 @@ def _record(study_instance_uid: str, entered: Entered, quantity: ManualQuantity,
         study = StudyInfo(study_date=new_study.study_date.isoformat(), accession_number=new_study.accession_number)
         patient = Patient(patient_id=new_study.patient_id)
     return DoseRecord("ok", None, SOURCE, sop_instance_uid, None, None, study_instance_uid, modality=entered.modality,
-                      report_kind=kind, patient=patient, study=study, device=DeviceInfo(**entered.device), totals=totals,
+                      report_kind=kind, patient=patient, study=study, device=DeviceInfo(**entered.device), totals=Totals(totals),
                       events=tuple(map(Event, events)), warnings=warnings)
 
 

@@ -7,7 +7,7 @@ number read from pixels never reaches statistics unchecked.
 
 from __future__ import annotations
 
-from ...record import Device, DoseRecord, Event, Patient, StudyInfo
+from ...record import Device, DoseRecord, Event, Patient, StudyInfo, Totals
 from ..concepts import event_fields
 from ..dicomfile import DicomFormatError, read
 from .. import identity
@@ -60,7 +60,7 @@ def screen_record(data: bytes, result: ScreenResult | None = None) -> DoseRecord
     return DoseRecord(
         "ok", None, SOURCE, **base, modality="CT", report_kind="ct", patient=Patient(**patient),
         study=StudyInfo(**study), device=Device(**identity.device(obj)),
-        totals=screen_totals(totals, events, {item["field"] for item in review}), events=tuple(map(Event, events)),
+        totals=Totals(screen_totals(totals, events, {item["field"] for item in review})), events=tuple(map(Event, events)),
         warnings=(f"{len(review)} value(s) need review",) if review else (), review=tuple(review),
         screen={"vendor": result.vendor, "layout": result.layout, "engine": result.engine, "font": result.font},
     )
