@@ -20,7 +20,7 @@ KERMA = Path(__file__).resolve().parents[1] / "plugin" / "kerma"
 LAYERS = {
     0: "kerma quantities correction_kinds numbers clock config access modalities patterns rule_rows startup auth_profile images supervisor",
     1: "record",
-    2: "extract db background lease audit privacy",
+    2: "extract db background child lease audit privacy",
     3: "study_dose resolution drl classify stats reconcile dosimetry derived occupational corrections patients acceptance",
     4: "evaluate hl7",
     5: "notify reports",

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from kerma.db import states
-from kerma.stats.refresher import SummaryRefresher
+from kerma.stats.refresher import StatisticsProcess, SummaryRefresher
 from kerma.stats.scatter import points_statement, scatter, values
 from kerma.stats.tables import Filters
 
@@ -34,9 +34,12 @@ def plan(session, stmt) -> str:
 
 def test_a_year_of_values_is_sampled_from_the_indexed_sample_and_counted_from_the_kept_table(database_url, sessions):
     dosedata.build(database_url, 8_000, say=lambda *_: None)  # ~1,600 CT values in 2026
-    refresher = SummaryRefresher(sessions)
-    while refresher.tick():
-        pass
+    refresher = SummaryRefresher(sessions, process=StatisticsProcess(database_url))  # as in Orthanc: a child computes
+    try:
+        while refresher.tick():
+            pass
+    finally:
+        refresher.stop()
     with sessions() as session, session.begin():
         counted = session.scalar(text("SELECT count(*) " + EVENTS.format(YEAR.date_from, YEAR.date_to)))
         pairs = weighed(session, YEAR)

@@ -325,3 +325,18 @@ def test_a_period_stored_into_while_the_refresher_computes_it_stays_stale(sessio
         kept = tables.median_table(s, "ctdivol_mGy", tables.Filters())
         assert _same_table(kept, tables.computed_table(s, "ctdivol_mGy", tables.Filters()))
         assert max(r["max"] for r in kept) == 88.0
+
+
+def test_a_fault_in_the_statistics_process_is_the_refreshers_error_and_the_next_round_tries_again(tmp_path):
+    """The statistics process answers a fault (here a database it cannot open) as its answer, described without
+    values: the refresher's round raises it (health shows it, the thread tries again later), and the process lives on."""
+    from kerma.stats.refresher import RefreshFailed, StatisticsProcess
+
+    process = StatisticsProcess(f"sqlite:///{tmp_path}/no-such-folder/kerma.sqlite", timeout=120)
+    try:
+        for _ in range(2):
+            with pytest.raises(RefreshFailed, match="OperationalError"):
+                process.refresh()
+        assert process.started == 1  # one child answered both calls
+    finally:
+        process.stop()

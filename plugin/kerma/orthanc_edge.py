@@ -48,7 +48,7 @@ from .lease import Lease, LeaseKeeper
 from .startup import start_line
 from .privacy.key import key as pseudonymisation_key, move_out_of_database
 from .supervisor import ListenerSupervisor
-from .stats.refresher import SummaryRefresher
+from .stats.refresher import StatisticsProcess, SummaryRefresher
 from .ui_page import ui_page
 from .notify.poller import OutboxPoller, configure as configure_notifications
 from .output.registry import RegistrySender
@@ -235,7 +235,7 @@ def start() -> None:
         _profiles = UserProfiles(settings.user_profile_url, settings.token_headers)
     _outbox = OutboxPoller(sessions, settings)  # e-mails and webhooks, outside every ingest transaction
     _jobs = Scheduler(sessions, settings)  # daily digest and reports (rendered in child processes)
-    _summaries = SummaryRefresher(sessions)
+    _summaries = SummaryRefresher(sessions, process=StatisticsProcess(settings.database_url))  # off Orthanc's GIL
     source = OrthancInstances()
     # dose screens: read in the OCR process, one at a time, by this thread; their studies refreshed by the worker
     _screens = ScreenReader(source, sessions, OcrProcess(settings.ocr_timeout_seconds), poll_seconds=settings.poll_seconds)

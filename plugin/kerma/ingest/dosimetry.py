@@ -22,7 +22,7 @@ from ..background import PeriodicThread
 from ..db.outage import is_outage
 from ..derived.inputs import StudyInputs, gather
 from ..derived.store import due_count, due_studies, nothing_to_convert, replace_rows, unchanged
-from .child import ChildFailed, ChildProcess
+from ..child import ChildFailed, ChildProcess
 from .give_way import GiveWay
 
 log = logging.getLogger("kerma.dosimetry")

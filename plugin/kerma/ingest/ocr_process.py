@@ -1,7 +1,7 @@
 """The OCR process: dose screens are read in a child process of their own, never in Orthanc's threads.
 
 Reading a screen (pixels, glyph matching, tesseract) is seconds of CPU in numpy and Python.  :class:`OcrProcess` is
-a :class:`kerma.ingest.child.ChildProcess` that reads the screens it is sent, one at a time, and answers each with
+a :class:`kerma.child.ChildProcess` that reads the screens it is sent, one at a time, and answers each with
 its record (:func:`kerma.extract.ocr.screen_record`).  A child that dies or takes longer than the timeout is ended;
 that screen gets its error, and the next one a new child.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from ..record import DoseRecord
-from .child import ChildFailed, ChildProcess
+from ..child import ChildFailed, ChildProcess
 
 log = logging.getLogger("kerma.ocr")
 

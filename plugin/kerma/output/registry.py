@@ -22,7 +22,7 @@ from .. import clock
 from ..background import PeriodicThread
 from ..config import RegistrySettings
 from ..db.models import DoseObject, RegistrySubmission
-from ..reports.process import interpreter
+from ..child import interpreter
 
 BATCH = 20
 DEIDENTIFY_TIMEOUT_SECONDS = 300

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 
-from .process import interpreter
+from ..child import interpreter
 
 TIMEOUT_SECONDS = 120
 

@@ -1,27 +1,19 @@
 """Starting a report job in a separate process (multiprocessing ``spawn``), never in Orthanc's threads.
 
-Inside Orthanc ``sys.executable`` is not a Python interpreter, so the child runs Debian's
-``/usr/bin/python3`` (the interpreter the plugin embeds; the child inherits ``sys.path`` and so the
-venv).  Waiting on the child releases the GIL: Orthanc's ingestion is not held up.
+The child runs :func:`kerma.child.interpreter` (Debian's Python inside Orthanc).  Waiting on the child releases the
+GIL: Orthanc's ingestion is not held up.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import sys
 
-SYSTEM_PYTHON = "/usr/bin/python3"
+from ..child import interpreter
+
 TIMEOUT_SECONDS = 900
 
 log = logging.getLogger("kerma.reports")
-
-
-def interpreter() -> str:
-    """The Python to spawn: this one, unless this process is not a Python interpreter (Orthanc)."""
-    return sys.executable if os.path.basename(sys.executable or "").startswith("python") else SYSTEM_PYTHON
-
 
 def _child(database_url: str, run_id: int) -> None:
     from .job import run  # imported in the child only: Orthanc's process never loads matplotlib

@@ -1,4 +1,4 @@
-"""A child process of its own for CPU work that must not run in Orthanc's threads (OCR, dosimetry).
+"""A child process of its own for CPU work that must not run in Orthanc's threads (OCR, dosimetry, month statistics).
 
 In Orthanc's process, seconds of numpy and Python would hold the GIL that C-STORE needs.  :class:`ChildProcess`
 keeps one spawned child (Debian's Python, as the report processes), niced, that answers each call it is sent with
@@ -14,14 +14,24 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-
-from ..reports.process import interpreter
+import sys
 
 log = logging.getLogger("kerma")
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # the interpreter Orthanc's Python plugin embeds (and the venv's)
 
 WATCH_SECONDS = 1.0  # how often an idle child looks whether its parent (Orthanc) is still there
 START_SECONDS = 300.0  # for a child to start and import its modules (numpy, Pillow, pydicom) on a busy server
 READY = b"ready"  # the child's first message, once its modules are imported: starting does not count as working
+
+
+def interpreter() -> str:
+    """The Python to spawn: this one, unless this process is not a Python interpreter (Orthanc).
+
+    Inside Orthanc ``sys.executable`` is Orthanc itself: the child runs Debian's Python, which inherits ``sys.path``
+    and so the venv.
+    """
+    return sys.executable if os.path.basename(sys.executable or "").startswith("python") else SYSTEM_PYTHON
 
 
 class ChildFailed(Exception):
