@@ -8,14 +8,13 @@ surrogates, NUL, huge integers, extreme dates, deep nesting), on SQLite and Post
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kerma import access
+from kerma import access, jsonout
 from kerma.api import Answer, Context, Request, handle
 from kerma.api.router import ROUTES
 from kerma.config import Settings
@@ -75,8 +74,9 @@ def paths(pattern: re.Pattern) -> st.SearchStrategy[str]:
 
 
 def strict_json(value) -> None:
-    """What the edge sends is standard JSON in UTF-8: no NaN or Infinity, no lone surrogate."""
-    json.dumps(value, allow_nan=False, default=str, ensure_ascii=False).encode("utf-8")
+    """What the edge sends is standard JSON in UTF-8: no NaN or Infinity, no lone surrogate, no type the API's
+    encoder refuses (kerma.jsonout: never a value sent as its Python text)."""
+    jsonout.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The HTTP side of the API (pure, no Orthanc): bounded bodies, cross-site writes refused, strict JSON, headers."""
 
+import datetime as dt
 import html
 import json
 import logging
@@ -7,9 +8,12 @@ import math
 import random
 
 import pytest
+from sqlalchemy import func, select
 
-from kerma import access
+from kerma import access, jsonout
 from kerma.api import Context, http, router
+from kerma.db.models import IdempotencyKey, StandardExam
+from kerma.record import Event
 from kerma.ui_page import ui_page
 from test_access import WRITE_METHODS, ctx, sample_path, snapshot  # noqa: F401  (ctx is a fixture)
 
@@ -125,6 +129,61 @@ def test_every_answer_is_strict_json_non_finite_numbers_become_null_and_are_logg
     logged = caplog.text
     assert "3 non-finite" in logged and "studies[].totals.dlp_mGycm" in logged and "weight_kg" in logged
     assert "DOE" not in logged
+
+
+class Dossier:
+    """A type the API does not send, whose text holds what must never reach a log (default=str sent such text)."""
+
+    def __repr__(self):
+        return "Dossier(DOE^JANE, MRN-4711)"
+
+    __str__ = __repr__
+
+
+def only_route(monkeypatch, method, pattern, handler):
+    monkeypatch.setattr(router, "ROUTES", [router.Route(method, router.re.compile(pattern), handler, "viewer", False)])
+
+
+def test_an_answer_holding_a_type_the_api_does_not_send_is_a_500_logged_by_route_and_type_not_value(
+        ctx, monkeypatch, caplog):  # noqa: F811
+    only_route(monkeypatch, "GET", r"patients/(?P<patient_id>.+)", lambda c, s, r: {"studies": [{"patient": Dossier()}]})
+    with caplog.at_level(logging.ERROR, logger="kerma.api"):
+        response = call(ctx, "GET", "patients/MRN-4711")
+    assert response.status == 500
+    assert strict_loads(response.body) == {"error": "internal error, see Orthanc's log"}
+    assert response.headers["Content-Security-Policy"] == http.API_CSP
+    logged = caplog.text
+    assert "GET patients/(?P<patient_id>.+)" in logged and "test_http.Dossier" in logged
+    assert "DOE" not in logged and "MRN-4711" not in logged  # neither the value nor the path's patient id
+
+
+def test_a_write_whose_answer_cannot_be_sent_keeps_neither_its_change_nor_its_key(ctx, monkeypatch):  # noqa: F811
+    def create(c, session, r):
+        session.add(StandardExam(scheme="site", code="CT-NEW", name="CT new", modality="CT"))
+        return {"exam": Dossier()}
+
+    only_route(monkeypatch, "POST", "exams", create)
+    response = call(ctx, "POST", "exams", {**JSON_WRITE, "Idempotency-Key": "k-1"}, b"{}")
+    assert response.status == 500 and strict_loads(response.body) == {"error": "internal error, see Orthanc's log"}
+    with ctx.sessions() as s:  # the answer is kept in the request's transaction: refusing it undid the write
+        assert s.scalar(select(func.count()).select_from(StandardExam).where(StandardExam.code == "CT-NEW")) == 0
+        assert s.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_typed_values_in_an_answer_are_sent_as_before_and_kept_alike_for_a_repeat(ctx, monkeypatch, caplog):  # noqa: F811
+    answer = {"events": [Event({"dap_Gycm2": 1.5, "kvp": math.nan, "target_region": "Chest"})],
+              "day": dt.date(2026, 3, 1), "at": dt.datetime(2026, 3, 1, 8, 0, 5), "time": dt.time(8, 0, 5)}
+    sent = {"events": [{"dap_Gycm2": 1.5, "kvp": None, "target_region": "Chest"}],  # an object, not its repr
+            "day": "2026-03-01", "at": "2026-03-01 08:00:05", "time": "08:00:05"}  # str()'s text, with a space
+    only_route(monkeypatch, "GET", "typed", lambda c, s, r: answer)
+    with caplog.at_level(logging.WARNING, logger="kerma.api"):
+        response = call(ctx, "GET", "typed")
+    assert response.status == 200 and strict_loads(response.body) == sent
+    assert "events[].kvp" in caplog.text  # the NaN inside the Event: null, and where it was logged
+    only_route(monkeypatch, "POST", "typed", lambda c, s, r: answer)
+    first, repeat = (call(ctx, "POST", "typed", {**JSON_WRITE, "Idempotency-Key": "k-2"}, b"{}") for _ in range(2))
+    assert first.status == repeat.status == 200
+    assert strict_loads(first.body) == strict_loads(repeat.body) == sent  # the stored answer: the same encoder
 
 
 def test_security_headers_on_every_kind_of_answer(ctx):  # noqa: F811

@@ -18,7 +18,7 @@ KERMA = Path(__file__).resolve().parents[1] / "plugin" / "kerma"
 # above every stage it runs (evaluate, then notify: evaluation returns the alerts it raised, the notification stage
 # tells) and below those that store (ingest, manual entry).  A new package gets its place here.
 LAYERS = {
-    0: "kerma quantities correction_kinds numbers clock config access modalities patterns rule_rows startup auth_profile images supervisor",
+    0: "kerma quantities correction_kinds numbers clock config access modalities patterns rule_rows startup auth_profile images supervisor jsonout",
     1: "record",
     2: "extract db background child lease audit privacy",
     3: "study_dose resolution drl classify stats reconcile dosimetry derived occupational corrections patients acceptance",

@@ -26,7 +26,7 @@ import orthanc
 
 from . import __version__, access
 from .api import Context
-from .api.http import Response, json_response, serve
+from .api.http import INTERNAL_ERROR, Response, json_response, serve
 from .auth_profile import UserProfiles
 from .backfill.remote import RemoteError
 from .backfill.runner import BackfillRunner
@@ -358,7 +358,7 @@ def _on_rest(output, uri, **request) -> None:
     except Exception as exc:
         log.error("REST %s failed: %s", uri, describe(exc))
         try:
-            _send(output, json_response(500, {"error": "internal error, see Orthanc's log"}, uri))
+            _send(output, json_response(500, {"error": INTERNAL_ERROR}, uri))
         except Exception:
             pass
 

@@ -10,7 +10,8 @@
   gives), and a ``Sec-Fetch-Site`` or ``Origin`` header, when the browser sends one, must say same origin.
   A refused request gets 403 before anything is read or changed.
 * **Every answer is strict JSON** (no ``NaN``/``Infinity``): a non-finite number becomes ``null`` and the
-  field's path (never its value) is logged.
+  field's path (never its value) is logged.  A value of a type Kerma does not send (:mod:`kerma.jsonout`) is
+  never sent as its text: the answer is a 500, and the log names the route and the type (never the value).
 * **Security headers** on every answer: no framing, no sniffing, no referrer, not cached.
 """
 
@@ -20,10 +21,12 @@ import json
 import logging
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import jsonout
 from . import idempotency
 from .router import Answer, ApiError, Context, Request, handle
 
@@ -34,6 +37,7 @@ MAX_JSON_DEPTH = 32  # rules and filters nest 4 deep
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 CSRF_HEADER, CSRF_VALUE = "x-requested-with", "kerma"
 SAME_ORIGIN_FETCH = ("same-origin",)  # Sec-Fetch-Site values a write may carry
+INTERNAL_ERROR = "internal error, see Orthanc's log"  # a 500's whole answer: what failed is in the log, not sent
 
 COMMON_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -65,25 +69,30 @@ def serve(ctx: Context, method: str, path: str, query: dict, headers: dict, body
           user: str | None, roles: frozenset[str]) -> Response:
     """Answer one HTTP request for ``/kerma/api/<path>``; ``headers`` as Orthanc gives them (any case)."""
     headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    before_routing = f"{method} (before routing)"  # these answers are fixed texts: nothing to log
     if method in WRITE_METHODS:
         refusal = cross_site_refusal(headers)
         if refusal:
-            return json_response(403, {"error": refusal}, path)
+            return json_response(403, {"error": refusal}, before_routing)
     try:
         parsed = parse_body(body)
     except ApiError as exc:
-        return json_response(exc.status, {"error": str(exc)}, path)
+        return json_response(exc.status, {"error": str(exc)}, before_routing)
     try:
         key = idempotency.valid_key(headers.get(idempotency.HEADER))
     except idempotency.BadKey as exc:
-        return json_response(400, {"error": str(exc)}, path)
-    status, answer = handle(ctx, Request(method=method, path=path, query=query, body=parsed, user=user, roles=roles,
-                                         idempotency_key=key))
-    if isinstance(answer, Answer):
-        text = answer.text.encode("utf-8") if isinstance(answer.text, str) else answer.text
-        csp = DOCUMENT_CSP if answer.content_type.startswith("text/html") else API_CSP
-        return Response(status, text, answer.content_type, security_headers(csp), filename=answer.filename)
-    response = json_response(status, answer, path)
+        return json_response(400, {"error": str(exc)}, before_routing)
+    request = Request(method=method, path=path, query=query, body=parsed, user=user, roles=roles, idempotency_key=key)
+    try:
+        status, answer = handle(ctx, request)  # an idempotent POST's answer is encoded (kept) in its transaction
+        if isinstance(answer, Answer):
+            text = answer.text.encode("utf-8") if isinstance(answer.text, str) else answer.text
+            csp = DOCUMENT_CSP if answer.content_type.startswith("text/html") else API_CSP
+            return Response(status, text, answer.content_type, security_headers(csp), filename=answer.filename)
+        response = json_response(status, answer, route_of(request))
+    except jsonout.Unencodable as exc:  # a bug, never sent as the value's text (default=str once sent reprs)
+        log.error("answer to %s not sent: %s", route_of(request), exc)
+        return json_response(500, {"error": INTERNAL_ERROR}, route_of(request))
     if status == 405:
         response.allowed = answer.get("allowed", ["GET"])
     return response
@@ -165,7 +174,14 @@ def _finite_float(text: str) -> float:
     return number
 
 
+def route_of(request: Request) -> str:
+    """The route a request went to, as the logs name it: its method and pattern, never the path (which may hold a
+    patient id, ``patients/{patient_id}``)."""
+    return f"{request.method} {request.match.re.pattern}" if request.match else f"{request.method} (no route)"
+
+
 def json_response(status: int, value: Any, where: str) -> Response:
+    """A JSON answer; ``where`` names it in the log (:func:`route_of`)."""
     return Response(status, strict_json(value, where), "application/json", security_headers(API_CSP))
 
 
@@ -174,22 +190,25 @@ def security_headers(csp: str) -> dict[str, str]:
 
 
 def strict_json(value: Any, where: str) -> bytes:
-    """``value`` as strict JSON; a non-finite number becomes null, and where it was (not what) is logged."""
+    """``value`` as strict JSON; a non-finite number becomes null, and where it was (not what) is logged.
+
+    A type :mod:`kerma.jsonout` does not know raises :class:`kerma.jsonout.Unencodable`.
+    """
     try:
-        return json.dumps(value, allow_nan=False, default=str).encode()
+        return jsonout.dumps(value, allow_nan=False).encode()
     except ValueError:
         paths: list[str] = []
         cleaned = _finite(value, "", paths)
         log.warning("answer to %s: %d non-finite number(s) sent as null at %s", where, len(paths),
                     ", ".join(sorted(set(paths))[:10]))
-        return json.dumps(cleaned, allow_nan=False, default=str).encode()
+        return jsonout.dumps(cleaned, allow_nan=False).encode()
 
 
 def _finite(value: Any, path: str, found: list[str]) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         found.append(path or "(the answer)")
         return None
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict, or a typed record's mapping (kerma.record.Event), which jsonout sends
         return {k: _finite(v, f"{path}.{k}" if path else str(k), found) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite(v, f"{path}[]", found) for v in value]

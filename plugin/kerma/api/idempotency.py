@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import clock
+from .. import clock, jsonout
 from ..db.models import IdempotencyKey
 
 HEADER = "idempotency-key"
@@ -52,7 +52,8 @@ def valid_key(raw: str | None) -> str | None:
 
 def fingerprint(method: str, path: str, body) -> str:
     """What the key stands for: the same key with another request is refused."""
-    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    # the body is parsed JSON, so only JSON types: the strict encoder (not default=str) keeps it that way
+    canonical = jsonout.dumps([method, path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -72,8 +73,9 @@ def claim(session: Session, actor: str | None, key: str, print_: str) -> Idempot
 
 
 def keep(row: IdempotencyKey, answer) -> None:
-    """Store the answer a later request with the same key gets."""
-    row.answer = json.loads(json.dumps(answer, default=str), parse_constant=lambda _: None)  # as strict_json sends it
+    """Store the answer a later request with the same key gets: as :func:`kerma.api.http.strict_json` sends it
+    (same encoder, a non-finite number null); a type it does not know raises, in the request's transaction."""
+    row.answer = json.loads(jsonout.dumps(answer), parse_constant=lambda _: None)
 
 
 def first_answer(sessions: sessionmaker, actor: str | None, key: str, print_: str) -> tuple[int, dict]:
