@@ -125,11 +125,11 @@ def profile_call(sessions, fn, top: int = 12, sort: str = "tottime") -> list[str
 
 def api_calls(url: str, sessions, runs: int, target: float | None, say=print) -> dict:
     """``handle(Context(sessions), Request("GET", path, query))`` per call, timed as ``timed`` does (HTTP 200 or an
-    error); the JSON encoding the Orthanc edge adds (``json.dumps(answer, default=str)``) is timed apart."""
-    import json
+    error); the JSON encoding the Orthanc edge adds (``kerma.api.http.strict_json``) is timed apart."""
     from urllib.parse import urlencode
 
     from kerma.api import Context, Request, handle
+    from kerma.api.http import strict_json
     from kerma.config import Settings
 
     ctx = Context(sessions, settings=Settings.from_orthanc({"Kerma": {"DatabaseUrl": url}}))  # routes read ctx.settings
@@ -148,7 +148,7 @@ def api_calls(url: str, sessions, runs: int, target: float | None, say=print) ->
         r["label"] = f"{screen} page: GET {path}" + (f"?{urlencode(query)}" if query else "")
         if "answer" in last:
             t = time.perf_counter()
-            r["json_bytes"] = len(json.dumps(last["answer"], default=str))
+            r["json_bytes"] = len(strict_json(last["answer"], f"GET {path}"))
             r["json_s"] = time.perf_counter() - t
             r["total"] = last["answer"].get("total")
         if target and r.get("median_s", 0) >= target:
@@ -267,7 +267,7 @@ def print_s(s: dict) -> None:
         print(f"    target < {target:g} s each" if target else "    (no target for this backend or size)")
         for p in list(r["direct"].values()) + list(r["api"].values()):
             extra = ""
-            if "json_bytes" in p:  # what the Orthanc edge adds: json.dumps(answer, default=str)
+            if "json_bytes" in p:  # what the Orthanc edge adds: kerma.api.http.strict_json
                 extra = f"  [JSON {p['json_bytes'] / 1024:,.0f} KiB, encoded in {p['json_s'] * 1000:.0f} ms"
                 extra += (f"; total {p['total']:,}]" if p.get("total") is not None else "]")
             print(f"    {p['label']:90s} {_fmt(p)}{extra}")

@@ -1,7 +1,9 @@
 """The HTTP side of the API (pure, no Orthanc): bounded bodies, cross-site writes refused, strict JSON, headers."""
 
+import csv
 import datetime as dt
 import html
+import io
 import json
 import logging
 import math
@@ -11,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kerma import access, jsonout
-from kerma.api import Context, http, router
+from kerma.api import Context, export, http, router
 from kerma.db.models import IdempotencyKey, StandardExam
 from kerma.record import Event
 from kerma.ui_page import ui_page
@@ -184,6 +186,16 @@ def test_typed_values_in_an_answer_are_sent_as_before_and_kept_alike_for_a_repea
     first, repeat = (call(ctx, "POST", "typed", {**JSON_WRITE, "Idempotency-Key": "k-2"}, b"{}") for _ in range(2))
     assert first.status == repeat.status == 200
     assert strict_loads(first.body) == strict_loads(repeat.body) == sent  # the stored answer: the same encoder
+
+
+def test_an_export_cell_is_what_the_json_answer_sends_and_an_unknown_type_is_refused():
+    text = export.to_csv([{"day": dt.date(2026, 3, 1), "event": Event({"kvp": 120.0}), "codes": ("A", "B"),
+                           "n": 2, "ok": True, "none": None}])
+    assert list(csv.reader(io.StringIO(text))) == [["day", "event", "codes", "n", "ok", "none"],
+                                                    ["2026-03-01", '{"kvp": 120.0}', '["A", "B"]', "2", "True", ""]]
+    with pytest.raises(jsonout.Unencodable, match="test_http.Dossier") as refused:
+        export.to_csv([{"patient": Dossier()}])
+    assert "DOE" not in str(refused.value)
 
 
 def test_security_headers_on_every_kind_of_answer(ctx):  # noqa: F811

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from typing import Callable, Literal
+from collections.abc import Mapping
+from typing import Any, Callable, Literal
 
+from .. import jsonout
 from ..privacy import ANONYMISED, IDENTIFIED, PSEUDONYMISED, protect
 from ..privacy.key import KeyUnavailable, key
 from .router import Answer, ApiError, Context, Request
@@ -54,7 +55,7 @@ def protection(ctx: Context, request: Request) -> tuple[str, Callable[[dict], di
 
 
 def to_csv(rows: list[dict]) -> str:
-    """Flat CSV; nested values (lists, dicts) as JSON in their cell."""
+    """Flat CSV; nested values (lists, objects) as JSON in their cell."""
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
@@ -62,6 +63,16 @@ def to_csv(rows: list[dict]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else json.dumps(row[c]) if isinstance(row.get(c), (dict, list)) else row[c]
-                         for c in columns])
+        writer.writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A value as its CSV cell: what the JSON answer would send, never a Python repr (csv writes str() of anything)."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)):  # a bool is an int: True, False
+        return value
+    if isinstance(value, (list, tuple, Mapping)):
+        return jsonout.dumps(value)
+    return jsonout.default(value)  # a date as its text; a type Kerma does not send raises jsonout.Unencodable

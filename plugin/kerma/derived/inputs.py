@@ -11,12 +11,12 @@ study's exam region (its standard exam, set by the mapping rules).  Their SHA-25
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import jsonout
 from ..corrections.factors import DeviceFactors
 from ..db.models import DoseObject, StandardExam, Study
 from ..study_dose import FAMILY
@@ -121,8 +121,7 @@ def gather(session: Session, study_id: int) -> StudyInputs | None:
                "height_m": study.patient_height_m, "sex": study.patient_sex,
                "weight_source": study.patient_weight_source, "height_source": study.patient_height_source}
     region = (exam.name if exam is not None else None)
-    fingerprint = json.dumps({"version": MODEL_VERSION, "patient": patient, "exam_region": region,
-                              "objects": [asdict(o) | {"orthanc_id": None} for o in chosen_inputs]},
-                             sort_keys=True, default=str)
+    fingerprint = jsonout.dumps({"version": MODEL_VERSION, "patient": patient, "exam_region": region,
+                                 "objects": [asdict(o) | {"orthanc_id": None} for o in chosen_inputs]}, sort_keys=True)
     return StudyInputs(study.id, tuple(chosen_inputs), patient, region,
                        hashlib.sha256(fingerprint.encode()).hexdigest())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import urllib.error
 import urllib.request
 
+from .. import jsonout
 from .smtp import PermanentFailure
 
 TIMEOUT_SECONDS = 15
@@ -18,7 +18,7 @@ def post(url: str, payload: dict, secret: str | None, delivery_id: str) -> None:
 
     ``X-Kerma-Delivery`` is the same on every attempt of one message, so a receiver can drop repeats.
     """
-    body = json.dumps(payload, default=str).encode()
+    body = jsonout.dumps(payload).encode()  # a type it does not know raises (the message is retried, not sent as a repr)
     headers = {"Content-Type": "application/json", "User-Agent": "Kerma", "X-Kerma-Delivery": delivery_id}
     if secret:
         headers["X-Kerma-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
