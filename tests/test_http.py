@@ -159,6 +159,13 @@ def test_an_answer_holding_a_type_the_api_does_not_send_is_a_500_logged_by_route
     assert "DOE" not in logged and "MRN-4711" not in logged  # neither the value nor the path's patient id
 
 
+def test_a_request_is_logged_by_its_route_never_its_path():
+    """What Orthanc's catch-all logs when a request fails outside the API's own answers: the real routes' patterns."""
+    assert router.logged_as("GET", "patients/MRN-4711") == "GET patients/(?P<patient_id>.+)"
+    assert router.logged_as("POST", "studies/1.2.3.4711/manual") == "POST studies/(?P<uid>[^/]+)/manual"
+    assert router.logged_as("GET", "no-such-route/MRN-4711") == "GET (no route)"
+
+
 def test_a_write_whose_answer_cannot_be_sent_keeps_neither_its_change_nor_its_key(ctx, monkeypatch):  # noqa: F811
     def create(c, session, r):
         session.add(StandardExam(scheme="site", code="CT-NEW", name="CT new", modality="CT"))

@@ -27,6 +27,7 @@ import orthanc
 from . import __version__, access
 from .api import Context
 from .api.http import INTERNAL_ERROR, Response, json_response, serve
+from .api.router import logged_as
 from .auth_profile import UserProfiles
 from .backfill.remote import RemoteError
 from .backfill.runner import BackfillRunner
@@ -341,13 +342,14 @@ def _log_start() -> None:
 
 
 def _on_rest(output, uri, **request) -> None:
+    method, path = request.get("method", "GET"), urllib.parse.unquote(request.get("groups", [""])[0])
     try:
         headers = request.get("headers") or {}
         user, roles = _identity(headers)
         _send(output, serve(
             _context,
-            method=request.get("method", "GET"),
-            path=urllib.parse.unquote(request.get("groups", [""])[0]),
+            method=method,
+            path=path,
             # Orthanc 1.10 hands the arguments over still percent-encoded ("new%2Cclosed")
             query={urllib.parse.unquote(k): urllib.parse.unquote(v) for k, v in (request.get("get") or {}).items()},
             headers=headers,
@@ -356,9 +358,10 @@ def _on_rest(output, uri, **request) -> None:
             roles=roles,
         ))
     except Exception as exc:
-        log.error("REST %s failed: %s", uri, describe(exc))
+        where = logged_as(method, path)  # not the uri: it may hold a patient id
+        log.error("REST %s failed: %s", where, describe(exc))
         try:
-            _send(output, json_response(500, {"error": INTERNAL_ERROR}, uri))
+            _send(output, json_response(500, {"error": INTERNAL_ERROR}, where))
         except Exception:
             pass
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from .. import jsonout
 from . import idempotency
-from .router import Answer, ApiError, Context, Request, handle
+from .router import Answer, ApiError, Context, Request, handle, logged_as
 
 log = logging.getLogger("kerma.api")
 
@@ -83,16 +83,17 @@ def serve(ctx: Context, method: str, path: str, query: dict, headers: dict, body
     except idempotency.BadKey as exc:
         return json_response(400, {"error": str(exc)}, before_routing)
     request = Request(method=method, path=path, query=query, body=parsed, user=user, roles=roles, idempotency_key=key)
+    where = logged_as(method, path)
     try:
         status, answer = handle(ctx, request)  # an idempotent POST's answer is encoded (kept) in its transaction
         if isinstance(answer, Answer):
             text = answer.text.encode("utf-8") if isinstance(answer.text, str) else answer.text
             csp = DOCUMENT_CSP if answer.content_type.startswith("text/html") else API_CSP
             return Response(status, text, answer.content_type, security_headers(csp), filename=answer.filename)
-        response = json_response(status, answer, route_of(request))
+        response = json_response(status, answer, where)
     except jsonout.Unencodable as exc:  # a bug, never sent as the value's text (default=str once sent reprs)
-        log.error("answer to %s not sent: %s", route_of(request), exc)
-        return json_response(500, {"error": INTERNAL_ERROR}, route_of(request))
+        log.error("answer to %s not sent: %s", where, exc)
+        return json_response(500, {"error": INTERNAL_ERROR}, where)
     if status == 405:
         response.allowed = answer.get("allowed", ["GET"])
     return response
@@ -174,14 +175,8 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def route_of(request: Request) -> str:
-    """The route a request went to, as the logs name it: its method and pattern, never the path (which may hold a
-    patient id, ``patients/{patient_id}``)."""
-    return f"{request.method} {request.match.re.pattern}" if request.match else f"{request.method} (no route)"
-
-
 def json_response(status: int, value: Any, where: str) -> Response:
-    """A JSON answer; ``where`` names it in the log (:func:`route_of`)."""
+    """A JSON answer; ``where`` names it in the log (:func:`kerma.api.router.logged_as`)."""
     return Response(status, strict_json(value, where), "application/json", security_headers(API_CSP))
 
 

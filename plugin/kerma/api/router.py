@@ -99,9 +99,22 @@ def route(method: str, pattern: str, *, role: str, personal: bool = False) -> Ca
     return register
 
 
+def route_for(method: str, path: str) -> Route | None:
+    """The route for ``method`` and ``path``, None when there is none."""
+    return next((r for r in ROUTES if r.method == method and r.pattern.fullmatch(path.strip("/"))), None)
+
+
 def role_needed(method: str, path: str) -> str | None:
     """The role the route for ``method`` and ``path`` needs (None: no such route); the UI shows what a user may do."""
-    return next((r.role for r in ROUTES if r.method == method and r.pattern.fullmatch(path)), None)
+    route = route_for(method, path)
+    return route.role if route else None
+
+
+def logged_as(method: str, path: str) -> str:
+    """A request as a log names it: its method and its route's pattern, never the path (``patients/{patient_id}``
+    holds a patient id)."""
+    route = route_for(method, path)
+    return f"{method} {route.pattern.pattern if route else '(no route)'}"
 
 
 def handle(ctx: Context, request: Request) -> tuple[int, Any]:
