@@ -52,6 +52,10 @@ def test_header_only_ct_study_is_counted_alerted_and_linked(orthanc, tmp_path):
     assert row["n"] == 1 and row["median"] == pytest.approx(20.0)
     (hit,) = api.get(url + "statistics/above-drl", params={"quantity": "ctdivol_mGy"}).json()["above_drl"]
     assert hit["study_instance_uid"] == study and hit["ratio"] == pytest.approx(4.0)
+    # the month statistics are kept by a child of Orthanc's (the statistics process), not in Orthanc's own threads
+    kept = api.get(url + "health").json()["statistics"]
+    assert kept["state"] == "running" and kept["error"] is None and kept["processes_started"] == 1
+    assert kept["pid"] not in (None, orthanc.process.pid)
 
     # the HIS's weight and height over MLLP (the slices carry none): on the study, saying where they came from
     page = api.get(url + f"studies/{study}").json()

@@ -260,7 +260,8 @@ def start() -> None:
         _worker.fence = lease.hold
         _lease = LeaseKeeper(lease, on_taken=lambda: [thread.wake() for thread in once])
     _context = Context(sessions, orthanc_last_seq=source.last_seq, worker_error=lambda: _worker.last_error,
-                       settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state)
+                       settings=settings, orthanc=OrthancRestApi(), ocr_state=_screens.state,
+                       statistics_state=_summaries.state)
     if _dosimetry is not None:
         _context.dosimetry_state = _dosimetry.state
     if settings.hl7_port:

@@ -69,6 +69,7 @@ def health(ctx: Context, session: Session, request: Request) -> dict:
         "mpps": ctx.mpps_state(),
         "ocr": ctx.ocr_state(),
         "dosimetry": ctx.dosimetry_state(),
+        "statistics": ctx.statistics_state(),
         "counts": {
             "studies": studies[0],
             "dose_objects": by_status,  # every instance Kerma has seen: Orthanc's count plus those deleted in PACS

@@ -41,6 +41,7 @@ class Context:
     mpps_state: Callable[[], dict] = lambda: {"state": "disabled"}  # the MPPS listener, likewise
     ocr_state: Callable[[], dict] = lambda: {"state": "not running"}  # the OCR thread and process (kerma.ingest.screens)
     dosimetry_state: Callable[[], dict] = lambda: {"state": "not running"}  # kerma.ingest.dosimetry
+    statistics_state: Callable[[], dict] = lambda: {"state": "not running"}  # the month statistics (kerma.stats.refresher)
 
 
 @dataclass

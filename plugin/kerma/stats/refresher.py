@@ -144,6 +144,13 @@ class SummaryRefresher(PeriodicThread):
     def tick(self) -> bool:
         return self.process.refresh() if self.process is not None else refresh_rounds(self.sessions)
 
+    def state(self) -> dict:
+        """For ``GET health``: the statistics process's pid (None before its first round or after a failure), how many
+        were started, the last round's error."""
+        process = self.process
+        return {"state": "error" if self.last_error else "running", "pid": process.pid if process else None,
+                "processes_started": process.started if process else None, "error": self.last_error}
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self.process is not None:
